@@ -1,0 +1,85 @@
+using Dapper;
+using FraudWorkbench.Core.Db;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace FraudWorkbench.Core.Accounts;
+
+/// <summary>
+/// On an empty database: creates the first Admin (from configuration, or with a generated one-time
+/// password printed once to the console, never to the log) and the bootstrap API key if one is configured.
+/// </summary>
+public sealed class AccountBootstrapService(
+    NpgsqlDataSource dataSource,
+    UserStore users,
+    ApiKeyStore apiKeys,
+    IOptions<AccountOptions> options,
+    ILogger<AccountBootstrapService> logger) : IHostedService
+{
+    public const string GeneratedAdminEmail = "admin@localhost";
+    private const long AdvisoryLockKey = 0x465742_424F4F54; // "FWB" + "BOOT"
+
+    /// <summary>Where the one-time password goes; the console unless a test redirects it.</summary>
+    public TextWriter Console { get; set; } = System.Console.Out;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Instances starting together on an empty database must not both create an admin.
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_lock(@key)", new { key = AdvisoryLockKey }, cancellationToken: cancellationToken));
+        try
+        {
+            await BootstrapAdminAsync(cancellationToken);
+            await BootstrapApiKeyAsync(cancellationToken);
+        }
+        finally
+        {
+            await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@key)", new { key = AdvisoryLockKey }, cancellationToken: CancellationToken.None));
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task BootstrapAdminAsync(CancellationToken cancellationToken)
+    {
+        if (await users.CountAsync(cancellationToken) > 0) return;
+        var settings = options.Value;
+
+        if (!string.IsNullOrWhiteSpace(settings.AdminEmail))
+        {
+            if (string.IsNullOrEmpty(settings.AdminPassword))
+            {
+                throw new InvalidOperationException("FRAUDWB_ADMIN_EMAIL is set but FRAUDWB_ADMIN_PASSWORD is not: set both, or neither to get a generated one-time password.");
+            }
+
+            await users.CreateAsync(settings.AdminEmail, "Administrator", Roles.Admin, settings.AdminPassword, "system:bootstrap", cancellationToken: cancellationToken);
+            logger.LogInformation("Created the first Admin {Email} from configuration", settings.AdminEmail);
+            return;
+        }
+
+        var password = UserStore.GeneratePassword();
+        await users.CreateAsync(GeneratedAdminEmail, "Administrator", Roles.Admin, password, "system:bootstrap", mustChangePassword: true, cancellationToken);
+        logger.LogWarning("Created the first Admin {Email} with a one-time password, printed once to the console", GeneratedAdminEmail);
+        await Console.WriteLineAsync($"""
+
+            ===================================================================
+             FraudWorkbench: first start, an Admin account was created.
+               email:    {GeneratedAdminEmail}
+               password: {password}
+             This is shown once. You will choose a new password at first sign-in.
+            ===================================================================
+
+            """);
+        await Console.FlushAsync(cancellationToken);
+    }
+
+    private async Task BootstrapApiKeyAsync(CancellationToken cancellationToken)
+    {
+        var secret = options.Value.BootstrapApiKey;
+        if (string.IsNullOrEmpty(secret) || await apiKeys.AnyAsync(cancellationToken)) return;
+        await apiKeys.CreateAsync("bootstrap", [Scopes.Admin], null, "system:bootstrap", secret, cancellationToken);
+        logger.LogInformation("Created the bootstrap API key from FRAUDWB_BOOTSTRAP_API_KEY");
+    }
+}

@@ -1,0 +1,27 @@
+namespace FraudWorkbench.Core.Accounts;
+
+public sealed class AccountOptions
+{
+    public const string Section = "FraudWorkbench:Accounts";
+
+    /// <summary>Wrong passwords in a row before the account locks.</summary>
+    public int MaxFailedSignIns { get; set; } = 5;
+
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    public int MinPasswordLength { get; set; } = 12;
+
+    /// <summary>First admin on an empty database (environment FRAUDWB_ADMIN_EMAIL / FRAUDWB_ADMIN_PASSWORD).</summary>
+    public string? AdminEmail { get; set; }
+
+    public string? AdminPassword { get; set; }
+
+    /// <summary>Created with the admin scope when no API key exists yet (environment FRAUDWB_BOOTSTRAP_API_KEY).</summary>
+    public string? BootstrapApiKey { get; set; }
+}
+
+/// <summary>Bad input for an account operation, naming the field.</summary>
+public sealed class AccountValidationException(string field, string message) : Exception(message)
+{
+    public string Field { get; } = field;
+}

@@ -1,0 +1,121 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Npgsql;
+
+namespace FraudWorkbench.Core.Accounts;
+
+public sealed record ApiKey(
+    Guid Id,
+    string Name,
+    string Prefix,
+    string[] Scopes,
+    string CreatedBy,
+    DateTime CreatedAt,
+    DateTime? ExpiresAt,
+    DateTime? RevokedAt,
+    DateTime? LastUsedAt)
+{
+    public bool IsActive(DateTime now) => RevokedAt is null && (ExpiresAt is null || ExpiresAt > now);
+
+    public bool HasScope(string scope) => Scopes.Contains(scope) || Scopes.Contains(Accounts.Scopes.Admin);
+}
+
+/// <summary>
+/// API keys for <c>/api/v1</c>. A key is 32 random bytes, shown once; only its SHA-256 is stored.
+/// A fast hash is right here (unlike passwords): the secret has 256 bits of entropy, so there is
+/// nothing to brute-force, and every API call must look it up quickly.
+/// </summary>
+public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
+{
+    public const string SecretPrefix = "fwb_";
+    private const string Columns = "id, name, prefix, scopes, created_by, created_at, expires_at, revoked_at, last_used_at";
+
+    public async Task<(ApiKey Key, string Secret)> CreateAsync(string name, IReadOnlyCollection<string> scopes, DateTime? expiresAt, string actor,
+        string? secret = null, CancellationToken cancellationToken = default)
+    {
+        name = name?.Trim() ?? "";
+        if (name.Length is 0 or > 100) throw new AccountValidationException("name", "A key needs a name of 1 to 100 characters.");
+        var normalised = scopes.Select(s => s.Trim().ToLowerInvariant()).Where(s => s.Length > 0).Distinct().ToArray();
+        if (normalised.Length == 0) throw new AccountValidationException("scopes", $"Give at least one scope: {string.Join(", ", Scopes.All)}.");
+        var unknown = normalised.Except(Scopes.All).ToArray();
+        if (unknown.Length > 0) throw new AccountValidationException("scopes", $"Unknown scope {string.Join(", ", unknown)}; known: {string.Join(", ", Scopes.All)}.");
+        var now = Now;
+        if (expiresAt is DateTime e && e <= now) throw new AccountValidationException("expiresAt", "The expiry must be in the future.");
+        if (secret is not null && secret.Length < 32) throw new AccountValidationException("secret", "A supplied API key must have at least 32 characters.");
+
+        secret ??= SecretPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var id = Guid.CreateVersion7(time.GetUtcNow());
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        const string sql = $"""
+            INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_by, created_at, expires_at)
+            VALUES (@id, @name, @prefix, @hash, @scopes, @actor, @now, @expiresAt)
+            RETURNING {Columns}
+            """;
+        var key = await connection.QuerySingleAsync<ApiKey>(new CommandDefinition(
+            sql, new { id, name, prefix = secret[..Math.Min(12, secret.Length)], hash = Hash(secret), scopes = normalised, actor, now, expiresAt },
+            transaction, cancellationToken: cancellationToken));
+        await AuditLog.WriteAsync(transaction, now, actor, "api-key.create", "api-key", id.ToString(), new { name, scopes = normalised, expiresAt }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return (key, secret);
+    }
+
+    /// <summary>The active key with this secret, or null for unknown, revoked and expired keys.</summary>
+    public async Task<ApiKey?> AuthenticateAsync(string secret, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrEmpty(secret) || secret.Length > 200) return null;
+        var now = Now;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // last_used_at is written at most once a minute per key to keep hot keys from rewriting their row on every call.
+        const string sql = $"""
+            WITH found AS (
+                SELECT {Columns} FROM api_keys
+                WHERE key_hash = @hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now)
+            ), touched AS (
+                UPDATE api_keys SET last_used_at = @now
+                WHERE id = (SELECT id FROM found) AND (last_used_at IS NULL OR last_used_at < @now - interval '1 minute')
+            )
+            SELECT * FROM found
+            """;
+        return await connection.QuerySingleOrDefaultAsync<ApiKey>(new CommandDefinition(sql, new { hash = Hash(secret), now }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<ApiKey?> RevokeAsync(Guid id, string actor, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        const string sql = $"UPDATE api_keys SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL RETURNING {Columns}";
+        var key = await connection.QuerySingleOrDefaultAsync<ApiKey>(new CommandDefinition(sql, new { id, now = Now }, transaction, cancellationToken: cancellationToken));
+        if (key is null) return null;
+        await AuditLog.WriteAsync(transaction, Now, actor, "api-key.revoke", "api-key", id.ToString(), new { key.Name, key.Prefix }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return key;
+    }
+
+    /// <summary>Keys whose id, name or shown prefix equals <paramref name="reference"/> (for the command line).</summary>
+    public async Task<IReadOnlyList<ApiKey>> FindAsync(string reference, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = $"SELECT {Columns} FROM api_keys WHERE id::text = @reference OR name = @reference OR prefix = @reference ORDER BY created_at";
+        return [.. await connection.QueryAsync<ApiKey>(new CommandDefinition(sql, new { reference }, cancellationToken: cancellationToken))];
+    }
+
+    public async Task<IReadOnlyList<ApiKey>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = $"SELECT {Columns} FROM api_keys ORDER BY created_at DESC";
+        return [.. await connection.QueryAsync<ApiKey>(new CommandDefinition(sql, cancellationToken: cancellationToken))];
+    }
+
+    public async Task<bool> AnyAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM api_keys)", cancellationToken: cancellationToken));
+    }
+
+    private static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    private DateTime Now => time.GetUtcNow().UtcDateTime;
+}

@@ -1,0 +1,49 @@
+using System.Security.Claims;
+
+namespace FraudWorkbench.Core.Accounts;
+
+public static class Roles
+{
+    public const string Admin = "Admin";
+    public const string DataScientist = "DataScientist";
+    public const string Reviewer = "Reviewer";
+
+    public static readonly IReadOnlyList<string> All = [Admin, DataScientist, Reviewer];
+
+    public static bool IsValid(string role) => All.Contains(role);
+}
+
+/// <summary>What an API key may do. <c>admin</c> implies every other scope.</summary>
+public static class Scopes
+{
+    public const string Admin = "admin";
+    public const string Read = "read";
+    public const string Write = "write";
+    public const string Predict = "predict";
+    public const string Feedback = "feedback";
+
+    public static readonly IReadOnlyList<string> All = [Admin, Read, Write, Predict, Feedback];
+}
+
+/// <summary>Claim names shared by the sign-in cookie, the API key handler and the pages.</summary>
+public static class WorkbenchClaims
+{
+    public const string UserId = "fwb:user_id";
+    public const string SecurityStamp = "fwb:stamp";
+    public const string ApiKeyId = "fwb:api_key_id";
+    public const string Scope = "scope";
+
+    /// <summary>Who did it, as written to the audit log: <c>user:alice@example.com</c> or <c>api-key:ci-bot</c>.</summary>
+    public static string Actor(ClaimsPrincipal principal) =>
+        principal.FindFirst(ApiKeyId) is not null
+            ? "api-key:" + principal.Identity?.Name
+            : "user:" + (principal.Identity?.Name ?? "anonymous");
+
+    /// <summary>May change things: Admin or DataScientist by role, admin or write by key scope. Reviewers may not.</summary>
+    public static bool CanWrite(ClaimsPrincipal principal) =>
+        principal.IsInRole(Roles.Admin) || principal.IsInRole(Roles.DataScientist)
+        || principal.HasClaim(Scope, Scopes.Admin) || principal.HasClaim(Scope, Scopes.Write);
+
+    public static bool IsAdmin(ClaimsPrincipal principal) =>
+        principal.IsInRole(Roles.Admin) || principal.HasClaim(Scope, Scopes.Admin);
+}

@@ -1,0 +1,239 @@
+using System.Net.Mail;
+using System.Security.Cryptography;
+using Dapper;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace FraudWorkbench.Core.Accounts;
+
+public sealed record User(
+    Guid Id,
+    string Email,
+    string DisplayName,
+    string PasswordHash,
+    string Role,
+    Guid SecurityStamp,
+    int FailedSignIns,
+    DateTime? LockedUntil,
+    bool MustChangePassword,
+    DateTime CreatedAt,
+    DateTime? LastSignInAt)
+{
+    public bool IsLockedOut(DateTime now) => LockedUntil is DateTime until && until > now;
+}
+
+public enum SignInStatus { Succeeded, Failed, LockedOut }
+
+public sealed record SignInResult(SignInStatus Status, User? User, DateTime? LockedUntil = null);
+
+public sealed class UserStore(NpgsqlDataSource dataSource, TimeProvider time, IOptions<AccountOptions> options)
+{
+    private const string Columns = """
+        id, email, display_name, password_hash, role, security_stamp, failed_sign_ins, locked_until,
+        must_change_password, created_at, last_sign_in_at
+        """;
+
+    private static readonly PasswordHasher<User> Hasher = new();
+
+    private AccountOptions Options => options.Value;
+
+    public async Task<User> CreateAsync(string email, string displayName, string role, string password, string actor,
+        bool mustChangePassword = false, CancellationToken cancellationToken = default)
+    {
+        email = ValidateEmail(email);
+        if (!Roles.IsValid(role)) throw new AccountValidationException("role", $"Role must be one of {string.Join(", ", Roles.All)}.");
+        ValidatePassword(password);
+        displayName = string.IsNullOrWhiteSpace(displayName) ? email : displayName.Trim();
+
+        var now = Now;
+        var id = Guid.CreateVersion7(time.GetUtcNow());
+        var hash = Hasher.HashPassword(null!, password);
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        const string sql = $"""
+            INSERT INTO users (id, email, display_name, password_hash, role, security_stamp, must_change_password, created_at)
+            VALUES (@id, @email, @displayName, @hash, @role, @stamp, @mustChangePassword, @now)
+            ON CONFLICT DO NOTHING
+            RETURNING {Columns}
+            """;
+        var user = await connection.QuerySingleOrDefaultAsync<User>(new CommandDefinition(
+            sql, new { id, email, displayName, hash, role, stamp = Guid.NewGuid(), mustChangePassword, now }, transaction, cancellationToken: cancellationToken))
+            ?? throw new AccountValidationException("email", $"A user with the email {email} already exists.");
+        await AuditLog.WriteAsync(transaction, now, actor, "user.create", "user", email, new { role, displayName }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return user;
+    }
+
+    public async Task<SignInResult> SignInAsync(string email, string password, CancellationToken cancellationToken = default)
+    {
+        var user = await FindByEmailAsync(email ?? "", cancellationToken);
+        if (user is null)
+        {
+            // Spend the same time as a real check so response times don't reveal which emails exist.
+            Hasher.VerifyHashedPassword(null!, DummyHash, password ?? "");
+            return new SignInResult(SignInStatus.Failed, null);
+        }
+
+        var now = Now;
+        if (user.IsLockedOut(now)) return new SignInResult(SignInStatus.LockedOut, user, user.LockedUntil);
+
+        var verification = Hasher.VerifyHashedPassword(user, user.PasswordHash, password ?? "");
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (verification == PasswordVerificationResult.Failed)
+        {
+            // One statement, so concurrent failures are all counted.
+            const string fail = """
+                UPDATE users SET
+                    failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= @max THEN 0 ELSE failed_sign_ins + 1 END,
+                    locked_until    = CASE WHEN failed_sign_ins + 1 >= @max THEN @until ELSE locked_until END
+                WHERE id = @id
+                RETURNING locked_until
+                """;
+            var lockedUntil = await connection.QuerySingleAsync<DateTime?>(new CommandDefinition(
+                fail, new { id = user.Id, max = Options.MaxFailedSignIns, until = now + Options.LockoutDuration }, transaction, cancellationToken: cancellationToken));
+            var locked = lockedUntil is DateTime t && t > now;
+            if (locked)
+            {
+                await AuditLog.WriteAsync(transaction, now, "system", "user.lockout", "user", user.Email,
+                    new { reason = $"{Options.MaxFailedSignIns} failed sign-ins", until = lockedUntil }, cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return locked ? new SignInResult(SignInStatus.LockedOut, user, lockedUntil) : new SignInResult(SignInStatus.Failed, user);
+        }
+
+        var rehash = verification == PasswordVerificationResult.SuccessRehashNeeded ? Hasher.HashPassword(user, password!) : null;
+        const string succeed = $"""
+            UPDATE users SET failed_sign_ins = 0, locked_until = NULL, last_sign_in_at = @now,
+                             password_hash = coalesce(@rehash, password_hash)
+            WHERE id = @id
+            RETURNING {Columns}
+            """;
+        var signedIn = await connection.QuerySingleAsync<User>(new CommandDefinition(succeed, new { id = user.Id, now, rehash }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return new SignInResult(SignInStatus.Succeeded, signedIn);
+    }
+
+    /// <summary>Sets a new password, clears any lockout and invalidates existing sign-in cookies.</summary>
+    public async Task<User> SetPasswordAsync(string email, string newPassword, string actor, bool mustChangePassword, CancellationToken cancellationToken = default)
+    {
+        ValidatePassword(newPassword);
+        var user = await FindByEmailAsync(email, cancellationToken) ?? throw new AccountValidationException("email", $"No user has the email {email}.");
+        const string sql = $"""
+            UPDATE users SET password_hash = @hash, security_stamp = @stamp, failed_sign_ins = 0, locked_until = NULL,
+                             must_change_password = @mustChangePassword
+            WHERE id = @id
+            RETURNING {Columns}
+            """;
+        return await UpdateAsync(sql, new { id = user.Id, hash = Hasher.HashPassword(user, newPassword), stamp = Guid.NewGuid(), mustChangePassword },
+            actor, actor == "user:" + user.Email ? "user.change-password" : "user.reset-password", user.Email, new { mustChangePassword }, cancellationToken);
+    }
+
+    /// <summary>Changes the user's own password after checking the current one.</summary>
+    public async Task<User> ChangeOwnPasswordAsync(Guid userId, string currentPassword, string newPassword, CancellationToken cancellationToken = default)
+    {
+        var user = await GetAsync(userId, cancellationToken) ?? throw new AccountValidationException("user", "The user no longer exists.");
+        if (Hasher.VerifyHashedPassword(user, user.PasswordHash, currentPassword ?? "") == PasswordVerificationResult.Failed)
+        {
+            throw new AccountValidationException("currentPassword", "The current password is wrong.");
+        }
+
+        if (currentPassword == newPassword) throw new AccountValidationException("newPassword", "The new password must differ from the current one.");
+        return await SetPasswordAsync(user.Email, newPassword, "user:" + user.Email, mustChangePassword: false, cancellationToken);
+    }
+
+    public async Task<User> SetRoleAsync(Guid id, string role, string actor, CancellationToken cancellationToken = default)
+    {
+        if (!Roles.IsValid(role)) throw new AccountValidationException("role", $"Role must be one of {string.Join(", ", Roles.All)}.");
+        var user = await GetAsync(id, cancellationToken) ?? throw new AccountValidationException("id", "No such user.");
+        if (user.Role == Roles.Admin && role != Roles.Admin && await CountAdminsAsync(cancellationToken) <= 1)
+        {
+            throw new AccountValidationException("role", "This is the last Admin; make another user Admin first.");
+        }
+
+        const string sql = $"UPDATE users SET role = @role, security_stamp = @stamp WHERE id = @id RETURNING {Columns}";
+        return await UpdateAsync(sql, new { id, role, stamp = Guid.NewGuid() }, actor, "user.set-role", user.Email, new { before = user.Role, after = role }, cancellationToken);
+    }
+
+    public async Task<User> UnlockAsync(Guid id, string actor, CancellationToken cancellationToken = default)
+    {
+        var user = await GetAsync(id, cancellationToken) ?? throw new AccountValidationException("id", "No such user.");
+        const string sql = $"UPDATE users SET locked_until = NULL, failed_sign_ins = 0 WHERE id = @id RETURNING {Columns}";
+        return await UpdateAsync(sql, new { id }, actor, "user.unlock", user.Email, new { lockedUntil = user.LockedUntil }, cancellationToken);
+    }
+
+    public async Task<User?> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = $"SELECT {Columns} FROM users WHERE id = @id";
+        return await connection.QuerySingleOrDefaultAsync<User>(new CommandDefinition(sql, new { id }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<User?> FindByEmailAsync(string email, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = $"SELECT {Columns} FROM users WHERE lower(email) = lower(@email)";
+        return await connection.QuerySingleOrDefaultAsync<User>(new CommandDefinition(sql, new { email = email.Trim() }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<IReadOnlyList<User>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = $"SELECT {Columns} FROM users ORDER BY lower(email)";
+        return [.. await connection.QueryAsync<User>(new CommandDefinition(sql, cancellationToken: cancellationToken))];
+    }
+
+    public async Task<int> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT count(*)::int FROM users", cancellationToken: cancellationToken));
+    }
+
+    public static string GeneratePassword()
+    {
+        // 18 random bytes -> 24 URL-safe characters, about 144 bits.
+        return Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', 'x').Replace('/', 'y');
+    }
+
+    public void ValidatePassword(string password)
+    {
+        if (string.IsNullOrEmpty(password) || password.Length < Options.MinPasswordLength)
+        {
+            throw new AccountValidationException("password", $"The password must have at least {Options.MinPasswordLength} characters.");
+        }
+    }
+
+    private static string ValidateEmail(string email)
+    {
+        email = email?.Trim() ?? "";
+        if (!MailAddress.TryCreate(email, out var parsed) || parsed.Address != email)
+        {
+            throw new AccountValidationException("email", $"'{email}' is not an email address.");
+        }
+
+        return email;
+    }
+
+    private async Task<int> CountAdminsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT count(*)::int FROM users WHERE role = 'Admin'", cancellationToken: cancellationToken));
+    }
+
+    private async Task<User> UpdateAsync(string sql, object parameters, string actor, string action, string email, object summary, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var user = await connection.QuerySingleAsync<User>(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
+        await AuditLog.WriteAsync(transaction, Now, actor, action, "user", email, summary, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return user;
+    }
+
+    private DateTime Now => time.GetUtcNow().UtcDateTime;
+
+    private static readonly string DummyHash = Hasher.HashPassword(null!, Guid.NewGuid().ToString());
+}

@@ -1,0 +1,81 @@
+using Dapper;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Artifacts;
+using FraudWorkbench.Core.Db;
+using FraudWorkbench.Core.Events;
+using FraudWorkbench.Core.Jobs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace FraudWorkbench.Core;
+
+public static class WorkbenchServiceCollectionExtensions
+{
+    /// <summary>Registers every Core capability. <paramref name="background"/> adds the job workers and the event listener.</summary>
+    public static IServiceCollection AddFraudWorkbench(this IServiceCollection services, bool background = true)
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddOptions<WorkbenchOptions>().BindConfiguration(WorkbenchOptions.Section)
+            .PostConfigure<IConfiguration>((o, c) => o.DataDirectory = WorkbenchOptions.ResolveDataDirectory(c));
+        services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section)
+            .PostConfigure<IConfiguration>((o, c) =>
+            {
+                o.AdminEmail = c["FRAUDWB_ADMIN_EMAIL"] is { Length: > 0 } email ? email : o.AdminEmail;
+                o.AdminPassword = c["FRAUDWB_ADMIN_PASSWORD"] is { Length: > 0 } password ? password : o.AdminPassword;
+                o.BootstrapApiKey = c["FRAUDWB_BOOTSTRAP_API_KEY"] is { Length: > 0 } key ? key : o.BootstrapApiKey;
+            })
+            .Validate(o => o.MaxFailedSignIns > 0 && o.LockoutDuration > TimeSpan.Zero && o.MinPasswordLength >= 8,
+                "FraudWorkbench:Accounts needs MaxFailedSignIns > 0, a positive LockoutDuration and MinPasswordLength >= 8.")
+            .ValidateOnStart();
+        services.AddOptions<JobOptions>().BindConfiguration(JobOptions.Section)
+            .Validate(o => o.Concurrency is > 0 and <= 64 && o.HeartbeatInterval > TimeSpan.Zero && o.StaleAfter > o.HeartbeatInterval * 2,
+                "FraudWorkbench:Jobs needs Concurrency 1-64 and StaleAfter longer than two heartbeat intervals.")
+            .ValidateOnStart();
+
+        // Resolving the endpoint starts the private cluster when no connection string is configured.
+        services.AddSingleton(sp => DatabaseEndpoint.ResolveAsync(
+            sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<DatabaseEndpoint>()).GetAwaiter().GetResult());
+        services.AddSingleton(sp =>
+        {
+            var builder = new NpgsqlDataSourceBuilder(sp.GetRequiredService<DatabaseEndpoint>().ConnectionString);
+            builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
+            return builder.Build();
+        });
+        services.AddSingleton<Migrator>();
+
+        services.AddSingleton(sp => new ArtifactStore(Path.Combine(WorkbenchOptions.ResolveDataDirectory(sp.GetRequiredService<IConfiguration>()), "artifacts")));
+
+        services.AddSingleton<PostgresEventRelay>();
+        services.AddSingleton<IEventRelay>(sp => sp.GetRequiredService<PostgresEventRelay>());
+        services.AddSingleton<EventHub>();
+
+        services.AddSingleton<JobStore>();
+        services.AddSingleton<UserStore>();
+        services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<DataProtectionKeyRepository>();
+
+        // Order matters: hosted services start in registration order, and the database comes first.
+        services.AddHostedService<DatabaseMigrationService>();
+        if (background)
+        {
+            services.AddHostedService<AccountBootstrapService>();
+            services.AddHostedService<PostgresEventListener>();
+            services.AddHostedService<JobWorker>();
+        }
+
+        return services;
+    }
+
+    /// <summary>Registers a job handler; the worker runs jobs of its kind.</summary>
+    public static IServiceCollection AddJobHandler<THandler>(this IServiceCollection services) where THandler : class, IJobHandler
+    {
+        services.AddSingleton<IJobHandler, THandler>();
+        return services;
+    }
+}

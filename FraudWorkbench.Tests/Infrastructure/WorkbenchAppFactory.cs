@@ -1,0 +1,73 @@
+using FraudWorkbench.Core;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FraudWorkbench.Tests.Infrastructure;
+
+/// <summary>
+/// The real app on real Kestrel (a loopback port), against its own fresh database, with a
+/// configured first Admin and the test job kinds registered.
+/// </summary>
+public class WorkbenchAppFactory : WebApplicationFactory<Program>
+{
+    public const string AdminEmail = "admin@example.com";
+    public const string AdminPassword = "correct-horse-battery";
+
+    private readonly Dictionary<string, string?> settings = new();
+    private readonly string dataDirectory = Path.Combine(Path.GetTempPath(), "fwb-app-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public WorkbenchAppFactory(string connectionString, IDictionary<string, string?>? extra = null)
+    {
+        ConnectionString = connectionString;
+        settings["ConnectionStrings:Postgres"] = connectionString;
+        settings["FraudWorkbench:DataDirectory"] = dataDirectory;
+        settings["FraudWorkbench:Accounts:AdminEmail"] = AdminEmail;
+        settings["FraudWorkbench:Accounts:AdminPassword"] = AdminPassword;
+        settings["FraudWorkbench:Jobs:HeartbeatInterval"] = "00:00:00.500";
+        settings["FraudWorkbench:Jobs:StaleAfter"] = "00:00:05";
+        settings["FraudWorkbench:Jobs:PollInterval"] = "00:00:01";
+        settings["FraudWorkbench:Jobs:ProgressThrottle"] = "00:00:00";
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) settings[key] = value;
+        UseKestrel(0);
+    }
+
+    public string ConnectionString { get; }
+
+    /// <summary>The server's base address, e.g. http://127.0.0.1:41234.</summary>
+    public Uri BaseAddress
+    {
+        get
+        {
+            StartServer();
+            var address = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            return new Uri(address.Replace("[::]", "127.0.0.1").Replace("localhost", "127.0.0.1"));
+        }
+    }
+
+    /// <summary>An HttpClient over real HTTP, with its own cookie jar and no automatic redirects.</summary>
+    public HttpClient CreateHttpClient(bool cookies = false) =>
+        new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = cookies, CookieContainer = new System.Net.CookieContainer() })
+        {
+            BaseAddress = BaseAddress,
+        };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddJobHandler<StepsJobHandler>();
+            services.AddJobHandler<FlakyJobHandler>();
+        });
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        try { Directory.Delete(dataDirectory, recursive: true); } catch (DirectoryNotFoundException) { }
+    }
+}

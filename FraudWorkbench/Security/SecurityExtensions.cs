@@ -1,0 +1,105 @@
+using System.Security.Claims;
+using FraudWorkbench.Core.Accounts;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components.Authorization;
+
+namespace FraudWorkbench.Security;
+
+public static class Policies
+{
+    /// <summary>Admin or DataScientist (or a key with the write or admin scope). Reviewers are read-only.</summary>
+    public const string Write = "write";
+
+    public const string Admin = "admin";
+}
+
+public static class SecurityExtensions
+{
+    private const string SelectorScheme = "CookieOrApiKey";
+    public const string MustChangePasswordClaim = "fwb:must_change_password";
+
+    public static IServiceCollection AddWorkbenchSecurity(this IServiceCollection services)
+    {
+        services.AddAuthentication(SelectorScheme)
+            .AddPolicyScheme(SelectorScheme, "Cookie or API key", o => o.ForwardDefaultSelector = context =>
+                ApiKeyAuthenticationHandler.HasKey(context.Request)
+                || (context.Request.Path.StartsWithSegments("/api") && !context.Request.Cookies.ContainsKey(CookieName))
+                    ? ApiKeyAuthenticationHandler.SchemeName
+                    : CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(o =>
+            {
+                o.Cookie.Name = CookieName;
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Strict;
+                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                o.LoginPath = "/account/login";
+                o.LogoutPath = "/account/logout";
+                o.AccessDeniedPath = "/account/access-denied";
+                o.ExpireTimeSpan = TimeSpan.FromHours(12);
+                o.SlidingExpiration = true;
+                o.Events.OnValidatePrincipal = ValidateSecurityStampAsync;
+                o.Events.OnRedirectToLogin = context => ApiAwareRedirect(context, StatusCodes.Status401Unauthorized);
+                o.Events.OnRedirectToAccessDenied = context => ApiAwareRedirect(context, StatusCodes.Status403Forbidden);
+            })
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(Policies.Write, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanWrite(c.User)))
+            .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.IsAdmin(c.User)));
+
+        services.AddCascadingAuthenticationState();
+        services.AddScoped<AuthenticationStateProvider, RevalidatingUserStateProvider>();
+        services.AddScoped<CurrentUser>();
+        return services;
+    }
+
+    public const string CookieName = "fwb.auth";
+
+    public static ClaimsPrincipal CreatePrincipal(User user)
+    {
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.Name, user.Email),
+            new(ClaimTypes.NameIdentifier, user.Id.ToString()),
+            new(ClaimTypes.Role, user.Role),
+            new("display_name", user.DisplayName),
+            new(WorkbenchClaims.UserId, user.Id.ToString()),
+            new(WorkbenchClaims.SecurityStamp, user.SecurityStamp.ToString()),
+        };
+        if (user.MustChangePassword) claims.Add(new Claim(MustChangePasswordClaim, "true"));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme));
+    }
+
+    /// <summary>True while the cookie's user still exists with the same security stamp (password and role changes rotate it).</summary>
+    public static async Task<bool> IsCurrentAsync(ClaimsPrincipal principal, UserStore users, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(principal.FindFirstValue(WorkbenchClaims.UserId), out var id)) return false;
+        var user = await users.GetAsync(id, cancellationToken);
+        return user is not null && user.SecurityStamp.ToString() == principal.FindFirstValue(WorkbenchClaims.SecurityStamp);
+    }
+
+    private static async Task ValidateSecurityStampAsync(CookieValidatePrincipalContext context)
+    {
+        var users = context.HttpContext.RequestServices.GetRequiredService<UserStore>();
+        if (context.Principal is null || !await IsCurrentAsync(context.Principal, users, context.HttpContext.RequestAborted))
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        }
+    }
+
+    private static Task ApiAwareRedirect(RedirectContext<CookieAuthenticationOptions> context, int apiStatus)
+    {
+        if (context.Request.Path.StartsWithSegments("/api"))
+        {
+            context.Response.StatusCode = apiStatus;
+            return Task.CompletedTask;
+        }
+
+        context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,96 @@
+using FraudWorkbench.Api;
+using FraudWorkbench.Components;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Db;
+using FraudWorkbench.Security;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.HttpLogging;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.FileProviders;
+using MudBlazor.Services;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+
+namespace FraudWorkbench;
+
+public static class WorkbenchWebExtensions
+{
+    /// <summary>
+    /// Puts the repository's root <c>appsettings.json</c> (copied next to the binary as
+    /// <c>appsettings.shared.json</c>) beneath every other source, so the web project's own settings,
+    /// environment variables and the command line all override it.
+    /// </summary>
+    public static IConfigurationBuilder AddSharedSettings(this IConfigurationBuilder configuration)
+    {
+        configuration.Sources.Insert(0, new JsonConfigurationSource
+        {
+            Path = "appsettings.shared.json",
+            Optional = true,
+            FileProvider = new PhysicalFileProvider(AppContext.BaseDirectory),
+        });
+        return configuration;
+    }
+
+    public static WebApplicationBuilder AddWorkbenchWeb(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddMudServices();
+        services.AddWorkbenchSecurity();
+
+        services.AddDataProtection().SetApplicationName("FraudWorkbench");
+        services.AddOptions<KeyManagementOptions>()
+            .Configure<DataProtectionKeyRepository>((o, repository) => o.XmlRepository = repository);
+
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+
+        // Method, path, status and duration only: headers (Authorization, X-Api-Key, cookies) and query strings never reach the log.
+        services.AddHttpLogging(o =>
+        {
+            o.LoggingFields = HttpLoggingFields.RequestMethod | HttpLoggingFields.RequestPath | HttpLoggingFields.ResponseStatusCode | HttpLoggingFields.Duration;
+            o.CombineLogs = true;
+        });
+
+        var telemetry = services.AddOpenTelemetry()
+            .WithTracing(t => t.AddAspNetCoreInstrumentation().AddNpgsql())
+            .WithMetrics(m => m.AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime", "Npgsql"));
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    public static WebApplication UseWorkbench(this WebApplication app)
+    {
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/error", createScopeForErrors: true);
+            app.UseHsts();
+        }
+
+        app.UseStatusCodePages();
+        app.UseHttpLogging();
+        app.UseAuthentication();
+        app.UseMiddleware<PasswordChangeRequiredMiddleware>();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapOpenApi();
+        app.MapAccountEndpoints();
+        app.MapAccountsApi();
+        app.MapJobsApi();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+}
