@@ -9,13 +9,16 @@ public sealed record ApiKey(
     Guid Id,
     string Name,
     string Prefix,
-    string[] Scopes,
+    string ScopeList,
     string CreatedBy,
     DateTime CreatedAt,
     DateTime? ExpiresAt,
     DateTime? RevokedAt,
     DateTime? LastUsedAt)
 {
+    // Dapper cannot pass a text[] column to a record constructor, so the SQL joins the scopes with spaces.
+    public IReadOnlyList<string> Scopes { get; } = ScopeList.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
     public bool IsActive(DateTime now) => RevokedAt is null && (ExpiresAt is null || ExpiresAt > now);
 
     public bool HasScope(string scope) => Scopes.Contains(scope) || Scopes.Contains(Accounts.Scopes.Admin);
@@ -29,7 +32,7 @@ public sealed record ApiKey(
 public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     public const string SecretPrefix = "fwb_";
-    private const string Columns = "id, name, prefix, scopes, created_by, created_at, expires_at, revoked_at, last_used_at";
+    private const string Columns = "id, name, prefix, array_to_string(scopes, ' ') AS scope_list, created_by, created_at, expires_at, revoked_at, last_used_at";
 
     public async Task<(ApiKey Key, string Secret)> CreateAsync(string name, IReadOnlyCollection<string> scopes, DateTime? expiresAt, string actor,
         string? secret = null, CancellationToken cancellationToken = default)

@@ -75,6 +75,8 @@ public sealed class EventHub(ILogger<EventHub> logger, IEventRelay? relay = null
         }
     }
 
+    internal int SubscriberCount<T>() => handlers.TryGetValue(typeof(T), out var h) ? h.Items.Length : 0;
+
     public static string NameOf(Type type) => Names.GetOrAdd(type, t =>
         t.GetCustomAttributes(typeof(EventNameAttribute), false) is [EventNameAttribute a] ? a.Name : t.FullName!);
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FraudWorkbench.Core;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -5,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace FraudWorkbench.Tests.Infrastructure;
 
@@ -37,6 +39,11 @@ public class WorkbenchAppFactory : WebApplicationFactory<Program>
 
     public string ConnectionString { get; }
 
+    /// <summary>Every log message the app wrote, formatted, for checks that secrets never reach the log.</summary>
+    public ConcurrentQueue<string> Logs { get; } = new();
+
+    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+
     /// <summary>The server's base address, e.g. http://127.0.0.1:41234.</summary>
     public Uri BaseAddress
     {
@@ -58,6 +65,7 @@ public class WorkbenchAppFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
+        builder.ConfigureLogging(logging => logging.AddProvider(new CapturingLoggerProvider(Logs)));
         builder.ConfigureTestServices(services =>
         {
             services.AddJobHandler<StepsJobHandler>();
@@ -69,5 +77,26 @@ public class WorkbenchAppFactory : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         try { Directory.Delete(dataDirectory, recursive: true); } catch (DirectoryNotFoundException) { }
+    }
+}
+
+internal sealed class CapturingLoggerProvider(ConcurrentQueue<string> sink) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, sink);
+
+    public void Dispose() { }
+
+    private sealed class Logger(string category, ConcurrentQueue<string> sink) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            // State too: structured properties (request headers, say) would land in a log store even if the message omits them.
+            var properties = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(";", pairs.Select(p => $"{p.Key}={p.Value}")) : "";
+            sink.Enqueue($"{category}: {formatter(state, exception)} {properties} {exception}");
+        }
     }
 }

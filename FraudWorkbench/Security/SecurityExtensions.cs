@@ -45,10 +45,7 @@ public static class SecurityExtensions
             })
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
 
-        services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
-            .AddPolicy(Policies.Write, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanWrite(c.User)))
-            .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.IsAdmin(c.User)));
+        services.AddAuthorization(ConfigurePolicies);
 
         services.AddCascadingAuthenticationState();
         services.AddScoped<AuthenticationStateProvider, RevalidatingUserStateProvider>();
@@ -57,6 +54,14 @@ public static class SecurityExtensions
     }
 
     public const string CookieName = "fwb.auth";
+
+    /// <summary>Every endpoint requires sign-in unless it opts out; writes and administration have their own policies.</summary>
+    public static void ConfigurePolicies(AuthorizationOptions options)
+    {
+        options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
+        options.AddPolicy(Policies.Write, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanWrite(c.User)));
+        options.AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.IsAdmin(c.User)));
+    }
 
     public static ClaimsPrincipal CreatePrincipal(User user)
     {
