@@ -1,0 +1,66 @@
+using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace FraudWorkbench.Tests.Browser;
+
+public sealed class DashboardAndJobsTests(AppFixture app, BrowserFixture browser) : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
+{
+    [Fact]
+    public async Task SignIn_ThenWatchAJob_ProgressBarAdvancesLiveWithoutReload()
+    {
+        await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = app.App.BaseAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = 1366, Height = 860 },
+        });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(20_000);
+
+        // Anonymous: sent to the sign-in form.
+        await page.GotoAsync("/");
+        Assert.EndsWith("/account/login?ReturnUrl=%2F", page.Url);
+        await page.FillAsync("#email", WorkbenchAppFactory.AdminEmail);
+        await page.FillAsync("#password", WorkbenchAppFactory.AdminPassword);
+        await page.ClickAsync("#sign-in");
+
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Dashboard" }).WaitForAsync();
+        await page.Locator("[data-testid=current-user]").WaitForAsync();
+        Assert.Contains("Administrator", await page.Locator("[data-testid=current-user]").TextContentAsync());
+        await WaitForInteractiveAsync(page);
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("dashboard.png"), FullPage = true });
+
+        // Client-side navigation to Jobs; a marker on window proves the page is never reloaded afterwards.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Jobs" }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Jobs" }).WaitForAsync();
+        await page.EvaluateAsync("() => window.__noReload = 'still-here'");
+
+        var gate = Guid.NewGuid().ToString();
+        var job = await app.App.Get<JobStore>().EnqueueAsync(StepsJobHandler.KindName, new StepsPayload(4, gate), "test");
+        var progress = page.Locator($"tr:has([data-job-id='{job.Id}']) [data-testid=job-progress]");
+        await progress.WaitForAsync();
+
+        var seen = new List<string>();
+        foreach (var expected in new[] { "25", "50", "75", "100" })
+        {
+            StepsJobHandler.Gate(gate).Release();
+            await Assertions.Expect(progress).ToHaveAttributeAsync("data-progress", expected);
+            seen.Add((await progress.GetAttributeAsync("data-progress"))!);
+            if (expected == "50")
+            {
+                await Assertions.Expect(progress).ToContainTextAsync("step 2 of 4");
+                await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("jobs-progress.png"), FullPage = true });
+            }
+        }
+
+        await Assertions.Expect(page.Locator($"tr:has([data-job-id='{job.Id}']) [data-testid=job-status]")).ToHaveTextAsync("succeeded");
+        Assert.Equal(["25", "50", "75", "100"], seen);
+        Assert.Equal("still-here", await page.EvaluateAsync<string>("() => window.__noReload"));
+        var bar = progress.GetByRole(AriaRole.Progressbar);
+        Assert.Equal("100", await bar.GetAttributeAsync("aria-valuenow"));
+    }
+
+    /// <summary>The circuit is up once Blazor has attached; clicking before that would do a full navigation.</summary>
+    private static async Task WaitForInteractiveAsync(IPage page) =>
+        await page.WaitForFunctionAsync("() => window.Blazor !== undefined && document.querySelector('.mud-drawer') !== null");
+}
