@@ -65,7 +65,8 @@ public static class WorkbenchServiceCollectionExtensions
         if (background)
         {
             services.AddHostedService<AccountBootstrapService>();
-            services.AddHostedService<PostgresEventListener>();
+            services.AddSingleton<PostgresEventListener>();
+            services.AddHostedService(sp => sp.GetRequiredService<PostgresEventListener>());
             services.AddHostedService<JobWorker>();
         }
 
