@@ -44,7 +44,8 @@ public sealed class AccountBootstrapService(
 
     private async Task BootstrapAdminAsync(CancellationToken cancellationToken)
     {
-        if (await users.CountAsync(cancellationToken) > 0) return;
+        // Keyed on admins, not users: a user created first from the command line must not leave the app without one.
+        if (await users.CountAdminsAsync(cancellationToken) > 0) return;
         var settings = options.Value;
 
         if (!string.IsNullOrWhiteSpace(settings.AdminEmail))

@@ -217,7 +217,7 @@ public sealed class UserStore(NpgsqlDataSource dataSource, TimeProvider time, IO
         return email;
     }
 
-    private async Task<int> CountAdminsAsync(CancellationToken cancellationToken)
+    public async Task<int> CountAdminsAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT count(*)::int FROM users WHERE role = 'Admin'", cancellationToken: cancellationToken));

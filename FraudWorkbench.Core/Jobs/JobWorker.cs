@@ -28,15 +28,20 @@ public sealed class JobWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        if (!settings.Enabled || handlersByKind.Count == 0)
+        if (!settings.Enabled)
         {
             return;
         }
 
         using var subscription = events.Subscribe<JobChanged>(OnJobChanged);
-        var slots = Enumerable.Range(0, Math.Max(1, settings.Concurrency)).Select(i => RunSlotAsync(settings, stoppingToken)).ToList();
-        slots.Add(SweepStaleAsync(settings, stoppingToken));
-        await Task.WhenAll(slots);
+        // The sweeper runs even without local handlers: it rescues jobs for the instances that have them.
+        var loops = new List<Task> { SweepStaleAsync(settings, stoppingToken) };
+        if (handlersByKind.Count > 0)
+        {
+            loops.AddRange(Enumerable.Range(0, settings.Concurrency).Select(_ => RunSlotAsync(settings, stoppingToken)));
+        }
+
+        await Task.WhenAll(loops);
     }
 
     private void OnJobChanged(JobChanged change)

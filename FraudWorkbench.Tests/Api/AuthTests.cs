@@ -194,6 +194,50 @@ public sealed class AuthTests(AppFixture fixture) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task ChangePassword_FromOneTimePassword_NewPasswordWorksOldOneNot()
+    {
+        await App.Get<UserStore>().CreateAsync("changer@example.com", "", Roles.DataScientist, "one-time-password-2", "test", mustChangePassword: true);
+        using var client = App.CreateHttpClient(cookies: true);
+        await fixture.SignInAsync(client, "changer@example.com", "one-time-password-2");
+        var form = await client.GetStringAsync("/account/password");
+        var token = System.Text.RegularExpressions.Regex.Match(form, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+
+        var mismatch = await client.PostAsync("/account/password", Form(token, "one-time-password-2", "my-own-password-1", "my-own-password-2"));
+        var changed = await client.PostAsync("/account/password", Form(token, "one-time-password-2", "my-own-password-1", "my-own-password-1"));
+        var home = await client.GetAsync("/");
+
+        Assert.Contains("The two new passwords differ.", await mismatch.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Redirect, changed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, home.StatusCode);
+        var users = App.Get<UserStore>();
+        Assert.Equal(SignInStatus.Failed, (await users.SignInAsync("changer@example.com", "one-time-password-2")).Status);
+        var signIn = await users.SignInAsync("changer@example.com", "my-own-password-1");
+        Assert.Equal((SignInStatus.Succeeded, false), (signIn.Status, signIn.User!.MustChangePassword));
+
+        static FormUrlEncodedContent Form(string token, string current, string next, string confirm) => new(new Dictionary<string, string>
+        {
+            ["_handler"] = "change-password",
+            ["__RequestVerificationToken"] = token,
+            ["Input.Current"] = current,
+            ["Input.New"] = next,
+            ["Input.Confirm"] = confirm,
+        });
+    }
+
+    [Fact]
+    public async Task OpenApi_WithKey_DescribesTheEndpoints()
+    {
+        using var client = App.CreateHttpClient();
+
+        var document = await SendAsync(client, HttpMethod.Get, "/openapi/v1.json", AppFixture.BootstrapApiKey);
+
+        var json = await document.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, document.StatusCode);
+        Assert.Contains("/api/v1/whoami", json);
+        Assert.Contains("/api/v1/jobs/{id}/cancel", json);
+    }
+
+    [Fact]
     public async Task RequestLog_ApiCallWithKey_NeverContainsTheKey()
     {
         var (_, secret) = await App.Get<ApiKeyStore>().CreateAsync("log-check", [Scopes.Read], null, "test");

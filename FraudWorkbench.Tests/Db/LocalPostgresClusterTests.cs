@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Dapper;
 using FraudWorkbench.Core.Db;
+using FraudWorkbench.Tests.Infrastructure;
 using Npgsql;
 
 namespace FraudWorkbench.Tests.Db;
@@ -64,23 +64,15 @@ public sealed class LocalPostgresClusterTests
     [Fact]
     public async Task App_NoConnectionStringAndNoServerBinaries_ExitsWithInstructions()
     {
-        var app = Path.Combine(AppContext.BaseDirectory, "FraudWorkbench.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { app, "--urls", "http://127.0.0.1:0" }) info.ArgumentList.Add(arg);
-        info.Environment["FRAUDWB_DATA_DIR"] = Path.Combine(Path.GetTempPath(), "fwb-nobin-" + Guid.NewGuid().ToString("N")[..8]);
-        info.Environment["FRAUDWB_PG_BIN"] = "/nonexistent/postgresql/bin";
-        info.Environment["ConnectionStrings__Postgres"] = "";
+        var (exit, _, errors) = await AppProcess.RunAsync(new Dictionary<string, string>
+        {
+            ["FRAUDWB_DATA_DIR"] = Path.Combine(Path.GetTempPath(), "fwb-nobin-" + Guid.NewGuid().ToString("N")[..8]),
+            ["FRAUDWB_PG_BIN"] = "/nonexistent/postgresql/bin",
+        }, "--urls", "http://127.0.0.1:0");
 
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), "the app should exit by itself");
-
-        Assert.Equal(2, process.ExitCode);
-        var message = await stderr;
-        Assert.Contains("apt-get install postgresql", message);
-        Assert.Contains("ConnectionStrings__Postgres", message);
-        Assert.Contains("/nonexistent/postgresql/bin", message);
-        _ = await stdout;
+        Assert.Equal(2, exit);
+        Assert.Contains("apt-get install postgresql", errors);
+        Assert.Contains("ConnectionStrings__Postgres", errors);
+        Assert.Contains("/nonexistent/postgresql/bin", errors);
     }
 }

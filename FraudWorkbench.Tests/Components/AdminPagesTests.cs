@@ -1,0 +1,91 @@
+using Bunit;
+using FraudWorkbench.Components.Pages.Admin;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Tests.Infrastructure;
+
+namespace FraudWorkbench.Tests.Components;
+
+public sealed class AdminPagesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task ApiKeys_AdminCreatesKey_SecretShownOnceWorksAndRevokeStopsIt()
+    {
+        await using var context = new PageContext(db, Roles.Admin);
+        var page = context.Render<ApiKeys>();
+        page.WaitForElement("input").Change("partner-ui");
+
+        page.FindAll("button").First(b => b.TextContent.Contains("Create key")).Click();
+
+        var secret = page.WaitForElement("[data-testid=new-api-key] code").TextContent;
+        var keys = context.Get<ApiKeyStore>();
+        var key = await keys.AuthenticateAsync(secret);
+        Assert.Equal("partner-ui", key!.Name);
+        Assert.Equal(["predict"], key.Scopes);
+
+        page.WaitForAssertion(() => Assert.Contains("partner-ui", page.Find("table").TextContent));
+        page.FindAll("tr").First(r => r.TextContent.Contains("partner-ui")).QuerySelectorAll("button").First(b => b.TextContent.Contains("Revoke")).Click();
+
+        page.WaitForAssertion(() => Assert.Contains("revoked", page.FindAll("tr").First(r => r.TextContent.Contains("partner-ui")).TextContent));
+        Assert.Null(await keys.AuthenticateAsync(secret));
+        var audit = await new AuditLog(db.DataSource).PageAsync(0, 10, "api-key.");
+        Assert.Contains(audit.Items, e => e.Action == "api-key.revoke" && e.Actor == "user:" + PageContext.UserEmail);
+    }
+
+    [Fact]
+    public async Task ApiKeys_EmptyName_FieldErrorAndNothingStored()
+    {
+        await using var context = new PageContext(db, Roles.Admin);
+        var before = (await context.Get<ApiKeyStore>().ListAsync()).Count;
+        var page = context.Render<ApiKeys>();
+
+        page.WaitForElement("button");
+        page.FindAll("button").First(b => b.TextContent.Contains("Create key")).Click();
+
+        page.WaitForAssertion(() => Assert.Contains("A key needs a name", page.Markup));
+        Assert.Equal(before, (await context.Get<ApiKeyStore>().ListAsync()).Count);
+        Assert.Empty(page.FindAll("[data-testid=new-api-key]"));
+    }
+
+    [Fact]
+    public async Task Users_AdminAddsUser_OneTimePasswordShownAndUserMustChangeIt()
+    {
+        await using var context = new PageContext(db, Roles.Admin);
+        var page = context.Render<Users>();
+        page.WaitForElement("input[data-testid=new-email]").Change("reviewer@example.com");
+
+        page.FindAll("button").First(b => b.TextContent.Contains("Add user")).Click();
+
+        var password = page.WaitForElement("[data-testid=one-time-password] code").TextContent;
+        var signIn = await context.Get<UserStore>().SignInAsync("reviewer@example.com", password);
+        Assert.Equal((SignInStatus.Succeeded, Roles.DataScientist, true), (signIn.Status, signIn.User!.Role, signIn.User.MustChangePassword));
+        page.WaitForAssertion(() => Assert.Contains("reviewer@example.com", page.Find("table").TextContent));
+    }
+
+    [Fact]
+    public async Task Users_DuplicateEmail_ErrorNamesTheEmail()
+    {
+        await using var context = new PageContext(db, Roles.Admin);
+        await context.Get<UserStore>().CreateAsync("taken@example.com", "", Roles.Reviewer, "some-password-1", "test");
+        var page = context.Render<Users>();
+        page.WaitForElement("input[data-testid=new-email]").Change("taken@example.com");
+
+        page.FindAll("button").First(b => b.TextContent.Contains("Add user")).Click();
+
+        page.WaitForAssertion(() => Assert.Contains("A user with the email taken@example.com already exists.", page.Markup));
+        Assert.Empty(page.FindAll("[data-testid=one-time-password]"));
+    }
+
+    [Fact]
+    public async Task ApiKeys_NonAdminReachingTheHandler_IsRefused()
+    {
+        await using var context = new PageContext(db, Roles.DataScientist);
+        var before = (await context.Get<ApiKeyStore>().ListAsync()).Count;
+        var page = context.Render<ApiKeys>();
+        page.WaitForElement("input").Change("sneaky");
+
+        page.FindAll("button").First(b => b.TextContent.Contains("Create key")).Click();
+
+        Assert.Equal(before, (await context.Get<ApiKeyStore>().ListAsync()).Count);
+        Assert.Empty(page.FindAll("[data-testid=new-api-key]"));
+    }
+}

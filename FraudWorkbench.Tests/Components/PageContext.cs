@@ -1,0 +1,58 @@
+using System.Security.Claims;
+using Bunit;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Events;
+using FraudWorkbench.Security;
+using FraudWorkbench.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using MudBlazor.Services;
+
+namespace FraudWorkbench.Tests.Components;
+
+/// <summary>
+/// A bUnit context wired like the app: MudBlazor, the real stores on the class's database, the
+/// real authorization policies (so a page's own server-side checks are what is tested) and a signed-in user.
+/// </summary>
+public sealed class PageContext : IAsyncDisposable
+{
+    public const string UserEmail = "someone@example.com";
+
+    public PageContext(DatabaseFixture db, string role)
+    {
+        Hub = db.NewHub();
+        Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
+        var services = Bunit.Services;
+        services.AddMudServices();
+        services.AddSingleton(Hub);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(db.Jobs(Hub));
+        services.AddSingleton(db.Users());
+        services.AddSingleton(db.ApiKeys());
+        services.AddSingleton(new AuditLog(db.DataSource));
+        services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
+        services.AddTransient<IAuthorizationService, DefaultAuthorizationService>(); // over bUnit's placeholder
+        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
+        services.AddScoped<CurrentUser>();
+        Bunit.Render<MudPopoverProvider>();
+    }
+
+    public BunitContext Bunit { get; } = new();
+
+    public EventHub Hub { get; }
+
+    public T Get<T>() where T : notnull => Bunit.Services.GetRequiredService<T>();
+
+    public IRenderedComponent<T> Render<T>() where T : IComponent => Bunit.Render<T>();
+
+    public async ValueTask DisposeAsync() => await Bunit.DisposeAsync();
+
+    private sealed class FixedUser(string role) : AuthenticationStateProvider
+    {
+        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal(
+            new ClaimsIdentity([new Claim(ClaimTypes.Name, UserEmail), new Claim(ClaimTypes.Role, role)], "test"))));
+    }
+}
