@@ -55,13 +55,13 @@ public sealed class AccountBootstrapService(
                 throw new InvalidOperationException("FRAUDWB_ADMIN_EMAIL is set but FRAUDWB_ADMIN_PASSWORD is not: set both, or neither to get a generated one-time password.");
             }
 
-            await users.CreateAsync(settings.AdminEmail, "Administrator", Roles.Admin, settings.AdminPassword, "system:bootstrap", cancellationToken: cancellationToken);
-            logger.LogInformation("Created the first Admin {Email} from configuration", settings.AdminEmail);
+            await CreateOrPromoteAsync(settings.AdminEmail, settings.AdminPassword, mustChangePassword: false, cancellationToken);
+            logger.LogInformation("Made {Email} the first Admin from configuration", settings.AdminEmail);
             return;
         }
 
         var password = UserStore.GeneratePassword();
-        await users.CreateAsync(GeneratedAdminEmail, "Administrator", Roles.Admin, password, "system:bootstrap", mustChangePassword: true, cancellationToken);
+        await CreateOrPromoteAsync(GeneratedAdminEmail, password, mustChangePassword: true, cancellationToken);
         logger.LogWarning("Created the first Admin {Email} with a one-time password, printed once to the console", GeneratedAdminEmail);
         await Console.WriteLineAsync($"""
 
@@ -74,6 +74,20 @@ public sealed class AccountBootstrapService(
 
             """);
         await Console.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>The email may already belong to a user (say, one demoted earlier): then that user becomes Admin with this password.</summary>
+    private async Task CreateOrPromoteAsync(string email, string password, bool mustChangePassword, CancellationToken cancellationToken)
+    {
+        const string actor = "system:bootstrap";
+        if (await users.FindByEmailAsync(email, cancellationToken) is { } existing)
+        {
+            await users.SetRoleAsync(existing.Id, Roles.Admin, actor, cancellationToken);
+            await users.SetPasswordAsync(email, password, actor, mustChangePassword, cancellationToken);
+            return;
+        }
+
+        await users.CreateAsync(email, "Administrator", Roles.Admin, password, actor, mustChangePassword, cancellationToken);
     }
 
     private async Task BootstrapApiKeyAsync(CancellationToken cancellationToken)

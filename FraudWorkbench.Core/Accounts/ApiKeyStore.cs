@@ -112,6 +112,13 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         return [.. await connection.QueryAsync<ApiKey>(new CommandDefinition(sql, cancellationToken: cancellationToken))];
     }
 
+    public async Task<int> CountActiveAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = "SELECT count(*)::int FROM api_keys WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now)";
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql, new { now = Now }, cancellationToken: cancellationToken));
+    }
+
     public async Task<bool> AnyAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -82,39 +82,49 @@ public sealed class UserStore(NpgsqlDataSource dataSource, TimeProvider time, IO
         var verification = Hasher.VerifyHashedPassword(user, user.PasswordHash, password ?? "");
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Both updates apply only while the account is not locked: guesses in flight when the lock trips
+        // neither reset the counter nor clear the lock, however many arrive at once.
         if (verification == PasswordVerificationResult.Failed)
         {
-            // One statement, so concurrent failures are all counted.
             const string fail = """
                 UPDATE users SET
                     failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= @max THEN 0 ELSE failed_sign_ins + 1 END,
-                    locked_until    = CASE WHEN failed_sign_ins + 1 >= @max THEN @until ELSE locked_until END
-                WHERE id = @id
+                    locked_until    = CASE WHEN failed_sign_ins + 1 >= @max THEN @until ELSE NULL END
+                WHERE id = @id AND (locked_until IS NULL OR locked_until <= @now)
                 RETURNING locked_until
                 """;
-            var lockedUntil = await connection.QuerySingleAsync<DateTime?>(new CommandDefinition(
-                fail, new { id = user.Id, max = Options.MaxFailedSignIns, until = now + Options.LockoutDuration }, transaction, cancellationToken: cancellationToken));
-            var locked = lockedUntil is DateTime t && t > now;
-            if (locked)
+            var updated = (await connection.QueryAsync<DateTime?>(new CommandDefinition(
+                fail, new { id = user.Id, max = Options.MaxFailedSignIns, until = now + Options.LockoutDuration, now }, transaction, cancellationToken: cancellationToken))).ToList();
+            if (updated.Count == 0) return await LockedOutAsync(user.Id, cancellationToken);
+            if (updated[0] is DateTime lockedUntil)
             {
                 await AuditLog.WriteAsync(transaction, now, "system", "user.lockout", "user", user.Email,
                     new { reason = $"{Options.MaxFailedSignIns} failed sign-ins", until = lockedUntil }, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                return new SignInResult(SignInStatus.LockedOut, user, lockedUntil);
             }
 
             await transaction.CommitAsync(cancellationToken);
-            return locked ? new SignInResult(SignInStatus.LockedOut, user, lockedUntil) : new SignInResult(SignInStatus.Failed, user);
+            return new SignInResult(SignInStatus.Failed, user);
         }
 
         var rehash = verification == PasswordVerificationResult.SuccessRehashNeeded ? Hasher.HashPassword(user, password!) : null;
         const string succeed = $"""
             UPDATE users SET failed_sign_ins = 0, locked_until = NULL, last_sign_in_at = @now,
                              password_hash = coalesce(@rehash, password_hash)
-            WHERE id = @id
+            WHERE id = @id AND (locked_until IS NULL OR locked_until <= @now)
             RETURNING {Columns}
             """;
-        var signedIn = await connection.QuerySingleAsync<User>(new CommandDefinition(succeed, new { id = user.Id, now, rehash }, transaction, cancellationToken: cancellationToken));
+        var signedIn = await connection.QuerySingleOrDefaultAsync<User>(new CommandDefinition(succeed, new { id = user.Id, now, rehash }, transaction, cancellationToken: cancellationToken));
+        if (signedIn is null) return await LockedOutAsync(user.Id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new SignInResult(SignInStatus.Succeeded, signedIn);
+    }
+
+    private async Task<SignInResult> LockedOutAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var user = await GetAsync(id, cancellationToken);
+        return new SignInResult(SignInStatus.LockedOut, user, user?.LockedUntil);
     }
 
     /// <summary>Sets a new password, clears any lockout and invalidates existing sign-in cookies.</summary>
@@ -148,14 +158,24 @@ public sealed class UserStore(NpgsqlDataSource dataSource, TimeProvider time, IO
     public async Task<User> SetRoleAsync(Guid id, string role, string actor, CancellationToken cancellationToken = default)
     {
         if (!Roles.IsValid(role)) throw new AccountValidationException("role", $"Role must be one of {string.Join(", ", Roles.All)}.");
-        var user = await GetAsync(id, cancellationToken) ?? throw new AccountValidationException("id", "No such user.");
-        if (user.Role == Roles.Admin && role != Roles.Admin && await CountAdminsAsync(cancellationToken) <= 1)
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Lock every Admin row: two Admins demoting each other at once must not leave none.
+        const string admins = "SELECT id FROM users WHERE role = 'Admin' FOR UPDATE";
+        var adminIds = (await connection.QueryAsync<Guid>(new CommandDefinition(admins, transaction: transaction, cancellationToken: cancellationToken))).ToList();
+        const string current = $"SELECT {Columns} FROM users WHERE id = @id FOR UPDATE";
+        var user = await connection.QuerySingleOrDefaultAsync<User>(new CommandDefinition(current, new { id }, transaction, cancellationToken: cancellationToken))
+            ?? throw new AccountValidationException("id", "No such user.");
+        if (user.Role == Roles.Admin && role != Roles.Admin && adminIds.Count <= 1)
         {
             throw new AccountValidationException("role", "This is the last Admin; make another user Admin first.");
         }
 
         const string sql = $"UPDATE users SET role = @role, security_stamp = @stamp WHERE id = @id RETURNING {Columns}";
-        return await UpdateAsync(sql, new { id, role, stamp = Guid.NewGuid() }, actor, "user.set-role", user.Email, new { before = user.Role, after = role }, cancellationToken);
+        var updated = await connection.QuerySingleAsync<User>(new CommandDefinition(sql, new { id, role, stamp = Guid.NewGuid() }, transaction, cancellationToken: cancellationToken));
+        await AuditLog.WriteAsync(transaction, Now, actor, "user.set-role", "user", user.Email, new { before = user.Role, after = role }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return updated;
     }
 
     public async Task<User> UnlockAsync(Guid id, string actor, CancellationToken cancellationToken = default)

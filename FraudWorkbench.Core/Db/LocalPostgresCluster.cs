@@ -64,6 +64,7 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
                 : throw new PostgresNotAvailableException($"The configured PostgreSQL bin directory '{explicitBinDirectory}' (FRAUDWB_PG_BIN) has no initdb, pg_ctl and postgres.\n{NotFoundMessage}");
         Directory.CreateDirectory(root);
         var runAs = RunAsUser();
+        if (runAs is not null) await EnsureReachableAsync(runAs, cancellationToken);
 
         // Two processes starting on one data directory take turns here.
         await using var startLock = await AcquireFileLockAsync(Path.Combine(root, "cluster.lock"), cancellationToken);
@@ -180,8 +181,14 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         Directory.CreateDirectory(staging);
 
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
-        await File.WriteAllTextAsync(passwordFile, password, cancellationToken);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // Created owner-only from the first byte: the file holds the cluster's superuser password.
+        var createOptions = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) createOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        await using (var file = new StreamWriter(passwordFile, createOptions))
+        {
+            await file.WriteAsync(password);
+        }
+
         if (runAs is not null)
         {
             await RunAsync(null, "chown", [$"{runAs}:", staging, passwordFile], cancellationToken, bin: false);
@@ -210,6 +217,19 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         {
             await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database.Replace("\"", "\"\"")}\"", connection);
             await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>The server user must be able to reach the data directory; /root and its subfolders are closed to it.</summary>
+    private async Task EnsureReachableAsync(string runAs, CancellationToken cancellationToken)
+    {
+        var probe = await RunAsync(runAs, "test", ["-x", root], cancellationToken, throwOnError: false, bin: false);
+        if (probe.ExitCode != 0)
+        {
+            throw new PostgresNotAvailableException(
+                $"Running as root, the private PostgreSQL cluster runs as the '{runAs}' user, which cannot reach the data directory {root} " +
+                "(a parent folder such as /root is closed to it). Set FRAUDWB_DATA_DIR to a folder it can reach (for example /var/lib/fraudworkbench), " +
+                "run FraudWorkbench as a normal user, or set ConnectionStrings__Postgres.");
         }
     }
 

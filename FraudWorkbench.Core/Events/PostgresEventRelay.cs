@@ -44,6 +44,7 @@ public sealed class PostgresEventListener(
     PostgresEventRelay relay,
     ILogger<PostgresEventListener> logger) : BackgroundService
 {
+    private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(30);
     private readonly TaskCompletionSource listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes once the first LISTEN is in place.</summary>
@@ -82,7 +83,13 @@ public sealed class PostgresEventListener(
 
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    await connection.WaitAsync(stoppingToken);
+                    // An idle LISTEN socket dropped by a firewall or proxy raises nothing by itself:
+                    // probe it after each quiet period so a dead connection throws and we reconnect.
+                    if (!await connection.WaitAsync(ProbeInterval, stoppingToken))
+                    {
+                        await using var probe = new NpgsqlCommand("SELECT 1", connection);
+                        await probe.ExecuteScalarAsync(stoppingToken);
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -57,8 +57,9 @@ public sealed record JobChanged(
 {
     public static JobChanged From(Job job) => new(
         job.Id, job.Kind, job.Status, job.Progress, Truncate(job.Stage, 200), job.Attempts, job.CancelRequested,
-        Truncate(job.Error, 1000), job.StartedAt, job.FinishedAt);
+        Truncate(job.Error, 500), job.StartedAt, job.FinishedAt);
 
+    // Kept well under NOTIFY's 8000-byte payload even when every character needs a \u escape, twice.
     private static string? Truncate(string? text, int max) => text is null || text.Length <= max ? text : text[..max] + "…";
 }
 

@@ -13,6 +13,11 @@ public sealed record JobCounts(int Queued, int Running, int Succeeded, int Faile
 
 public enum CancelOutcome { NotFound, AlreadyFinished, Cancelled, CancelRequested }
 
+/// <summary>
+/// The jobs table. Every method that changes a row publishes <see cref="JobChanged"/> after the change is
+/// committed, never cancelled half way: a committed change whose event is lost would leave pages stale.
+/// The <c>worker</c> column holds the lease of the claim that runs the job; only that lease may report on it.
+/// </summary>
 public sealed class JobStore(NpgsqlDataSource dataSource, EventHub events, TimeProvider time)
 {
     private const string Columns = """
@@ -37,7 +42,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource, EventHub events, TimeP
             sql, new { id, kind, json, maxAttempts, actor, now = Now }, transaction, cancellationToken: cancellationToken));
         await AuditLog.WriteAsync(transaction, Now, actor, "job.enqueue", "job", id.ToString(), new { kind }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await events.PublishAsync(JobChanged.From(job), cancellationToken);
+        await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
         return job;
     }
 
@@ -90,7 +95,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource, EventHub events, TimeP
             """;
         var job = await connection.QuerySingleOrDefaultAsync<Job>(new CommandDefinition(
             sql, new { worker, kinds = kinds.ToArray(), now = Now }, cancellationToken: cancellationToken));
-        if (job is not null) await events.PublishAsync(JobChanged.From(job), cancellationToken);
+        if (job is not null) await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
         return job;
     }
 
@@ -108,7 +113,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource, EventHub events, TimeP
         var job = await connection.QuerySingleOrDefaultAsync<Job>(new CommandDefinition(
             sql, new { id, worker, progress = progress is int p ? Math.Clamp(p, 0, 100) : (int?)null, stage, now = Now }, cancellationToken: cancellationToken));
         if (job is null) return JobLease.Lost;
-        if (progress is not null || stage is not null) await events.PublishAsync(JobChanged.From(job), cancellationToken);
+        if (progress is not null || stage is not null) await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
         return job.CancelRequested ? JobLease.CancelRequested : JobLease.Held;
     }
 
@@ -183,7 +188,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource, EventHub events, TimeP
 
         await AuditLog.WriteAsync(transaction, Now, actor, "job.cancel", "job", id.ToString(), new { job.Kind, job.Status }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await events.PublishAsync(JobChanged.From(job), cancellationToken);
+        await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
         return (job.Status == JobStatus.Cancelled ? CancelOutcome.Cancelled : CancelOutcome.CancelRequested, job);
     }
 
@@ -209,7 +214,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource, EventHub events, TimeP
             """;
         var jobs = (await connection.QueryAsync<Job>(new CommandDefinition(
             sql, new { now = Now, cutoff = Now - staleAfter }, cancellationToken: cancellationToken))).ToList();
-        foreach (var job in jobs) await events.PublishAsync(JobChanged.From(job), cancellationToken);
+        foreach (var job in jobs) await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
         return jobs;
     }
 
@@ -219,7 +224,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource, EventHub events, TimeP
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var job = await connection.QuerySingleOrDefaultAsync<Job>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
-        if (job is not null) await events.PublishAsync(JobChanged.From(job), cancellationToken);
+        if (job is not null) await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
         return job;
     }
 }

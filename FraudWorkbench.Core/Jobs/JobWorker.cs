@@ -20,9 +20,11 @@ public sealed class JobWorker(
     ILogger<JobWorker> logger) : BackgroundService
 {
     private readonly Dictionary<string, IJobHandler> handlersByKind = handlers.ToDictionary(h => h.Kind);
-    private readonly ConcurrentDictionary<Guid, Running> running = new();
+    // Keyed by lease (one per claim), so a job that was taken away and claimed again here never shares state with its old run.
+    private readonly ConcurrentDictionary<string, Running> running = new();
     private readonly SemaphoreSlim wakeUp = new(0);
 
+    /// <summary>This instance's worker name; each claim adds its own lease suffix (<c>WorkerId/xxxxxxxx</c>).</summary>
     public string WorkerId { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..6]}";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -50,9 +52,9 @@ public sealed class JobWorker(
         {
             wakeUp.Release();
         }
-        else if (change.CancelRequested && running.TryGetValue(change.Id, out var job))
+        else if (change.CancelRequested)
         {
-            job.RequestCancel();
+            foreach (var run in running.Values.Where(r => r.JobId == change.Id)) run.RequestCancel();
         }
     }
 
@@ -63,7 +65,7 @@ public sealed class JobWorker(
         {
             try
             {
-                var job = await store.ClaimNextAsync(WorkerId, kinds, stoppingToken);
+                var job = await store.ClaimNextAsync($"{WorkerId}/{Guid.NewGuid().ToString("N")[..8]}", kinds, stoppingToken);
                 if (job is null)
                 {
                     await wakeUp.WaitAsync(settings.PollInterval, stoppingToken);
@@ -86,13 +88,14 @@ public sealed class JobWorker(
 
     private async Task RunJobAsync(Job job, JobOptions settings, CancellationToken stoppingToken)
     {
+        var lease = job.Worker!;
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var state = new Running(cancellation);
-        running[job.Id] = state;
+        var state = new Running(job.Id, cancellation);
+        running[lease] = state;
         using var heartbeatStop = new CancellationTokenSource();
-        var heartbeat = HeartbeatAsync(job.Id, state, settings.HeartbeatInterval, heartbeatStop.Token);
+        var heartbeat = HeartbeatAsync(job.Id, lease, state, settings.HeartbeatInterval, heartbeatStop.Token);
         var handler = handlersByKind[job.Kind];
-        var context = new JobContext(job, WorkerId, store, time, settings.ProgressThrottle, state.OnLease);
+        var context = new JobContext(job, lease, store, time, settings.ProgressThrottle, state.OnLease);
         logger.LogInformation("Running job {JobId} ({Kind}), attempt {Attempt}", job.Id, job.Kind, job.Attempts);
 
         try
@@ -101,7 +104,7 @@ public sealed class JobWorker(
             cancellation.Token.ThrowIfCancellationRequested();
             var result = await handler.ExecuteAsync(context, cancellation.Token);
             await StopHeartbeatAsync();
-            await store.CompleteAsync(job.Id, WorkerId, result, CancellationToken.None);
+            await store.CompleteAsync(job.Id, lease, result, CancellationToken.None);
             logger.LogInformation("Job {JobId} ({Kind}) succeeded", job.Id, job.Kind);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -113,12 +116,12 @@ public sealed class JobWorker(
             }
             else if (state.CancelRequested)
             {
-                await store.MarkCancelledAsync(job.Id, WorkerId, CancellationToken.None);
+                await store.MarkCancelledAsync(job.Id, lease, CancellationToken.None);
                 logger.LogInformation("Job {JobId} ({Kind}) cancelled", job.Id, job.Kind);
             }
             else
             {
-                await store.ReleaseAsync(job.Id, WorkerId, CancellationToken.None);
+                await store.ReleaseAsync(job.Id, lease, CancellationToken.None);
                 logger.LogInformation("Job {JobId} ({Kind}) interrupted by shutdown and queued again", job.Id, job.Kind);
             }
         }
@@ -126,12 +129,12 @@ public sealed class JobWorker(
         {
             await StopHeartbeatAsync();
             var retry = ex is not NonRetryableJobException;
-            var failed = await store.FailAsync(job.Id, WorkerId, ex.Message, retry, CancellationToken.None);
+            var failed = await store.FailAsync(job.Id, lease, ex.Message, retry, CancellationToken.None);
             logger.LogError(ex, "Job {JobId} ({Kind}) failed on attempt {Attempt}; now {Status}", job.Id, job.Kind, job.Attempts, failed?.Status);
         }
         finally
         {
-            running.TryRemove(job.Id, out _);
+            running.TryRemove(lease, out _);
         }
 
         async Task StopHeartbeatAsync()
@@ -141,15 +144,14 @@ public sealed class JobWorker(
         }
     }
 
-    private async Task HeartbeatAsync(Guid jobId, Running state, TimeSpan interval, CancellationToken stop)
+    private async Task HeartbeatAsync(Guid jobId, string lease, Running state, TimeSpan interval, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
             await Task.Delay(interval, time, stop);
             try
             {
-                var lease = await store.ReportAsync(jobId, WorkerId, null, null, stop);
-                state.OnLease(lease);
+                state.OnLease(await store.ReportAsync(jobId, lease, null, null, stop));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -190,8 +192,10 @@ public sealed class JobWorker(
         base.Dispose();
     }
 
-    private sealed class Running(CancellationTokenSource cancellation)
+    private sealed class Running(Guid jobId, CancellationTokenSource cancellation)
     {
+        public Guid JobId { get; } = jobId;
+
         public bool CancelRequested { get; private set; }
         public bool Lost { get; private set; }
 

@@ -62,6 +62,19 @@ public sealed class AccountBootstrapServiceTests
     }
 
     [Fact]
+    public async Task StartAsync_ConfiguredAdminExistsAsNonAdmin_IsPromotedWithTheConfiguredPassword()
+    {
+        var (service, db, _, _) = await CreateAsync(new AccountOptions { AdminEmail = "former@example.com", AdminPassword = "configured-password" });
+        await using var _ = db.DataSource;
+        await db.Users().CreateAsync("former@example.com", "", Roles.Reviewer, "old-password-123", "test");
+
+        await service.StartAsync(CancellationToken.None);
+
+        var signIn = await db.Users().SignInAsync("former@example.com", "configured-password");
+        Assert.Equal((SignInStatus.Succeeded, Roles.Admin), (signIn.Status, signIn.User!.Role));
+    }
+
+    [Fact]
     public async Task StartAsync_AdminEmailWithoutPassword_RefusesToStart()
     {
         var (service, db, _, _) = await CreateAsync(new AccountOptions { AdminEmail = "boss@example.com" });

@@ -27,6 +27,39 @@ public sealed class UserStoreTests(DatabaseFixture db) : IClassFixture<DatabaseF
     }
 
     [Fact]
+    public async Task SignInAsync_TwentyWrongGuessesAtOnce_AccountEndsLockedAndRightPasswordRefused()
+    {
+        var users = db.Users();
+        await users.CreateAsync("burst@example.com", "", Roles.DataScientist, "a-good-password", "test");
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => users.SignInAsync("burst@example.com", "guess-" + i))));
+        var right = await users.SignInAsync("burst@example.com", "a-good-password");
+
+        Assert.Contains(results, r => r.Status == SignInStatus.LockedOut);
+        Assert.True(results.Count(r => r.Status == SignInStatus.Failed) <= 4, "at most four guesses are answered 'wrong' before the lock");
+        Assert.Equal(SignInStatus.LockedOut, right.Status);
+    }
+
+    [Fact]
+    public async Task SetRoleAsync_TwoAdminsDemoteEachOtherAtOnce_OneAdminRemains()
+    {
+        var users = db.Users();
+        var a = await users.CreateAsync("admin-a@example.com", "", Roles.Admin, "a-good-password", "test");
+        var b = await users.CreateAsync("admin-b@example.com", "", Roles.Admin, "a-good-password", "test");
+        var admins = (await users.ListAsync()).Count(u => u.Role == Roles.Admin);
+        var others = (await users.ListAsync()).Where(u => u.Role == Roles.Admin && u.Id != a.Id && u.Id != b.Id).ToList();
+        foreach (var other in others) await users.SetRoleAsync(other.Id, Roles.Reviewer, "test");
+
+        var outcomes = await Task.WhenAll(
+            Task.Run(async () => { try { await users.SetRoleAsync(a.Id, Roles.Reviewer, "test"); return true; } catch (AccountValidationException) { return false; } }),
+            Task.Run(async () => { try { await users.SetRoleAsync(b.Id, Roles.Reviewer, "test"); return true; } catch (AccountValidationException) { return false; } }));
+
+        Assert.True(admins >= 2);
+        Assert.Single(outcomes, o => o);
+        Assert.Equal(1, await users.CountAdminsAsync());
+    }
+
+    [Fact]
     public async Task SignInAsync_SuccessResetsTheFailureCount()
     {
         var users = db.Users();

@@ -191,6 +191,7 @@ public sealed class AuthTests(AppFixture fixture) : IClassFixture<AppFixture>
 
         Assert.Equal("/account/password", new Uri(App.BaseAddress, signIn.Headers.Location!).AbsolutePath);
         Assert.Equal("/account/password", new Uri(App.BaseAddress, home.Headers.Location!).AbsolutePath);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/v1/jobs")).StatusCode); // not through the API either
     }
 
     [Fact]

@@ -1,23 +1,32 @@
 namespace FraudWorkbench.Security;
 
-/// <summary>Sends a user who signed in with a one-time password to the change-password page before anything else.</summary>
+/// <summary>
+/// A user who signed in with a one-time password must choose their own before anything else:
+/// pages redirect to the change-password form, and the API and other writes are refused.
+/// </summary>
 public sealed class PasswordChangeRequiredMiddleware(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (context.User.HasClaim(SecurityExtensions.MustChangePasswordClaim, "true")
-            && HttpMethods.IsGet(context.Request.Method)
-            && !path.StartsWithSegments("/account")
-            && !path.StartsWithSegments("/api")
-            && !path.StartsWithSegments("/_framework")
-            && !path.StartsWithSegments("/_content")
-            && !Path.HasExtension(path.Value))
+        if (!context.User.HasClaim(SecurityExtensions.MustChangePasswordClaim, "true")
+            || path.StartsWithSegments("/account")
+            || path.StartsWithSegments("/_framework")
+            || path.StartsWithSegments("/_content")
+            || (HttpMethods.IsGet(context.Request.Method) && Path.HasExtension(path.Value) && !path.StartsWithSegments("/api")))
+        {
+            return next(context);
+        }
+
+        if (HttpMethods.IsGet(context.Request.Method) && !path.StartsWithSegments("/api"))
         {
             context.Response.Redirect("/account/password");
             return Task.CompletedTask;
         }
 
-        return next(context);
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        return context.Response.WriteAsJsonAsync(
+            new { title = "Password change required", status = 403, detail = "Choose your own password at /account/password first." },
+            options: null, contentType: "application/problem+json");
     }
 }
