@@ -1,6 +1,7 @@
 using Dapper;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Artifacts;
+using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Db;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Jobs;
@@ -59,6 +60,14 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<DataProtectionKeyRepository>();
+
+        services.AddOptions<DataOptions>().BindConfiguration(DataOptions.Section)
+            .Validate(o => o.MaxUploadBytes > 0, "FraudWorkbench:Data:MaxUploadBytes must be positive.").ValidateOnStart();
+        services.AddSingleton<DatasetStore>();
+        services.AddSingleton<DatasetIngestor>();
+        services.AddSingleton<DatasetPreview>();
+        services.AddSingleton<SampleDatasets>();
+        services.AddJobHandler<DatasetIngestJobHandler>();
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

@@ -90,6 +90,7 @@ public static class WorkbenchWebExtensions
         app.MapAccountEndpoints();
         app.MapAccountsApi();
         app.MapJobsApi();
+        app.MapDatasetsApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

@@ -70,6 +70,25 @@ public sealed class ArtifactStore(string rootDirectory)
     public Task<StoredArtifact> PutAsync(byte[] content, CancellationToken cancellationToken = default) =>
         PutAsync(new MemoryStream(content, writable: false), cancellationToken);
 
+    /// <summary>
+    /// Moves a file whose SHA-256 the caller computed while writing it (an upload being staged) into the
+    /// store, without copying it again. It must be on the same file system (under the data directory).
+    /// Returns false when the store already had that content; the file is then deleted.
+    /// </summary>
+    public bool Import(string path, string sha256)
+    {
+        var final = PathFor(sha256);
+        if (File.Exists(final))
+        {
+            File.Delete(path);
+            return false;
+        }
+
+        EnsureDirectory(Path.GetDirectoryName(final)!);
+        File.Move(path, final, overwrite: true);
+        return true;
+    }
+
     public bool Exists(string sha256) => File.Exists(PathFor(sha256));
 
     /// <summary>Reads the whole artifact after verifying its checksum.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using FraudWorkbench.Core;
 using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Data.Samples;
 using FraudWorkbench.Core.Db;
 
 namespace FraudWorkbench.Cli;
@@ -12,7 +13,7 @@ namespace FraudWorkbench.Cli;
 /// </summary>
 public static class OperatorCommands
 {
-    private static readonly string[] Commands = ["user", "api-key"];
+    private static readonly string[] Commands = ["user", "api-key", "samples", "bench"];
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0]);
 
@@ -117,6 +118,35 @@ public static class OperatorCommands
             return 0;
         }));
 
+        var month = new Option<SampleMonth>("--month") { Description = "A (training month) or B (a later month with data and concept drift)", DefaultValueFactory = _ => SampleMonth.A };
+        var rows = new Option<int>("--rows") { Description = "Number of transactions", DefaultValueFactory = _ => 40_000 };
+        var seed = new Option<int>("--seed") { Description = "Random seed; the same seed gives the same file", DefaultValueFactory = _ => 42 };
+        var outPath = new Option<string?>("--out") { Description = "File to write (default: standard output)" };
+        var generate = new Command("generate", "Write synthetic e-commerce transactions with planted fraud patterns as CSV") { month, rows, seed, outPath };
+        generate.SetAction(async (parse, ct) =>
+        {
+            var options = new SampleOptions(parse.GetValue(month), parse.GetValue(rows), parse.GetValue(seed));
+            if (parse.GetValue(outPath) is { Length: > 0 } path)
+            {
+                await using var file = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false), 1 << 16);
+                TransactionGenerator.Write(file, options);
+                await Console.Error.WriteLineAsync($"Wrote {options.Rows:N0} transactions (month {options.Month}, seed {options.Seed}) to {path}.");
+            }
+            else
+            {
+                TransactionGenerator.Write(output, options);
+            }
+
+            return 0;
+        });
+
+        var benchRows = new Option<int>("--rows") { Description = "Rows of generated data to ingest", DefaultValueFactory = _ => 1_000_000 };
+        var benchRuns = new Option<int>("--runs") { Description = "Timed runs of each side (the best is reported)", DefaultValueFactory = _ => 3 };
+        var benchIngest = new Command("ingest", "Time ingest + profile of a generated CSV against pandas.read_csv on the same file") { benchRows, benchRuns };
+        benchIngest.SetAction((parse, ct) => IngestBenchmark.RunAsync(parse.GetValue(benchRows), parse.GetValue(benchRuns), output, ct));
+
+        root.Subcommands.Add(new Command("samples", "Sample data") { generate });
+        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest });
         root.Subcommands.Add(new Command("user", "Manage local accounts") { userCreate, userReset, userList });
         root.Subcommands.Add(new Command("api-key", "Manage API keys for /api/v1") { keyCreate, keyRevoke, keyList });
         return await root.Parse(args).InvokeAsync();

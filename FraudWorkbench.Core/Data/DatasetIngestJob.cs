@@ -1,0 +1,45 @@
+using FraudWorkbench.Core.Jobs;
+
+namespace FraudWorkbench.Core.Data;
+
+/// <summary>The payload of a <c>dataset.ingest</c> job: a staged upload and what to make of it.</summary>
+public sealed record DatasetIngestRequest(StagedUpload Upload, string Name, SchemaOverrides Overrides, string Actor);
+
+public sealed record DatasetIngestOutcome(Guid DatasetId, string Name, int Version, long Rows, bool Created);
+
+/// <summary>Ingests browser uploads in the background, so progress survives the page and a restart.</summary>
+public sealed class DatasetIngestJobHandler(DatasetIngestor ingestor) : IJobHandler
+{
+    public const string KindName = "dataset.ingest";
+
+    public string Kind => KindName;
+
+    public async Task<object?> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        var request = context.Payload<DatasetIngestRequest>();
+        if (!File.Exists(ingestor.StagedPath(request.Upload.Id)))
+        {
+            throw new NonRetryableJobException("The uploaded file is no longer in the staging folder (it was ingested or discarded); upload it again.");
+        }
+
+        await context.ReportAsync(0, "validating and profiling", cancellationToken);
+        var lastPercent = 0;
+        try
+        {
+            var result = await ingestor.IngestAsync(request.Upload, request.Name, request.Overrides, request.Actor, fraction =>
+            {
+                var percent = (int)(fraction * 95);
+                if (percent <= lastPercent) return;
+                lastPercent = percent;
+                // Progress is written from the profiling loop; the write is throttled by the context.
+                context.ReportAsync(percent, "validating and profiling", cancellationToken).GetAwaiter().GetResult();
+            }, cancellationToken);
+            await context.ReportAsync(100, result.Created ? $"version {result.Version.Version} created" : $"identical to version {result.Version.Version}", cancellationToken);
+            return new DatasetIngestOutcome(result.Dataset.Id, result.Dataset.Name, result.Version.Version, result.Version.RowCount, result.Created);
+        }
+        catch (DatasetValidationException ex)
+        {
+            throw new NonRetryableJobException(ex.Describe(), ex);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using System.Security.Cryptography;
+using System.Text;
+using FraudWorkbench.Core.Artifacts;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FraudWorkbench.Core.Data;
+
+/// <summary>An upload written to the staging folder, with its checksum; not yet a dataset version.</summary>
+public sealed record StagedUpload(Guid Id, string FileName, string Sha256, long Length);
+
+public sealed record SchemaProposal(DatasetSchema Schema, IReadOnlyDictionary<string, IReadOnlyList<string>> Examples);
+
+public sealed record IngestResult(Dataset Dataset, DatasetVersion Version, bool Created);
+
+/// <summary>
+/// Turns an uploaded file into a dataset version: stage (stream to disk, hash, size limit), infer the
+/// schema, apply the user's overrides, validate and profile every row, move the file into the artifact
+/// store and record the version. Any failure leaves no version row and no new artifact behind.
+/// </summary>
+public sealed class DatasetIngestor(
+    DatasetStore store,
+    ArtifactStore artifacts,
+    IOptions<DataOptions> options,
+    ILogger<DatasetIngestor> logger)
+{
+    public const int MaxNameLength = 200;
+
+    private string StagingDirectory => Directory.CreateDirectory(Path.Combine(Path.GetDirectoryName(artifacts.RootDirectory)!, "uploads")).FullName;
+
+    public string StagedPath(Guid id) => Path.Combine(StagingDirectory, id.ToString("N") + ".upload");
+
+    /// <summary>Streams the content to the staging folder, hashing as it goes; refuses content over the size limit.</summary>
+    public async Task<StagedUpload> StageAsync(Stream content, string fileName, Action<long>? bytesWritten = null, CancellationToken cancellationToken = default)
+    {
+        var id = Guid.NewGuid();
+        var path = StagedPath(id);
+        var limit = options.Value.MaxUploadBytes;
+        try
+        {
+            await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[1 << 16];
+            long total = 0;
+            int read;
+            while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                total += read;
+                if (total > limit)
+                {
+                    throw new DatasetValidationException($"The file is larger than the limit of {FormatBytes(limit)}.");
+                }
+
+                hash.AppendData(buffer, 0, read);
+                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                bytesWritten?.Invoke(total);
+            }
+
+            return new StagedUpload(id, SafeFileName(fileName), Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant(), total);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+    }
+
+    /// <summary>The schema the file suggests (types and role guesses) and each column's frequent values, for the user to review.</summary>
+    public SchemaProposal Inspect(StagedUpload staged) => Guard(() =>
+    {
+        var path = StagedPath(staged.Id);
+        var schema = SchemaInference.Infer(path, CsvFile.Inspect(path), out var examples);
+        return new SchemaProposal(schema, examples);
+    });
+
+    public async Task<IngestResult> IngestAsync(StagedUpload staged, string name, SchemaOverrides overrides, string actor,
+        Action<double>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var path = StagedPath(staged.Id);
+        try
+        {
+            name = ValidateName(name);
+            var (schema, profile) = Guard(() =>
+            {
+                var delimiter = CsvFile.Inspect(path);
+                var settled = SchemaInference.Apply(SchemaInference.Infer(path, delimiter), overrides);
+                return (settled, DatasetProfiler.Run(path, settled, progress, cancellationToken));
+            });
+
+            var added = artifacts.Import(path, staged.Sha256);
+            try
+            {
+                var (version, created) = await store.CreateVersionAsync(
+                    new NewDatasetVersion(name, staged.Sha256, staged.FileName, staged.Length, schema, profile), actor, cancellationToken);
+                var dataset = (await store.GetAsync(version.DatasetId, CancellationToken.None))!;
+                logger.LogInformation("Dataset {Dataset} version {Version}: {Rows} rows, {Columns} columns{Existing}",
+                    dataset.Name, version.Version, version.RowCount, version.ColumnCount, created ? "" : " (identical to an existing version)");
+                return new IngestResult(dataset, version, created);
+            }
+            catch when (added)
+            {
+                // The version was not recorded: the file we just added must not stay behind.
+                if (!await store.IsChecksumReferencedAsync(staged.Sha256, CancellationToken.None)) artifacts.Delete(staged.Sha256);
+                throw;
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Removes a staged upload the user abandoned.</summary>
+    public void Discard(StagedUpload staged) => File.Delete(StagedPath(staged.Id));
+
+    public static string ValidateName(string? name)
+    {
+        name = name?.Trim() ?? "";
+        if (name.Length == 0) throw new DatasetValidationException("Give the dataset a name.", field: "name");
+        if (name.Length > MaxNameLength) throw new DatasetValidationException($"A dataset name has at most {MaxNameLength} characters.", field: "name");
+        if (name.Any(char.IsControl)) throw new DatasetValidationException("A dataset name cannot contain control characters.", field: "name");
+        return name;
+    }
+
+    private static T Guard<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (DecoderFallbackException ex)
+        {
+            throw new DatasetValidationException(CsvFile.NotUtf8Message(ex));
+        }
+    }
+
+    private static string SafeFileName(string fileName)
+    {
+        var name = Path.GetFileName(fileName ?? "").Trim();
+        return name.Length == 0 ? "upload.csv" : name.Length > 255 ? name[..255] : name;
+    }
+
+    public static string FormatBytes(long bytes) => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):0.#} GB" : bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):0.#} MB" : $"{bytes / 1024.0:0.#} KB";
+}

@@ -1,0 +1,153 @@
+using Dapper;
+using FraudWorkbench.Core.Accounts;
+using Npgsql;
+
+namespace FraudWorkbench.Core.Data;
+
+public sealed record Dataset(Guid Id, string Name, string CreatedBy, DateTime CreatedAt, DateTime? ArchivedAt, string? ArchivedBy);
+
+public sealed record DatasetSummary(
+    Guid Id, string Name, string CreatedBy, DateTime CreatedAt, DateTime? ArchivedAt,
+    int? LatestVersion, long? RowCount, int? ColumnCount, DateTime? UpdatedAt, int VersionCount);
+
+public sealed record DatasetVersion(
+    Guid Id, Guid DatasetId, int Version, string Checksum, string FileName, long SizeBytes, long RowCount, int ColumnCount,
+    string SchemaJson, string ProfileJson, string CreatedBy, DateTime CreatedAt)
+{
+    public DatasetSchema Schema => field ??= DatasetSchema.FromJson(SchemaJson);
+
+    public DatasetProfile Profile => field ??= System.Text.Json.JsonSerializer.Deserialize<DatasetProfile>(ProfileJson, DatasetSchema.Json)!;
+}
+
+public sealed record NewDatasetVersion(string Name, string Checksum, string FileName, long SizeBytes, DatasetSchema Schema, DatasetProfile Profile);
+
+public sealed class DatasetStore(NpgsqlDataSource dataSource, TimeProvider time)
+{
+    private const string VersionColumns = """
+        id, dataset_id, version, checksum, file_name, size_bytes, row_count, column_count,
+        schema::text AS schema_json, profile::text AS profile_json, created_by, created_at
+        """;
+
+    /// <summary>
+    /// Records a new version under the dataset named <see cref="NewDatasetVersion.Name"/> (created if new).
+    /// The same file with the same schema is recognised and its existing version returned instead.
+    /// </summary>
+    public async Task<(DatasetVersion Version, bool Created)> CreateVersionAsync(NewDatasetVersion input, string actor, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        const string upsert = """
+            INSERT INTO datasets (id, name, created_by, created_at) VALUES (@id, @name, @actor, @now)
+            ON CONFLICT ((lower(name))) DO NOTHING
+            """;
+        var inserted = await connection.ExecuteAsync(new CommandDefinition(upsert, new { id = Guid.CreateVersion7(time.GetUtcNow()), name = input.Name, actor, now }, transaction, cancellationToken: cancellationToken));
+        // The row lock serialises version numbers between concurrent uploads to one dataset.
+        const string lockDataset = "SELECT id, name, created_by, created_at, archived_at, archived_by FROM datasets WHERE lower(name) = lower(@name) FOR UPDATE";
+        var dataset = await connection.QuerySingleAsync<Dataset>(new CommandDefinition(lockDataset, new { name = input.Name }, transaction, cancellationToken: cancellationToken));
+        if (dataset.ArchivedAt is not null)
+        {
+            throw new DatasetValidationException($"The dataset '{dataset.Name}' is archived; choose another name.", field: "name");
+        }
+
+        var schemaJson = input.Schema.ToJson();
+        const string existing = $"SELECT {VersionColumns} FROM dataset_versions WHERE dataset_id = @datasetId AND checksum = @checksum AND schema = @schemaJson::jsonb ORDER BY version LIMIT 1";
+        var same = await connection.QuerySingleOrDefaultAsync<DatasetVersion>(new CommandDefinition(
+            existing, new { datasetId = dataset.Id, input.Checksum, schemaJson }, transaction, cancellationToken: cancellationToken));
+        if (same is not null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return (same, false);
+        }
+
+        const string insert = $"""
+            INSERT INTO dataset_versions (id, dataset_id, version, checksum, file_name, size_bytes, row_count, column_count, schema, profile, created_by, created_at)
+            VALUES (@id, @datasetId,
+                    (SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE dataset_id = @datasetId),
+                    @Checksum, @FileName, @SizeBytes, @rowCount, @columnCount, @schemaJson::jsonb, @profileJson::jsonb, @actor, @now)
+            RETURNING {VersionColumns}
+            """;
+        var version = await connection.QuerySingleAsync<DatasetVersion>(new CommandDefinition(insert, new
+        {
+            id = Guid.CreateVersion7(time.GetUtcNow()),
+            datasetId = dataset.Id,
+            input.Checksum,
+            input.FileName,
+            input.SizeBytes,
+            rowCount = input.Profile.RowCount,
+            columnCount = input.Schema.Columns.Count,
+            schemaJson,
+            profileJson = System.Text.Json.JsonSerializer.Serialize(input.Profile, DatasetSchema.Json),
+            actor,
+            now,
+        }, transaction, cancellationToken: cancellationToken));
+
+        if (inserted == 1) await AuditLog.WriteAsync(transaction, now, actor, "dataset.create", "dataset", dataset.Id.ToString(), new { dataset.Name }, cancellationToken);
+        await AuditLog.WriteAsync(transaction, now, actor, "dataset.version.create", "dataset", dataset.Id.ToString(),
+            new { dataset.Name, version.Version, input.Checksum, rows = version.RowCount, columns = version.ColumnCount }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return (version, true);
+    }
+
+    public async Task<IReadOnlyList<DatasetSummary>> ListAsync(bool includeArchived = false, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = """
+            SELECT d.id, d.name, d.created_by, d.created_at, d.archived_at,
+                   v.version AS latest_version, v.row_count, v.column_count, v.created_at AS updated_at,
+                   (SELECT count(*) FROM dataset_versions x WHERE x.dataset_id = d.id)::int AS version_count
+            FROM datasets d
+            LEFT JOIN LATERAL (SELECT version, row_count, column_count, created_at FROM dataset_versions
+                               WHERE dataset_id = d.id ORDER BY version DESC LIMIT 1) v ON true
+            WHERE @includeArchived OR d.archived_at IS NULL
+            ORDER BY coalesce(v.created_at, d.created_at) DESC
+            """;
+        return [.. await connection.QueryAsync<DatasetSummary>(new CommandDefinition(sql, new { includeArchived }, cancellationToken: cancellationToken))];
+    }
+
+    public async Task<Dataset?> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = "SELECT id, name, created_by, created_at, archived_at, archived_by FROM datasets WHERE id = @id";
+        return await connection.QuerySingleOrDefaultAsync<Dataset>(new CommandDefinition(sql, new { id }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<IReadOnlyList<DatasetVersion>> ListVersionsAsync(Guid datasetId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = $"SELECT {VersionColumns} FROM dataset_versions WHERE dataset_id = @datasetId ORDER BY version DESC";
+        return [.. await connection.QueryAsync<DatasetVersion>(new CommandDefinition(sql, new { datasetId }, cancellationToken: cancellationToken))];
+    }
+
+    public async Task<DatasetVersion?> GetVersionAsync(Guid datasetId, int version, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = $"SELECT {VersionColumns} FROM dataset_versions WHERE dataset_id = @datasetId AND version = @version";
+        return await connection.QuerySingleOrDefaultAsync<DatasetVersion>(new CommandDefinition(sql, new { datasetId, version }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<bool> IsChecksumReferencedAsync(string checksum, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE checksum = @checksum)";
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(sql, new { checksum }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Soft delete: the dataset disappears from lists, its versions stay readable for lineage.</summary>
+    public async Task<Dataset?> ArchiveAsync(Guid id, string actor, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        const string sql = """
+            UPDATE datasets SET archived_at = @now, archived_by = @actor WHERE id = @id AND archived_at IS NULL
+            RETURNING id, name, created_by, created_at, archived_at, archived_by
+            """;
+        var dataset = await connection.QuerySingleOrDefaultAsync<Dataset>(new CommandDefinition(sql, new { id, now, actor }, transaction, cancellationToken: cancellationToken));
+        if (dataset is null) return null;
+        await AuditLog.WriteAsync(transaction, now, actor, "dataset.archive", "dataset", id.ToString(), new { dataset.Name }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return dataset;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using FraudWorkbench.Core.Data;
+using ScottPlot;
+
+namespace FraudWorkbench.Components.Shared;
+
+/// <summary>Server-side ScottPlot charts rendered to inline SVG (a new Plot per render, as ScottPlot requires).</summary>
+public static class Charts
+{
+    private static readonly ScottPlot.Color Bars = ScottPlot.Color.FromHex("#1f4e79");
+    private static readonly ScottPlot.Color Fraud = ScottPlot.Color.FromHex("#b23a48");
+
+    /// <summary>A histogram with, when the dataset has a label, the fraud rate per bin on the right axis.</summary>
+    public static string Histogram(ColumnProfile column, int width = 520, int height = 260)
+    {
+        var bins = column.Histogram ?? [];
+        var plot = new Plot();
+        var isTime = column.Type == ColumnType.DateTime;
+        var bars = bins.Select(b => new Bar
+        {
+            Position = (b.From + b.To) / 2,
+            Value = b.Count,
+            Size = Math.Max(b.To - b.From, 1e-9) * 0.95,
+            FillColor = Bars,
+            LineWidth = 0,
+        }).ToList();
+        plot.Add.Bars(bars);
+        if (isTime)
+        {
+            var ticks = bins.Where((_, i) => i % 5 == 0).Select(b => (b.From, DateTime.UnixEpoch.AddSeconds(b.From).ToString("MM-dd", CultureInfo.InvariantCulture))).ToArray();
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks.Select(t => t.From)], [.. ticks.Select(t => t.Item2)]);
+        }
+
+        plot.Axes.Left.Label.Text = "rows";
+        if (bins.Any(b => b.FraudRate is not null))
+        {
+            var rated = bins.Where(b => b.Count > 0 && b.FraudRate is not null).ToList();
+            var line = plot.Add.Scatter(rated.Select(b => (b.From + b.To) / 2).ToArray(), rated.Select(b => b.FraudRate!.Value * 100).ToArray());
+            line.Color = Fraud;
+            line.LineWidth = 2;
+            line.MarkerSize = 4;
+            line.Axes.YAxis = plot.Axes.Right;
+            plot.Axes.Right.Label.Text = "fraud rate %";
+        }
+
+        plot.Axes.Margins(bottom: 0);
+        return plot.GetSvgXml(width, height);
+    }
+
+    /// <summary>Top categories as horizontal bars, with the fraud rate per category when there is a label.</summary>
+    public static string Categories(ColumnProfile column, int width = 520, int height = 260)
+    {
+        var top = (column.TopCategories ?? []).Take(12).Reverse().ToList();
+        var plot = new Plot();
+        var bars = top.Select((c, i) => new Bar { Position = i, Value = c.Count, FillColor = Bars, LineWidth = 0, Orientation = Orientation.Horizontal }).ToList();
+        plot.Add.Bars(bars);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            [.. top.Select((_, i) => (double)i)],
+            [.. top.Select(c => (c.Value.Length > 18 ? c.Value[..18] + "…" : c.Value) + (c.FraudRate is double r ? $" ({r:P1})" : ""))]);
+        plot.Axes.Bottom.Label.Text = column.TopCategories?.Any(c => c.FraudRate is not null) == true ? "rows (fraud rate in brackets)" : "rows";
+        plot.Axes.Margins(left: 0);
+        return plot.GetSvgXml(width, Math.Max(height, 28 * top.Count + 60));
+    }
+}
