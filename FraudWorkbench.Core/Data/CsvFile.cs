@@ -16,7 +16,12 @@ public static class CsvFile
 
     public static bool IsMissing(ReadOnlySpan<char> value)
     {
+        // Called for every cell: most values are longer than any token and need no trimming.
+        if (value.Length == 0) return true;
+        if (value.Length > 4 && value[0] != ' ' && value[^1] != ' ') return false;
         var trimmed = value.Trim();
+        if (trimmed.Length == 0) return true;
+        if (trimmed.Length > 4) return false;
         foreach (var token in MissingTokens)
         {
             if (trimmed.SequenceEqual(token)) return true;

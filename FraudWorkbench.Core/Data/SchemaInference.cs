@@ -160,11 +160,10 @@ public static class SchemaInference
         {
             if (CsvFile.IsMissing(value)) return;
             NonMissing++;
-            if (Distinct.Count < DistinctCap)
-            {
-                var text = value.Trim().ToString();
-                Distinct[text] = Distinct.GetValueOrDefault(text) + 1;
-            }
+            var text = value.Trim();
+            var lookup = Distinct.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (lookup.TryGetValue(text, out var seen)) lookup[text] = seen + 1;
+            else if (Distinct.Count < DistinctCap) lookup[text] = 1;
 
             if (AllIntegers)
             {

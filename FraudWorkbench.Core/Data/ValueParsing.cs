@@ -60,6 +60,34 @@ public static class ValueParsing
         return false;
     }
 
+    /// <summary>The common case <c>yyyy-MM-ddTHH:mm:ssZ</c> (also with a space, or without the Z), without the general parser's cost.</summary>
+    private static bool TryIsoUtcSeconds(ReadOnlySpan<char> s, out DateTime utc)
+    {
+        utc = default;
+        if (s.Length is not (19 or 20) || (s.Length == 20 && s[19] != 'Z') || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
+            return false;
+        if (!Digits(s, 0, 4, out var year) || !Digits(s, 5, 2, out var month) || !Digits(s, 8, 2, out var day)
+            || !Digits(s, 11, 2, out var hour) || !Digits(s, 14, 2, out var minute) || !Digits(s, 17, 2, out var second))
+            return false;
+        if (month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(Math.Max(year, 1), month) || hour > 23 || minute > 59 || second > 59 || year < 1)
+            return false;
+        utc = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Utc);
+        return true;
+
+        static bool Digits(ReadOnlySpan<char> s, int start, int length, out int value)
+        {
+            value = 0;
+            for (var i = start; i < start + length; i++)
+            {
+                var d = s[i] - '0';
+                if ((uint)d > 9) return false;
+                value = value * 10 + d;
+            }
+
+            return true;
+        }
+    }
+
     /// <summary>Parses an instant as UTC; values without an offset are taken as UTC.</summary>
     public static bool TryDateTime(ReadOnlySpan<char> s, string format, out DateTime utc)
     {
@@ -68,7 +96,7 @@ public static class ValueParsing
         switch (format)
         {
             case Iso:
-                return DateTime.TryParseExact(s, IsoFormats, CultureInfo.InvariantCulture, styles, out utc);
+                return TryIsoUtcSeconds(s, out utc) || DateTime.TryParseExact(s, IsoFormats, CultureInfo.InvariantCulture, styles, out utc);
             case EpochSeconds when long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and < 253_402_300_800:
                 utc = DateTime.UnixEpoch.AddSeconds(seconds);
                 return true;
