@@ -29,6 +29,10 @@ public sealed class BrowserFixture : IAsyncLifetime
         playwright?.Dispose();
     }
 
+    /// <summary>Waits until the page's circuit has rendered; a click before that would be lost or do a full navigation.</summary>
+    public static Task WaitForInteractiveAsync(IPage page) =>
+        page.Locator("#fw-interactive[data-interactive=true]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+
     /// <summary>Screenshots are kept under TestResults/screenshots at the repository root.</summary>
     public static string ScreenshotPath(string name)
     {

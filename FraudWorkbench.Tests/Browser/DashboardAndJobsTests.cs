@@ -27,7 +27,7 @@ public sealed class DashboardAndJobsTests(AppFixture app, BrowserFixture browser
         await page.GetByRole(AriaRole.Heading, new() { Name = "Dashboard" }).WaitForAsync();
         await page.Locator("[data-testid=current-user]").WaitForAsync();
         Assert.Contains("Administrator", await page.Locator("[data-testid=current-user]").TextContentAsync());
-        await WaitForInteractiveAsync(page);
+        await BrowserFixture.WaitForInteractiveAsync(page);
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("dashboard.png"), FullPage = true });
 
         // Client-side navigation to Jobs; a marker on window proves the page is never reloaded afterwards.
@@ -59,8 +59,4 @@ public sealed class DashboardAndJobsTests(AppFixture app, BrowserFixture browser
         var bar = progress.GetByRole(AriaRole.Progressbar);
         Assert.Equal("100", await bar.GetAttributeAsync("aria-valuenow"));
     }
-
-    /// <summary>The circuit is up once Blazor has attached; clicking before that would do a full navigation.</summary>
-    private static async Task WaitForInteractiveAsync(IPage page) =>
-        await page.WaitForFunctionAsync("() => window.Blazor !== undefined && document.querySelector('.mud-drawer') !== null");
 }
