@@ -1,6 +1,8 @@
 using System.Security.Claims;
 using Bunit;
 using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Artifacts;
+using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Security;
 using FraudWorkbench.Tests.Infrastructure;
@@ -8,6 +10,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using MudBlazor;
 using MudBlazor.Services;
 
@@ -33,6 +36,13 @@ public sealed class PageContext : IAsyncDisposable
         services.AddSingleton(db.Users());
         services.AddSingleton(db.ApiKeys());
         services.AddSingleton(new AuditLog(db.DataSource));
+        services.AddSingleton(new ArtifactStore(Path.Combine(DataDirectory, "artifacts")));
+        services.AddSingleton(Options.Create(new DataOptions()));
+        services.AddSingleton(new DatasetStore(db.DataSource, TimeProvider.System));
+        services.AddSingleton<DatasetIngestor>();
+        services.AddSingleton<DatasetPreview>();
+        services.AddSingleton<SampleDatasets>();
+        services.AddLogging();
         services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
         services.AddTransient<IAuthorizationService, DefaultAuthorizationService>(); // over bUnit's placeholder
         services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
@@ -42,13 +52,19 @@ public sealed class PageContext : IAsyncDisposable
 
     public BunitContext Bunit { get; } = new();
 
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("fwb-bunit-").FullName;
+
     public EventHub Hub { get; }
 
     public T Get<T>() where T : notnull => Bunit.Services.GetRequiredService<T>();
 
     public IRenderedComponent<T> Render<T>() where T : IComponent => Bunit.Render<T>();
 
-    public async ValueTask DisposeAsync() => await Bunit.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Bunit.DisposeAsync();
+        Directory.Delete(DataDirectory, recursive: true);
+    }
 
     private sealed class FixedUser(string role) : AuthenticationStateProvider
     {
