@@ -8,6 +8,7 @@ COPY FraudWorkbench.Core/FraudWorkbench.Core.csproj FraudWorkbench.Core/
 RUN dotnet restore FraudWorkbench/FraudWorkbench.csproj
 COPY FraudWorkbench/ FraudWorkbench/
 COPY FraudWorkbench.Core/ FraudWorkbench.Core/
+COPY data-samples/ data-samples/
 RUN dotnet publish FraudWorkbench/FraudWorkbench.csproj -c Release -o /app --no-restore
 
 # Run: ASP.NET runtime, LightGBM's OpenMP runtime (libgomp1) and fonts for server-side charts.
