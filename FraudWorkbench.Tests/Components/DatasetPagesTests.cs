@@ -70,6 +70,39 @@ public sealed class DatasetPagesTests(DatabaseFixture db) : IClassFixture<Databa
     }
 
     [Fact]
+    public async Task Datasets_EmptyInstall_OffersSamplesAndTryingOneQueuesItsIngestion()
+    {
+        var empty = new DatabaseFixture();
+        await empty.InitializeAsync();
+        await using var _ = empty.DataSource;
+        await using var context = new PageContext(empty, Roles.DataScientist);
+        var page = context.Bunit.Render<FraudWorkbench.Components.Pages.Datasets.Datasets>();
+
+        var button = page.WaitForElement("[data-testid=sample-transactions-month-a]");
+        await button.ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+
+        var job = Assert.Single(await context.Get<JobStore>().ListAsync());
+        var request = job.PayloadAs<DatasetIngestRequest>()!;
+        Assert.Equal((DatasetIngestJobHandler.KindName, "transactions-month-a"), (job.Kind, request.Name));
+        Assert.Equal(new FileInfo(Path.Combine(SampleDatasets.Directory, "transactions-month-a.csv")).Length, request.Upload.Length);
+        Assert.EndsWith($"datasets/upload?job={job.Id}", context.Bunit.Services.GetRequiredService<NavigationManager>().Uri);
+    }
+
+    [Fact]
+    public async Task Datasets_EmptyInstallForAReviewer_NoUploadOrSampleButtons()
+    {
+        var empty = new DatabaseFixture();
+        await empty.InitializeAsync();
+        await using var _ = empty.DataSource;
+        await using var context = new PageContext(empty, Roles.Reviewer);
+
+        var page = context.Bunit.Render<FraudWorkbench.Components.Pages.Datasets.Datasets>();
+
+        page.WaitForAssertion(() => Assert.Contains("Ask a Data Scientist or Admin", page.Find("[data-testid=datasets-empty]").TextContent));
+        Assert.Empty(page.FindAll("[data-testid^=sample-]"));
+    }
+
+    [Fact]
     public async Task DatasetUpload_NotUtf8_ErrorShownAndNothingStaged()
     {
         await using var context = new PageContext(db, Roles.DataScientist);
