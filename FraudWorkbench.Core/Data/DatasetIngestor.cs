@@ -48,7 +48,7 @@ public sealed class DatasetIngestor(
                 total += read;
                 if (total > limit)
                 {
-                    throw new DatasetValidationException($"The file is larger than the limit of {FormatBytes(limit)}.");
+                    throw new DatasetValidationException($"The file is larger than the limit of {FormatBytes(limit)}.", tooLarge: true);
                 }
 
                 hash.AppendData(buffer, 0, read);

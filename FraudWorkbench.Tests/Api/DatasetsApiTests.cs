@@ -101,6 +101,24 @@ public sealed class DatasetsApiTests(AppFixture fixture) : IClassFixture<AppFixt
     }
 
     [Fact]
+    public async Task Post_FileOverTheConfiguredLimit_413AndNothingStored()
+    {
+        await using var small = new WorkbenchAppFactory(await PostgresServer.CreateDatabaseAsync(), new Dictionary<string, string?>
+        {
+            ["FRAUDWB_BOOTSTRAP_API_KEY"] = AppFixture.BootstrapApiKey,
+            ["FraudWorkbench:Data:MaxUploadBytes"] = "100",
+        });
+        using var client = small.CreateHttpClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AppFixture.BootstrapApiKey);
+
+        var response = await client.PostAsync("/api/v1/datasets", Form("api-too-big", Csv));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("larger than the limit of 0.1 KB", await response.Content.ReadAsStringAsync());
+        Assert.Empty(await client.GetFromJsonAsync<List<DatasetSummary>>("/api/v1/datasets") ?? []);
+    }
+
+    [Fact]
     public async Task Post_ReadOnlyKey_403_Archive_RemovesFromList()
     {
         var (_, reader) = await fixture.App.Get<ApiKeyStore>().CreateAsync("dataset-reader", [Scopes.Read], null, "test");

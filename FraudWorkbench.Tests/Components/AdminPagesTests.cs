@@ -12,9 +12,9 @@ public sealed class AdminPagesTests(DatabaseFixture db) : IClassFixture<Database
     {
         await using var context = new PageContext(db, Roles.Admin);
         var page = context.Render<ApiKeys>();
-        page.WaitForElement("input").Change("partner-ui");
+        await page.ChangeAsync("input", "partner-ui");
 
-        page.FindAll("button").First(b => b.TextContent.Contains("Create key")).Click();
+        await page.ClickButtonAsync("Create key");
 
         var secret = page.WaitForElement("[data-testid=new-api-key] code").TextContent;
         var keys = context.Get<ApiKeyStore>();
@@ -23,7 +23,7 @@ public sealed class AdminPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Equal(["predict"], key.Scopes);
 
         page.WaitForAssertion(() => Assert.Contains("partner-ui", page.Find("table").TextContent));
-        page.FindAll("tr").First(r => r.TextContent.Contains("partner-ui")).QuerySelectorAll("button").First(b => b.TextContent.Contains("Revoke")).Click();
+        await page.ClickAsync(p => p.FindAll("tr").First(r => r.TextContent.Contains("partner-ui")).QuerySelectorAll("button").First(b => b.TextContent.Contains("Revoke")));
 
         page.WaitForAssertion(() => Assert.Contains("revoked", page.FindAll("tr").First(r => r.TextContent.Contains("partner-ui")).TextContent));
         Assert.Null(await keys.AuthenticateAsync(secret));
@@ -38,8 +38,7 @@ public sealed class AdminPagesTests(DatabaseFixture db) : IClassFixture<Database
         var before = (await context.Get<ApiKeyStore>().ListAsync()).Count;
         var page = context.Render<ApiKeys>();
 
-        page.WaitForElement("button");
-        page.FindAll("button").First(b => b.TextContent.Contains("Create key")).Click();
+        await page.ClickButtonAsync("Create key");
 
         page.WaitForAssertion(() => Assert.Contains("A key needs a name", page.Markup));
         Assert.Equal(before, (await context.Get<ApiKeyStore>().ListAsync()).Count);
@@ -51,9 +50,9 @@ public sealed class AdminPagesTests(DatabaseFixture db) : IClassFixture<Database
     {
         await using var context = new PageContext(db, Roles.Admin);
         var page = context.Render<Users>();
-        page.WaitForElement("input[data-testid=new-email]").Change("reviewer@example.com");
+        await page.ChangeAsync("input[data-testid=new-email]", "reviewer@example.com");
 
-        page.FindAll("button").First(b => b.TextContent.Contains("Add user")).Click();
+        await page.ClickButtonAsync("Add user");
 
         var password = page.WaitForElement("[data-testid=one-time-password] code").TextContent;
         var signIn = await context.Get<UserStore>().SignInAsync("reviewer@example.com", password);
@@ -67,9 +66,9 @@ public sealed class AdminPagesTests(DatabaseFixture db) : IClassFixture<Database
         await using var context = new PageContext(db, Roles.Admin);
         await context.Get<UserStore>().CreateAsync("taken@example.com", "", Roles.Reviewer, "some-password-1", "test");
         var page = context.Render<Users>();
-        page.WaitForElement("input[data-testid=new-email]").Change("taken@example.com");
+        await page.ChangeAsync("input[data-testid=new-email]", "taken@example.com");
 
-        page.FindAll("button").First(b => b.TextContent.Contains("Add user")).Click();
+        await page.ClickButtonAsync("Add user");
 
         page.WaitForAssertion(() => Assert.Contains("A user with the email taken@example.com already exists.", page.Markup));
         Assert.Empty(page.FindAll("[data-testid=one-time-password]"));
@@ -81,9 +80,9 @@ public sealed class AdminPagesTests(DatabaseFixture db) : IClassFixture<Database
         await using var context = new PageContext(db, Roles.DataScientist);
         var before = (await context.Get<ApiKeyStore>().ListAsync()).Count;
         var page = context.Render<ApiKeys>();
-        page.WaitForElement("input").Change("sneaky");
+        await page.ChangeAsync("input", "sneaky");
 
-        page.FindAll("button").First(b => b.TextContent.Contains("Create key")).Click();
+        await page.ClickButtonAsync("Create key");
 
         Assert.Equal(before, (await context.Get<ApiKeyStore>().ListAsync()).Count);
         Assert.Empty(page.FindAll("[data-testid=new-api-key]"));

@@ -60,7 +60,7 @@ public sealed class DatasetPagesTests(DatabaseFixture db) : IClassFixture<Databa
         Assert.Contains("groceries", page.Find("tr[data-column=merchant_category]").TextContent);
         Assert.Equal("january", page.Find("input[data-testid=dataset-name]").GetAttribute("value"));
 
-        await page.Find("[data-testid=create-version]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        await page.ClickAsync("[data-testid=create-version]");
 
         var job = (await context.Get<JobStore>().ListAsync()).First(j => j.Kind == DatasetIngestJobHandler.KindName && j.PayloadAs<DatasetIngestRequest>()!.Name == "january");
         var request = job.PayloadAs<DatasetIngestRequest>()!;
@@ -78,8 +78,7 @@ public sealed class DatasetPagesTests(DatabaseFixture db) : IClassFixture<Databa
         await using var context = new PageContext(empty, Roles.DataScientist);
         var page = context.Bunit.Render<FraudWorkbench.Components.Pages.Datasets.Datasets>();
 
-        var button = page.WaitForElement("[data-testid=sample-transactions-month-a]");
-        await button.ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        await page.ClickAsync("[data-testid=sample-transactions-month-a]");
 
         var job = Assert.Single(await context.Get<JobStore>().ListAsync());
         var request = job.PayloadAs<DatasetIngestRequest>()!;

@@ -42,7 +42,7 @@ public sealed class JobsPageTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         var job = await context.Get<JobStore>().EnqueueAsync("ui.cancel", new { }, "test");
         var page = context.Render<JobsPage>();
 
-        page.WaitForElement($"{Row(job.Id)} button").Click();
+        await page.ClickAsync($"{Row(job.Id)} button");
 
         page.WaitForAssertion(() => Assert.Equal("cancelled", page.Find($"{Row(job.Id)} [data-testid=job-status]").TextContent.Trim()));
         Assert.Equal(JobStatus.Cancelled, (await context.Get<JobStore>().GetAsync(job.Id))!.Status);
@@ -71,7 +71,7 @@ public sealed class JobsPageTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         var page = context.Render<JobsPage>();
         page.WaitForElement($"{Row(job.Id)}");
 
-        page.FindAll(".mud-chip").First(c => c.TextContent.Trim() == "queued").Click();
+        await page.ClickAsync(p => p.FindAll(".mud-chip").First(c => c.TextContent.Trim() == "queued"));
         page.WaitForElement($"{Row(job.Id)}");
         await store.ClaimNextAsync("w", ["ui.filter"]);
 

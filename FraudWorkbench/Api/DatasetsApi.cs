@@ -97,7 +97,7 @@ public static class DatasetsApi
         }
         catch (DatasetValidationException ex)
         {
-            return TypedResults.Problem(ex.Message, statusCode: ex.Message.StartsWith("The file is larger") ? 413 : 400, title: "The upload was refused",
+            return TypedResults.Problem(ex.Message, statusCode: ex.TooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest, title: "The upload was refused",
                 extensions: new Dictionary<string, object?>
                 {
                     ["field"] = ex.Field,
