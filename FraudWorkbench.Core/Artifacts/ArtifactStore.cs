@@ -89,6 +89,9 @@ public sealed class ArtifactStore(string rootDirectory)
         return true;
     }
 
+    /// <summary>Moves a stored file back out (undoing <see cref="Import"/> when what was to reference it failed).</summary>
+    public void Withdraw(string sha256, string destinationPath) => File.Move(PathFor(sha256), destinationPath, overwrite: true);
+
     public bool Exists(string sha256) => File.Exists(PathFor(sha256));
 
     /// <summary>Reads the whole artifact after verifying its checksum.</summary>

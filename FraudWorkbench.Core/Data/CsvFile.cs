@@ -67,10 +67,65 @@ public static class CsvFile
         Sep.New(delimiter).Reader(o => o with
         {
             HasHeader = false,
-            Unescape = true,
+            // Cells are unquoted by Cell() below, which also catches quotes that RFC 4180 does not allow.
+            Unescape = false,
             DisableColCountCheck = true,
             CultureInfo = CultureInfo.InvariantCulture,
-        }).From(new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16));
+        }).From(new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16));
+
+    /// <summary>
+    /// A cell's value: a quoted field loses its outer quotes and doubled inner quotes become one.
+    /// <paramref name="malformed"/> is set for a quote RFC 4180 does not allow: inside an unquoted value,
+    /// a quoted value that never closes, or text after the closing quote. Such a cell usually means rows
+    /// were merged by an unbalanced quote, so it must be refused rather than guessed at.
+    /// </summary>
+    public static ReadOnlySpan<char> Cell(ReadOnlySpan<char> raw, ref char[] scratch, out bool malformed)
+    {
+        malformed = false;
+        if (raw.Length == 0 || raw[0] != '"')
+        {
+            malformed = raw.Contains('"');
+            return raw;
+        }
+
+        if (raw.Length < 2 || raw[^1] != '"')
+        {
+            malformed = true;
+            return raw;
+        }
+
+        var inner = raw[1..^1];
+        if (!inner.Contains('"')) return inner;
+        if (scratch.Length < inner.Length) scratch = new char[Math.Max(inner.Length, scratch.Length * 2)];
+        var length = 0;
+        for (var i = 0; i < inner.Length; i++)
+        {
+            if (inner[i] == '"')
+            {
+                if (i + 1 >= inner.Length || inner[i + 1] != '"')
+                {
+                    malformed = true;
+                    return raw;
+                }
+
+                i++;
+            }
+
+            scratch[length++] = inner[i];
+        }
+
+        return scratch.AsSpan(0, length);
+    }
+
+    /// <summary>A line with nothing on it (such as a trailing newline at the end of a file) is not a row.</summary>
+    public static bool IsBlank(SepReader.Row row) => row.ColCount == 1 && row[0].Span.Trim().Length == 0;
+
+    public const string MalformedQuoteMessage = "has a quote that CSV does not allow (a quote inside an unquoted value, or a quoted value that never closes)";
+
+    /// <summary>Sep's own limit on one row; reached in practice only when a quote never closes.</summary>
+    public static DatasetValidationException RowTooLong(long afterLine) => new(
+        $"A row starting after line {afterLine} is longer than the parser allows (16 MB): most likely a quote opens there and never closes.",
+        [new DataIssue(null, afterLine + 1, null, null, "unclosed quote or oversized row")]);
 
     /// <summary>UTF-8 that throws on invalid bytes instead of inventing replacement characters.</summary>
     public static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -99,9 +154,11 @@ public static class CsvFile
     public static IReadOnlyList<string> HeaderNames(SepReader.Row header)
     {
         var names = new List<string>(header.ColCount);
+        var scratch = new char[64];
         for (var i = 0; i < header.ColCount; i++)
         {
-            var name = header[i].ToString().TrimStart('\uFEFF').Trim();
+            var name = Cell(header[i].Span.TrimStart('\uFEFF'), ref scratch, out var malformed).ToString().Trim();
+            if (malformed) throw new DatasetValidationException($"Header column {i + 1} {MalformedQuoteMessage}.", [new DataIssue(0, header.LineNumberFrom, null, header[i].ToString(), MalformedQuoteMessage)]);
             names.Add(name.Length == 0 ? $"column_{i + 1}" : name);
         }
 
@@ -142,6 +199,35 @@ public static class CsvFile
         }
 
         static long LineOf(byte[] bytes, int index) => 1 + bytes.AsSpan(0, Math.Clamp(index, 0, bytes.Length)).Count((byte)'\n');
+    }
+
+    /// <summary>Finds where a file stops being UTF-8 (the parser reads ahead, so its error cannot say) and names the line.</summary>
+    public static DatasetValidationException NotUtf8(string path)
+    {
+        var decoder = StrictUtf8.GetDecoder();
+        var buffer = new byte[1 << 16];
+        long line = 1;
+        long offset = 0;
+        using var file = File.OpenRead(path);
+        int read;
+        while ((read = file.Read(buffer)) > 0)
+        {
+            try
+            {
+                decoder.GetCharCount(buffer.AsSpan(0, read), flush: false);
+            }
+            catch (DecoderFallbackException ex)
+            {
+                var at = Math.Clamp(ex.Index, 0, read);
+                line += buffer.AsSpan(0, at).Count((byte)'\n');
+                return new DatasetValidationException(NotUtf8Message(ex), [new DataIssue(null, line, null, null, $"invalid UTF-8 at byte {offset + at}")]);
+            }
+
+            line += buffer.AsSpan(0, read).Count((byte)'\n');
+            offset += read;
+        }
+
+        return new DatasetValidationException("The file is not valid UTF-8; save it as UTF-8.");
     }
 
     public static string NotUtf8Message(DecoderFallbackException ex) =>

@@ -41,5 +41,11 @@ public sealed class DatasetIngestJobHandler(DatasetIngestor ingestor) : IJobHand
         {
             throw new NonRetryableJobException(ex.Describe(), ex);
         }
+        catch (Exception) when (context.Job.Attempts >= context.Job.MaxAttempts)
+        {
+            // The last attempt: nobody will come back for the staged file.
+            ingestor.Discard(request.Upload);
+            throw;
+        }
     }
 }

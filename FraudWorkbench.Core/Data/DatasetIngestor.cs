@@ -66,9 +66,8 @@ public sealed class DatasetIngestor(
     }
 
     /// <summary>The schema the file suggests (types and role guesses) and each column's frequent values, for the user to review.</summary>
-    public SchemaProposal Inspect(StagedUpload staged) => Guard(() =>
+    public SchemaProposal Inspect(StagedUpload staged) => Guard(StagedPath(staged.Id), path =>
     {
-        var path = StagedPath(staged.Id);
         var schema = SchemaInference.Infer(path, CsvFile.Inspect(path), out var examples);
         return new SchemaProposal(schema, examples);
     });
@@ -80,18 +79,14 @@ public sealed class DatasetIngestor(
         try
         {
             name = ValidateName(name);
-            var (schema, profile) = Guard(() =>
-            {
-                var delimiter = CsvFile.Inspect(path);
-                var settled = SchemaInference.Apply(SchemaInference.Infer(path, delimiter), overrides);
-                return (settled, DatasetProfiler.Run(path, settled, progress, cancellationToken));
-            });
+            var (schema, profile) = Guard(path, p => Analyse(p, overrides, progress, cancellationToken));
 
-            var added = artifacts.Import(path, staged.Sha256);
+            var added = false;
             try
             {
                 var (version, created) = await store.CreateVersionAsync(
-                    new NewDatasetVersion(name, staged.Sha256, staged.FileName, staged.Length, schema, profile), actor, cancellationToken);
+                    new NewDatasetVersion(name, staged.Sha256, staged.FileName, staged.Length, schema, profile), actor,
+                    () => added = artifacts.Import(path, staged.Sha256), cancellationToken);
                 var dataset = (await store.GetAsync(version.DatasetId, CancellationToken.None))!;
                 logger.LogInformation("Dataset {Dataset} version {Version}: {Rows} rows, {Columns} columns{Existing}",
                     dataset.Name, version.Version, version.RowCount, version.ColumnCount, created ? "" : " (identical to an existing version)");
@@ -99,14 +94,37 @@ public sealed class DatasetIngestor(
             }
             catch when (added)
             {
-                // The version was not recorded: the file we just added must not stay behind.
-                if (!await store.IsChecksumReferencedAsync(staged.Sha256, CancellationToken.None)) artifacts.Delete(staged.Sha256);
+                // The version was not recorded: the file goes back to staging (a retry may still use it),
+                // unless another upload of the same content has meanwhile referenced it.
+                await store.UndoUnreferencedFileAsync(staged.Sha256, () => artifacts.Withdraw(staged.Sha256, path), CancellationToken.None);
                 throw;
             }
         }
-        finally
+        catch (DatasetValidationException)
         {
-            File.Delete(path);
+            File.Delete(path); // no retry can fix the file
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Settles the schema and profiles the file. Types guessed from the first rows can be contradicted
+    /// later in a big file; then the guess is redone over the whole file once before the file is refused.
+    /// </summary>
+    private static (DatasetSchema Schema, DatasetProfile Profile) Analyse(string path, SchemaOverrides overrides, Action<double>? progress, CancellationToken cancellationToken)
+    {
+        var delimiter = CsvFile.Inspect(path);
+        var inferred = SchemaInference.Infer(path, delimiter);
+        var settled = SchemaInference.Apply(inferred, overrides);
+        try
+        {
+            return (settled, DatasetProfiler.Run(path, settled, progress, cancellationToken));
+        }
+        catch (DatasetValidationException ex) when (ex.Examples.Any(e => e.Column is { } c && overrides.Columns?.ContainsKey(c) != true))
+        {
+            var full = SchemaInference.Apply(SchemaInference.Infer(path, delimiter, int.MaxValue), overrides);
+            if (full.Columns.SequenceEqual(settled.Columns)) throw;
+            return (full, DatasetProfiler.Run(path, full, progress, cancellationToken));
         }
     }
 
@@ -122,15 +140,16 @@ public sealed class DatasetIngestor(
         return name;
     }
 
-    private static T Guard<T>(Func<T> read)
+    /// <summary>The parser reports bad bytes without a line; the file is scanned again to name it.</summary>
+    private static T Guard<T>(string path, Func<string, T> read)
     {
         try
         {
-            return read();
+            return read(path);
         }
-        catch (DecoderFallbackException ex)
+        catch (DecoderFallbackException)
         {
-            throw new DatasetValidationException(CsvFile.NotUtf8Message(ex));
+            throw CsvFile.NotUtf8(path);
         }
     }
 

@@ -19,12 +19,13 @@ public sealed class DatasetPreview(ArtifactStore artifacts)
         var rows = new List<string[]>(take);
         if (!reader.MoveNext()) return new PreviewPage(columns, rows, version.RowCount);
         long index = 0;
+        var scratch = new char[256];
         while (rows.Count < take && reader.MoveNext())
         {
-            if (index++ < skip) continue;
             var row = reader.Current;
+            if (CsvFile.IsBlank(row) || index++ < skip) continue;
             var cells = new string[columns.Count];
-            for (var i = 0; i < cells.Length && i < row.ColCount; i++) cells[i] = row[i].ToString();
+            for (var i = 0; i < cells.Length && i < row.ColCount; i++) cells[i] = CsvFile.Cell(row[i].Span, ref scratch, out _).ToString();
             rows.Add(cells);
         }
 

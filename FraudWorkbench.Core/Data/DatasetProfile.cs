@@ -26,14 +26,15 @@ public sealed record ColumnProfile(
 public sealed record NumericSummary(double Min, double Max, double Mean, double Std, double P1, double P5, double P25, double P50, double P75, double P95, double P99);
 
 /// <param name="Positives">Rows with the positive label in the bin, when the dataset has a label.</param>
-public sealed record HistogramBin(double From, double To, long Count, long? Positives)
+/// <param name="Labelled">Rows in the bin whose label is known: the fraud rate's denominator.</param>
+public sealed record HistogramBin(double From, double To, long Count, long? Positives, long? Labelled = null)
 {
-    public double? FraudRate => Positives is long p && Count > 0 ? (double)p / Count : null;
+    public double? FraudRate => Positives is long p && Labelled is long n && n > 0 ? (double)p / n : null;
 }
 
-public sealed record CategoryCount(string Value, long Count, long? Positives)
+public sealed record CategoryCount(string Value, long Count, long? Positives, long? Labelled = null)
 {
-    public double? FraudRate => Positives is long p && Count > 0 ? (double)p / Count : null;
+    public double? FraudRate => Positives is long p && Labelled is long n && n > 0 ? (double)p / n : null;
 }
 
 public sealed record LabelBalance(string Column, string Positive, string Negative, long PositiveCount, long NegativeCount, long Missing)

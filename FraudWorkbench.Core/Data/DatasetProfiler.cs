@@ -1,10 +1,13 @@
+using System.Text;
+
 namespace FraudWorkbench.Core.Data;
 
 /// <summary>
 /// One streaming pass over a file with a settled schema: every value is checked against its column's
 /// type (bad values are reported by row and column, up to ten examples) and the profile is accumulated.
-/// Memory stays bounded: quantiles and histograms come from at most <see cref="SampleCapacity"/> values
-/// per column (exact below that), distinct counts stop at <see cref="DistinctCapacity"/>.
+/// Memory stays bounded: quantiles and histograms come from a uniform reservoir of at most
+/// <see cref="SampleCapacity"/> values per column (exact below that), distinct counts stop at
+/// <see cref="DistinctCapacity"/>.
 /// </summary>
 public static class DatasetProfiler
 {
@@ -15,6 +18,19 @@ public static class DatasetProfiler
     private const int TopCategories = 20;
 
     public static DatasetProfile Run(string path, DatasetSchema schema, Action<double>? progress = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return RunCore(path, schema, progress, cancellationToken);
+        }
+        catch (DecoderFallbackException)
+        {
+            // The parser reads ahead, so where it noticed says little: scan for the exact line.
+            throw CsvFile.NotUtf8(path);
+        }
+    }
+
+    private static DatasetProfile RunCore(string path, DatasetSchema schema, Action<double>? progress, CancellationToken cancellationToken)
     {
         using var reader = CsvFile.OpenReader(path, schema.Delimiter, out var file);
         if (!reader.MoveNext()) throw new DatasetValidationException("The file is empty.");
@@ -27,69 +43,75 @@ public static class DatasetProfiler
         var columns = schema.Columns;
         var width = columns.Count;
         var labelIndex = schema.Label is { } labelColumn ? schema.IndexOf(labelColumn.Name) : -1;
-        var accumulators = columns.Select((c, i) => new Accumulator(c, i == labelIndex)).ToArray();
+        var accumulators = columns.Select((c, i) => new Accumulator(c, i == labelIndex, seed: i)).ToArray();
         var issues = new List<DataIssue>();
         long issueCount = 0;
         var labelValues = new Dictionary<string, long>();
         long labelMissing = 0;
-        var random = new Random(12345); // reservoir sampling: the same file always gives the same profile
         long rows = 0;
+        long lastLine = 1;
         var length = Math.Max(1, file.Length);
+        var scratch = new char[256];
 
-        while (reader.MoveNext())
+        void Report(DataIssue issue)
         {
-            var row = reader.Current;
-            rows++;
-            if ((rows & 0x3FFF) == 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                progress?.Invoke((double)file.Position / length);
-            }
+            issueCount++;
+            if (issues.Count < MaxExamples) issues.Add(issue);
+        }
 
-            if (row.ColCount != width)
+        try
+        {
+            while (reader.MoveNext())
             {
-                issueCount++;
-                if (issues.Count < MaxExamples)
-                    issues.Add(new DataIssue(rows, row.LineNumberFrom, null, null, $"has {row.ColCount} fields but the header has {width}"));
-                continue;
-            }
-
-            sbyte label = -1;
-            if (labelIndex >= 0)
-            {
-                var value = row[labelIndex].Span;
-                if (CsvFile.IsMissing(value)) labelMissing++;
-                else
+                var row = reader.Current;
+                lastLine = row.LineNumberFrom;
+                if (CsvFile.IsBlank(row)) continue;
+                rows++;
+                if ((rows & 0x3FFF) == 0)
                 {
-                    var text = value.Trim();
-                    var positive = schema.PositiveLabel is not null && text.SequenceEqual(schema.PositiveLabel);
-                    label = positive ? (sbyte)1 : (sbyte)0;
-                    // Counting stops at four classes: more than two is an error whatever the rest holds.
-                    var lookup = labelValues.GetAlternateLookup<ReadOnlySpan<char>>();
-                    if (lookup.TryGetValue(text, out var seen)) lookup[text] = seen + 1;
-                    else if (labelValues.Count <= 3) lookup[text] = 1;
+                    cancellationToken.ThrowIfCancellationRequested();
+                    progress?.Invoke((double)file.Position / length);
+                }
+
+                if (row.ColCount != width)
+                {
+                    Report(new DataIssue(rows, row.LineNumberFrom, null, null, $"has {row.ColCount} fields but the header has {width}"));
+                    continue;
+                }
+
+                sbyte label = -1;
+                if (labelIndex >= 0)
+                {
+                    var value = CsvFile.Cell(row[labelIndex].Span, ref scratch, out _);
+                    if (CsvFile.IsMissing(value)) labelMissing++;
+                    else
+                    {
+                        var text = value.Trim();
+                        label = schema.PositiveLabel is not null && text.SequenceEqual(schema.PositiveLabel) ? (sbyte)1 : (sbyte)0;
+                        // Counting stops at four classes: more than two is an error whatever the rest holds.
+                        var lookup = labelValues.GetAlternateLookup<ReadOnlySpan<char>>();
+                        if (lookup.TryGetValue(text, out var seen)) lookup[text] = seen + 1;
+                        else if (labelValues.Count <= 3) lookup[text] = 1;
+                    }
+                }
+
+                for (var i = 0; i < width; i++)
+                {
+                    var value = CsvFile.Cell(row[i].Span, ref scratch, out var malformed);
+                    var error = malformed ? CsvFile.MalformedQuoteMessage : accumulators[i].Add(value, label);
+                    if (error is not null) Report(new DataIssue(rows, row.LineNumberFrom, columns[i].Name, row[i].ToString(), error));
                 }
             }
-
-            var slot = rows <= SampleCapacity ? (int)(rows - 1) : (int)random.NextInt64(rows);
-            var sampled = slot < SampleCapacity;
-            for (var i = 0; i < width; i++)
-            {
-                var error = accumulators[i].Add(row[i].Span, label, sampled ? slot : -1);
-                if (error is not null)
-                {
-                    issueCount++;
-                    if (issues.Count < MaxExamples)
-                        issues.Add(new DataIssue(rows, row.LineNumberFrom, columns[i].Name, row[i].ToString(), error));
-                }
-            }
+        }
+        catch (NotSupportedException)
+        {
+            throw CsvFile.RowTooLong(lastLine);
         }
 
         if (issueCount > 0)
         {
-            var ragged = issues.Any(i => i.Column is null);
             throw new DatasetValidationException(
-                $"{issueCount} {(issueCount == 1 ? "problem" : "problems")} in the file{(ragged ? " (rows with the wrong number of fields, or values that do not fit their column's type)" : " (values that do not fit their column's type)")}. " +
+                $"{issueCount} {(issueCount == 1 ? "problem" : "problems")} in the file (rows with the wrong number of fields, values that do not fit their column's type, or stray quotes). " +
                 "Fix the file, or change the column's type. Nothing was stored.",
                 issues);
         }
@@ -117,29 +139,30 @@ public static class DatasetProfiler
         return new DatasetProfile(rows, profiles, balance, eventTime, Math.Min(rows, SampleCapacity));
     }
 
-    private sealed class Accumulator(DatasetColumn column, bool isLabel)
+    private sealed class Accumulator(DatasetColumn column, bool isLabel, int seed)
     {
+        private const string OtherCategory = "(other values)";
         private readonly string type = column.Type;
+        private readonly Random random = new(12345 + seed); // the same file always gives the same profile
         private long missing;
         private long count;
         private double mean;
         private double m2;
         private double min = double.PositiveInfinity;
         private double max = double.NegativeInfinity;
-        private double[]? sample;
-        private sbyte[]? sampleLabels;
+        private double[] sample = [];
+        private sbyte[] sampleLabels = [];
         private int sampleSize;
         private HashSet<double>? distinctNumbers;
-        private Dictionary<string, long[]>? categories; // value -> [count, positives]
+        private Dictionary<string, long[]>? categories; // value -> [count, positives, labelled]
         private bool distinctOverflow;
 
         /// <summary>Adds one cell; returns an error message when the value does not fit the column's type.</summary>
-        public string? Add(ReadOnlySpan<char> value, sbyte label, int slot)
+        public string? Add(ReadOnlySpan<char> value, sbyte label)
         {
             if (CsvFile.IsMissing(value))
             {
                 missing++;
-                if (slot >= 0 && sampleLabels is not null && slot < sampleLabels.Length) sampleLabels[slot] = 0; // a replaced row leaves no value behind
                 return null;
             }
 
@@ -182,20 +205,19 @@ public static class DatasetProfiler
                 if (distinctNumbers.Count >= DistinctCapacity) distinctOverflow = true;
             }
 
+            // Reservoir sampling over this column's own values (algorithm R), so a sparse column still has its values.
+            var slot = count <= SampleCapacity ? (int)(count - 1) : random.NextInt64(count) is var r && r < SampleCapacity ? (int)r : -1;
             if (slot >= 0)
             {
-                sample ??= new double[1024];
-                sampleLabels ??= new sbyte[1024];
                 if (slot >= sample.Length)
                 {
-                    var size = Math.Min(SampleCapacity, Math.Max(slot + 1, sample.Length * 2));
+                    var size = Math.Min(SampleCapacity, Math.Max(1024, sample.Length * 2));
                     Array.Resize(ref sample, size);
                     Array.Resize(ref sampleLabels, size);
                 }
 
-                // Rows with a missing value leave gaps; the sample is compacted by position when read.
                 sample[slot] = number;
-                sampleLabels[slot] = (sbyte)(label + 2); // 0 marks an empty slot
+                sampleLabels[slot] = label;
                 sampleSize = Math.Max(sampleSize, slot + 1);
             }
 
@@ -211,43 +233,42 @@ public static class DatasetProfiler
                 if (categories.Count >= DistinctCapacity)
                 {
                     distinctOverflow = true;
-                    if (!categories.TryGetValue(OtherCategory, out counts)) categories[OtherCategory] = counts = new long[2];
+                    if (!categories.TryGetValue(OtherCategory, out counts)) categories[OtherCategory] = counts = new long[3];
                 }
                 else
                 {
-                    counts = new long[2];
+                    counts = new long[3];
                     lookup[value] = counts;
                 }
             }
 
             counts[0]++;
             if (label == 1) counts[1]++;
+            if (label >= 0) counts[2]++;
         }
-
-        private const string OtherCategory = "(other values)";
 
         public ColumnProfile ToProfile(long rows, bool hasLabel)
         {
             var missingPercent = rows == 0 ? 0 : 100.0 * missing / rows;
-            var labelForRates = hasLabel && !isLabel;
+            var withRates = hasLabel && !isLabel;
             if (categories is not null)
             {
                 var top = categories.OrderByDescending(kv => kv.Value[0]).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(TopCategories)
-                    .Select(kv => new CategoryCount(kv.Key, kv.Value[0], labelForRates ? kv.Value[1] : null)).ToList();
+                    .Select(kv => new CategoryCount(kv.Key, kv.Value[0], withRates ? kv.Value[1] : null, withRates ? kv.Value[2] : null)).ToList();
                 return new ColumnProfile(column.Name, type, column.Role, missing, missingPercent, categories.Count, distinctOverflow, null, null, top, null);
             }
 
-            var values = Compact(out var labels);
             NumericSummary? summary = null;
             List<HistogramBin>? histogram = null;
             if (count > 0)
             {
-                var sorted = (double[])values.Clone();
+                var values = sample.AsSpan(0, sampleSize);
+                var sorted = values.ToArray();
                 Array.Sort(sorted);
                 summary = new NumericSummary(min, max, mean, count > 1 ? Math.Sqrt(m2 / (count - 1)) : 0,
                     Quantile(sorted, 0.01), Quantile(sorted, 0.05), Quantile(sorted, 0.25), Quantile(sorted, 0.50),
                     Quantile(sorted, 0.75), Quantile(sorted, 0.95), Quantile(sorted, 0.99));
-                histogram = Histogram(values, labels, count, labelForRates);
+                histogram = Histogram(values, sampleLabels.AsSpan(0, sampleSize), withRates);
             }
 
             var range = type == ColumnType.DateTime && count > 0
@@ -256,45 +277,28 @@ public static class DatasetProfiler
             return new ColumnProfile(column.Name, type, column.Role, missing, missingPercent, distinctNumbers?.Count ?? 0, distinctOverflow, summary, histogram, null, range);
         }
 
-        private double[] Compact(out sbyte[] labels)
-        {
-            if (sample is null)
-            {
-                labels = [];
-                return [];
-            }
-
-            var values = new List<double>(sampleSize);
-            var flags = new List<sbyte>(sampleSize);
-            for (var i = 0; i < sampleSize; i++)
-            {
-                if (sampleLabels![i] == 0) continue;
-                values.Add(sample[i]);
-                flags.Add((sbyte)(sampleLabels[i] - 2));
-            }
-
-            labels = [.. flags];
-            return [.. values];
-        }
-
-        private List<HistogramBin> Histogram(double[] values, sbyte[] labels, long total, bool withRates)
+        private List<HistogramBin> Histogram(ReadOnlySpan<double> values, ReadOnlySpan<sbyte> labels, bool withRates)
         {
             var bins = min == max ? 1 : HistogramBins;
             var width = (max - min) / bins;
             var counts = new long[bins];
             var positives = new long[bins];
+            var labelled = new long[bins];
             for (var i = 0; i < values.Length; i++)
             {
                 var bin = width == 0 ? 0 : Math.Min(bins - 1, (int)((values[i] - min) / width));
                 counts[bin]++;
                 if (labels[i] == 1) positives[bin]++;
+                if (labels[i] >= 0) labelled[bin]++;
             }
 
             // A sampled histogram is scaled to the column's full count.
-            var scale = values.Length == 0 ? 1.0 : (double)total / values.Length;
+            var scale = values.Length == 0 ? 1.0 : (double)count / values.Length;
             return [.. Enumerable.Range(0, bins).Select(b => new HistogramBin(
                 min + b * width, b == bins - 1 ? max : min + (b + 1) * width,
-                (long)Math.Round(counts[b] * scale), withRates ? (long)Math.Round(positives[b] * scale) : null))];
+                (long)Math.Round(counts[b] * scale),
+                withRates ? (long)Math.Round(positives[b] * scale) : null,
+                withRates ? (long)Math.Round(labelled[b] * scale) : null))];
         }
     }
 

@@ -32,11 +32,17 @@ public sealed class DatasetStore(NpgsqlDataSource dataSource, TimeProvider time)
     /// Records a new version under the dataset named <see cref="NewDatasetVersion.Name"/> (created if new).
     /// The same file with the same schema is recognised and its existing version returned instead.
     /// </summary>
-    public async Task<(DatasetVersion Version, bool Created)> CreateVersionAsync(NewDatasetVersion input, string actor, CancellationToken cancellationToken = default)
+    /// <param name="placeFile">
+    /// Puts the version's file into the artifact store; called while this transaction holds the
+    /// checksum's lock, so it cannot interleave with another upload of the same content being undone.
+    /// </param>
+    public async Task<(DatasetVersion Version, bool Created)> CreateVersionAsync(NewDatasetVersion input, string actor, Action placeFile, CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockChecksumAsync(transaction, input.Checksum, cancellationToken);
+        placeFile();
 
         const string upsert = """
             INSERT INTO datasets (id, name, created_by, created_at) VALUES (@id, @name, @actor, @now)
@@ -127,12 +133,20 @@ public sealed class DatasetStore(NpgsqlDataSource dataSource, TimeProvider time)
         return await connection.QuerySingleOrDefaultAsync<DatasetVersion>(new CommandDefinition(sql, new { datasetId, version }, cancellationToken: cancellationToken));
     }
 
-    public async Task<bool> IsChecksumReferencedAsync(string checksum, CancellationToken cancellationToken = default)
+    /// <summary>Runs <paramref name="undo"/> when no version references the checksum, under the checksum's lock.</summary>
+    public async Task UndoUnreferencedFileAsync(string checksum, Action undo, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockChecksumAsync(transaction, checksum, cancellationToken);
         const string sql = "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE checksum = @checksum)";
-        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(sql, new { checksum }, cancellationToken: cancellationToken));
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(sql, new { checksum }, transaction, cancellationToken: cancellationToken))) undo();
+        await transaction.CommitAsync(cancellationToken);
     }
+
+    private static Task LockChecksumAsync(NpgsqlTransaction transaction, string checksum, CancellationToken cancellationToken) =>
+        transaction.Connection!.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(hashtextextended(@checksum, 7))", new { checksum }, transaction, cancellationToken: cancellationToken));
 
     /// <summary>Soft delete: the dataset disappears from lists, its versions stay readable for lineage.</summary>
     public async Task<Dataset?> ArchiveAsync(Guid id, string actor, CancellationToken cancellationToken = default)

@@ -17,22 +17,32 @@ public static class SchemaInference
     private static readonly HashSet<string> ProtectedNames = ["gender", "sex", "age", "race", "ethnicity", "religion", "nationality", "maritalstatus", "disability"];
 
     /// <summary>Reads the header and up to <see cref="SampleRows"/> rows of the file and proposes a schema.</summary>
-    public static DatasetSchema Infer(string path, char delimiter) => Infer(path, delimiter, out _);
+    public static DatasetSchema Infer(string path, char delimiter, int sampleRows = SampleRows) => Infer(path, delimiter, out _, sampleRows);
 
     /// <param name="examples">Per column, its most frequent values in the sample (up to ten), for the user reviewing the guesses.</param>
-    public static DatasetSchema Infer(string path, char delimiter, out IReadOnlyDictionary<string, IReadOnlyList<string>> examples)
+    /// <param name="sampleRows">Rows read; <see cref="int.MaxValue"/> reads the whole file.</param>
+    public static DatasetSchema Infer(string path, char delimiter, out IReadOnlyDictionary<string, IReadOnlyList<string>> examples, int sampleRows = SampleRows)
     {
         using var reader = CsvFile.OpenReader(path, delimiter);
         if (!reader.MoveNext()) throw new DatasetValidationException("The file is empty.");
         var names = CsvFile.HeaderNames(reader.Current);
         var stats = names.Select(_ => new ColumnSample()).ToArray();
         var rows = 0;
-        while (rows < SampleRows && reader.MoveNext())
+        var scratch = new char[256];
+        try
         {
-            var row = reader.Current;
-            rows++;
-            var count = Math.Min(row.ColCount, stats.Length);
-            for (var i = 0; i < count; i++) stats[i].Add(row[i].Span);
+            while (rows < sampleRows && reader.MoveNext())
+            {
+                var row = reader.Current;
+                if (CsvFile.IsBlank(row)) continue;
+                rows++;
+                var count = Math.Min(row.ColCount, stats.Length);
+                for (var i = 0; i < count; i++) stats[i].Add(CsvFile.Cell(row[i].Span, ref scratch, out _));
+            }
+        }
+        catch (NotSupportedException)
+        {
+            throw CsvFile.RowTooLong(rows + 1);
         }
 
         var columns = new List<DatasetColumn>(names.Count);
@@ -62,6 +72,7 @@ public static class SchemaInference
         var columns = inferred.Columns.ToList();
         foreach (var (name, change) in overrides.Columns ?? new Dictionary<string, ColumnOverride>())
         {
+            if (change is null) throw new DatasetValidationException($"The schema's entry for column '{name}' is empty; give a type and/or a role.", field: "schema");
             var index = columns.FindIndex(c => c.Name == name);
             if (index < 0) throw new DatasetValidationException($"The schema names a column '{name}' that the file does not have.", field: "schema");
             if (change.Type is not null && !ColumnType.All.Contains(change.Type))
@@ -112,7 +123,7 @@ public static class SchemaInference
 
         var role = ColumnRole.Feature;
         IReadOnlyList<double>? bands = null;
-        var uniqueIdentifier = s.Distinct.Count == s.NonMissing && s.NonMissing > 50 && (type == ColumnType.Text || (type == ColumnType.Integer && key.EndsWith("id", StringComparison.Ordinal)));
+        var uniqueIdentifier = !s.RepeatSeen && s.NonMissing > 50 && (type == ColumnType.Text || (type == ColumnType.Integer && key.EndsWith("id", StringComparison.Ordinal)));
         if (LabelNames.Contains(key) && s.Distinct.Count == 2) role = ColumnRole.Label;
         else if (type == ColumnType.DateTime && timeLike) role = ColumnRole.EventTime;
         else if (EntityWords.Any(w => key == w || key == w + "id" || key == w + "key" || key == w + "number")) role = ColumnRole.EntityKey;
@@ -149,6 +160,8 @@ public static class SchemaInference
         public bool AllDecimals = true;
         public int BooleanMask = -1;
         public int DateFormatMask = -1;
+        /// <summary>Some value occurred twice: not a unique identifier (tracked past the distinct cap too, for the values kept).</summary>
+        public bool RepeatSeen;
         private long min = long.MaxValue;
         private long max = long.MinValue;
         public readonly Dictionary<string, int> Distinct = new();
@@ -162,7 +175,11 @@ public static class SchemaInference
             NonMissing++;
             var text = value.Trim();
             var lookup = Distinct.GetAlternateLookup<ReadOnlySpan<char>>();
-            if (lookup.TryGetValue(text, out var seen)) lookup[text] = seen + 1;
+            if (lookup.TryGetValue(text, out var seen))
+            {
+                lookup[text] = seen + 1;
+                RepeatSeen = true;
+            }
             else if (Distinct.Count < DistinctCap) lookup[text] = 1;
 
             if (AllIntegers)
@@ -177,7 +194,7 @@ public static class SchemaInference
             }
 
             if (BooleanMask != 0) BooleanMask &= ValueParsing.BooleanPairsOf(value);
-            if (DateFormatMask != 0 && !AllDecimals)
+            if (DateFormatMask != 0)
             {
                 var mask = 0;
                 for (var f = 0; f < ValueParsing.DateFormats.Count; f++)

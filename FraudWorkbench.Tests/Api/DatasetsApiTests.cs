@@ -89,6 +89,7 @@ public sealed class DatasetsApiTests(AppFixture fixture) : IClassFixture<AppFixt
     [InlineData("api-nofile", null, null, "file")]
     [InlineData("api-badschema", Csv, "{not json", "schema")]
     [InlineData("api-badrole", Csv, """{"columns": {"amount": {"role": "boss"}}}""", "schema")]
+    [InlineData("api-nullcolumn", Csv, """{"columns": {"amount": null}}""", "schema")]
     public async Task Post_BadRequest_ProblemNamesTheField(string? name, string? csv, string? schema, string field)
     {
         using var client = Client(AppFixture.BootstrapApiKey);

@@ -94,6 +94,19 @@ public sealed class DatasetIngestorTests(DatabaseFixture db) : IClassFixture<Dat
     }
 
     [Fact]
+    public async Task IngestAsync_TypeContradictedAfterTheInferenceSample_ReinfersOverTheWholeFile()
+    {
+        var text = new StringBuilder("flag,amount\n");
+        for (var i = 0; i < SchemaInference.SampleRows + 1; i++) text.Append(i % 2).Append(",1\n");
+        text.Append("2,1\n");
+
+        var result = await IngestAsync("ingest-widen", text.ToString());
+
+        Assert.Equal(ColumnType.Integer, result.Version.Schema.Columns[0].Type);
+        Assert.Equal(SchemaInference.SampleRows + 2, result.Version.RowCount);
+    }
+
+    [Fact]
     public async Task StageAsync_OverTheSizeLimit_RefusedAndNothingKept()
     {
         var ingestor = Ingestor(maxBytes: 100);

@@ -131,5 +131,75 @@ public sealed class DatasetProfilerTests : IDisposable
         Assert.Contains("UTF-16", Assert.Throws<DatasetValidationException>(() => CsvFile.Inspect(utf16)).Message);
     }
 
+    [Fact]
+    public void Run_QuoteInsideUnquotedValue_RefusedInsteadOfMergingRows()
+    {
+        var error = Refused("id,product\n1,12\" monitor\n2,ok\n3,24\" screen\n4,fine\n");
+
+        var issue = error.Examples[0];
+        Assert.Equal((1L, "product"), (issue.Row!.Value, issue.Column));
+        Assert.Contains("quote that CSV does not allow", issue.Message);
+    }
+
+    [Fact]
+    public void Run_QuoteThatNeverCloses_Refused()
+    {
+        var error = Refused("a,b\n1,\"hello\n2,3\n4,5\n");
+
+        Assert.Contains(error.Examples, e => e.Column == "b" && e.Message.Contains("never closes"));
+    }
+
+    [Theory]
+    [InlineData("a,b\n1,2\n3,4\n\n")]
+    [InlineData("a,b\r\n1,2\r\n3,4\r\n\r\n")]
+    [InlineData("a,b\n1,2\n\n3,4\n")]
+    public void Run_BlankLines_AreNotRows(string text) =>
+        Assert.Equal(2, Profile(text).RowCount);
+
+    [Fact]
+    public void Run_UnlabelledRows_LeftOutOfTheFraudRate()
+    {
+        var profile = Profile("category,is_fraud\na,1\na,0\na,\na,NA\n", new SchemaOverrides(new Dictionary<string, ColumnOverride> { ["is_fraud"] = new(Role: ColumnRole.Label) }, "1"));
+
+        var a = profile.Columns[0].TopCategories!.Single();
+        Assert.Equal((4L, 1L, 2L), (a.Count, a.Positives!.Value, a.Labelled!.Value));
+        Assert.Equal(0.5, a.FraudRate);
+        Assert.Equal(2, profile.Label!.Missing);
+    }
+
+    [Fact]
+    public void Run_SparseColumnWhoseOnlyValueComesAfterTheSampleSize_StillSummarised()
+    {
+        var text = new StringBuilder("id,rare\n");
+        for (var i = 0; i < DatasetProfiler.SampleCapacity + 1000; i++) text.Append(i).Append(",\n");
+        text.Append("x,42.5\n");
+        var path = files.Write(text.ToString());
+        var schema = SchemaInference.Apply(SchemaInference.Infer(path, ','), new SchemaOverrides(new Dictionary<string, ColumnOverride>
+        {
+            ["id"] = new(Type: ColumnType.Text),
+            ["rare"] = new(Type: ColumnType.Decimal),
+        }));
+
+        var rare = DatasetProfiler.Run(path, schema).Columns[1];
+
+        Assert.Equal((42.5, 42.5, 42.5), (rare.Numeric!.Min, rare.Numeric.P50, rare.Numeric.Max));
+        Assert.Equal(1, rare.Histogram!.Single().Count);
+    }
+
+    [Fact]
+    public void Run_Utf8BomButLatin1FurtherOn_RefusedNamingTheLine()
+    {
+        var text = new StringBuilder("name,city\n");
+        for (var i = 0; i < 5000; i++) text.Append("anna,berlin\n");
+        var bytes = Encoding.UTF8.Preamble.ToArray().Concat(Encoding.UTF8.GetBytes(text.ToString())).Concat(Encoding.Latin1.GetBytes("ren\u00e9,k\u00f6ln\n")).ToArray();
+        var path = files.WriteBytes(bytes);
+        var schema = SchemaInference.Infer(files.Write("name,city\nanna,berlin\n"), ',');
+
+        var error = Assert.Throws<DatasetValidationException>(() => DatasetProfiler.Run(path, schema));
+
+        Assert.Contains("not valid UTF-8", error.Message);
+        Assert.Equal(5002, error.Examples.Single().Line); // header, 5000 rows, then the Latin-1 one
+    }
+
     public void Dispose() => files.Dispose();
 }

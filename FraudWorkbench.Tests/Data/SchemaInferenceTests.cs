@@ -109,5 +109,21 @@ public sealed class SchemaInferenceTests : IDisposable
         Assert.Contains("'amount'", badTime.Message);
     }
 
+    [Fact]
+    public void Infer_UniqueIntegerIdsBeyondTheDistinctCap_Ignored()
+    {
+        var schema = Infer("transaction_id,amount\n" + string.Concat(Enumerable.Range(0, 20_000).Select(i => $"{i},{i % 7}.5\n")));
+
+        Assert.Equal(ColumnRole.Ignore, Column(schema, "transaction_id").Role);
+    }
+
+    [Fact]
+    public void Infer_NumberBeforeDatesInATimeColumn_NotADatetime()
+    {
+        var schema = Infer("created_time,x\n12,1\n2020-01-01,2\n2020-01-02,3\n");
+
+        Assert.NotEqual(ColumnType.DateTime, Column(schema, "created_time").Type);
+    }
+
     public void Dispose() => files.Dispose();
 }
