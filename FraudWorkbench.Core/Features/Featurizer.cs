@@ -1,0 +1,197 @@
+using FraudWorkbench.Core.Data;
+
+namespace FraudWorkbench.Core.Features;
+
+/// <summary>
+/// The one code path from a raw row to model inputs, used by batch featurization over a dataset and
+/// by scoring of a single transaction. Entity features read an <see cref="EntityHistory"/> supplied by
+/// the caller (in memory for a batch, loaded from PostgreSQL when scoring) and see only events strictly
+/// earlier than the row's event time.
+/// </summary>
+public sealed class Featurizer
+{
+    private readonly FittedFeatureSet set;
+    private readonly int[] column;
+    private readonly int[] other;
+    private readonly int[] entity;
+    private readonly int eventTime;
+    private readonly string eventFormat;
+
+    public Featurizer(FittedFeatureSet set)
+    {
+        this.set = set;
+        var schema = set.Schema;
+        column = [.. set.Features.Select(f => f.Spec.Column is { } c ? schema.IndexOf(c) : -1)];
+        other = [.. set.Features.Select(f => f.Spec.Other is { } c ? schema.IndexOf(c) : -1)];
+        entity = [.. set.Features.Select(f => f.Spec.Entity is { } c ? schema.IndexOf(c) : -1)];
+        eventTime = schema.EventTime is { } t ? schema.IndexOf(t.Name) : -1;
+        eventFormat = schema.EventTime?.DateFormat ?? ValueParsing.Iso;
+    }
+
+    public FittedFeatureSet Set => set;
+
+    /// <summary>The row's event time in ticks, or null when the dataset has none or the cell is missing.</summary>
+    public long? EventTicks(string?[] row) =>
+        eventTime >= 0 && row[eventTime] is { } text && !CsvFile.IsMissing(text) && ValueParsing.TryDateTime(text, eventFormat, out var t) ? t.Ticks : null;
+
+    /// <summary>The entity each entity feature of the row belongs to (null for other features or a missing key).</summary>
+    public string? EntityOf(int feature, string?[] row) =>
+        entity[feature] >= 0 && row[entity[feature]] is { } key && !CsvFile.IsMissing(key) ? key.Trim() : null;
+
+    public bool IsEntityFeature(int feature) => entity[feature] >= 0;
+
+    /// <summary>Writes the row's features into <paramref name="output"/> (length <see cref="FittedFeatureSet.SlotCount"/>).</summary>
+    /// <param name="history">The history of (feature, entity); null when the entity has none yet.</param>
+    public void Compute(string?[] row, long? ticks, Func<int, string, EntityHistory?> history, Span<float> output)
+    {
+        var slot = 0;
+        for (var i = 0; i < set.Features.Count; i++)
+        {
+            var f = set.Features[i];
+            switch (f.Spec.Kind)
+            {
+                case FeatureKind.Numeric:
+                    output[slot++] = (float)NumericValue(f, row[column[i]], out var missing);
+                    if (f.Spec.MissingIndicator) output[slot++] = missing ? 1 : 0;
+                    break;
+                case FeatureKind.OneHot:
+                    var category = CategoryOf(row[column[i]]);
+                    var hit = -1;
+                    for (var c = 0; c < f.Categories!.Count; c++) if (f.Categories[c] == category) hit = c;
+                    for (var c = 0; c <= f.Categories.Count; c++) output[slot + c] = 0;
+                    output[slot + (hit < 0 ? f.Categories.Count : hit)] = 1;
+                    slot += f.Categories.Count + 1;
+                    break;
+                case FeatureKind.Frequency:
+                case FeatureKind.TargetEncoding:
+                    output[slot++] = (float)f.Encoding!.GetValueOrDefault(CategoryOf(row[column[i]]));
+                    break;
+                case FeatureKind.DateParts:
+                    var instant = default(DateTime);
+                    var parsed = row[column[i]] is { } text && !CsvFile.IsMissing(text)
+                        && ValueParsing.TryDateTime(text, set.Schema.Columns[column[i]].DateFormat ?? ValueParsing.Iso, out instant);
+                    foreach (var part in f.Spec.Parts!)
+                    {
+                        output[slot++] = !parsed ? -1 : part switch
+                        {
+                            "hour" => instant.Hour,
+                            "day_of_week" => (int)instant.DayOfWeek,
+                            "weekend" => instant.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday ? 1 : 0,
+                            _ => instant.Hour < 6 ? 1 : 0,
+                        };
+                    }
+
+                    break;
+                case FeatureKind.Mismatch:
+                    var a = row[column[i]];
+                    var b = row[other[i]];
+                    output[slot++] = a is not null && b is not null && !CsvFile.IsMissing(a) && !CsvFile.IsMissing(b)
+                        && !a.AsSpan().Trim().SequenceEqual(b.AsSpan().Trim()) ? 1 : 0;
+                    break;
+                case FeatureKind.EntityRatio:
+                {
+                    var h = ticks is long t && EntityOf(i, row) is { } key ? history(i, key) : null;
+                    var mean = h is not null ? h.MeanBefore(ticks!.Value) : null;
+                    output[slot++] = TryNumber(row[column[i]], out var value) && mean is double m && m != 0 ? (float)(value / m) : 1;
+                    break;
+                }
+
+                case FeatureKind.Velocity:
+                {
+                    var h = ticks is long t && EntityOf(i, row) is { } key ? history(i, key) : null;
+                    foreach (var window in f.WindowTicks!)
+                    {
+                        var (count, sum) = h?.Window(ticks!.Value, window) ?? (0, 0);
+                        output[slot++] = count;
+                        if (f.Spec.Column is not null) output[slot++] = (float)sum;
+                    }
+
+                    // No earlier event remembered: as long ago as the longest window.
+                    output[slot++] = (float)(h?.SecondsSincePrevious(ticks!.Value) ?? f.KeepTicks / (double)TimeSpan.TicksPerSecond);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Records the row in its entities' histories, after its features were computed.</summary>
+    public void Observe(string?[] row, long ticks, Func<int, string, EntityHistory> history)
+    {
+        for (var i = 0; i < set.Features.Count; i++)
+        {
+            if (!IsEntityFeature(i) || EntityOf(i, row) is not { } key) continue;
+            var f = set.Features[i];
+            var hasValue = TryNumber(column[i] >= 0 ? row[column[i]] : null, out var value);
+            if (f.Spec.Kind == FeatureKind.EntityRatio && !hasValue) continue; // a missing amount says nothing about the mean
+            history(i, key).Observe(ticks, hasValue ? value : 0, set.KeepTicks);
+        }
+    }
+
+    public static bool TryNumber(string? text, out double value)
+    {
+        value = 0;
+        if (text is null || CsvFile.IsMissing(text)) return false;
+        if (ValueParsing.TryDecimal(text, out value)) return true;
+        if (ValueParsing.TryBoolean(text, out var flag)) { value = flag ? 1 : 0; return true; }
+        return false;
+    }
+
+    public static string CategoryOf(string? text) => text is null || CsvFile.IsMissing(text) ? FeatureSetFitter.Other : text.Trim();
+
+    /// <summary>Imputation, clipping, signed log1p and standardisation, in that order.</summary>
+    public static double NumericValue(FittedFeature f, string? text, out bool missing)
+    {
+        missing = !TryNumber(text, out var x);
+        if (missing) x = f.Fill ?? 0;
+        if (f.ClipLow is double lo && x < lo) x = lo;
+        if (f.ClipHigh is double hi && x > hi) x = hi;
+        if (f.Spec.Log1p) x = Math.Sign(x) * Math.Log(1 + Math.Abs(x));
+        if (f.Mean is double mean && f.Std is double std) x = (x - mean) / std;
+        return x;
+    }
+}
+
+/// <summary>Featurizes a whole dataset version point-in-time: rows are walked in event-time order, and rows sharing an instant never see each other.</summary>
+public static class BatchFeaturizer
+{
+    /// <returns>Row-major features in the rows' original order.</returns>
+    public static float[] Run(FittedFeatureSet set, IReadOnlyList<string?[]> rows)
+    {
+        var featurizer = new Featurizer(set);
+        var width = set.SlotCount;
+        var output = new float[rows.Count * width];
+        var ticks = new long?[rows.Count];
+        for (var r = 0; r < rows.Count; r++) ticks[r] = featurizer.EventTicks(rows[r]);
+        var order = Enumerable.Range(0, rows.Count).OrderBy(r => ticks[r] ?? long.MinValue).ThenBy(r => r).ToArray();
+
+        var histories = new Dictionary<(int, string), EntityHistory>();
+        EntityHistory? Find(int feature, string key) => histories.GetValueOrDefault((feature, key));
+        EntityHistory GetOrAdd(int feature, string key)
+        {
+            if (!histories.TryGetValue((feature, key), out var h)) histories[(feature, key)] = h = new EntityHistory();
+            return h;
+        }
+
+        var start = 0;
+        while (start < order.Length)
+        {
+            var end = start;
+            while (end < order.Length && ticks[order[end]] == ticks[order[start]]) end++;
+            for (var k = start; k < end; k++)
+            {
+                var r = order[k];
+                featurizer.Compute(rows[r], ticks[r], Find, output.AsSpan(r * width, width));
+            }
+
+            for (var k = start; k < end; k++)
+            {
+                var r = order[k];
+                if (ticks[r] is long t) featurizer.Observe(rows[r], t, GetOrAdd);
+            }
+
+            start = end;
+        }
+
+        return output;
+    }
+}

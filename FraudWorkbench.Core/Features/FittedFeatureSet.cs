@@ -1,0 +1,33 @@
+using FraudWorkbench.Core.Data;
+
+namespace FraudWorkbench.Core.Features;
+
+/// <summary>
+/// A feature with the state fitted on the training rows: imputation value, clip edges, scaling,
+/// vocabulary or encoding. Stored with the feature set version it was fitted for.
+/// </summary>
+public sealed record FittedFeature(
+    FeatureSpec Spec,
+    IReadOnlyList<string> Slots,
+    double? Fill = null,
+    double? ClipLow = null,
+    double? ClipHigh = null,
+    double? Mean = null,
+    double? Std = null,
+    IReadOnlyList<string>? Categories = null,
+    IReadOnlyDictionary<string, double>? Encoding = null,
+    IReadOnlyList<long>? WindowTicks = null)
+{
+    /// <summary>The longest velocity window: how much history an entity keeps.</summary>
+    public long KeepTicks => WindowTicks is { Count: > 0 } w ? w[^1] : 0;
+}
+
+public sealed record FittedFeatureSet(FeatureSetDefinition Definition, DatasetSchema Schema, IReadOnlyList<FittedFeature> Features)
+{
+    public IReadOnlyList<string> SlotNames => field ??= [.. Features.SelectMany(f => f.Slots)];
+
+    public int SlotCount => SlotNames.Count;
+
+    /// <summary>How long an entity's events are remembered: the longest window of any entity feature (at least a day).</summary>
+    public long KeepTicks => Math.Max(TimeSpan.TicksPerDay, Features.Select(f => f.KeepTicks).DefaultIfEmpty(0).Max());
+}

@@ -1,0 +1,193 @@
+using System.Text;
+using System.Text.Json;
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Features;
+
+namespace FraudWorkbench.Tests.Features;
+
+public sealed class FeaturizerTests
+{
+    private static DatasetSchema Schema(params DatasetColumn[] columns) => new(',', columns, "1");
+
+    private static readonly DatasetSchema Transactions = new(',',
+    [
+        new DatasetColumn("event_time", ColumnType.DateTime, ColumnRole.EventTime, ValueParsing.Iso),
+        new DatasetColumn("customer_id", ColumnType.Categorical, ColumnRole.EntityKey),
+        new DatasetColumn("amount", ColumnType.Decimal, ColumnRole.Feature),
+        new DatasetColumn("ip_country", ColumnType.Categorical, ColumnRole.Feature),
+        new DatasetColumn("home_country", ColumnType.Categorical, ColumnRole.Feature),
+        new DatasetColumn("is_fraud", ColumnType.Boolean, ColumnRole.Label),
+    ], "1");
+
+    private static readonly FeatureSetDefinition Recipes = new(
+    [
+        new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["1h", "24h"]),
+        new FeatureSpec(FeatureKind.EntityRatio, Column: "amount", Entity: "customer_id"),
+        new FeatureSpec(FeatureKind.Mismatch, Column: "ip_country", Other: "home_country"),
+    ]);
+
+    private static string?[] Row(string time, string customer, string amount, string ip = "DE", string home = "DE", string fraud = "0") =>
+        [time, customer, amount, ip, home, fraud];
+
+    private static float[] Slots(FittedFeatureSet set, float[] matrix, int row) => matrix.AsSpan(row * set.SlotCount, set.SlotCount).ToArray();
+
+    [Fact]
+    public void Batch_BurstOfOneCustomer_EachRowSeesOnlyStrictlyEarlierEvents()
+    {
+        // Out of file order on purpose, with two events at the same instant and another customer in between.
+        string?[][] rows =
+        [
+            Row("2026-01-01T10:02:00Z", "c1", "30"),
+            Row("2026-01-01T10:00:00Z", "c1", "10"),
+            Row("2026-01-01T10:01:00Z", "c2", "500"),
+            Row("2026-01-01T10:01:00Z", "c1", "20"),
+            Row("2026-01-01T10:01:00Z", "c1", "5"),
+            Row("2026-01-01T12:30:00Z", "c1", "40", ip: "NG"),
+        ];
+        var set = FeatureSetFitter.Fit(Recipes, Transactions, rows);
+
+        var matrix = BatchFeaturizer.Run(set, rows);
+
+        Assert.Equal(["customer_id__count_1h", "customer_id__sum_amount_1h", "customer_id__count_24h", "customer_id__sum_amount_24h",
+            "customer_id__seconds_since_previous", "amount__ratio_to_customer_id_mean", "ip_country__ne__home_country"], set.SlotNames);
+        Assert.Equal([0, 0, 0, 0, 86400, 1, 0], Slots(set, matrix, 1));          // the first event sees nothing, not even itself
+        Assert.Equal([1, 10, 1, 10, 60, 2, 0], Slots(set, matrix, 3));           // 10:01 sees 10:00 only, not its twin at 10:01
+        Assert.Equal([1, 10, 1, 10, 60, 0.5f, 0], Slots(set, matrix, 4));
+        Assert.Equal([3, 35, 3, 35, 60, 30 / (35f / 3), 0], Slots(set, matrix, 0)); // 10:02 sees 10:00 and both 10:01 events
+        Assert.Equal([0, 0, 4, 65, 8880, 40 / (65f / 4), 1], Slots(set, matrix, 5)); // 2.5 h later: outside 1h, inside 24h
+        Assert.Equal([0, 0, 0, 0, 86400, 1, 0], Slots(set, matrix, 2));          // c2 never sees c1
+    }
+
+    [Fact]
+    public void Fit_NumericImputeClipLogAndStandardize_MatchHandCalculation()
+    {
+        var schema = Schema(new DatasetColumn("x", ColumnType.Decimal, ColumnRole.Feature));
+        string?[][] rows = [["1"], ["2"], ["3"], ["4"], ["100"], ["NA"]];
+        var definition = new FeatureSetDefinition([new FeatureSpec(FeatureKind.Numeric, Column: "x", MissingIndicator: true, Clip: [0.0, 0.75])]);
+
+        var set = FeatureSetFitter.Fit(definition, schema, rows);
+        var matrix = BatchFeaturizer.Run(set, rows);
+
+        var f = set.Features[0];
+        Assert.Equal((3.0, 1.0, 4.0), (f.Fill!.Value, f.ClipLow!.Value, f.ClipHigh!.Value)); // median of 1,2,3,4,100; p75: h = 3 -> 4
+        Assert.Equal([1, 0, 2, 0, 3, 0, 4, 0, 4, 0, 3, 1], matrix);                         // 100 clipped to 4; NA -> 3 with indicator
+
+        var scaled = FeatureSetFitter.Fit(new FeatureSetDefinition([new FeatureSpec(FeatureKind.Numeric, Column: "x", Impute: "mean", Log1p: true, Standardize: true)]), schema, rows);
+        var logs = new[] { 1, 2, 3, 4, 100, 22 }.Select(v => Math.Log(1 + v)).ToArray();    // mean of 1,2,3,4,100 = 22
+        var mean = logs.Average();
+        var std = Math.Sqrt(logs.Sum(v => (v - mean) * (v - mean)) / 5);
+        Assert.Equal(mean, scaled.Features[0].Mean!.Value, 12);
+        Assert.Equal(std, scaled.Features[0].Std!.Value, 12);
+        Assert.Equal((float)((Math.Log(2) - mean) / std), BatchFeaturizer.Run(scaled, rows)[0], 6);
+    }
+
+    [Fact]
+    public void Fit_OneHotFrequencyAndWeightOfEvidence_FromTheFittingRowsOnly()
+    {
+        var schema = Schema(new DatasetColumn("cat", ColumnType.Categorical, ColumnRole.Feature), new DatasetColumn("y", ColumnType.Boolean, ColumnRole.Label));
+        string?[][] rows = [["a", "1"], ["a", "0"], ["a", "0"], ["b", "0"], ["c", "1"], [null, "0"]];
+        var definition = new FeatureSetDefinition(
+        [
+            new FeatureSpec(FeatureKind.OneHot, Column: "cat", TopK: 1),
+            new FeatureSpec(FeatureKind.Frequency, Column: "cat"),
+            new FeatureSpec(FeatureKind.TargetEncoding, Column: "cat"),
+        ]);
+
+        var set = FeatureSetFitter.Fit(definition, schema, rows);
+        var unseen = new float[set.SlotCount];
+        new Featurizer(set).Compute(["zzz", null], null, (_, _) => null, unseen);
+
+        Assert.Equal(["cat=a", "cat=(other)", "cat__freq", "cat__woe"], set.SlotNames);
+        Assert.Equal(0.5, set.Features[1].Encoding!["a"], 12);
+        // P = 2 frauds, N = 4 legitimate; 'a' has 1 and 2: ln(1.5/2.5) - ln(2.5/4.5).
+        Assert.Equal(Math.Log(1.5 / 2.5) - Math.Log(2.5 / 4.5), set.Features[2].Encoding!["a"], 12);
+        Assert.Equal([0, 1, 0, 0], unseen); // an unseen category: "other", frequency 0, no evidence
+    }
+
+    [Fact]
+    public void Hash_SameMeaningSameHash_AnyChangeNewHash()
+    {
+        var spelledOut = new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["24h", "1h", "7d"])]);
+        var defaults = new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id")]);
+        var otherWindows = new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["1h"])]);
+        var retyped = Transactions with { Columns = [.. Transactions.Columns.Select(c => c.Name == "amount" ? c with { Type = ColumnType.Integer } : c)] };
+
+        Assert.Equal(spelledOut.Hash(Transactions), defaults.Hash(Transactions));
+        Assert.Equal(64, defaults.Hash(Transactions).Length);
+        Assert.NotEqual(defaults.Hash(Transactions), otherWindows.Hash(Transactions));
+        Assert.NotEqual(defaults.Hash(Transactions), defaults.Hash(retyped));
+        // Pinned: if this changes, every saved feature set would silently get a new hash.
+        Assert.StartsWith("a43b0999", defaults.Hash(Transactions));
+    }
+
+    [Fact]
+    public void Validate_WrongTypesMissingColumnsAndNoEventTime_EveryProblemNamed()
+    {
+        var noTime = Transactions with { Columns = [.. Transactions.Columns.Where(c => c.Role != ColumnRole.EventTime)] };
+        var definition = new FeatureSetDefinition(
+        [
+            new FeatureSpec(FeatureKind.DateParts, Column: "amount"),
+            new FeatureSpec(FeatureKind.Numeric, Column: "nope"),
+            new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id"),
+            new FeatureSpec(FeatureKind.Numeric, Column: "is_fraud"),
+            new FeatureSpec(FeatureKind.Velocity, Entity: "amount", Windows: ["2w"]),
+        ]);
+
+        var error = Assert.Throws<FeatureValidationException>(() => FeatureValidation.Validate(definition, noTime));
+
+        var fields = error.Issues.Select(i => i.Field).ToList();
+        Assert.Contains("features[0].column", fields);
+        Assert.Contains(error.Issues, i => i.Field == "features[1].column" && i.Message.Contains("no column 'nope'"));
+        Assert.Contains(error.Issues, i => i.Field == "features[2].kind" && i.Message.Contains("event-time"));
+        Assert.Contains(error.Issues, i => i.Field == "features[3].column" && i.Message.Contains("label"));
+        Assert.Contains(error.Issues, i => i.Field == "features[4].entity" && i.Message.Contains("not an entity key"));
+        Assert.Contains(error.Issues, i => i.Field == "features[4].windows");
+    }
+
+    [Fact]
+    public void OnlineReplay_SampleMonthInTimeOrder_EqualsBatchExactly()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv");
+        var schema = SchemaInference.Infer(path, ',');
+        List<string?[]> rows;
+        using (var file = File.OpenRead(path)) rows = DatasetRows.Read(file, schema);
+        var definition = new FeatureSetDefinition(
+        [
+            new FeatureSpec(FeatureKind.Numeric, Column: "amount", Log1p: true),
+            new FeatureSpec(FeatureKind.OneHot, Column: "merchant_category", TopK: 5),
+            new FeatureSpec(FeatureKind.DateParts, Column: "event_time"),
+            new FeatureSpec(FeatureKind.Mismatch, Column: "ip_country", Other: "home_country"),
+            new FeatureSpec(FeatureKind.EntityRatio, Column: "amount", Entity: "customer_id"),
+            new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id"),
+        ]);
+        var set = FeatureSetFitter.Fit(definition, schema, rows);
+        var batch = BatchFeaturizer.Run(set, rows);
+
+        // The scoring path: one transaction at a time, its entity state loaded from and saved to storage
+        // (serialised here exactly as the PostgreSQL store keeps it).
+        var featurizer = new Featurizer(set);
+        var stored = new Dictionary<(int, string), string>();
+        var online = new float[batch.Length];
+        var order = Enumerable.Range(0, rows.Count).OrderBy(r => featurizer.EventTicks(rows[r])).ThenBy(r => r).ToList();
+        foreach (var r in order)
+        {
+            var loaded = new Dictionary<(int, string), EntityHistory>();
+            EntityHistory Load(int f, string key)
+            {
+                if (!loaded.TryGetValue((f, key), out var h))
+                    loaded[(f, key)] = h = stored.TryGetValue((f, key), out var json) ? JsonSerializer.Deserialize<EntityHistory>(json)! : new EntityHistory();
+                return h;
+            }
+
+            var ticks = featurizer.EventTicks(rows[r])!.Value;
+            featurizer.Compute(rows[r], ticks, (f, key) => stored.ContainsKey((f, key)) ? Load(f, key) : null, online.AsSpan(r * set.SlotCount, set.SlotCount));
+            featurizer.Observe(rows[r], ticks, Load);
+            foreach (var (key, history) in loaded) stored[key] = JsonSerializer.Serialize(history);
+        }
+
+        var maxDifference = batch.Zip(online, (a, b) => Math.Abs(a - b)).Max();
+        Assert.Equal(0, maxDifference);
+        Assert.Equal(40_000, rows.Count);
+        Assert.True(batch.Where((_, i) => i % set.SlotCount == set.SlotNames.ToList().IndexOf("customer_id__count_1h")).Any(v => v >= 3), "the sample's bursts show up in the 1h count");
+    }
+}
