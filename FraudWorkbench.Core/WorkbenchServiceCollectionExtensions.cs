@@ -4,6 +4,7 @@ using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Db;
 using FraudWorkbench.Core.Events;
+using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -68,6 +69,10 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<DatasetPreview>();
         services.AddSingleton<SampleDatasets>();
         services.AddJobHandler<DatasetIngestJobHandler>();
+
+        services.AddSingleton<FeatureSetStore>();
+        services.AddSingleton<FeatureSetService>();
+        services.AddSingleton<EntityStateStore>();
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using FraudWorkbench.Core.Data;
 
 namespace FraudWorkbench.Core.Features;
@@ -19,15 +20,19 @@ public sealed record FittedFeature(
     IReadOnlyList<long>? WindowTicks = null)
 {
     /// <summary>The longest velocity window: how much history an entity keeps.</summary>
+    [JsonIgnore]
     public long KeepTicks => WindowTicks is { Count: > 0 } w ? w[^1] : 0;
 }
 
 public sealed record FittedFeatureSet(FeatureSetDefinition Definition, DatasetSchema Schema, IReadOnlyList<FittedFeature> Features)
 {
+    [JsonIgnore]
     public IReadOnlyList<string> SlotNames => field ??= [.. Features.SelectMany(f => f.Slots)];
 
+    [JsonIgnore]
     public int SlotCount => SlotNames.Count;
 
     /// <summary>How long an entity's events are remembered: the longest window of any entity feature (at least a day).</summary>
+    [JsonIgnore]
     public long KeepTicks => Math.Max(TimeSpan.TicksPerDay, Features.Select(f => f.KeepTicks).DefaultIfEmpty(0).Max());
 }

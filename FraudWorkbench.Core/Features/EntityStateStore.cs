@@ -1,0 +1,105 @@
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+
+namespace FraudWorkbench.Core.Features;
+
+/// <summary>
+/// The online half of the one featurization path: entity histories kept in PostgreSQL per feature set
+/// version, read (and locked) before a transaction's features are computed and written back with the
+/// transaction included afterwards, so concurrent scorings of one customer queue up instead of losing events.
+/// </summary>
+public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider time)
+{
+    /// <summary>Computes one transaction's features from the stored histories; with <paramref name="record"/> the transaction is added to them.</summary>
+    public async Task<float[]> ComputeAsync(Guid versionId, Featurizer featurizer, string?[] row, bool record, CancellationToken cancellationToken = default)
+    {
+        var output = new float[featurizer.Set.SlotCount];
+        var ticks = featurizer.EventTicks(row);
+        var keys = Enumerable.Range(0, featurizer.Set.Features.Count)
+            .Select(i => (Feature: i, Entity: featurizer.EntityOf(i, row)))
+            .Where(k => k.Entity is not null && ticks is not null)
+            .Select(k => (k.Feature, Entity: k.Entity!))
+            .ToList();
+        if (keys.Count == 0)
+        {
+            featurizer.Compute(row, ticks, (_, _) => null, output);
+            return output;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        const string load = """
+            SELECT feature_index, entity, state::text AS state FROM entity_state
+            WHERE feature_set_version_id = @versionId
+              AND (feature_index, entity) IN (SELECT * FROM unnest(@features, @entities))
+            FOR UPDATE
+            """;
+        var stored = (await connection.QueryAsync<(int Feature, string Entity, string State)>(new CommandDefinition(load, new
+        {
+            versionId,
+            features = keys.Select(k => k.Feature).ToArray(),
+            entities = keys.Select(k => k.Entity).ToArray(),
+        }, transaction, cancellationToken: cancellationToken)))
+            .ToDictionary(s => (s.Feature, s.Entity), s => JsonSerializer.Deserialize<EntityHistory>(s.State)!);
+
+        featurizer.Compute(row, ticks, (f, e) => stored.GetValueOrDefault((f, e)), output);
+        if (record)
+        {
+            featurizer.Observe(row, ticks!.Value, (f, e) =>
+            {
+                if (!stored.TryGetValue((f, e), out var h)) stored[(f, e)] = h = new EntityHistory();
+                return h;
+            });
+            await SaveAsync(connection, transaction, versionId, stored, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return output;
+    }
+
+    /// <summary>
+    /// Replaces the version's entity state with the histories a dataset's rows leave behind, so scoring
+    /// starts from the customers' history instead of from nothing.
+    /// </summary>
+    public async Task<int> BackfillAsync(Guid versionId, FittedFeatureSet set, IReadOnlyList<string?[]> rows, CancellationToken cancellationToken = default)
+    {
+        var featurizer = new Featurizer(set);
+        var histories = new Dictionary<(int, string), EntityHistory>();
+        foreach (var (row, ticks) in rows.Select(r => (Row: r, Ticks: featurizer.EventTicks(r))).Where(x => x.Ticks is not null).OrderBy(x => x.Ticks))
+        {
+            featurizer.Observe(row, ticks!.Value, (f, e) =>
+            {
+                if (!histories.TryGetValue((f, e), out var h)) histories[(f, e)] = h = new EntityHistory();
+                return h;
+            });
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM entity_state WHERE feature_set_version_id = @versionId", new { versionId }, transaction, cancellationToken: cancellationToken));
+        await SaveAsync(connection, transaction, versionId, histories, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return histories.Count;
+    }
+
+    private async Task SaveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId, Dictionary<(int, string), EntityHistory> histories, CancellationToken cancellationToken)
+    {
+        const string upsert = """
+            INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
+            SELECT @versionId, f, e, s::jsonb, @now FROM unnest(@features, @entities, @states) AS t(f, e, s)
+            ON CONFLICT (feature_set_version_id, feature_index, entity) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+            """;
+        foreach (var chunk in histories.Chunk(5_000))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(upsert, new
+            {
+                versionId,
+                now = time.GetUtcNow().UtcDateTime,
+                features = chunk.Select(h => h.Key.Item1).ToArray(),
+                entities = chunk.Select(h => h.Key.Item2).ToArray(),
+                states = chunk.Select(h => JsonSerializer.Serialize(h.Value)).ToArray(),
+            }, transaction, cancellationToken: cancellationToken));
+        }
+    }
+}
