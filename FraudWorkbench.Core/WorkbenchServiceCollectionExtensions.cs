@@ -73,6 +73,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<FeatureSetStore>();
         services.AddSingleton<FeatureSetService>();
         services.AddSingleton<EntityStateStore>();
+        services.AddJobHandler<FeatureBackfillJobHandler>();
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

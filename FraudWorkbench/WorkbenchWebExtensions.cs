@@ -91,6 +91,7 @@ public static class WorkbenchWebExtensions
         app.MapAccountsApi();
         app.MapJobsApi();
         app.MapDatasetsApi();
+        app.MapFeatureSetsApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

@@ -1,0 +1,84 @@
+using System.Security.Claims;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FraudWorkbench.Api;
+
+public sealed record CreateFeatureSetRequest(string? Name, Guid DatasetId, int DatasetVersion, IReadOnlyList<FeatureSpec>? Features);
+
+public sealed record FeatureSetVersionResponse(
+    Guid Id, Guid FeatureSetId, string Name, int Version, string Hash, Guid DatasetId, int DatasetVersion, IReadOnlyList<string> Slots,
+    string CreatedBy, DateTime CreatedAt)
+{
+    public static FeatureSetVersionResponse From(FeatureSetVersion v) => new(
+        v.Id, v.FeatureSetId, v.Name, v.Version, v.Hash, v.DatasetId, v.DatasetVersion, v.Fitted.SlotNames, v.CreatedBy, v.CreatedAt);
+}
+
+public sealed record FeatureSetVersionDetail(FeatureSetVersionResponse Version, FeatureSetDefinition Definition, FittedFeatureSet Fitted, FeatureReference Reference);
+
+public static class FeatureSetsApi
+{
+    public static IEndpointRouteBuilder MapFeatureSetsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/feature-sets").WithTags("Feature sets");
+        api.MapPost("/", CreateFeatureSet).WithName("CreateFeatureSet").RequireAuthorization(Policies.Write)
+            .WithSummary("Validates, fits and saves a feature set version for a dataset version (201; 200 when the same definition on the same data exists).");
+        api.MapGet("/", ListFeatureSets).WithName("ListFeatureSets");
+        api.MapGet("/{id:guid}", ListFeatureSetVersions).WithName("ListFeatureSetVersions");
+        api.MapGet("/versions/{versionId:guid}", GetFeatureSetVersion).WithName("GetFeatureSetVersion")
+            .WithSummary("A version's definition, fitted state and reference statistics.");
+        api.MapPost("/versions/{versionId:guid}/backfill", BackfillEntityState).WithName("BackfillEntityState").RequireAuthorization(Policies.Write)
+            .WithSummary("Queues a job that fills the online entity state from the dataset version the feature set was fitted on.");
+        return app;
+    }
+
+    public static async Task<Results<Created<FeatureSetVersionResponse>, Ok<FeatureSetVersionResponse>, ProblemHttpResult>> CreateFeatureSet(
+        CreateFeatureSetRequest request, FeatureSetService service, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (version, created) = await service.CreateAsync(
+                new NewFeatureSet(request.Name ?? "", request.DatasetId, request.DatasetVersion, new FeatureSetDefinition(request.Features ?? [])),
+                WorkbenchClaims.Actor(user), cancellationToken);
+            var body = FeatureSetVersionResponse.From(version);
+            return created ? TypedResults.Created($"/api/v1/feature-sets/versions/{version.Id}", body) : TypedResults.Ok(body);
+        }
+        catch (FeatureValidationException ex)
+        {
+            return TypedResults.Problem(ex.Message, statusCode: 400, title: "The feature set is not valid for this dataset version",
+                extensions: new Dictionary<string, object?>
+                {
+                    ["field"] = ex.Issues[0].Field,
+                    ["errors"] = ex.Issues.Select(i => new { field = i.Field, message = i.Message }).ToList(),
+                });
+        }
+    }
+
+    public static async Task<Ok<IReadOnlyList<FeatureSetSummary>>> ListFeatureSets(FeatureSetStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.ListAsync(cancellationToken));
+
+    public static async Task<Results<Ok<IReadOnlyList<FeatureSetVersionResponse>>, ProblemHttpResult>> ListFeatureSetVersions(Guid id, FeatureSetStore store, CancellationToken cancellationToken)
+    {
+        var versions = await store.ListVersionsAsync(id, cancellationToken);
+        return versions.Count == 0
+            ? JobsApi.Problem(404, "Feature set not found", $"No feature set has the id {id}.", "id")
+            : TypedResults.Ok<IReadOnlyList<FeatureSetVersionResponse>>([.. versions.Select(FeatureSetVersionResponse.From)]);
+    }
+
+    public static async Task<Results<Ok<FeatureSetVersionDetail>, ProblemHttpResult>> GetFeatureSetVersion(Guid versionId, FeatureSetStore store, CancellationToken cancellationToken) =>
+        await store.GetVersionAsync(versionId, cancellationToken) is { } v
+            ? TypedResults.Ok(new FeatureSetVersionDetail(FeatureSetVersionResponse.From(v), v.Definition, v.Fitted, v.Reference))
+            : JobsApi.Problem(404, "Version not found", $"No feature set version has the id {versionId}.", "versionId");
+
+    public static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> BackfillEntityState(
+        Guid versionId, FeatureSetStore store, JobStore jobs, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (await store.GetVersionAsync(versionId, cancellationToken) is null)
+            return JobsApi.Problem(404, "Version not found", $"No feature set version has the id {versionId}.", "versionId");
+        var job = await jobs.EnqueueAsync(FeatureBackfillJobHandler.KindName, new FeatureBackfillRequest(versionId), WorkbenchClaims.Actor(user), cancellationToken: cancellationToken);
+        return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", JobResponse.From(job));
+    }
+}
