@@ -42,6 +42,8 @@ public sealed class PageContext : IAsyncDisposable
         services.AddSingleton<DatasetIngestor>();
         services.AddSingleton<DatasetPreview>();
         services.AddSingleton<SampleDatasets>();
+        services.AddSingleton(new FraudWorkbench.Core.Features.FeatureSetStore(db.DataSource, TimeProvider.System));
+        services.AddSingleton<FraudWorkbench.Core.Features.FeatureSetService>();
         services.AddLogging();
         services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
         services.AddTransient<IAuthorizationService, DefaultAuthorizationService>(); // over bUnit's placeholder

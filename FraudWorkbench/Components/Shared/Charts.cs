@@ -47,6 +47,28 @@ public static class Charts
         return plot.GetSvgXml(width, height);
     }
 
+    /// <summary>A feature's decile bins: the share of fraud rows and of legitimate rows falling in each, side by side.</summary>
+    public static string SplitByLabel(FraudWorkbench.Core.Features.SlotReference slot, int width = 520, int height = 240)
+    {
+        var plot = new Plot();
+        var positives = slot.Positives ?? [];
+        double fraudTotal = positives.Sum(), legitTotal = slot.Counts.Sum() - fraudTotal;
+        var bars = new List<Bar>();
+        for (var b = 0; b < slot.Counts.Count; b++)
+        {
+            var fraud = positives.Count > b ? positives[b] : 0;
+            bars.Add(new Bar { Position = b * 3, Value = legitTotal == 0 ? 0 : 100 * (slot.Counts[b] - fraud) / legitTotal, FillColor = Bars, LineWidth = 0 });
+            bars.Add(new Bar { Position = b * 3 + 1, Value = fraudTotal == 0 ? 0 : 100 * fraud / fraudTotal, FillColor = Fraud, LineWidth = 0 });
+        }
+
+        plot.Add.Bars(bars);
+        var labels = Enumerable.Range(0, slot.Counts.Count).Select(b => b == 0 ? $"≤{slot.Edges.ElementAtOrDefault(0):0.##}" : b == slot.Counts.Count - 1 ? $">{slot.Edges[^1]:0.##}" : $"≤{slot.Edges[b]:0.##}").ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. Enumerable.Range(0, slot.Counts.Count).Select(b => b * 3 + 0.5)], labels);
+        plot.Axes.Left.Label.Text = "% of class (blue legit, red fraud)";
+        plot.Axes.Margins(bottom: 0);
+        return plot.GetSvgXml(width, height);
+    }
+
     /// <summary>Top categories as horizontal bars, with the fraud rate per category when there is a label.</summary>
     public static string Categories(ColumnProfile column, int width = 520, int height = 260)
     {
