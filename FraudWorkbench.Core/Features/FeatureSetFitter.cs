@@ -16,13 +16,13 @@ public static class FeatureSetFitter
     {
         FeatureValidation.Validate(definition, schema);
         var normalised = definition.Normalise();
-        var fitted = new List<FittedFeature>(normalised.Features.Count);
         var labelIndex = schema.Label is { } label ? schema.IndexOf(label.Name) : -1;
-        foreach (var spec in normalised.Features)
+        // Features are fitted independently of each other, so on all cores.
+        var fitted = normalised.Features.AsParallel().AsOrdered().Select(spec =>
         {
             var column = spec.Column is null ? -1 : schema.IndexOf(spec.Column);
             var name = spec.Column ?? spec.Entity ?? spec.Kind;
-            fitted.Add(spec.Kind switch
+            return spec.Kind switch
             {
                 FeatureKind.Numeric => FitNumeric(spec, rows, column),
                 FeatureKind.OneHot => FitOneHot(spec, rows, column),
@@ -33,8 +33,8 @@ public static class FeatureSetFitter
                 FeatureKind.EntityRatio => new FittedFeature(spec, [$"{spec.Column}__ratio_to_{spec.Entity}_mean"]),
                 FeatureKind.Velocity => FitVelocity(spec),
                 _ => throw new InvalidOperationException(spec.Kind),
-            });
-        }
+            };
+        }).ToList();
 
         return new FittedFeatureSet(normalised, schema, fitted);
     }

@@ -16,6 +16,7 @@ public sealed class Featurizer
     private readonly int[] entity;
     private readonly int eventTime;
     private readonly string eventFormat;
+    private readonly int[] offset;
 
     public Featurizer(FittedFeatureSet set)
     {
@@ -26,6 +27,8 @@ public sealed class Featurizer
         entity = [.. set.Features.Select(f => f.Spec.Entity is { } c ? schema.IndexOf(c) : -1)];
         eventTime = schema.EventTime is { } t ? schema.IndexOf(t.Name) : -1;
         eventFormat = schema.EventTime?.DateFormat ?? ValueParsing.Iso;
+        offset = new int[set.Features.Count];
+        for (int i = 0, slot = 0; i < set.Features.Count; slot += set.Features[i].Slots.Count, i++) offset[i] = slot;
     }
 
     public FittedFeatureSet Set => set;
@@ -44,10 +47,33 @@ public sealed class Featurizer
     /// <param name="history">The history of (feature, entity); null when the entity has none yet.</param>
     public void Compute(string?[] row, long? ticks, Func<int, string, EntityHistory?> history, Span<float> output)
     {
-        var slot = 0;
+        ComputeRowFeatures(row, output);
+        ComputeEntityFeatures(row, ticks, history, output);
+    }
+
+    /// <summary>The features that depend on the row alone; a batch computes these for many rows at once.</summary>
+    public void ComputeRowFeatures(string?[] row, Span<float> output)
+    {
         for (var i = 0; i < set.Features.Count; i++)
         {
-            var f = set.Features[i];
+            if (!IsEntityFeature(i)) Feature(i, row, null, null, output);
+        }
+    }
+
+    /// <summary>The point-in-time features of the row's entities.</summary>
+    public void ComputeEntityFeatures(string?[] row, long? ticks, Func<int, string, EntityHistory?>? history, Span<float> output)
+    {
+        for (var i = 0; i < set.Features.Count; i++)
+        {
+            if (IsEntityFeature(i)) Feature(i, row, ticks, history, output);
+        }
+    }
+
+    private void Feature(int i, string?[] row, long? ticks, Func<int, string, EntityHistory?>? history, Span<float> output)
+    {
+        var slot = offset[i];
+        var f = set.Features[i];
+        {
             switch (f.Spec.Kind)
             {
                 case FeatureKind.Numeric:
@@ -90,7 +116,7 @@ public sealed class Featurizer
                     break;
                 case FeatureKind.EntityRatio:
                 {
-                    var h = ticks is long t && EntityOf(i, row) is { } key ? history(i, key) : null;
+                    var h = ticks is long t && history is not null && EntityOf(i, row) is { } key ? history(i, key) : null;
                     var mean = h is not null ? h.MeanBefore(ticks!.Value) : null;
                     output[slot++] = TryNumber(row[column[i]], out var value) && mean is double m && m != 0 ? (float)(value / m) : 1;
                     break;
@@ -98,7 +124,7 @@ public sealed class Featurizer
 
                 case FeatureKind.Velocity:
                 {
-                    var h = ticks is long t && EntityOf(i, row) is { } key ? history(i, key) : null;
+                    var h = ticks is long t && history is not null && EntityOf(i, row) is { } key ? history(i, key) : null;
                     foreach (var window in f.WindowTicks!)
                     {
                         var (count, sum) = h?.Window(ticks!.Value, window) ?? (0, 0);
@@ -162,7 +188,7 @@ public static class BatchFeaturizer
         var output = new float[rows.Count * width];
         var ticks = new long?[rows.Count];
         for (var r = 0; r < rows.Count; r++) ticks[r] = featurizer.EventTicks(rows[r]);
-        var order = Enumerable.Range(0, rows.Count).OrderBy(r => ticks[r] ?? long.MinValue).ThenBy(r => r).ToArray();
+        var order = TimeOrder(ticks);
 
         var histories = new Dictionary<(int, string), EntityHistory>();
         EntityHistory? Find(int feature, string key) => histories.GetValueOrDefault((feature, key));
@@ -172,6 +198,9 @@ public static class BatchFeaturizer
             return h;
         }
 
+        // Row features need no history: both cores share them. Entity features walk time order.
+        Parallel.For(0, rows.Count, r => featurizer.ComputeRowFeatures(rows[r], output.AsSpan(r * width, width)));
+
         var start = 0;
         while (start < order.Length)
         {
@@ -180,7 +209,7 @@ public static class BatchFeaturizer
             for (var k = start; k < end; k++)
             {
                 var r = order[k];
-                featurizer.Compute(rows[r], ticks[r], Find, output.AsSpan(r * width, width));
+                featurizer.ComputeEntityFeatures(rows[r], ticks[r], Find, output.AsSpan(r * width, width));
             }
 
             for (var k = start; k < end; k++)
@@ -193,5 +222,30 @@ public static class BatchFeaturizer
         }
 
         return output;
+    }
+
+    /// <summary>Row indices by event time, rows without one first, ties in file order.</summary>
+    public static int[] TimeOrder(long?[] ticks)
+    {
+        var keys = new long[ticks.Length];
+        var order = new int[ticks.Length];
+        for (var i = 0; i < ticks.Length; i++)
+        {
+            keys[i] = ticks[i] ?? long.MinValue;
+            order[i] = i;
+        }
+
+        Array.Sort(keys, order);
+        // Array.Sort is not stable: put each run of equal instants back in file order.
+        var start = 0;
+        while (start < keys.Length)
+        {
+            var end = start + 1;
+            while (end < keys.Length && keys[end] == keys[start]) end++;
+            if (end - start > 1) Array.Sort(order, start, end - start);
+            start = end;
+        }
+
+        return order;
     }
 }

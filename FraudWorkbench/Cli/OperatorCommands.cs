@@ -146,7 +146,12 @@ public static class OperatorCommands
         benchIngest.SetAction((parse, ct) => IngestBenchmark.RunAsync(parse.GetValue(benchRows), parse.GetValue(benchRuns), output, ct));
 
         root.Subcommands.Add(new Command("samples", "Sample data") { generate });
-        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest });
+        var featureRows = new Option<int>("--rows") { Description = "Rows of generated data to featurize", DefaultValueFactory = _ => 1_000_000 };
+        var featureRuns = new Option<int>("--runs") { Description = "Timed runs of each side (the best is reported)", DefaultValueFactory = _ => 3 };
+        var benchFeatures = new Command("features", "Time fitting + batch featurization (three velocity windows) against pandas groupby/rolling, and one online transaction") { featureRows, featureRuns };
+        benchFeatures.SetAction((parse, ct) => FeatureBenchmark.RunAsync(parse.GetValue(featureRows), parse.GetValue(featureRuns), output, ct));
+
+        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures });
         root.Subcommands.Add(new Command("user", "Manage local accounts") { userCreate, userReset, userList });
         root.Subcommands.Add(new Command("api-key", "Manage API keys for /api/v1") { keyCreate, keyRevoke, keyList });
         return await root.Parse(args).InvokeAsync();
