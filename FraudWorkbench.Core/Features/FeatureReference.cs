@@ -4,7 +4,10 @@ namespace FraudWorkbench.Core.Features;
 /// What the features looked like on the rows they were fitted on: the baseline that monitoring compares
 /// live traffic with (fixed quantile bin edges and counts per slot), plus the preview the editor shows.
 /// </summary>
-public sealed record FeatureReference(long Rows, IReadOnlyList<SlotReference> Slots, IReadOnlyList<string> PreviewColumns, IReadOnlyList<float[]> PreviewRows);
+/// <param name="Categories">For each categorical input column: every category's share of the rows (the top 1,000), the baseline for category drift.</param>
+public sealed record FeatureReference(
+    long Rows, IReadOnlyList<SlotReference> Slots, IReadOnlyList<string> PreviewColumns, IReadOnlyList<float[]> PreviewRows,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>>? Categories = null);
 
 /// <param name="Edges">Inner bin edges from the deciles of the slot's values (duplicates removed); bins are (−∞, e0], (e0, e1], …, (eN, ∞).</param>
 /// <param name="Counts">Rows per bin, one more than the edges.</param>
@@ -21,7 +24,7 @@ public static class FeatureReferenceBuilder
 
     /// <param name="matrix">Row-major features of <paramref name="rows"/> rows.</param>
     /// <param name="labels">Per row: 1 fraud, 0 legitimate, −1 unknown; null without a label.</param>
-    public static FeatureReference Build(FittedFeatureSet set, float[] matrix, int rows, sbyte[]? labels)
+    public static FeatureReference Build(FittedFeatureSet set, float[] matrix, int rows, sbyte[]? labels, IReadOnlyList<string?[]>? data = null)
     {
         var width = set.SlotCount;
         var slots = new List<SlotReference>(width);
@@ -33,7 +36,28 @@ public static class FeatureReferenceBuilder
         }
 
         var preview = Enumerable.Range(0, Math.Min(PreviewRowCount, rows)).Select(r => matrix.AsSpan(r * width, width).ToArray()).ToList();
-        return new FeatureReference(rows, slots, set.SlotNames, preview);
+        return new FeatureReference(rows, slots, set.SlotNames, preview, data is null ? null : CategoryShares(set, data));
+    }
+
+    private static Dictionary<string, IReadOnlyDictionary<string, double>> CategoryShares(FittedFeatureSet set, IReadOnlyList<string?[]> data)
+    {
+        var result = new Dictionary<string, IReadOnlyDictionary<string, double>>(StringComparer.Ordinal);
+        var columns = set.Features.Where(f => f.Spec.Kind is FeatureKind.OneHot or FeatureKind.Frequency or FeatureKind.TargetEncoding).Select(f => f.Spec.Column!).Distinct();
+        foreach (var column in columns)
+        {
+            var index = set.Schema.IndexOf(column);
+            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var row in data)
+            {
+                var key = Featurizer.CategoryOf(row[index]);
+                counts[key] = counts.GetValueOrDefault(key) + 1;
+            }
+
+            result[column] = counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(1000)
+                .ToDictionary(kv => kv.Key, kv => (double)kv.Value / data.Count, StringComparer.Ordinal);
+        }
+
+        return result;
     }
 
     private static SlotReference Slot(string name, double[] values, sbyte[]? labels)

@@ -28,7 +28,7 @@ public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artif
 
         var fitted = FeatureSetFitter.Fit(request.Definition, schema, rows);
         var matrix = BatchFeaturizer.Run(fitted, rows);
-        var reference = FeatureReferenceBuilder.Build(fitted, matrix, rows.Count, Labels(schema, rows));
+        var reference = FeatureReferenceBuilder.Build(fitted, matrix, rows.Count, Labels(schema, rows), rows);
         return await store.CreateVersionAsync(name, request.DatasetId, request.DatasetVersion, request.Definition.Hash(schema), fitted, reference, actor, cancellationToken);
     }
 

@@ -26,6 +26,8 @@ public sealed class PageContext : IAsyncDisposable
 
     public PageContext(DatabaseFixture db, string role)
     {
+        // Pages load from PostgreSQL and CI shares two cores with other test classes: bUnit's 1 s default is too tight.
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         Hub = db.NewHub();
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         var services = Bunit.Services;

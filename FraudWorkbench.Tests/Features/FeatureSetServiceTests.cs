@@ -76,6 +76,9 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
         Assert.True(mismatch.Auc > 0.55, $"country mismatch should carry signal, AUC {mismatch.Auc}");
         Assert.True(mismatch.InformationValue > 0.1, $"IV {mismatch.InformationValue}");
         Assert.Equal(40_000, mismatch.Counts.Sum());
+        var categories = version.Reference.Categories!["merchant_category"];
+        Assert.Equal(1.0, categories.Values.Sum(), 9);
+        Assert.True(categories["groceries"] > categories["gift_cards"]);
         var burst = version.Reference.Slots.Single(s => s.Name == "customer_id__count_1h");
         Assert.True(burst.Auc > 0.55, $"1h velocity should carry signal, AUC {burst.Auc}");
     }
