@@ -10,8 +10,10 @@ public sealed class EntityHistory
 {
     public List<long> Times { get; set; } = [];   // ticks, ascending
     public List<double> Values { get; set; } = [];
-    public long Count { get; set; }
-    public double Sum { get; set; }
+
+    /// <summary>Count and sum of the events already dropped from <see cref="Times"/> (all older than what is kept).</summary>
+    public long OlderCount { get; set; }
+    public double OlderSum { get; set; }
 
     /// <summary>Records an event; events older than <paramref name="keep"/> before it are forgotten.</summary>
     public void Observe(long ticks, double value, long keep)
@@ -20,11 +22,15 @@ public sealed class EntityHistory
         while (index > 0 && Times[index - 1] > ticks) index--; // online events may arrive slightly out of order
         Times.Insert(index, ticks);
         Values.Insert(index, value);
-        Count++;
-        Sum += value;
         var cutoff = Times[^1] - keep;
         var drop = 0;
-        while (drop < Times.Count && Times[drop] < cutoff) drop++;
+        while (drop < Times.Count && Times[drop] < cutoff)
+        {
+            OlderCount++;
+            OlderSum += Values[drop];
+            drop++;
+        }
+
         if (drop > 0)
         {
             Times.RemoveRange(0, drop);
@@ -51,12 +57,14 @@ public sealed class EntityHistory
     /// <summary>Mean of every value strictly before <paramref name="ticks"/>, or null without one.</summary>
     public double? MeanBefore(long ticks)
     {
-        var count = Count;
-        var sum = Sum;
-        for (var i = Times.Count - 1; i >= 0 && Times[i] >= ticks; i--)
+        // Summed forwards over what is strictly earlier, never by subtracting later events, so the
+        // batch and scoring paths round identically whatever else the state holds.
+        var count = OlderCount;
+        var sum = OlderSum;
+        for (var i = 0; i < Times.Count && Times[i] < ticks; i++)
         {
-            count--;
-            sum -= Values[i];
+            count++;
+            sum += Values[i];
         }
 
         return count > 0 ? sum / count : null;

@@ -29,6 +29,16 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Row locks cover only histories that exist; a first event of a new entity needs a lock too.
+        // Advisory locks per key, in one order, serialise scorings of one entity; the shared version
+        // lock keeps scorings out while a backfill replaces the state.
+        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock_shared(hashtextextended(@v, 0))",
+            new { v = versionId.ToString() }, transaction, cancellationToken: cancellationToken));
+        foreach (var key in keys.Select(k => $"{versionId}:{k.Feature}:{k.Entity}").Order(StringComparer.Ordinal))
+        {
+            await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtextextended(@key, 1))", new { key }, transaction, cancellationToken: cancellationToken));
+        }
+
         const string load = """
             SELECT feature_index, entity, state::text AS state FROM entity_state
             WHERE feature_set_version_id = @versionId
@@ -77,6 +87,8 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtextextended(@v, 0))",
+            new { v = versionId.ToString() }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM entity_state WHERE feature_set_version_id = @versionId", new { versionId }, transaction, cancellationToken: cancellationToken));
         await SaveAsync(connection, transaction, versionId, histories, cancellationToken);
         await transaction.CommitAsync(cancellationToken);

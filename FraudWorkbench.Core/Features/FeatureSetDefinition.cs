@@ -60,12 +60,28 @@ public sealed record FeatureSetDefinition(IReadOnlyList<FeatureSpec> Features)
     /// </summary>
     public FeatureSetDefinition Normalise() => new([.. Features.Select(f => f.Kind switch
     {
-        FeatureKind.Numeric => f with { Impute = f.Impute ?? "median", ImputeValue = f.Impute == "constant" ? f.ImputeValue ?? 0 : null },
-        FeatureKind.OneHot => f with { TopK = f.TopK ?? 10 },
-        FeatureKind.DateParts => f with { Parts = f.Parts is { Count: > 0 } p ? [.. DateParts.Where(p.Contains)] : DateParts },
-        FeatureKind.Velocity => f with { Windows = [.. (f.Windows is { Count: > 0 } w ? w : ["1h", "24h", "7d"]).Select(x => x.Trim().ToLowerInvariant()).OrderBy(ParseWindow)] },
+        // Fields that do not apply to a kind are cleared, so they cannot change the hash.
+        FeatureKind.Numeric => new FeatureSpec(f.Kind, f.Column, Impute: f.Impute ?? "median", ImputeValue: f.Impute == "constant" ? f.ImputeValue ?? 0 : null,
+            MissingIndicator: f.MissingIndicator, Log1p: f.Log1p, Clip: f.Clip, Standardize: f.Standardize),
+        FeatureKind.OneHot => new FeatureSpec(f.Kind, f.Column, TopK: f.TopK ?? 10),
+        FeatureKind.Frequency or FeatureKind.TargetEncoding => new FeatureSpec(f.Kind, f.Column),
+        FeatureKind.DateParts => new FeatureSpec(f.Kind, f.Column, Parts: f.Parts is { Count: > 0 } p ? [.. DateParts.Where(p.Contains)] : DateParts),
+        FeatureKind.Mismatch => new FeatureSpec(f.Kind, f.Column, f.Other),
+        FeatureKind.EntityRatio => new FeatureSpec(f.Kind, f.Column, Entity: f.Entity),
+        FeatureKind.Velocity => new FeatureSpec(f.Kind, f.Column, Entity: f.Entity,
+            Windows: [.. (f.Windows is { Count: > 0 } w ? w : ["1h", "24h", "7d"]).Select(ParseWindow).Distinct().Order().Select(Canonical)]),
         _ => f,
     })]);
+
+    /// <summary>One spelling per span: 24h and 1d are both "24h"; whole days from two on are days ("7d").</summary>
+    public static string Canonical(TimeSpan window)
+    {
+        var seconds = (long)window.TotalSeconds;
+        return seconds % 86_400 == 0 && seconds >= 2 * 86_400 ? $"{seconds / 86_400}d"
+            : seconds % 3_600 == 0 ? $"{seconds / 3_600}h"
+            : seconds % 60 == 0 ? $"{seconds / 60}m"
+            : $"{seconds}s";
+    }
 
     /// <summary>SHA-256 of the normalised definition together with the types and roles of the columns it reads.</summary>
     public string Hash(DatasetSchema schema)
@@ -74,23 +90,23 @@ public sealed record FeatureSetDefinition(IReadOnlyList<FeatureSpec> Features)
         var used = normalised.Features.SelectMany(f => new[] { f.Column, f.Other, f.Entity }).Where(c => c is not null).Distinct().Order(StringComparer.Ordinal)
             .Select(c => schema.Columns.FirstOrDefault(x => x.Name == c) is { } col ? new { col.Name, col.Type, col.DateFormat } : new { Name = c!, Type = "?", DateFormat = (string?)null });
         var label = schema.Label is { } l ? new { l.Name, schema.PositiveLabel } : null;
-        var canonical = JsonSerializer.Serialize(new { definition = normalised, inputs = used, label, eventTime = schema.EventTime?.Name }, DatasetSchema.Json);
+        // The event time decides every point-in-time feature, so its type and format count too.
+        var eventTime = schema.EventTime is { } t ? new { t.Name, t.Type, t.DateFormat } : null;
+        var canonical = JsonSerializer.Serialize(new { definition = normalised, inputs = used, label, eventTime }, DatasetSchema.Json);
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical))).ToLowerInvariant();
     }
 
-    /// <summary>Parses "90s", "30m", "1h", "7d" into a span.</summary>
+    public static readonly TimeSpan LongestWindow = TimeSpan.FromDays(366);
+
+    /// <summary>Parses "90s", "30m", "1h", "7d" (up to a year) into a span.</summary>
     public static TimeSpan ParseWindow(string text)
     {
         text = text.Trim().ToLowerInvariant();
-        if (text.Length >= 2 && int.TryParse(text[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0)
+        if (text.Length >= 2 && long.TryParse(text[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0)
         {
-            switch (text[^1])
-            {
-                case 's': return TimeSpan.FromSeconds(n);
-                case 'm': return TimeSpan.FromMinutes(n);
-                case 'h': return TimeSpan.FromHours(n);
-                case 'd': return TimeSpan.FromDays(n);
-            }
+            long? unit = text[^1] switch { 's' => 1, 'm' => 60, 'h' => 3_600, 'd' => 86_400, _ => null };
+            if (unit is long u && n <= (long)LongestWindow.TotalSeconds / u) return TimeSpan.FromSeconds(n * u);
+            if (unit is not null) throw new FormatException($"'{text}' is longer than the longest window, {LongestWindow.TotalDays:0} days.");
         }
 
         throw new FormatException($"'{text}' is not a window such as 30m, 1h, 24h or 7d.");

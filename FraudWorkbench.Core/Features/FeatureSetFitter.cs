@@ -99,6 +99,37 @@ public static class FeatureSetFitter
         return counts.ToDictionary(kv => kv.Key, kv => rows.Count == 0 ? 0 : (double)kv.Value / rows.Count, StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// Overwrites the target-encoding inputs of a batch with out-of-fold values: each row is encoded by a
+    /// fit on the other folds, so no row's value contains its own label (the full fit is for scoring).
+    /// </summary>
+    public static void ApplyOutOfFoldTargetEncoding(FittedFeatureSet set, IReadOnlyList<string?[]> rows, float[] matrix, int folds = 5)
+    {
+        var schema = set.Schema;
+        if (schema.Label is not { } label) return;
+        var labelIndex = schema.IndexOf(label.Name);
+        var slot = 0;
+        foreach (var feature in set.Features)
+        {
+            if (feature.Spec.Kind == FeatureKind.TargetEncoding)
+            {
+                var column = schema.IndexOf(feature.Spec.Column!);
+                for (var fold = 0; fold < folds; fold++)
+                {
+                    var f = fold;
+                    var others = rows.Where((_, i) => i % folds != f).ToList();
+                    var encoding = WeightOfEvidence(others, column, labelIndex, schema.PositiveLabel!);
+                    for (var r = fold; r < rows.Count; r += folds)
+                    {
+                        matrix[r * set.SlotCount + slot] = (float)encoding.GetValueOrDefault(Featurizer.CategoryOf(rows[r][column]));
+                    }
+                }
+            }
+
+            slot += feature.Slots.Count;
+        }
+    }
+
     /// <summary>ln(share of frauds in the category / share of legitimate rows in it), with 0.5 added to every count.</summary>
     private static Dictionary<string, double> WeightOfEvidence(IReadOnlyList<string?[]> rows, int column, int label, string positive)
     {

@@ -28,6 +28,8 @@ public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artif
 
         var fitted = FeatureSetFitter.Fit(request.Definition, schema, rows);
         var matrix = BatchFeaturizer.Run(fitted, rows);
+        // Statistics of a target encoding fitted on the very rows it encodes would flatter it (an id column scores AUC 1).
+        FeatureSetFitter.ApplyOutOfFoldTargetEncoding(fitted, rows, matrix);
         var reference = FeatureReferenceBuilder.Build(fitted, matrix, rows.Count, Labels(schema, rows), rows);
         return await store.CreateVersionAsync(name, request.DatasetId, request.DatasetVersion, request.Definition.Hash(schema), fitted, reference, actor, cancellationToken);
     }

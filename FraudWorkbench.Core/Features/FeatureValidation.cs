@@ -41,6 +41,9 @@ public static class FeatureValidation
                 var column = schema.Columns.FirstOrDefault(c => c.Name == name);
                 if (column is null) { issues.Add(new($"{at}.{field}", $"The dataset version has no column '{name}'.")); return null; }
                 if (column.Role is ColumnRole.Label) issues.Add(new($"{at}.{field}", $"'{name}' is the label; a feature cannot read it."));
+                if (column.Role is ColumnRole.Protected)
+                    issues.Add(new($"{at}.{field}", $"'{name}' is a protected attribute: it is kept for fairness checks, not used as a model input."));
+                if (column.Role is ColumnRole.Ignore) issues.Add(new($"{at}.{field}", $"'{name}' is marked ignore in the dataset version."));
                 if (types is not null && !types.Contains(column.Type))
                     issues.Add(new($"{at}.{field}", $"A {f.Kind} feature needs a {string.Join(" or ", types)} column; '{name}' is {column.Type}."));
                 return column;
@@ -88,6 +91,17 @@ public static class FeatureValidation
                     }
 
                     break;
+            }
+        }
+
+        if (issues.Count == 0)
+        {
+            // The same feature twice would give two inputs with one name.
+            var normalised = definition.Normalise().Features;
+            for (var i = 0; i < normalised.Count; i++)
+            {
+                var first = normalised.Take(i).ToList().IndexOf(normalised[i]);
+                if (first >= 0) issues.Add(new($"features[{i}]", $"repeats features[{first}]."));
             }
         }
 

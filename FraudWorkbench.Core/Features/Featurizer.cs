@@ -132,8 +132,10 @@ public sealed class Featurizer
                         if (f.Spec.Column is not null) output[slot++] = (float)sum;
                     }
 
-                    // No earlier event remembered: as long ago as the longest window.
-                    output[slot++] = (float)(h?.SecondsSincePrevious(ticks!.Value) ?? f.KeepTicks / (double)TimeSpan.TicksPerSecond);
+                    // Capped at the longest window, which is also the value when there is no earlier event:
+                    // "never seen" must not look more recent than "seen long ago".
+                    var cap = f.KeepTicks / (double)TimeSpan.TicksPerSecond;
+                    output[slot++] = (float)Math.Min(h?.SecondsSincePrevious(ticks!.Value) ?? cap, cap);
                     break;
                 }
             }

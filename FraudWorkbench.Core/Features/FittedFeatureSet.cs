@@ -32,7 +32,10 @@ public sealed record FittedFeatureSet(FeatureSetDefinition Definition, DatasetSc
     [JsonIgnore]
     public int SlotCount => SlotNames.Count;
 
-    /// <summary>How long an entity's events are remembered: the longest window of any entity feature (at least a day).</summary>
+    /// <summary>Events scored up to this long after later ones still see their full windows.</summary>
+    public static readonly long AllowedLateness = TimeSpan.TicksPerDay;
+
+    /// <summary>How long an entity's events are remembered: the longest window of any entity feature plus the allowed lateness.</summary>
     [JsonIgnore]
-    public long KeepTicks => Math.Max(TimeSpan.TicksPerDay, Features.Select(f => f.KeepTicks).DefaultIfEmpty(0).Max());
+    public long KeepTicks => Features.Select(f => f.KeepTicks).DefaultIfEmpty(0).Max() + AllowedLateness;
 }

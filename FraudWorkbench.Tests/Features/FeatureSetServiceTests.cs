@@ -130,6 +130,44 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task CreateAsync_TargetEncodingOfAUniqueId_ReferenceShowsNoSignal()
+    {
+        var csv = new StringBuilder("event_time,card_number,is_fraud\n");
+        var random = new Random(11);
+        for (var i = 0; i < 5000; i++) csv.Append($"2026-01-01T00:00:00Z,id{i},{(random.NextDouble() < 0.05 ? 1 : 0)}\n");
+        var data = await fixture.IngestAsync("unique-ids", csv.ToString(), new SchemaOverrides(new Dictionary<string, ColumnOverride>
+        {
+            ["card_number"] = new(Type: ColumnType.Categorical, Role: ColumnRole.Feature),
+            ["is_fraud"] = new(Role: ColumnRole.Label),
+        }, "1"));
+
+        var (version, _) = await fixture.Service.CreateAsync(new NewFeatureSet("leak-check", data.Dataset.Id, 1, new([new FeatureSpec(FeatureKind.TargetEncoding, Column: "card_number")])), "test");
+
+        // Fitted and evaluated on the same rows this would be AUC 1.0; out of fold it is what it is: noise.
+        Assert.InRange(version.Reference.Slots.Single().Auc!.Value, 0.4, 0.6);
+    }
+
+    [Fact]
+    public async Task Online_FirstEventsOfANewEntityScoredConcurrently_NoneLost()
+    {
+        var (version, _) = await fixture.Service.CreateAsync(Request("concurrent", new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["7d"])])), "test");
+        var featurizer = new Featurizer(version.Fitted);
+        var schema = fixture.Sample.Version.Schema;
+        string?[] Transaction(int minute)
+        {
+            var row = new string?[schema.Columns.Count];
+            row[schema.IndexOf("event_time")] = $"2026-03-01T10:{minute:00}:00Z";
+            row[schema.IndexOf("customer_id")] = "brand-new-customer";
+            return row;
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 30).Select(i => Task.Run(() => new EntityStateStore(fixture.Db.DataSource, TimeProvider.System).ComputeAsync(version.Id, featurizer, Transaction(i), record: true))));
+        var after = await new EntityStateStore(fixture.Db.DataSource, TimeProvider.System).ComputeAsync(version.Id, featurizer, Transaction(59), record: false);
+
+        Assert.Equal(30, after[0]);
+    }
+
+    [Fact]
     public async Task Online_BackfilledFromEarlierRows_ThenScoringTheRest_EqualsBatch()
     {
         var (version, _) = await fixture.Service.CreateAsync(Request("online-parity"), "test");

@@ -117,7 +117,14 @@ public sealed class FeaturizerTests
         Assert.NotEqual(defaults.Hash(Transactions), otherWindows.Hash(Transactions));
         Assert.NotEqual(defaults.Hash(Transactions), defaults.Hash(retyped));
         // Pinned: if this changes, every saved feature set would silently get a new hash.
-        Assert.StartsWith("a43b0999", defaults.Hash(Transactions));
+        Assert.StartsWith("941b7779", defaults.Hash(Transactions));
+
+        var oneDay = new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["1d", "1H", "1h", "168h"])]);
+        Assert.Equal(defaults.Hash(Transactions), oneDay.Hash(Transactions)); // 1d = 24h, 168h = 7d, duplicates dropped
+        var oneHot = new FeatureSetDefinition([new FeatureSpec(FeatureKind.OneHot, Column: "ip_country")]);
+        Assert.Equal(oneHot.Hash(Transactions), new FeatureSetDefinition([new FeatureSpec(FeatureKind.OneHot, Column: "ip_country", Log1p: true, TopK: 10)]).Hash(Transactions));
+        var epochTime = Transactions with { Columns = [.. Transactions.Columns.Select(c => c.Role == ColumnRole.EventTime ? c with { DateFormat = ValueParsing.EpochSeconds } : c)] };
+        Assert.NotEqual(oneHot.Hash(Transactions), oneHot.Hash(epochTime)); // the event time's format changes what velocity means
     }
 
     [Fact]
@@ -142,6 +149,84 @@ public sealed class FeaturizerTests
         Assert.Contains(error.Issues, i => i.Field == "features[3].column" && i.Message.Contains("label"));
         Assert.Contains(error.Issues, i => i.Field == "features[4].entity" && i.Message.Contains("not an entity key"));
         Assert.Contains(error.Issues, i => i.Field == "features[4].windows");
+    }
+
+    [Fact]
+    public void Validate_RepeatsProtectedInputsAndHugeWindows_Refused()
+    {
+        var schema = Transactions with { Columns = [.. Transactions.Columns, new DatasetColumn("gender", ColumnType.Categorical, ColumnRole.Protected)] };
+        var definition = new FeatureSetDefinition(
+        [
+            new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["99999999d"]),
+            new FeatureSpec(FeatureKind.OneHot, Column: "gender"),
+        ]);
+        var repeated = new FeatureSetDefinition([new FeatureSpec(FeatureKind.Numeric, Column: "amount"), new FeatureSpec(FeatureKind.Numeric, Column: "amount", Impute: "median")]);
+
+        var error = Assert.Throws<FeatureValidationException>(() => FeatureValidation.Validate(definition, schema));
+        var repeat = Assert.Throws<FeatureValidationException>(() => FeatureValidation.Validate(repeated, schema));
+
+        Assert.Contains(error.Issues, i => i.Field == "features[0].windows" && i.Message.Contains("longest window"));
+        Assert.Contains(error.Issues, i => i.Field == "features[1].column" && i.Message.Contains("protected"));
+        Assert.Equal(("features[1]", "repeats features[0]."), (repeat.Issues.Single().Field, repeat.Issues.Single().Message));
+    }
+
+    [Fact]
+    public void SecondsSincePrevious_CappedSoNeverSeenIsNotMoreRecentThanLongAgo()
+    {
+        string?[][] rows = [Row("2026-01-01T00:00:00Z", "c1", "10"), Row("2026-01-02T01:00:00Z", "c1", "10"), Row("2026-01-02T01:00:00Z", "c9", "10")];
+        var set = FeatureSetFitter.Fit(new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["1h"])]), Transactions, rows);
+
+        var matrix = BatchFeaturizer.Run(set, rows);
+
+        Assert.Equal(3600, Slots(set, matrix, 1)[^1]); // 25 h ago, capped at the window
+        Assert.Equal(3600, Slots(set, matrix, 2)[^1]); // never seen
+    }
+
+    [Fact]
+    public void Online_LateEventWithinTheAllowedLateness_SeesWhatTheBatchSees()
+    {
+        var set = FeatureSetFitter.Fit(new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["7d"])]), Transactions,
+            [Row("2026-01-01T00:00:00Z", "c1", "1")]);
+        string?[][] arrival = [Row("2026-01-01T00:00:00Z", "c1", "1"), Row("2026-01-08T12:00:00Z", "c1", "2"), Row("2026-01-07T22:00:00Z", "c1", "4")];
+        var featurizer = new Featurizer(set);
+        var history = new EntityHistory();
+        var late = new float[set.SlotCount];
+        foreach (var row in arrival)
+        {
+            var ticks = featurizer.EventTicks(row)!.Value;
+            featurizer.Compute(row, ticks, (_, _) => history, late);
+            featurizer.Observe(row, ticks, (_, _) => history);
+        }
+
+        var batch = BatchFeaturizer.Run(set, arrival);
+
+        Assert.Equal(Slots(set, batch, 2), late);
+        Assert.Equal([1, 1, 597600], late);
+    }
+
+    [Fact]
+    public void OnlineReplay_LargeAmountsWithTies_EqualsBatchExactly()
+    {
+        var random = new Random(3);
+        var rows = Enumerable.Range(0, 20_000)
+            .Select(i => Row($"2026-01-{1 + i / 1000:00}T{i % 24:00}:00:00Z", $"c{random.Next(50)}", (random.NextDouble() * 1e9).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+        var set = FeatureSetFitter.Fit(new FeatureSetDefinition([new FeatureSpec(FeatureKind.EntityRatio, Column: "amount", Entity: "customer_id")]), Transactions, rows);
+        var batch = BatchFeaturizer.Run(set, rows);
+        var featurizer = new Featurizer(set);
+        var histories = new Dictionary<string, EntityHistory>();
+        var online = new float[batch.Length];
+
+        foreach (var r in BatchFeaturizer.TimeOrder([.. rows.Select(featurizer.EventTicks)]))
+        {
+            var ticks = featurizer.EventTicks(rows[r])!.Value;
+            var stored = histories.TryGetValue(rows[r][1]!, out var json) ? JsonSerializer.Deserialize<EntityHistory>(JsonSerializer.Serialize(json))! : new EntityHistory();
+            featurizer.Compute(rows[r], ticks, (_, _) => stored, online.AsSpan(r, 1));
+            featurizer.Observe(rows[r], ticks, (_, _) => stored);
+            histories[rows[r][1]!] = stored;
+        }
+
+        Assert.Equal(batch, online);
     }
 
     [Fact]
