@@ -192,16 +192,18 @@ public static class BatchFeaturizer
         for (var r = 0; r < rows.Count; r++) ticks[r] = featurizer.EventTicks(rows[r]);
         var order = TimeOrder(ticks);
 
-        var histories = new Dictionary<(int, string), EntityHistory>();
-        EntityHistory? Find(int feature, string key) => histories.GetValueOrDefault((feature, key));
-        EntityHistory GetOrAdd(int feature, string key)
-        {
-            if (!histories.TryGetValue((feature, key), out var h)) histories[(feature, key)] = h = new EntityHistory();
-            return h;
-        }
+        // One dictionary per entity feature, and each row's histories looked up once for both computing and recording.
+        var features = set.Features.Count;
+        var histories = Enumerable.Range(0, features).Select(_ => new Dictionary<string, EntityHistory>(StringComparer.Ordinal)).ToArray();
+        var entityFeatures = Enumerable.Range(0, features).Where(featurizer.IsEntityFeature).ToArray();
+        var resolved = new List<EntityHistory?[]>(); // reused: one array per row of the current instant
+        EntityHistory?[] current = [];
+        Func<int, string, EntityHistory?> find = (f, _) => current[f];
+        Func<int, string, EntityHistory> record = (f, _) => current[f]!;
 
         // Row features need no history: both cores share them. Entity features walk time order.
         Parallel.For(0, rows.Count, r => featurizer.ComputeRowFeatures(rows[r], output.AsSpan(r * width, width)));
+        if (entityFeatures.Length == 0) return output;
 
         var start = 0;
         while (start < order.Length)
@@ -211,13 +213,29 @@ public static class BatchFeaturizer
             for (var k = start; k < end; k++)
             {
                 var r = order[k];
-                featurizer.ComputeEntityFeatures(rows[r], ticks[r], Find, output.AsSpan(r * width, width));
+                if (resolved.Count <= k - start) resolved.Add(new EntityHistory?[features]);
+                var mine = resolved[k - start];
+                Array.Clear(mine);
+                if (ticks[r] is not null)
+                {
+                    foreach (var f in entityFeatures)
+                    {
+                        if (featurizer.EntityOf(f, rows[r]) is not { } key) continue;
+                        // An empty history answers exactly as no history does, so it can be created before computing.
+                        if (!histories[f].TryGetValue(key, out var h)) histories[f][key] = h = new EntityHistory();
+                        mine[f] = h;
+                    }
+                }
+
+                current = mine;
+                featurizer.ComputeEntityFeatures(rows[r], ticks[r], find, output.AsSpan(r * width, width));
             }
 
             for (var k = start; k < end; k++)
             {
                 var r = order[k];
-                if (ticks[r] is long t) featurizer.Observe(rows[r], t, GetOrAdd);
+                current = resolved[k - start];
+                if (ticks[r] is long t) featurizer.Observe(rows[r], t, record);
             }
 
             start = end;
