@@ -29,6 +29,27 @@ public sealed class BrowserFixture : IAsyncLifetime
         playwright?.Dispose();
     }
 
+    /// <summary>A fresh browser context (own cookies) on the app, with a page whose waits allow for a busy CI machine.</summary>
+    public async Task<(IBrowserContext Context, IPage Page)> NewPageAsync(Uri baseAddress, int width = 1366, int height = 860)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = baseAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = width, Height = height },
+        });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        return (context, page);
+    }
+
+    /// <summary>Fills the sign-in form the page is on and submits it.</summary>
+    public static async Task SignInAsync(IPage page, string email, string password)
+    {
+        await page.FillAsync("#email", email);
+        await page.FillAsync("#password", password);
+        await page.ClickAsync("#sign-in");
+    }
+
     /// <summary>Waits until the page's circuit has rendered; a click before that would be lost or do a full navigation.</summary>
     public static Task WaitForInteractiveAsync(IPage page) =>
         page.Locator("#fw-interactive[data-interactive=true]").WaitForAsync(new() { State = WaitForSelectorState.Attached });

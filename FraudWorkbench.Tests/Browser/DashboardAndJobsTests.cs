@@ -9,20 +9,13 @@ public sealed class DashboardAndJobsTests(AppFixture app, BrowserFixture browser
     [Fact]
     public async Task SignIn_ThenWatchAJob_ProgressBarAdvancesLiveWithoutReload()
     {
-        await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = app.App.BaseAddress.ToString(),
-            ViewportSize = new ViewportSize { Width = 1366, Height = 860 },
-        });
-        var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(20_000);
+        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress);
+        await using var _ = context;
 
         // Anonymous: sent to the sign-in form.
         await page.GotoAsync("/");
         Assert.EndsWith("/account/login?ReturnUrl=%2F", page.Url);
-        await page.FillAsync("#email", WorkbenchAppFactory.AdminEmail);
-        await page.FillAsync("#password", WorkbenchAppFactory.AdminPassword);
-        await page.ClickAsync("#sign-in");
+        await BrowserFixture.SignInAsync(page, WorkbenchAppFactory.AdminEmail, WorkbenchAppFactory.AdminPassword);
 
         await page.GetByRole(AriaRole.Heading, new() { Name = "Dashboard" }).WaitForAsync();
         await page.Locator("[data-testid=current-user]").WaitForAsync();

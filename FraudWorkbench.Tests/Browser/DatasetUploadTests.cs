@@ -8,13 +8,8 @@ public sealed class DatasetUploadTests(AppFixture app, BrowserFixture browser) :
     [Fact]
     public async Task Upload_SampleCsv_SchemaReviewedThenProfileAndRowsShown()
     {
-        await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = app.App.BaseAddress.ToString(),
-            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
-        });
-        var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
+        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, 1400, 900);
+        await using var _ = context;
         var console = new List<string>();
         page.Console += (_, m) => { lock (console) console.Add($"{m.Type}: {m.Text}"); };
         page.PageError += (_, e) => { lock (console) console.Add("pageerror: " + e); };
@@ -33,9 +28,7 @@ public sealed class DatasetUploadTests(AppFixture app, BrowserFixture browser) :
     private async Task RunAsync(IPage page)
     {
         await page.GotoAsync("/account/login?ReturnUrl=%2Fdatasets");
-        await page.FillAsync("#email", WorkbenchAppFactory.AdminEmail);
-        await page.FillAsync("#password", WorkbenchAppFactory.AdminPassword);
-        await page.ClickAsync("#sign-in");
+        await BrowserFixture.SignInAsync(page, WorkbenchAppFactory.AdminEmail, WorkbenchAppFactory.AdminPassword);
 
         // An empty install offers the samples.
         await page.Locator("[data-testid=datasets-empty]").WaitForAsync();

@@ -97,12 +97,12 @@ public static class FeatureBenchmark
         }
     }
 
-    private static async Task<double?> PandasAsync(string path, int runs, CancellationToken cancellationToken)
+    /// <summary>Best time of the same features in pandas over the runs.</summary>
+    private static Task<double?> PandasAsync(string path, int runs, CancellationToken cancellationToken)
     {
-        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
         var script = $$"""
             import time, numpy as np, pandas as pd
-            raw = pd.read_csv({{System.Text.Json.JsonSerializer.Serialize(path)}})
+            raw = pd.read_csv({{PythonReference.Literal(path)}})
             raw["event_time"] = pd.to_datetime(raw["event_time"], utc=True)
             best = None
             for _ in range({{runs}}):
@@ -131,21 +131,6 @@ public static class FeatureBenchmark
                 best = t if best is None else min(best, t)
             print(best)
             """;
-        try
-        {
-            var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-            using var process = Process.Start(info)!;
-            await process.StandardInput.WriteAsync(script);
-            process.StandardInput.Close();
-            var text = await process.StandardOutput.ReadToEndAsync(cancellationToken);
-            var errors = await process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
-            if (process.ExitCode != 0) await Console.Error.WriteLineAsync(errors);
-            return process.ExitCode == 0 && double.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var seconds) ? seconds : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
-        }
+        return PythonReference.SecondsAsync(script, cancellationToken);
     }
 }

@@ -63,31 +63,17 @@ public static class IngestBenchmark
         }
     }
 
-    /// <summary>Best time of pandas.read_csv over the runs, with Debian's python3 (where python3-pandas installs).</summary>
-    private static async Task<double?> PandasAsync(string path, int runs, CancellationToken cancellationToken)
+    /// <summary>Best time of pandas.read_csv over the runs.</summary>
+    private static Task<double?> PandasAsync(string path, int runs, CancellationToken cancellationToken)
     {
-        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
         var script = $$"""
             import time, pandas
             best = None
             for _ in range({{runs}}):
-                t = time.perf_counter(); pandas.read_csv({{System.Text.Json.JsonSerializer.Serialize(path)}}); t = time.perf_counter() - t
+                t = time.perf_counter(); pandas.read_csv({{PythonReference.Literal(path)}}); t = time.perf_counter() - t
                 best = t if best is None else min(best, t)
             print(best)
             """;
-        try
-        {
-            var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-            using var process = Process.Start(info)!;
-            await process.StandardInput.WriteAsync(script);
-            process.StandardInput.Close();
-            var text = await process.StandardOutput.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
-            return process.ExitCode == 0 && double.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var seconds) ? seconds : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
-        }
+        return PythonReference.SecondsAsync(script, cancellationToken);
     }
 }

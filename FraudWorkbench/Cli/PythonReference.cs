@@ -1,0 +1,33 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace FraudWorkbench.Cli;
+
+/// <summary>Runs a reference measurement in Debian's python3 (where python3-pandas installs) and reads the seconds it prints.</summary>
+public static class PythonReference
+{
+    /// <returns>The number the script printed last, or null when python3 or the library is missing (the reason goes to standard error).</returns>
+    public static async Task<double?> SecondsAsync(string script, CancellationToken cancellationToken)
+    {
+        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        try
+        {
+            var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+            using var process = Process.Start(info)!;
+            await process.StandardInput.WriteAsync(script);
+            process.StandardInput.Close();
+            var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+            var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken);
+            if (process.ExitCode != 0) await Console.Error.WriteLineAsync(await errors);
+            return process.ExitCode == 0 && double.TryParse((await output).Trim(), CultureInfo.InvariantCulture, out var seconds) ? seconds : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A path as a Python string literal.</summary>
+    public static string Literal(string path) => System.Text.Json.JsonSerializer.Serialize(path);
+}
