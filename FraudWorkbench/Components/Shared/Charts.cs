@@ -64,7 +64,7 @@ public static class Charts
         plot.Add.Bars(bars);
         var labels = Enumerable.Range(0, slot.Counts.Count).Select(b => b == 0 ? $"≤{slot.Edges.ElementAtOrDefault(0):0.##}" : b == slot.Counts.Count - 1 ? $">{slot.Edges[^1]:0.##}" : $"≤{slot.Edges[b]:0.##}").ToArray();
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. Enumerable.Range(0, slot.Counts.Count).Select(b => b * 3 + 0.5)], labels);
-        plot.Axes.Left.Label.Text = "% of class (blue legit, red fraud)";
+        plot.Axes.Left.Label.Text = "% of class";
         plot.Axes.Margins(bottom: 0);
         return plot.GetSvgXml(width, height);
     }
