@@ -1,0 +1,84 @@
+using FraudWorkbench.Core.Training;
+
+namespace FraudWorkbench.Tests.Training;
+
+public sealed class SmoteTests
+{
+    private static (double[] Numeric, bool[] Minority) Data(int minority, int majority, int seed)
+    {
+        var random = new Random(seed);
+        var numeric = new List<double>();
+        var labels = new List<bool>();
+        for (var i = 0; i < minority; i++) { numeric.AddRange([5 + random.NextDouble(), 5 + random.NextDouble()]); labels.Add(true); }
+        for (var i = 0; i < majority; i++) { numeric.AddRange([random.NextDouble(), random.NextDouble()]); labels.Add(false); }
+        return ([.. numeric], [.. labels]);
+    }
+
+    [Fact]
+    public void Generate_EverySampleLiesOnASegmentToOneOfItsKNearestMinorityNeighbours()
+    {
+        var (numeric, minority) = Data(minority: 30, majority: 300, seed: 1);
+
+        var result = Smote.Generate(numeric, 2, [], 0, minority, new SmoteOptions(K: 5, TargetRatio: 0.5));
+
+        Assert.Equal(120, result.Count); // 0.5 × 300 − 30
+        for (var s = 0; s < result.Count; s++)
+        {
+            int i = result.Parents[s], j = result.Neighbours[s];
+            Assert.True(minority[i] && minority[j] && i != j);
+            Assert.InRange(result.Gaps[s], 0, 1);
+            for (var d = 0; d < 2; d++)
+            {
+                var expected = numeric[i * 2 + d] + result.Gaps[s] * (numeric[j * 2 + d] - numeric[i * 2 + d]);
+                Assert.Equal(expected, result.Numeric[s * 2 + d], 12);
+            }
+
+            // j is among i's five nearest minority rows, computed here independently.
+            var nearest = Enumerable.Range(0, minority.Length).Where(m => minority[m] && m != i)
+                .OrderBy(m => Math.Pow(numeric[m * 2] - numeric[i * 2], 2) + Math.Pow(numeric[m * 2 + 1] - numeric[i * 2 + 1], 2)).Take(5);
+            Assert.Contains(j, nearest);
+        }
+    }
+
+    [Fact]
+    public void Generate_SameSeedSameSamples_NothingWhenAlreadyBalanced()
+    {
+        var (numeric, minority) = Data(20, 100, 2);
+
+        var a = Smote.Generate(numeric, 2, [], 0, minority, new SmoteOptions(TargetRatio: 1, Seed: 9));
+        var b = Smote.Generate(numeric, 2, [], 0, minority, new SmoteOptions(TargetRatio: 1, Seed: 9));
+        var none = Smote.Generate(numeric, 2, [], 0, minority, new SmoteOptions(TargetRatio: 0.1));
+
+        Assert.Equal(a.Numeric, b.Numeric);
+        Assert.Equal(80, a.Count);
+        Assert.Equal(0, none.Count);
+    }
+
+    [Fact]
+    public void Generate_SmoteNc_CategoryIsTheMostFrequentAmongTheNeighbours()
+    {
+        // Six minority rows on a line; categories: the three nearest to row 0 say 7, 7, 3.
+        double[] numeric = [0, 0, 1, 0, 2, 0, 3, 0, 10, 0, 11, 0, 50, 50, 51, 51];
+        int[] categorical = [1, 7, 7, 3, 9, 9, 0, 0];
+        bool[] minority = [true, true, true, true, true, true, false, false];
+
+        var result = Smote.Generate(numeric, 2, categorical, 1, minority, new SmoteOptions(K: 3, TargetRatio: 50, Seed: 4));
+
+        for (var s = 0; s < result.Count; s++)
+        {
+            if (result.Parents[s] == 0) Assert.Equal(7, result.Categorical[s]);
+        }
+
+        Assert.Contains(result.Parents, p => p == 0);
+    }
+
+    [Fact]
+    public void Generate_FewerMinorityRowsThanK_Refused()
+    {
+        var (numeric, minority) = Data(4, 100, 3);
+
+        var error = Assert.Throws<ArgumentException>(() => Smote.Generate(numeric, 2, [], 0, minority, new SmoteOptions(K: 5)));
+
+        Assert.Contains("needs more than 5 minority rows", error.Message);
+    }
+}
