@@ -1,0 +1,211 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML.Trainers.LightGbm;
+
+namespace FraudWorkbench.Core.Training;
+
+public static class TrainerKind
+{
+    public const string LightGbm = "lightgbm";
+    public const string FastTree = "fasttree";
+    public const string FastForest = "fastforest";
+    public const string LogisticRegression = "logistic_regression";
+
+    public static readonly IReadOnlyList<string> All = [LightGbm, FastTree, FastForest, LogisticRegression];
+}
+
+/// <summary>Hyperparameters with their defaults; <see cref="Validate"/> names any that is out of range.</summary>
+public sealed record TrainerSettings(
+    string Trainer = TrainerKind.LightGbm,
+    int Trees = 100,
+    int Leaves = 31,
+    double LearningRate = 0.1,
+    int MinimumExamplesPerLeaf = 20,
+    double L2Regularization = 1.0,
+    int Threads = 2,
+    int Seed = 42)
+{
+    public IReadOnlyList<(string Field, string Message)> Validate()
+    {
+        var issues = new List<(string, string)>();
+        if (!TrainerKind.All.Contains(Trainer)) issues.Add(("trainer", $"'{Trainer}' is not one of {string.Join(", ", TrainerKind.All)}."));
+        if (Trees is < 1 or > 5000) issues.Add(("trees", "Trees must be between 1 and 5000."));
+        if (Leaves is < 2 or > 1024) issues.Add(("leaves", "Leaves must be between 2 and 1024."));
+        if (LearningRate is <= 0 or > 1) issues.Add(("learningRate", "The learning rate must be in (0, 1]."));
+        if (MinimumExamplesPerLeaf is < 1 or > 100_000) issues.Add(("minimumExamplesPerLeaf", "Minimum examples per leaf must be between 1 and 100,000."));
+        if (L2Regularization is < 0 or > 1e6) issues.Add(("l2Regularization", "L2 regularisation must be between 0 and 1e6."));
+        if (Threads is < 1 or > 64) issues.Add(("threads", "Threads must be between 1 and 64."));
+        return issues;
+    }
+}
+
+/// <summary>Rows of model inputs (row-major), their labels and optional example weights.</summary>
+public sealed record TrainingData(float[] Features, int Width, bool[] Labels, float[]? Weights = null)
+{
+    public int Rows => Labels.Length;
+}
+
+/// <summary>A fitted ML.NET model over a fixed-width float vector, scoring rows to probabilities.</summary>
+public sealed class TrainedModel(MLContext ml, ITransformer model, int width, string trainer)
+{
+    public ITransformer Model => model;
+
+    public int Width => width;
+
+    public string Trainer => trainer;
+
+    /// <summary>The model's own probability of fraud per row (before any recalibration).</summary>
+    public double[] Probabilities(float[] features, int rows) => Column(features, rows, "Probability");
+
+    /// <summary>The uncalibrated score (log-odds scale for the tree ensembles).</summary>
+    public double[] RawScores(float[] features, int rows) => Column(features, rows, "Score");
+
+    public void Save(Stream stream) => ml.Model.Save(model, ModelTrainer.Schema(ml, width), stream);
+
+    private double[] Column(float[] features, int rows, string column)
+    {
+        var view = ModelTrainer.ToDataView(ml, new TrainingData(features, width, new bool[rows]));
+        var scored = model.Transform(view);
+        return [.. scored.GetColumn<float>(column).Select(v => (double)v)];
+    }
+}
+
+/// <summary>Trains the four ML.NET binary trainers on a feature matrix.</summary>
+public static class ModelTrainer
+{
+    private sealed class Row
+    {
+        public float[] Features { get; set; } = [];
+        public bool Label { get; set; }
+        public float Weight { get; set; } = 1;
+    }
+
+    public static TrainedModel Train(TrainingData data, TrainerSettings settings)
+    {
+        if (settings.Validate() is { Count: > 0 } issues) throw new ArgumentException(string.Join(" ", issues.Select(i => $"{i.Field}: {i.Message}")));
+        if (!data.Labels.Contains(true) || !data.Labels.Contains(false)) throw new ArgumentException("Training needs both fraud and legitimate rows.");
+        var ml = new MLContext(seed: settings.Seed);
+        var view = ToDataView(ml, data);
+        var weight = data.Weights is null ? null : nameof(Row.Weight);
+        IEstimator<ITransformer> trainer = settings.Trainer switch
+        {
+            TrainerKind.LightGbm => ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
+            {
+                NumberOfIterations = settings.Trees,
+                NumberOfLeaves = settings.Leaves,
+                LearningRate = settings.LearningRate,
+                MinimumExampleCountPerLeaf = settings.MinimumExamplesPerLeaf,
+                L2CategoricalRegularization = settings.L2Regularization,
+                NumberOfThreads = settings.Threads,
+                Seed = settings.Seed,
+                Silent = true,
+                Verbose = false,
+                UseCategoricalSplit = false, // keeps ONNX export exact (see REFERENCE: categorical splits break it)
+                ExampleWeightColumnName = weight,
+                Booster = new GradientBooster.Options { L2Regularization = settings.L2Regularization },
+            }),
+            TrainerKind.FastTree => ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+            {
+                NumberOfTrees = settings.Trees,
+                NumberOfLeaves = settings.Leaves,
+                LearningRate = settings.LearningRate,
+                MinimumExampleCountPerLeaf = settings.MinimumExamplesPerLeaf,
+                NumberOfThreads = settings.Threads,
+                Seed = settings.Seed,
+                ExampleWeightColumnName = weight,
+            }),
+            // A forest's score is an average of trees, not a probability: Platt scaling on the training rows makes one.
+            TrainerKind.FastForest => ml.BinaryClassification.Trainers.FastForest(new FastForestBinaryTrainer.Options
+            {
+                NumberOfTrees = settings.Trees,
+                NumberOfLeaves = settings.Leaves,
+                MinimumExampleCountPerLeaf = settings.MinimumExamplesPerLeaf,
+                NumberOfThreads = settings.Threads,
+                Seed = settings.Seed,
+                ExampleWeightColumnName = weight,
+            }).Append(ml.BinaryClassification.Calibrators.Platt()),
+            _ => ml.Transforms.NormalizeMeanVariance(nameof(Row.Features))
+                .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options
+                {
+                    L2Regularization = (float)settings.L2Regularization,
+                    NumberOfThreads = settings.Threads,
+                    ExampleWeightColumnName = weight,
+                })),
+        };
+
+        return new TrainedModel(ml, trainer.Fit(view), data.Width, settings.Trainer);
+    }
+
+    /// <summary>Class weights: positives weigh <paramref name="positiveWeight"/> (default: negatives ÷ positives), negatives 1.</summary>
+    public static float[] ClassWeights(bool[] labels, double? positiveWeight = null)
+    {
+        var positives = labels.Count(l => l);
+        var weight = (float)(positiveWeight ?? (positives == 0 ? 1 : (double)(labels.Length - positives) / positives));
+        return [.. labels.Select(l => l ? weight : 1f)];
+    }
+
+    internal static SchemaDefinition SchemaDefinitionFor(int width)
+    {
+        var definition = SchemaDefinition.Create(typeof(Row));
+        definition[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        return definition;
+    }
+
+    internal static DataViewSchema Schema(MLContext ml, int width) => ToDataView(ml, new TrainingData([], width, [])).Schema;
+
+    internal static IDataView ToDataView(MLContext ml, TrainingData data)
+    {
+        var rows = new Row[data.Rows];
+        for (var r = 0; r < data.Rows; r++)
+        {
+            rows[r] = new Row { Features = data.Features.AsSpan(r * data.Width, data.Width).ToArray(), Label = data.Labels[r], Weight = data.Weights?[r] ?? 1 };
+        }
+
+        return ml.Data.LoadFromEnumerable(rows, SchemaDefinitionFor(data.Width));
+    }
+}
+
+/// <summary>
+/// Platt scaling fitted on validation scores: p = 1 / (1 + exp(A·s + B)). Class weights and resampling
+/// shift a model's probabilities away from the true fraud rate; this brings them back.
+/// </summary>
+public sealed record PlattCalibration(double A, double B)
+{
+    public double Probability(double score) => 1 / (1 + Math.Exp(A * score + B));
+
+    /// <summary>Maximum likelihood by Newton's method, with Platt's smoothed targets to avoid overconfidence.</summary>
+    public static PlattCalibration Fit(IReadOnlyList<double> scores, IReadOnlyList<bool> labels)
+    {
+        double positives = labels.Count(l => l), negatives = labels.Count - positives;
+        double hi = (positives + 1) / (positives + 2), lo = 1 / (negatives + 2);
+        double a = 0, b = Math.Log((negatives + 1) / (positives + 1));
+        for (var iteration = 0; iteration < 100; iteration++)
+        {
+            double g1 = 0, g2 = 0, h11 = 1e-12, h22 = 1e-12, h21 = 0;
+            for (var i = 0; i < scores.Count; i++)
+            {
+                var t = labels[i] ? hi : lo;
+                var p = 1 / (1 + Math.Exp(a * scores[i] + b));
+                var d = t - p;                 // gradient of the log loss with respect to (A·s + B)
+                var w = p * (1 - p);
+                g1 += scores[i] * d;
+                g2 += d;
+                h11 += scores[i] * scores[i] * w;
+                h22 += w;
+                h21 += scores[i] * w;
+            }
+
+            var det = h11 * h22 - h21 * h21;
+            if (Math.Abs(det) < 1e-18) break;
+            var da = -(h22 * g1 - h21 * g2) / det;
+            var db = -(-h21 * g1 + h11 * g2) / det;
+            a += da;
+            b += db;
+            if (Math.Abs(da) < 1e-10 && Math.Abs(db) < 1e-10) break;
+        }
+
+        return new PlattCalibration(a, b);
+    }
+}

@@ -1,0 +1,121 @@
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Training;
+
+namespace FraudWorkbench.Tests.Training;
+
+/// <summary>The month A sample featurized with the fraud recipes and split by time, 70 % earlier rows for training.</summary>
+public sealed class SampleMatrixFixture
+{
+    public SampleMatrixFixture()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv");
+        var schema = SchemaInference.Infer(path, ',');
+        List<string?[]> rows;
+        using (var file = File.OpenRead(path)) rows = DatasetRows.Read(file, schema);
+        var featurizer = new Featurizer(FeatureSetFitter.Fit(Definition, schema, rows));
+        var order = BatchFeaturizer.TimeOrder([.. rows.Select(featurizer.EventTicks)]);
+        var cut = (int)(order.Length * 0.7);
+        var train = order.Take(cut).Select(i => rows[i]).ToList();
+        var validation = order.Skip(cut).Select(i => rows[i]).ToList();
+
+        // Fitted on the training rows only; validation rows are featurized with that fit, after the training history.
+        var set = FeatureSetFitter.Fit(Definition, schema, train);
+        var all = BatchFeaturizer.Run(set, [.. train, .. validation]);
+        Width = set.SlotCount;
+        var labels = FeatureSetService.Labels(schema, [.. train, .. validation])!.Select(l => l == 1).ToArray();
+        Train = new TrainingData(all[..(train.Count * Width)], Width, labels[..train.Count]);
+        Validation = new TrainingData(all[(train.Count * Width)..], Width, labels[train.Count..]);
+    }
+
+    public static readonly FeatureSetDefinition Definition = new(
+    [
+        new FeatureSpec(FeatureKind.Numeric, Column: "amount", Log1p: true),
+        new FeatureSpec(FeatureKind.OneHot, Column: "merchant_category"),
+        new FeatureSpec(FeatureKind.OneHot, Column: "payment_method"),
+        new FeatureSpec(FeatureKind.DateParts, Column: "event_time"),
+        new FeatureSpec(FeatureKind.Mismatch, Column: "ip_country", Other: "home_country"),
+        new FeatureSpec(FeatureKind.Numeric, Column: "account_age_days"),
+        new FeatureSpec(FeatureKind.OneHot, Column: "shipping_address_new"),
+        new FeatureSpec(FeatureKind.EntityRatio, Column: "amount", Entity: "customer_id"),
+        new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id"),
+    ]);
+
+    public int Width { get; }
+    public TrainingData Train { get; }
+    public TrainingData Validation { get; }
+}
+
+public sealed class ModelTrainerTests(SampleMatrixFixture data) : IClassFixture<SampleMatrixFixture>
+{
+    private ClassificationReport Evaluate(TrainedModel model) =>
+        ClassificationMetrics.Evaluate(model.Probabilities(data.Validation.Features, data.Validation.Rows), data.Validation.Labels);
+
+    [Fact]
+    public void LightGbm_FraudRecipesWithClassWeights_FindsTheFraudOnLaterRows()
+    {
+        var model = ModelTrainer.Train(data.Train with { Weights = ModelTrainer.ClassWeights(data.Train.Labels) }, new TrainerSettings());
+
+        var report = Evaluate(model);
+
+        var baseRate = (double)report.Positives / (report.Positives + report.Negatives);
+        Assert.True(report.AveragePrecision > 10 * baseRate, $"PR-AUC {report.AveragePrecision:0.000} against a base rate of {baseRate:0.000}");
+        Assert.True(report.RocAuc > 0.85, $"ROC AUC {report.RocAuc:0.000}");
+    }
+
+    [Theory]
+    [InlineData(TrainerKind.FastTree)]
+    [InlineData(TrainerKind.FastForest)]
+    [InlineData(TrainerKind.LogisticRegression)]
+    public void OtherTrainers_TrainAndScoreProbabilities(string trainer)
+    {
+        var model = ModelTrainer.Train(data.Train, new TrainerSettings(trainer, Trees: 50));
+
+        var probabilities = model.Probabilities(data.Validation.Features, data.Validation.Rows);
+        var report = ClassificationMetrics.Evaluate(probabilities, data.Validation.Labels);
+
+        Assert.All(probabilities, p => Assert.InRange(p, 0, 1));
+        Assert.True(report.RocAuc > 0.75, $"{trainer}: ROC AUC {report.RocAuc:0.000}");
+    }
+
+    [Fact]
+    public void ClassWeights_MoveTheDecisionBoundary_AndPlattScalingBringsProbabilitiesBack()
+    {
+        var settings = new TrainerSettings(TrainerKind.LogisticRegression);
+        var plain = ModelTrainer.Train(data.Train, settings);
+        var weighted = ModelTrainer.Train(data.Train with { Weights = ModelTrainer.ClassWeights(data.Train.Labels) }, settings);
+
+        var plainP = plain.Probabilities(data.Validation.Features, data.Validation.Rows);
+        var weightedP = weighted.Probabilities(data.Validation.Features, data.Validation.Rows);
+        var flaggedPlain = plainP.Count(p => p >= 0.5);
+        var flaggedWeighted = weightedP.Count(p => p >= 0.5);
+        var calibration = PlattCalibration.Fit(weighted.RawScores(data.Validation.Features, data.Validation.Rows), data.Validation.Labels);
+        var recalibrated = weighted.RawScores(data.Validation.Features, data.Validation.Rows).Select(calibration.Probability).ToArray();
+        var fraudRate = data.Validation.Labels.Average(l => l ? 1.0 : 0.0);
+
+        Assert.True(flaggedWeighted > 3 * flaggedPlain, $"flagged at 0.5: {flaggedPlain} without weights, {flaggedWeighted} with");
+        Assert.True(weightedP.Average() > 5 * fraudRate, "weighted probabilities overstate fraud");
+        Assert.InRange(recalibrated.Average(), fraudRate * 0.8, fraudRate * 1.2);
+    }
+
+    [Fact]
+    public void PlattCalibration_RecoversTheGeneratingSigmoid()
+    {
+        var random = new Random(5);
+        var scores = Enumerable.Range(0, 20_000).Select(_ => random.NextDouble() * 8 - 4).ToArray();
+        var labels = scores.Select(s => random.NextDouble() < 1 / (1 + Math.Exp(-1.5 * s + 0.5))).ToArray(); // A = −1.5, B = 0.5
+
+        var fit = PlattCalibration.Fit(scores, labels);
+
+        Assert.Equal(-1.5, fit.A, 1);
+        Assert.Equal(0.5, fit.B, 1);
+    }
+
+    [Fact]
+    public void Settings_OutOfRange_NamedByField()
+    {
+        var issues = new TrainerSettings("xgboost", Trees: 0, Leaves: 1, LearningRate: 2, Threads: 0).Validate().Select(i => i.Field);
+
+        Assert.Equal(["trainer", "trees", "leaves", "learningRate", "threads"], issues);
+    }
+}
