@@ -6,6 +6,7 @@ using FraudWorkbench.Core.Db;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Training;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -74,6 +75,10 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<FeatureSetService>();
         services.AddSingleton<EntityStateStore>();
         services.AddJobHandler<FeatureBackfillJobHandler>();
+
+        services.AddSingleton<TrainingRunStore>();
+        services.AddSingleton<TrainingService>();
+        services.AddJobHandler<TrainingJobHandler>();
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

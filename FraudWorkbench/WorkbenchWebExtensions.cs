@@ -92,6 +92,7 @@ public static class WorkbenchWebExtensions
         app.MapJobsApi();
         app.MapDatasetsApi();
         app.MapFeatureSetsApi();
+        app.MapTrainingApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

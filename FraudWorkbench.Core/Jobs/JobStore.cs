@@ -27,22 +27,32 @@ public sealed class JobStore(NpgsqlDataSource dataSource, EventHub events, TimeP
 
     public async Task<Job> EnqueueAsync(string kind, object payload, string actor, int maxAttempts = 2, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
-        var id = Guid.CreateVersion7(time.GetUtcNow());
-        var json = JsonSerializer.Serialize(payload, EventHub.JsonOptions);
-
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var job = await InsertAsync(transaction, kind, payload, actor, maxAttempts, time, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
+        return job;
+    }
+
+    /// <summary>
+    /// Queues a job inside the caller's transaction, so it exists exactly when the caller's own rows do
+    /// (a training run and its job). The caller publishes <see cref="JobChanged"/> after committing.
+    /// </summary>
+    public static async Task<Job> InsertAsync(NpgsqlTransaction transaction, string kind, object payload, string actor, int maxAttempts, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        var id = Guid.CreateVersion7(time.GetUtcNow());
+        var now = time.GetUtcNow().UtcDateTime;
+        var json = JsonSerializer.Serialize(payload, EventHub.JsonOptions);
         const string sql = $"""
             INSERT INTO jobs (id, kind, payload, status, max_attempts, created_by, created_at)
             VALUES (@id, @kind, @json::jsonb, 'queued', @maxAttempts, @actor, @now)
             RETURNING {Columns}
             """;
-        var job = await connection.QuerySingleAsync<Job>(new CommandDefinition(
-            sql, new { id, kind, json, maxAttempts, actor, now = Now }, transaction, cancellationToken: cancellationToken));
-        await AuditLog.WriteAsync(transaction, Now, actor, "job.enqueue", "job", id.ToString(), new { kind }, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
+        var job = await transaction.Connection!.QuerySingleAsync<Job>(new CommandDefinition(
+            sql, new { id, kind, json, maxAttempts, actor, now }, transaction, cancellationToken: cancellationToken));
+        await AuditLog.WriteAsync(transaction, now, actor, "job.enqueue", "job", id.ToString(), new { kind }, cancellationToken);
         return job;
     }
 

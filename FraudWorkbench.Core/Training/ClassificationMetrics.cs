@@ -30,6 +30,9 @@ public sealed record ClassificationReport(
 /// </summary>
 public static class ClassificationMetrics
 {
+    /// <summary>The threshold that flags nothing; finite, so that curves can be stored as JSON.</summary>
+    public const double FlagNothing = double.MaxValue;
+
     public static ClassificationReport Evaluate(IReadOnlyList<double> probabilities, IReadOnlyList<bool> labels)
     {
         Check(probabilities, labels);
@@ -44,7 +47,7 @@ public static class ClassificationMetrics
     {
         var (thresholds, tps, fps) = Cumulative(scores, labels);
         double positives = tps.Count == 0 ? 0 : tps[^1], negatives = fps.Count == 0 ? 0 : fps[^1];
-        var points = new List<CurvePoint>(thresholds.Count + 1) { new(double.PositiveInfinity, 0, 0) };
+        var points = new List<CurvePoint>(thresholds.Count + 1) { new(FlagNothing, 0, 0) };
         for (var i = 0; i < thresholds.Count; i++)
         {
             points.Add(new CurvePoint(thresholds[i], negatives == 0 ? 0 : fps[i] / negatives, positives == 0 ? 0 : tps[i] / positives));

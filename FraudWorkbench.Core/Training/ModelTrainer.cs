@@ -175,20 +175,24 @@ public sealed record PlattCalibration(double A, double B)
 {
     public double Probability(double score) => 1 / (1 + Math.Exp(A * score + B));
 
-    /// <summary>Maximum likelihood by Newton's method, with Platt's smoothed targets to avoid overconfidence.</summary>
+    /// <summary>
+    /// Maximum likelihood with Platt's smoothed targets, by Newton's method with a backtracking line
+    /// search (Lin, Lin and Weng's robust variant): plain Newton steps diverge on well-separated scores.
+    /// </summary>
     public static PlattCalibration Fit(IReadOnlyList<double> scores, IReadOnlyList<bool> labels)
     {
         double positives = labels.Count(l => l), negatives = labels.Count - positives;
         double hi = (positives + 1) / (positives + 2), lo = 1 / (negatives + 2);
+        var targets = labels.Select(l => l ? hi : lo).ToArray();
         double a = 0, b = Math.Log((negatives + 1) / (positives + 1));
+        var loss = Loss(a, b);
         for (var iteration = 0; iteration < 100; iteration++)
         {
             double g1 = 0, g2 = 0, h11 = 1e-12, h22 = 1e-12, h21 = 0;
             for (var i = 0; i < scores.Count; i++)
             {
-                var t = labels[i] ? hi : lo;
-                var p = 1 / (1 + Math.Exp(a * scores[i] + b));
-                var d = t - p;                 // gradient of the log loss with respect to (A·s + B)
+                var p = Sigmoid(a * scores[i] + b);
+                var d = targets[i] - p;        // gradient of the loss with respect to A·s + B
                 var w = p * (1 - p);
                 g1 += scores[i] * d;
                 g2 += d;
@@ -197,15 +201,41 @@ public sealed record PlattCalibration(double A, double B)
                 h21 += scores[i] * w;
             }
 
+            if (Math.Abs(g1) < 1e-9 && Math.Abs(g2) < 1e-9) break;
             var det = h11 * h22 - h21 * h21;
-            if (Math.Abs(det) < 1e-18) break;
             var da = -(h22 * g1 - h21 * g2) / det;
             var db = -(-h21 * g1 + h11 * g2) / det;
-            a += da;
-            b += db;
-            if (Math.Abs(da) < 1e-10 && Math.Abs(db) < 1e-10) break;
+            var step = 1.0;
+            while (step > 1e-10)
+            {
+                var candidate = Loss(a + step * da, b + step * db);
+                if (candidate < loss + 1e-4 * step * (g1 * da + g2 * db))
+                {
+                    (a, b, loss) = (a + step * da, b + step * db, candidate);
+                    break;
+                }
+
+                step /= 2;
+            }
+
+            if (step <= 1e-10) break;
         }
 
         return new PlattCalibration(a, b);
+
+        double Loss(double pa, double pb)
+        {
+            var sum = 0.0;
+            for (var i = 0; i < scores.Count; i++)
+            {
+                // −[t·log p + (1 − t)·log(1 − p)] with p = 1 / (1 + e^z), computed without overflow.
+                var z = pa * scores[i] + pb;
+                sum += z >= 0 ? targets[i] * z + Math.Log(1 + Math.Exp(-z)) : Math.Log(1 + Math.Exp(z)) - (1 - targets[i]) * z;
+            }
+
+            return sum;
+        }
     }
+
+    private static double Sigmoid(double z) => z >= 0 ? Math.Exp(-z) / (1 + Math.Exp(-z)) : 1 / (1 + Math.Exp(z));
 }

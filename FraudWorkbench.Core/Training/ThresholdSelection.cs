@@ -11,7 +11,7 @@ public static class ThresholdSelection
     /// <summary>The threshold (among the distinct scores) with the highest F1; ties go to the higher threshold.</summary>
     public static ThresholdChoice MaxF1(IReadOnlyList<double> scores, IReadOnlyList<bool> labels)
     {
-        var best = (F1: -1.0, Threshold: double.PositiveInfinity);
+        var best = (F1: -1.0, Threshold: ClassificationMetrics.FlagNothing);
         foreach (var point in ClassificationMetrics.PrecisionRecallCurve(scores, labels))
         {
             var f1 = point.X + point.Y == 0 ? 0 : 2 * point.X * point.Y / (point.X + point.Y);
@@ -39,7 +39,7 @@ public static class ThresholdSelection
         for (var i = 0; i < scores.Count; i++) if (labels[i]) missed += amounts[i];
 
         // Flag nothing first, then lower the threshold one distinct score at a time.
-        var curve = new List<CostPoint> { new(double.PositiveInfinity, missed, 0, 0, true) };
+        var curve = new List<CostPoint> { new(ClassificationMetrics.FlagNothing, missed, 0, 0, true) };
         long reviews = 0;
         for (var k = 0; k < order.Length; k++)
         {

@@ -112,6 +112,20 @@ public sealed class ModelTrainerTests(SampleMatrixFixture data) : IClassFixture<
     }
 
     [Fact]
+    public void PlattCalibration_WellSeparatedScores_StaysFiniteAndKeepsTheOrder()
+    {
+        // Plain Newton steps diverge here (seen with SMOTE-trained LightGBM scores): the line search must hold.
+        var scores = Enumerable.Range(0, 1000).Select(i => i < 20 ? 5 + i * 0.1 : -13 + i * 0.01).ToArray();
+        var labels = Enumerable.Range(0, 1000).Select(i => i < 20).ToArray();
+
+        var fit = PlattCalibration.Fit(scores, labels);
+        var probabilities = scores.Select(fit.Probability).ToArray();
+
+        Assert.True(double.IsFinite(fit.A) && double.IsFinite(fit.B) && fit.A < 0, $"A {fit.A}, B {fit.B}");
+        Assert.Equal(1.0, ClassificationMetrics.AveragePrecision(probabilities, labels), 12);
+    }
+
+    [Fact]
     public void Settings_OutOfRange_NamedByField()
     {
         var issues = new TrainerSettings("xgboost", Trees: 0, Leaves: 1, LearningRate: 2, Threads: 0).Validate().Select(i => i.Field);

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using FraudWorkbench.Core.Artifacts;
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Jobs;
+
+namespace FraudWorkbench.Core.Training;
+
+/// <summary>
+/// Runs a training run as a durable job: split, fit the feature set on the training rows only,
+/// featurize point-in-time, rebalance the training rows only, train, recalibrate on validation,
+/// evaluate, choose the threshold and store the model.
+/// </summary>
+public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datasets, FeatureSetStore featureSets, ArtifactStore artifacts) : IJobHandler
+{
+    public const string KindName = "training.run";
+    private const int MaxCurvePoints = 200;
+
+    public string Kind => KindName;
+
+    public async Task<object?> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        var payload = context.Payload<TrainingJobPayload>();
+        var run = await runs.GetAsync(payload.RunId, cancellationToken) ?? throw new NonRetryableJobException($"Training run {payload.RunId} does not exist.");
+        await runs.SetStatusAsync(run.Id, JobStatus.Running, cancellationToken);
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var (result, model) = await TrainAsync(run.Config, context, cancellationToken);
+            await context.ReportAsync(95, "saving the model", cancellationToken);
+            var stored = await artifacts.PutAsync(model, cancellationToken);
+            await runs.CompleteAsync(run.Id, result, stored.Sha256, watch.ElapsedMilliseconds, CancellationToken.None);
+            return new { runId = run.Id, modelArtifact = stored.Sha256, result.Metrics.AveragePrecision };
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await runs.SetStatusAsync(run.Id, JobStatus.Queued, CancellationToken.None); // a cancel or a restart: the job decides which
+            throw;
+        }
+        catch (Exception ex) when (ex is NonRetryableJobException || context.Job.Attempts >= context.Job.MaxAttempts)
+        {
+            await runs.FailAsync(run.Id, JobStatus.Failed, ex.Message, CancellationToken.None);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            await runs.FailAsync(run.Id, JobStatus.Queued, "attempt failed, retrying: " + ex.Message, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task<(TrainingResult Result, byte[] Model)> TrainAsync(TrainingRunRequest config, JobContext context, CancellationToken cancellationToken)
+    {
+        var version = await datasets.GetVersionAsync(config.DatasetId, config.DatasetVersion, cancellationToken)
+            ?? throw new NonRetryableJobException("The dataset version no longer exists.");
+        var featureSet = await featureSets.GetVersionAsync(config.FeatureSetVersionId, cancellationToken)
+            ?? throw new NonRetryableJobException("The feature set version no longer exists.");
+        var schema = version.Schema;
+        var settings = config.Trainer ?? new TrainerSettings();
+
+        await context.ReportAsync(5, "reading the dataset", cancellationToken);
+        List<string?[]> rows;
+        await using (var file = await artifacts.OpenReadAsync(version.Checksum, cancellationToken)) rows = DatasetRows.Read(file, schema);
+        var (train, validation) = Split(rows, schema, config.Split ?? new SplitSettings(), settings.Seed);
+
+        await context.ReportAsync(20, "fitting features on the training rows", cancellationToken);
+        var set = FeatureSetFitter.Fit(featureSet.Definition, schema, train);
+        var width = set.SlotCount;
+        var matrix = BatchFeaturizer.Run(set, [.. train, .. validation]);
+        var trainMatrix = matrix[..(train.Count * width)];
+        var validationMatrix = matrix[(train.Count * width)..];
+        FeatureSetFitter.ApplyOutOfFoldTargetEncoding(set, train, trainMatrix);
+        var labels = FeatureSetService.Labels(schema, [.. train, .. validation])!;
+        var (trainRows, trainMatrixKnown, trainLabels) = Labelled(train.Count, trainMatrix, labels[..train.Count], width);
+        var (_, validationKnown, validationLabels) = Labelled(validation.Count, validationMatrix, labels[train.Count..], width);
+        if (!validationLabels.Contains(true) || !validationLabels.Contains(false))
+            throw new NonRetryableJobException("The validation rows need both fraud and legitimate examples; use a stratified split or more data.");
+
+        await context.ReportAsync(35, $"rebalancing ({(config.Imbalance ?? new()).Strategy})", cancellationToken);
+        var (data, synthetic) = Rebalance(new TrainingData(trainMatrixKnown, width, trainLabels), config.Imbalance ?? new ImbalanceSettings(), settings.Seed);
+
+        await context.ReportAsync(45, $"training {settings.Trainer} on {data.Rows:N0} rows", cancellationToken);
+        var model = ModelTrainer.Train(data, settings);
+
+        await context.ReportAsync(80, "evaluating on the validation rows", cancellationToken);
+        var rows2 = validationLabels.Length;
+        var raw = model.RawScores(validationKnown, rows2);
+        var recalibration = (config.Imbalance ?? new()).Strategy == ImbalanceStrategy.None ? null : PlattCalibration.Fit(raw, validationLabels);
+        var probabilities = recalibration is null ? model.Probabilities(validationKnown, rows2) : [.. raw.Select(recalibration.Probability)];
+        var metrics = ClassificationMetrics.Evaluate(probabilities, validationLabels);
+        var thresholdSettings = config.Threshold ?? new ThresholdSettings();
+        ThresholdChoice threshold;
+        IReadOnlyList<CostPoint>? costCurve = null;
+        if (thresholdSettings.Method == "cost")
+        {
+            var amountIndex = schema.IndexOf(thresholdSettings.AmountColumn!);
+            var known = validation.Where((_, i) => labels[train.Count + i] >= 0).ToList();
+            var amounts = known.Select(r => Featurizer.TryNumber(r[amountIndex], out var a) ? a : 0).ToArray();
+            var featurizer = new Featurizer(set);
+            var times = known.Select(featurizer.EventTicks).Where(t => t is not null).Select(t => t!.Value).ToList();
+            var days = times.Count < 2 ? 1 : Math.Max(1, (times.Max() - times.Min()) / (double)TimeSpan.TicksPerDay);
+            (threshold, costCurve) = ThresholdSelection.MinExpectedCost(probabilities, validationLabels, amounts, thresholdSettings.ReviewCost, days, thresholdSettings.MaxReviewsPerDay);
+            costCurve = Thin(costCurve);
+        }
+        else
+        {
+            threshold = ThresholdSelection.MaxF1(probabilities, validationLabels);
+        }
+
+        using var zip = new MemoryStream();
+        model.Save(zip);
+        var result = new TrainingResult(metrics, threshold,
+            Thin(ClassificationMetrics.RocCurve(probabilities, validationLabels)),
+            Thin(ClassificationMetrics.PrecisionRecallCurve(probabilities, validationLabels)),
+            ClassificationMetrics.Calibration(probabilities, validationLabels),
+            costCurve, recalibration, trainRows, synthetic, rows2, set.SlotNames);
+        return (result, zip.ToArray());
+    }
+
+    /// <summary>Time split: the latest rows validate. Stratified: each class split at the same fraction, at random.</summary>
+    public static (List<string?[]> Train, List<string?[]> Validation) Split(List<string?[]> rows, DatasetSchema schema, SplitSettings split, int seed)
+    {
+        if (split.Kind == SplitKind.Time && schema.EventTime is not null)
+        {
+            var featurizer = new Featurizer(new FittedFeatureSet(new FeatureSetDefinition([]), schema, []));
+            var order = BatchFeaturizer.TimeOrder([.. rows.Select(featurizer.EventTicks)]);
+            var cut = (int)Math.Round(order.Length * (1 - split.ValidationFraction));
+            return ([.. order.Take(cut).Select(i => rows[i])], [.. order.Skip(cut).Select(i => rows[i])]);
+        }
+
+        var labels = FeatureSetService.Labels(schema, rows)!;
+        var random = new Random(seed);
+        var validation = new HashSet<int>();
+        foreach (var group in Enumerable.Range(0, rows.Count).GroupBy(i => labels[i]))
+        {
+            var members = group.OrderBy(_ => random.Next()).ToList();
+            foreach (var i in members.Take((int)Math.Round(members.Count * split.ValidationFraction))) validation.Add(i);
+        }
+
+        return ([.. rows.Where((_, i) => !validation.Contains(i))], [.. rows.Where((_, i) => validation.Contains(i))]);
+    }
+
+    /// <summary>Rows with a known label only (unlabelled rows still fed the entity histories when featurizing).</summary>
+    private static (int Rows, float[] Matrix, bool[] Labels) Labelled(int count, float[] matrix, sbyte[] labels, int width)
+    {
+        var keep = Enumerable.Range(0, count).Where(i => labels[i] >= 0).ToArray();
+        var result = new float[keep.Length * width];
+        for (var k = 0; k < keep.Length; k++) matrix.AsSpan(keep[k] * width, width).CopyTo(result.AsSpan(k * width, width));
+        return (keep.Length, result, [.. keep.Select(i => labels[i] == 1)]);
+    }
+
+    /// <summary>Class weights, SMOTE or undersampling — on the training rows only.</summary>
+    public static (TrainingData Data, int Synthetic) Rebalance(TrainingData data, ImbalanceSettings imbalance, int seed)
+    {
+        switch (imbalance.Strategy)
+        {
+            case ImbalanceStrategy.ClassWeights:
+                return (data with { Weights = ModelTrainer.ClassWeights(data.Labels, imbalance.PositiveWeight) }, 0);
+            case ImbalanceStrategy.Smote:
+            {
+                var numeric = data.Features.Select(v => (double)v).ToArray();
+                var result = Smote.Generate(numeric, data.Width, [], 0, data.Labels, new SmoteOptions(imbalance.K, imbalance.TargetRatio, seed));
+                var features = new float[data.Features.Length + result.Numeric.Length];
+                data.Features.CopyTo(features, 0);
+                for (var i = 0; i < result.Numeric.Length; i++) features[data.Features.Length + i] = (float)result.Numeric[i];
+                return (new TrainingData(features, data.Width, [.. data.Labels, .. Enumerable.Repeat(true, result.Count)]), result.Count);
+            }
+
+            case ImbalanceStrategy.Undersample:
+            {
+                var random = new Random(seed);
+                var positives = data.Labels.Count(l => l);
+                var keepNegatives = (int)Math.Min(data.Rows - positives, Math.Round(positives / imbalance.TargetRatio));
+                var negatives = Enumerable.Range(0, data.Rows).Where(i => !data.Labels[i]).OrderBy(_ => random.Next()).Take(keepNegatives).ToHashSet();
+                var keep = Enumerable.Range(0, data.Rows).Where(i => data.Labels[i] || negatives.Contains(i)).ToArray();
+                var features = new float[keep.Length * data.Width];
+                for (var k = 0; k < keep.Length; k++) data.Features.AsSpan(keep[k] * data.Width, data.Width).CopyTo(features.AsSpan(k * data.Width, data.Width));
+                return (new TrainingData(features, data.Width, [.. keep.Select(i => data.Labels[i])]), 0);
+            }
+
+            default:
+                return (data, 0);
+        }
+    }
+
+    private static List<T> Thin<T>(IReadOnlyList<T> points)
+    {
+        if (points.Count <= MaxCurvePoints) return [.. points];
+        var step = (double)(points.Count - 1) / (MaxCurvePoints - 1);
+        return [.. Enumerable.Range(0, MaxCurvePoints).Select(i => points[(int)Math.Round(i * step)])];
+    }
+}

@@ -1,0 +1,68 @@
+namespace FraudWorkbench.Core.Training;
+
+public static class ImbalanceStrategy
+{
+    public const string None = "none";
+    public const string ClassWeights = "class_weights";
+    public const string Smote = "smote";
+    public const string Undersample = "undersample";
+
+    public static readonly IReadOnlyList<string> All = [None, ClassWeights, Smote, Undersample];
+}
+
+public static class SplitKind
+{
+    /// <summary>Train on earlier events, validate on later ones (the default when there is an event time).</summary>
+    public const string Time = "time";
+    public const string Stratified = "stratified";
+
+    public static readonly IReadOnlyList<string> All = [Time, Stratified];
+}
+
+/// <param name="PositiveWeight">class_weights: the fraud rows' weight; null for negatives ÷ positives.</param>
+/// <param name="TargetRatio">smote / undersample: minority rows per majority row afterwards.</param>
+public sealed record ImbalanceSettings(string Strategy = ImbalanceStrategy.ClassWeights, double? PositiveWeight = null, int K = 5, double TargetRatio = 0.5);
+
+public sealed record SplitSettings(string Kind = SplitKind.Time, double ValidationFraction = 0.3);
+
+/// <param name="Method">max_f1 or cost.</param>
+/// <param name="AmountColumn">cost: the column whose value a missed fraud costs.</param>
+public sealed record ThresholdSettings(string Method = "max_f1", double ReviewCost = 5, double? MaxReviewsPerDay = null, string? AmountColumn = null);
+
+public sealed record TrainingRunRequest(
+    Guid DatasetId,
+    int DatasetVersion,
+    Guid FeatureSetVersionId,
+    TrainerSettings? Trainer = null,
+    ImbalanceSettings? Imbalance = null,
+    SplitSettings? Split = null,
+    ThresholdSettings? Threshold = null);
+
+public sealed record TrainingResult(
+    ClassificationReport Metrics,
+    ThresholdChoice Threshold,
+    IReadOnlyList<CurvePoint> Roc,
+    IReadOnlyList<CurvePoint> PrecisionRecall,
+    IReadOnlyList<CalibrationBin> Calibration,
+    IReadOnlyList<CostPoint>? CostCurve,
+    PlattCalibration? Recalibration,
+    int TrainingRows,
+    int SyntheticRows,
+    int ValidationRows,
+    IReadOnlyList<string> Inputs);
+
+public sealed record TrainingRun(
+    Guid Id, Guid JobId, Guid DatasetId, int DatasetVersion, Guid FeatureSetVersionId, string ConfigJson, string Status,
+    string? ResultJson, string? ModelArtifact, string? Error, long? DurationMs, string CreatedBy, DateTime CreatedAt, DateTime? FinishedAt)
+{
+    public TrainingRunRequest Config => field ??= System.Text.Json.JsonSerializer.Deserialize<TrainingRunRequest>(ConfigJson, Data.DatasetSchema.Json)!;
+
+    public TrainingResult? Result => ResultJson is null ? null : field ??= System.Text.Json.JsonSerializer.Deserialize<TrainingResult>(ResultJson, Data.DatasetSchema.Json);
+}
+
+/// <summary>The request does not describe a run that can be trained; nothing was queued.</summary>
+public sealed class TrainingValidationException(IReadOnlyList<(string Field, string Message)> issues)
+    : Exception(string.Join(" ", issues.Select(i => $"{i.Field}: {i.Message}")))
+{
+    public IReadOnlyList<(string Field, string Message)> Issues { get; } = issues;
+}

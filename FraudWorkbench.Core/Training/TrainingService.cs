@@ -1,0 +1,60 @@
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Events;
+using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Jobs;
+using Npgsql;
+
+namespace FraudWorkbench.Core.Training;
+
+/// <summary>Checks a run request against the data it names and queues it as a durable job together with its run row.</summary>
+public sealed class TrainingService(NpgsqlDataSource dataSource, DatasetStore datasets, FeatureSetStore featureSets, TrainingRunStore runs, EventHub events, TimeProvider time)
+{
+    public async Task<(Guid RunId, Guid JobId)> StartAsync(TrainingRunRequest request, string actor, CancellationToken cancellationToken = default)
+    {
+        var issues = new List<(string, string)>();
+        var version = await datasets.GetVersionAsync(request.DatasetId, request.DatasetVersion, cancellationToken);
+        if (version is null) issues.Add(("datasetVersion", $"Dataset {request.DatasetId} has no version {request.DatasetVersion}."));
+        var featureSet = await featureSets.GetVersionAsync(request.FeatureSetVersionId, cancellationToken);
+        if (featureSet is null) issues.Add(("featureSetVersionId", $"No feature set version has the id {request.FeatureSetVersionId}."));
+        if (version is not null && version.Schema.Label is null) issues.Add(("datasetVersion", "Training needs a label column in the dataset version."));
+        if (version is not null && featureSet is not null)
+        {
+            try { FeatureValidation.Validate(featureSet.Definition, version.Schema); }
+            catch (FeatureValidationException ex) { issues.AddRange(ex.Issues.Select(i => ($"featureSetVersionId", $"The feature set does not fit this dataset version: {i.Field}: {i.Message}"))); }
+        }
+
+        issues.AddRange((request.Trainer ?? new TrainerSettings()).Validate().Select(i => ($"trainer.{i.Field}", i.Message)));
+        var imbalance = request.Imbalance ?? new ImbalanceSettings();
+        if (!ImbalanceStrategy.All.Contains(imbalance.Strategy)) issues.Add(("imbalance.strategy", $"Use one of {string.Join(", ", ImbalanceStrategy.All)}."));
+        if (imbalance.K is < 1 or > 50) issues.Add(("imbalance.k", "k must be between 1 and 50."));
+        if (imbalance.TargetRatio is <= 0 or > 1) issues.Add(("imbalance.targetRatio", "The target minority ratio must be in (0, 1]."));
+        if (imbalance.PositiveWeight is <= 0 or > 10_000) issues.Add(("imbalance.positiveWeight", "The fraud weight must be in (0, 10000]."));
+        var split = request.Split ?? new SplitSettings();
+        if (!SplitKind.All.Contains(split.Kind)) issues.Add(("split.kind", $"Use one of {string.Join(", ", SplitKind.All)}."));
+        if (split.ValidationFraction is < 0.05 or > 0.5) issues.Add(("split.validationFraction", "Validate on 5 % to 50 % of the rows."));
+        if (split.Kind == SplitKind.Time && version is not null && version.Schema.EventTime is null) issues.Add(("split.kind", "A time split needs an event-time column; use stratified."));
+        var threshold = request.Threshold ?? new ThresholdSettings();
+        if (threshold.Method is not ("max_f1" or "cost")) issues.Add(("threshold.method", "Use max_f1 or cost."));
+        if (threshold.Method == "cost")
+        {
+            if (threshold.ReviewCost < 0) issues.Add(("threshold.reviewCost", "A review cannot cost less than nothing."));
+            if (threshold.AmountColumn is null || version?.Schema.Columns.FirstOrDefault(c => c.Name == threshold.AmountColumn) is not { } amount || !ColumnType.IsNumeric(amount.Type))
+                issues.Add(("threshold.amountColumn", "Cost-based thresholds need a numeric amount column of the dataset version."));
+        }
+
+        if (issues.Count > 0) throw new TrainingValidationException(issues);
+
+        var runId = Guid.CreateVersion7(time.GetUtcNow());
+        var normalised = request with { Trainer = request.Trainer ?? new TrainerSettings(), Imbalance = imbalance, Split = split, Threshold = threshold };
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var job = await JobStore.InsertAsync(transaction, TrainingJobHandler.KindName, new TrainingJobPayload(runId), actor, 2, time, cancellationToken);
+        await runs.CreateAsync(runId, job.Id, normalised, actor, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
+        return (runId, job.Id);
+    }
+}
+
+public sealed record TrainingJobPayload(Guid RunId);

@@ -1,0 +1,65 @@
+using System.Security.Claims;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Training;
+using FraudWorkbench.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FraudWorkbench.Api;
+
+public sealed record TrainingRunResponse(
+    Guid Id, Guid JobId, string Status, int Progress, string? Stage, Guid DatasetId, int DatasetVersion, Guid FeatureSetVersionId,
+    TrainingRunRequest Config, ClassificationReport? Metrics, ThresholdChoice? Threshold, string? ModelArtifact, string? Error,
+    long? DurationMs, string CreatedBy, DateTime CreatedAt, DateTime? FinishedAt)
+{
+    /// <summary>The job is the source of truth for where a run is; the run row holds what it produced.</summary>
+    public static TrainingRunResponse From(TrainingRun run, Job? job) => new(
+        run.Id, run.JobId, job?.Status ?? run.Status, job?.Progress ?? 0, job?.Stage, run.DatasetId, run.DatasetVersion, run.FeatureSetVersionId,
+        run.Config, run.Result?.Metrics, run.Result?.Threshold, run.ModelArtifact, run.Error ?? job?.Error, run.DurationMs, run.CreatedBy, run.CreatedAt, run.FinishedAt);
+}
+
+public static class TrainingApi
+{
+    public static IEndpointRouteBuilder MapTrainingApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/training/runs").WithTags("Training");
+        api.MapPost("/", StartRun).WithName("StartTrainingRun").RequireAuthorization(Policies.Write)
+            .WithSummary("Queues a training run (202): dataset version, feature set version, trainer, imbalance strategy, split, threshold.");
+        api.MapGet("/", ListRuns).WithName("ListTrainingRuns");
+        api.MapGet("/{id:guid}", GetRun).WithName("GetTrainingRun").WithSummary("Status, progress, metrics, threshold and model artifact of a run.");
+        return app;
+    }
+
+    public static async Task<Results<Accepted<TrainingRunResponse>, ProblemHttpResult>> StartRun(
+        TrainingRunRequest request, TrainingService service, TrainingRunStore runs, JobStore jobs, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (runId, jobId) = await service.StartAsync(request, WorkbenchClaims.Actor(user), cancellationToken);
+            var run = (await runs.GetAsync(runId, cancellationToken))!;
+            return TypedResults.Accepted($"/api/v1/training/runs/{runId}", TrainingRunResponse.From(run, await jobs.GetAsync(jobId, cancellationToken)));
+        }
+        catch (TrainingValidationException ex)
+        {
+            return TypedResults.Problem(ex.Message, statusCode: 400, title: "The training run is not valid",
+                extensions: new Dictionary<string, object?>
+                {
+                    ["field"] = ex.Issues[0].Field,
+                    ["errors"] = ex.Issues.Select(i => new { field = i.Field, message = i.Message }).ToList(),
+                });
+        }
+    }
+
+    public static async Task<Ok<List<TrainingRunResponse>>> ListRuns(TrainingRunStore runs, JobStore jobs, CancellationToken cancellationToken)
+    {
+        var list = await runs.ListAsync(cancellationToken: cancellationToken);
+        var result = new List<TrainingRunResponse>(list.Count);
+        foreach (var run in list) result.Add(TrainingRunResponse.From(run, await jobs.GetAsync(run.JobId, cancellationToken)));
+        return TypedResults.Ok(result);
+    }
+
+    public static async Task<Results<Ok<TrainingRunResponse>, ProblemHttpResult>> GetRun(Guid id, TrainingRunStore runs, JobStore jobs, CancellationToken cancellationToken) =>
+        await runs.GetAsync(id, cancellationToken) is { } run
+            ? TypedResults.Ok(TrainingRunResponse.From(run, await jobs.GetAsync(run.JobId, cancellationToken)))
+            : JobsApi.Problem(404, "Run not found", $"No training run has the id {id}.", "id");
+}
