@@ -69,6 +69,34 @@ public static class Charts
         return plot.GetSvgXml(width, height);
     }
 
+    private static readonly ScottPlot.Color[] Series = [Bars, Fraud, ScottPlot.Color.FromHex("#2e7d32"), ScottPlot.Color.FromHex("#ef6c00")];
+
+    /// <summary>One or more curves (ROC, precision-recall, calibration) on shared axes, one colour and legend entry each.</summary>
+    public static string Curves(string xLabel, string yLabel, IReadOnlyList<(string Name, double[] X, double[] Y)> curves, bool diagonal = false, int width = 520, int height = 320)
+    {
+        var plot = new Plot();
+        for (var i = 0; i < curves.Count; i++)
+        {
+            var line = plot.Add.Scatter(curves[i].X, curves[i].Y);
+            line.Color = Series[i % Series.Length];
+            line.LineWidth = 2;
+            line.MarkerSize = 0;
+            if (curves.Count > 1) line.LegendText = curves[i].Name;
+        }
+
+        if (diagonal)
+        {
+            var reference = plot.Add.Line(0, 0, 1, 1);
+            reference.Color = ScottPlot.Colors.Gray;
+            reference.LinePattern = LinePattern.Dashed;
+        }
+
+        plot.Axes.Bottom.Label.Text = xLabel;
+        plot.Axes.Left.Label.Text = yLabel;
+        if (curves.Count > 1) plot.ShowLegend(Alignment.LowerRight);
+        return plot.GetSvgXml(width, height);
+    }
+
     /// <summary>Top categories as horizontal bars, with the fraud rate per category when there is a label.</summary>
     public static string Categories(ColumnProfile column, int width = 520, int height = 260)
     {

@@ -1,0 +1,45 @@
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Features;
+using FraudWorkbench.Tests.Infrastructure;
+using FraudWorkbench.Tests.Training;
+using Microsoft.Playwright;
+
+namespace FraudWorkbench.Tests.Browser;
+
+public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
+{
+    [Fact]
+    public async Task StartRun_ProgressThenMetricsAndCurves()
+    {
+        var ingestor = app.App.Get<DatasetIngestor>();
+        IngestResult dataset;
+        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
+        {
+            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "browser-training", SchemaOverrides.None, "test");
+        }
+
+        await app.App.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("browser-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
+
+        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, 1400, 900);
+        await using var _ = context;
+        await page.GotoAsync("/account/login?ReturnUrl=%2Ftraining");
+        await BrowserFixture.SignInAsync(page, WorkbenchAppFactory.AdminEmail, WorkbenchAppFactory.AdminPassword);
+        await BrowserFixture.WaitForInteractiveAsync(page);
+        await page.Locator("[data-testid=runs-empty]").WaitForAsync();
+
+        await page.Locator("[data-testid=start-run-button]").ClickAsync();
+
+        // The row appears at once and fills in its metrics when the job finishes, without a reload.
+        var row = page.Locator("[data-testid=runs-table] tbody tr").First;
+        await row.WaitForAsync();
+        await Assertions.Expect(row).ToContainTextAsync("lightgbm");
+        await Assertions.Expect(row.Locator("td").Nth(5)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"0\.\d{3}"), new() { Timeout = 90_000 });
+        await row.Locator("a").ClickAsync();
+
+        await Assertions.Expect(page.Locator("[data-testid=pr-auc]")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"0\.\d{3}"));
+        await Assertions.Expect(page.Locator("[data-testid=chart-roc] svg")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-testid=chart-pr] svg")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-testid=run-threshold]")).ToContainTextAsync("best F1");
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("training-run.png"), FullPage = true });
+    }
+}
