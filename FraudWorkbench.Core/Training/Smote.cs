@@ -98,17 +98,22 @@ public static class Smote
         var result = new int[members.Length][];
         Parallel.For(0, members.Length, a =>
         {
-            var distances = new (double Distance, int Index)[members.Length - 1];
-            var n = 0;
+            // Keep the k best in a small sorted buffer: cheaper than sorting every distance.
+            var bestDistance = new double[k];
+            var bestIndex = new int[k];
+            Array.Fill(bestDistance, double.PositiveInfinity);
+            Array.Fill(bestIndex, int.MaxValue);
             var ia = members[a];
+            var rowA = numeric.AsSpan(ia * numericWidth, numericWidth);
             for (var b = 0; b < members.Length; b++)
             {
                 if (b == a) continue;
                 var ib = members[b];
+                var rowB = numeric.AsSpan(ib * numericWidth, numericWidth);
                 var distance = 0.0;
-                for (var d = 0; d < numericWidth; d++)
+                for (var d = 0; d < rowA.Length; d++)
                 {
-                    var diff = numeric[ia * numericWidth + d] - numeric[ib * numericWidth + d];
+                    var diff = rowA[d] - rowB[d];
                     distance += diff * diff;
                 }
 
@@ -117,11 +122,21 @@ public static class Smote
                     if (categorical[ia * categoricalWidth + c] != categorical[ib * categoricalWidth + c]) distance += categoryWeight;
                 }
 
-                distances[n++] = (distance, b);
+                // Ties keep the lower index, as a stable sort by distance would.
+                if (distance > bestDistance[k - 1] || (distance == bestDistance[k - 1] && b > bestIndex[k - 1])) continue;
+                var position = k - 1;
+                while (position > 0 && (bestDistance[position - 1] > distance || (bestDistance[position - 1] == distance && bestIndex[position - 1] > b)))
+                {
+                    bestDistance[position] = bestDistance[position - 1];
+                    bestIndex[position] = bestIndex[position - 1];
+                    position--;
+                }
+
+                bestDistance[position] = distance;
+                bestIndex[position] = b;
             }
 
-            Array.Sort(distances, (x, y) => x.Distance != y.Distance ? x.Distance.CompareTo(y.Distance) : x.Index.CompareTo(y.Index));
-            result[a] = [.. distances.Take(k).Select(x => x.Index)];
+            result[a] = bestIndex;
         });
         return result;
     }

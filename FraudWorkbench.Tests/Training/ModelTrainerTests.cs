@@ -133,3 +133,28 @@ public sealed class ModelTrainerTests(SampleMatrixFixture data) : IClassFixture<
         Assert.Equal(["trainer", "trees", "leaves", "learningRate", "threads"], issues);
     }
 }
+
+public sealed class RecipeQualityTests
+{
+    [Fact]
+    public async Task FraudRecipes_BeatRawColumnsByAClearPrAucMargin_OnTheSampleTimeSplit()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv");
+        var schema = SchemaInference.Infer(path, ',');
+        List<string?[]> rows;
+        await using (var file = File.OpenRead(path)) rows = DatasetRows.Read(file, schema);
+        var settings = new TrainerSettings();
+
+        double PrAuc(FeatureSetDefinition definition)
+        {
+            var split = FraudWorkbench.Cli.TrainingBenchmark.Prepare(rows, schema, definition);
+            var model = ModelTrainer.Train(split.Train with { Weights = ModelTrainer.ClassWeights(split.Train.Labels) }, settings);
+            return FraudWorkbench.Cli.TrainingBenchmark.ValidationPrAuc(model, split.Validation);
+        }
+
+        var recipes = PrAuc(FraudWorkbench.Cli.TrainingBenchmark.Recipes);
+        var raw = PrAuc(FraudWorkbench.Cli.TrainingBenchmark.RawColumns);
+
+        Assert.True(recipes > raw + 0.08, $"recipes {recipes:0.000} against raw columns {raw:0.000}");
+    }
+}

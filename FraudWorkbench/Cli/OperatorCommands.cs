@@ -151,7 +151,12 @@ public static class OperatorCommands
         var benchFeatures = new Command("features", "Time fitting + batch featurization (three velocity windows) against pandas groupby/rolling, and one online transaction") { featureRows, featureRuns };
         benchFeatures.SetAction((parse, ct) => FeatureBenchmark.RunAsync(parse.GetValue(featureRows), parse.GetValue(featureRuns), output, ct));
 
-        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures });
+        var trainingRows = new Option<int>("--rows") { Description = "Rows of generated data to train on (70 % train, 30 % validation)", DefaultValueFactory = _ => 1_000_000 };
+        var smoteRows = new Option<int>("--smote-rows") { Description = "Training rows to oversample with SMOTE", DefaultValueFactory = _ => 100_000 };
+        var benchTraining = new Command("training", "Quality of the fraud recipes, LightGBM against xgboost, SMOTE against imbalanced-learn") { trainingRows, smoteRows };
+        benchTraining.SetAction((parse, ct) => TrainingBenchmark.RunAsync(parse.GetValue(trainingRows), parse.GetValue(smoteRows), output, ct));
+
+        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures, benchTraining });
         root.Subcommands.Add(new Command("user", "Manage local accounts") { userCreate, userReset, userList });
         root.Subcommands.Add(new Command("api-key", "Manage API keys for /api/v1") { keyCreate, keyRevoke, keyList });
         return await root.Parse(args).InvokeAsync();

@@ -7,7 +7,8 @@ namespace FraudWorkbench.Cli;
 public static class PythonReference
 {
     /// <returns>The number the script printed last, or null when python3 or the library is missing (the reason goes to standard error).</returns>
-    public static async Task<double?> SecondsAsync(string script, CancellationToken cancellationToken)
+    /// <param name="echo">Receives the lines printed before the last one (the reference's own quality figures, say).</param>
+    public static async Task<double?> SecondsAsync(string script, CancellationToken cancellationToken, TextWriter? echo = null)
     {
         var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
         try
@@ -20,7 +21,9 @@ public static class PythonReference
             var errors = process.StandardError.ReadToEndAsync(cancellationToken);
             await process.WaitForExitAsync(cancellationToken);
             if (process.ExitCode != 0) await Console.Error.WriteLineAsync(await errors);
-            return process.ExitCode == 0 && double.TryParse((await output).Trim(), CultureInfo.InvariantCulture, out var seconds) ? seconds : null;
+            var lines = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (echo is not null) foreach (var line in lines.SkipLast(1)) await echo.WriteLineAsync(line);
+            return process.ExitCode == 0 && lines.Length > 0 && double.TryParse(lines[^1], CultureInfo.InvariantCulture, out var seconds) ? seconds : null;
         }
         catch (System.ComponentModel.Win32Exception)
         {
