@@ -26,11 +26,11 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         var watch = Stopwatch.StartNew();
         try
         {
-            var (result, model) = await TrainAsync(run.Config, context, cancellationToken);
-            await context.ReportAsync(95, "saving the model", cancellationToken);
-            var stored = await artifacts.PutAsync(model, cancellationToken);
-            await runs.CompleteAsync(run.Id, result, stored.Sha256, watch.ElapsedMilliseconds, CancellationToken.None);
-            return new { runId = run.Id, modelArtifact = stored.Sha256, result.Metrics.AveragePrecision };
+            var (result, model, onnx) = await TrainAsync(run.Config, context, cancellationToken);
+            await context.ReportAsync(95, "saving the model, its ONNX export and metadata", cancellationToken);
+            var files = await SaveAsync(run, result, model, onnx, cancellationToken);
+            await runs.CompleteAsync(run.Id, result with { Artifacts = files }, files.ModelZip, watch.ElapsedMilliseconds, CancellationToken.None);
+            return new { runId = run.Id, modelArtifact = files.ModelZip, onnx = files.Onnx, result.Metrics.AveragePrecision };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -49,7 +49,36 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         }
     }
 
-    private async Task<(TrainingResult Result, byte[] Model)> TrainAsync(TrainingRunRequest config, JobContext context, CancellationToken cancellationToken)
+    /// <summary>model.zip, model.onnx (when exact), metadata.json and checksum.sha256, each stored by its SHA-256.</summary>
+    private async Task<ModelArtifacts> SaveAsync(TrainingRun run, TrainingResult result, byte[] model, OnnxExportResult onnx, CancellationToken cancellationToken)
+    {
+        var zip = await artifacts.PutAsync(model, cancellationToken);
+        var onnxFile = onnx.Onnx is null ? null : await artifacts.PutAsync(onnx.Onnx, cancellationToken);
+        var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken);
+        var featureSet = await featureSets.GetVersionAsync(run.FeatureSetVersionId, cancellationToken);
+        var metadata = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            run = run.Id,
+            trainer = run.Config.Trainer,
+            imbalance = run.Config.Imbalance,
+            split = run.Config.Split,
+            metrics = result.Metrics,
+            threshold = result.Threshold,
+            recalibration = result.Recalibration,
+            inputs = result.Inputs,
+            featureSet = new { id = run.FeatureSetVersionId, featureSet?.Name, featureSet?.Version, featureSet?.Hash },
+            dataset = new { id = run.DatasetId, version = run.DatasetVersion, checksum = dataset?.Checksum },
+            onnx = new { exported = onnx.Onnx is not null, maxProbabilityDifference = onnx.MaxProbabilityDifference, parityRows = onnx.ParityRows, problem = onnx.Problem },
+        }, new System.Text.Json.JsonSerializerOptions(Data.DatasetSchema.Json) { WriteIndented = true });
+        var metadataFile = await artifacts.PutAsync(metadata, cancellationToken);
+        var lines = new List<string> { $"{zip.Sha256}  {ModelArtifacts.ModelZipName}" };
+        if (onnxFile is not null) lines.Add($"{onnxFile.Sha256}  {ModelArtifacts.OnnxName}");
+        lines.Add($"{metadataFile.Sha256}  {ModelArtifacts.MetadataName}");
+        var checksums = await artifacts.PutAsync(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"), cancellationToken);
+        return new ModelArtifacts(zip.Sha256, onnxFile?.Sha256, metadataFile.Sha256, checksums.Sha256, onnx.MaxProbabilityDifference, onnx.Problem);
+    }
+
+    private async Task<(TrainingResult Result, byte[] Model, OnnxExportResult Onnx)> TrainAsync(TrainingRunRequest config, JobContext context, CancellationToken cancellationToken)
     {
         var version = await datasets.GetVersionAsync(config.DatasetId, config.DatasetVersion, cancellationToken)
             ?? throw new NonRetryableJobException("The dataset version no longer exists.");
@@ -109,12 +138,13 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
 
         using var zip = new MemoryStream();
         model.Save(zip);
+        var onnx = OnnxExport.Export(model, validationKnown, rows2);
         var result = new TrainingResult(metrics, threshold,
             Thin(ClassificationMetrics.RocCurve(probabilities, validationLabels)),
             Thin(ClassificationMetrics.PrecisionRecallCurve(probabilities, validationLabels)),
             ClassificationMetrics.Calibration(probabilities, validationLabels),
             costCurve, recalibration, trainRows, synthetic, rows2, set.SlotNames);
-        return (result, zip.ToArray());
+        return (result, zip.ToArray(), onnx);
     }
 
     /// <summary>Time split: the latest rows validate. Stratified: each class split at the same fraction, at random.</summary>

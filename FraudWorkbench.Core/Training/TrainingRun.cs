@@ -49,7 +49,23 @@ public sealed record TrainingResult(
     int TrainingRows,
     int SyntheticRows,
     int ValidationRows,
-    IReadOnlyList<string> Inputs);
+    IReadOnlyList<string> Inputs,
+    ModelArtifacts? Artifacts = null);
+
+/// <summary>The files a run produced, each an artifact named by its SHA-256 (see the file names in <see cref="FileNames"/>).</summary>
+/// <param name="Onnx">Null when the model is ML.NET-only; <see cref="OnnxProblem"/> says why.</param>
+public sealed record ModelArtifacts(string ModelZip, string? Onnx, string Metadata, string Checksums, double? OnnxMaxDifference, string? OnnxProblem)
+{
+    public const string ModelZipName = "model.zip";
+    public const string OnnxName = "model.onnx";
+    public const string MetadataName = "metadata.json";
+    public const string ChecksumsName = "checksum.sha256";
+
+    public IReadOnlyDictionary<string, string> FileNames => new Dictionary<string, string?>
+    {
+        [ModelZipName] = ModelZip, [OnnxName] = Onnx, [MetadataName] = Metadata, [ChecksumsName] = Checksums,
+    }.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!);
+}
 
 public sealed record TrainingRun(
     Guid Id, Guid JobId, Guid DatasetId, int DatasetVersion, Guid FeatureSetVersionId, string ConfigJson, string Status,

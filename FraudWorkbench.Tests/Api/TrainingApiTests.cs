@@ -87,6 +87,18 @@ public sealed class TrainingApiTests(AppFixture fixture) : IClassFixture<AppFixt
         var stored = (await fixture.App.Get<TrainingRunStore>().GetAsync(run.Id))!.Result!;
         Assert.Equal(strategy == ImbalanceStrategy.Smote, stored.SyntheticRows > 0);
         Assert.Equal(28_000, stored.TrainingRows);
+
+        // The files: ONNX checked against ML.NET, metadata with lineage, checksums of the others.
+        Assert.True(stored.Artifacts!.Onnx is not null, stored.Artifacts.OnnxProblem);
+        Assert.InRange(stored.Artifacts.OnnxMaxDifference!.Value, 0, OnnxExport.Tolerance);
+        var checksums = await client.GetStringAsync($"/api/v1/training/runs/{run.Id}/artifacts/checksum.sha256");
+        var metadata = await client.GetFromJsonAsync<JsonElement>($"/api/v1/training/runs/{run.Id}/artifacts/metadata.json");
+        var onnxBytes = await client.GetByteArrayAsync($"/api/v1/training/runs/{run.Id}/artifacts/model.onnx");
+        Assert.Contains($"{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(onnxBytes)).ToLowerInvariant()}  model.onnx", checksums);
+        Assert.Contains(stored.Artifacts.ModelZip + "  model.zip", checksums);
+        Assert.Equal(featureSet, metadata.GetProperty("featureSet").GetProperty("id").GetGuid());
+        Assert.Equal(64, metadata.GetProperty("dataset").GetProperty("checksum").GetString()!.Length);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/v1/training/runs/{run.Id}/artifacts/secrets.txt")).StatusCode);
     }
 
     [Fact]

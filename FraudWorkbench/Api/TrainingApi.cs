@@ -27,6 +27,8 @@ public static class TrainingApi
             .WithSummary("Queues a training run (202): dataset version, feature set version, trainer, imbalance strategy, split, threshold.");
         api.MapGet("/", ListRuns).WithName("ListTrainingRuns");
         api.MapGet("/{id:guid}", GetRun).WithName("GetTrainingRun").WithSummary("Status, progress, metrics, threshold and model artifact of a run.");
+        api.MapGet("/{id:guid}/artifacts/{file}", DownloadArtifact).WithName("DownloadTrainingArtifact")
+            .WithSummary("model.zip, model.onnx (when the export matched ML.NET), metadata.json or checksum.sha256; checksum verified before sending.");
         return app;
     }
 
@@ -56,6 +58,18 @@ public static class TrainingApi
         var result = new List<TrainingRunResponse>(list.Count);
         foreach (var run in list) result.Add(TrainingRunResponse.From(run, await jobs.GetAsync(run.JobId, cancellationToken)));
         return TypedResults.Ok(result);
+    }
+
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> DownloadArtifact(
+        Guid id, string file, TrainingRunStore runs, FraudWorkbench.Core.Artifacts.ArtifactStore artifacts, CancellationToken cancellationToken)
+    {
+        if (await runs.GetAsync(id, cancellationToken) is not { Result.Artifacts: { } files })
+            return JobsApi.Problem(404, "No artifacts", $"Training run {id} does not exist or has not produced a model yet.", "id");
+        if (!files.FileNames.TryGetValue(file, out var sha256))
+            return JobsApi.Problem(404, "No such file", $"The run has {string.Join(", ", files.FileNames.Keys)}.", "file");
+        var content = await artifacts.OpenReadAsync(sha256, cancellationToken);
+        var type = file.EndsWith(".json", StringComparison.Ordinal) ? "application/json" : file.EndsWith(".sha256", StringComparison.Ordinal) ? "text/plain" : "application/octet-stream";
+        return TypedResults.File(content, type, $"run-{id.ToString()[..8]}-{file}");
     }
 
     public static async Task<Results<Ok<TrainingRunResponse>, ProblemHttpResult>> GetRun(Guid id, TrainingRunStore runs, JobStore jobs, CancellationToken cancellationToken) =>
