@@ -64,6 +64,41 @@ public sealed class TrainedModel(MLContext ml, ITransformer model, int width, st
 
     public void Save(Stream stream) => ml.Model.Save(model, ModelTrainer.Schema(ml, width), stream);
 
+    /// <summary>
+    /// Importance per input: the tree ensembles' split gains, or the absolute coefficients of logistic
+    /// regression (on standardised inputs); null when the trainer exposes neither.
+    /// </summary>
+    public float[]? Importance()
+    {
+        // The predictor is the last transformer that carries model parameters (a forest's Platt calibrator comes after it).
+        var transformers = model is TransformerChain<ITransformer> chain ? chain.Reverse() : [model];
+        var parameters = transformers.OfType<ISingleFeaturePredictionTransformer<object>>().Select(t => Unwrap(t.Model))
+            .FirstOrDefault(p => p is TreeEnsembleModelParameters or LinearModelParameters);
+        switch (parameters)
+        {
+            case TreeEnsembleModelParameters trees:
+                VBuffer<float> gains = default;
+                trees.GetFeatureWeights(ref gains);
+                return [.. gains.DenseValues()];
+            case LinearModelParameters linear:
+                return [.. linear.Weights.Select(Math.Abs)];
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>A calibrated model's inner model (SubModel is redeclared down the hierarchy, hence the walk).</summary>
+    private static object Unwrap(object parameters)
+    {
+        for (var type = parameters.GetType(); type is not null; type = type.BaseType)
+        {
+            var property = type.GetProperty("SubModel", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.DeclaredOnly);
+            if (property?.GetValue(parameters) is { } inner) return inner;
+        }
+
+        return parameters;
+    }
+
     private double[] Column(float[] features, int rows, string column)
     {
         var view = ModelTrainer.ToDataView(ml, new TrainingData(features, width, new bool[rows]));

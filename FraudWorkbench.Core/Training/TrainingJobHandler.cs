@@ -143,7 +143,9 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
             Thin(ClassificationMetrics.RocCurve(probabilities, validationLabels)),
             Thin(ClassificationMetrics.PrecisionRecallCurve(probabilities, validationLabels)),
             ClassificationMetrics.Calibration(probabilities, validationLabels),
-            costCurve, recalibration, trainRows, synthetic, rows2, set.SlotNames);
+            costCurve, recalibration, trainRows, synthetic, rows2, set.SlotNames,
+            Importance: model.Importance()?.Select(v => (double)v).ToList(),
+            ScoreDistribution: ScoreBins(probabilities, validationLabels));
         return (result, zip.ToArray(), onnx);
     }
 
@@ -211,6 +213,19 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
             default:
                 return (data, 0);
         }
+    }
+
+    private static List<ScoreBin> ScoreBins(double[] probabilities, bool[] labels, int bins = 20)
+    {
+        var legit = new long[bins];
+        var fraud = new long[bins];
+        for (var i = 0; i < probabilities.Length; i++)
+        {
+            var b = Math.Min(bins - 1, (int)(Math.Clamp(probabilities[i], 0, 1) * bins));
+            if (labels[i]) fraud[b]++; else legit[b]++;
+        }
+
+        return [.. Enumerable.Range(0, bins).Select(b => new ScoreBin((double)b / bins, (double)(b + 1) / bins, legit[b], fraud[b]))];
     }
 
     private static List<T> Thin<T>(IReadOnlyList<T> points)

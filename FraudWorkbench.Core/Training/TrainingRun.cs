@@ -50,7 +50,12 @@ public sealed record TrainingResult(
     int SyntheticRows,
     int ValidationRows,
     IReadOnlyList<string> Inputs,
-    ModelArtifacts? Artifacts = null);
+    ModelArtifacts? Artifacts = null,
+    IReadOnlyList<double>? Importance = null,
+    IReadOnlyList<ScoreBin>? ScoreDistribution = null);
+
+/// <summary>Validation rows per probability bin, by class.</summary>
+public sealed record ScoreBin(double From, double To, long Legitimate, long Fraud);
 
 /// <summary>The files a run produced, each an artifact named by its SHA-256 (see the file names in <see cref="FileNames"/>).</summary>
 /// <param name="Onnx">Null when the model is ML.NET-only; <see cref="OnnxProblem"/> says why.</param>

@@ -40,6 +40,9 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
         await Assertions.Expect(page.Locator("[data-testid=chart-roc] svg")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("[data-testid=chart-pr] svg")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("[data-testid=run-threshold]")).ToContainTextAsync("best F1");
+        await Assertions.Expect(page.Locator("[data-testid=chart-scores] svg")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-testid=chart-importance] svg")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-testid=run-artifacts]")).ToContainTextAsync("model.onnx");
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("training-run.png"), FullPage = true });
     }
 }

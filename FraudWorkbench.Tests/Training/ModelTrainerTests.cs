@@ -58,6 +58,10 @@ public sealed class ModelTrainerTests(SampleMatrixFixture data) : IClassFixture<
 
         var report = Evaluate(model);
 
+        var importance = model.Importance()!;
+        Assert.Equal(data.Width, importance.Length);
+        Assert.All(importance, v => Assert.True(v >= 0));
+        Assert.True(importance.Sum() > 0);
         var baseRate = (double)report.Positives / (report.Positives + report.Negatives);
         Assert.True(report.AveragePrecision > 10 * baseRate, $"PR-AUC {report.AveragePrecision:0.000} against a base rate of {baseRate:0.000}");
         Assert.True(report.RocAuc > 0.85, $"ROC AUC {report.RocAuc:0.000}");

@@ -97,6 +97,39 @@ public static class Charts
         return plot.GetSvgXml(width, height);
     }
 
+    /// <summary>Named values as horizontal bars, largest on top (feature importance).</summary>
+    public static string HorizontalBars(IReadOnlyList<(string Name, double Value)> items, string label, int width = 520)
+    {
+        var top = items.OrderByDescending(i => i.Value).Take(15).Reverse().ToList();
+        var plot = new Plot();
+        plot.Add.Bars(top.Select((item, i) => new Bar { Position = i, Value = item.Value, FillColor = Bars, LineWidth = 0, Orientation = Orientation.Horizontal }).ToList());
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. top.Select((_, i) => (double)i)], [.. top.Select(i => i.Name.Length > 28 ? i.Name[..28] + "…" : i.Name)]);
+        plot.Axes.Bottom.Label.Text = label;
+        plot.Axes.Margins(left: 0);
+        return plot.GetSvgXml(width, Math.Max(240, 24 * top.Count + 60));
+    }
+
+    /// <summary>Validation rows per probability bin, legitimate and fraud side by side, each as a share of its class.</summary>
+    public static string ScoreDistribution(IReadOnlyList<FraudWorkbench.Core.Training.ScoreBin> bins, int width = 520, int height = 300)
+    {
+        double legit = bins.Sum(b => b.Legitimate), fraud = bins.Sum(b => b.Fraud);
+        var plot = new Plot();
+        var bars = new List<Bar>();
+        foreach (var bin in bins)
+        {
+            var centre = (bin.From + bin.To) / 2;
+            var w = (bin.To - bin.From) * 0.45;
+            bars.Add(new Bar { Position = centre - w / 2, Value = legit == 0 ? 0 : 100 * bin.Legitimate / legit, Size = w, FillColor = Bars, LineWidth = 0 });
+            bars.Add(new Bar { Position = centre + w / 2, Value = fraud == 0 ? 0 : 100 * bin.Fraud / fraud, Size = w, FillColor = Fraud, LineWidth = 0 });
+        }
+
+        plot.Add.Bars(bars);
+        plot.Axes.Bottom.Label.Text = "predicted probability of fraud";
+        plot.Axes.Left.Label.Text = "% of class";
+        plot.Axes.Margins(bottom: 0);
+        return plot.GetSvgXml(width, height);
+    }
+
     /// <summary>Top categories as horizontal bars, with the fraud rate per category when there is a label.</summary>
     public static string Categories(ColumnProfile column, int width = 520, int height = 260)
     {
