@@ -92,6 +92,28 @@ public static class Smote
         return 2 * half * half;
     }
 
+    /// <summary>Σ (a − b)², a SIMD vector at a time.</summary>
+    private static double SquaredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        var sum = System.Numerics.Vector<double>.Zero;
+        var width = System.Numerics.Vector<double>.Count;
+        var d = 0;
+        for (; d <= a.Length - width; d += width)
+        {
+            var diff = new System.Numerics.Vector<double>(a[d..]) - new System.Numerics.Vector<double>(b[d..]);
+            sum += diff * diff;
+        }
+
+        var total = System.Numerics.Vector.Sum(sum);
+        for (; d < a.Length; d++)
+        {
+            var diff = a[d] - b[d];
+            total += diff * diff;
+        }
+
+        return total;
+    }
+
     /// <summary>For each minority row (by position in <paramref name="members"/>), its k nearest other minority rows.</summary>
     private static int[][] NearestNeighbours(double[] numeric, int numericWidth, int[] categorical, int categoricalWidth, int[] members, int k, double categoryWeight)
     {
@@ -110,12 +132,7 @@ public static class Smote
                 if (b == a) continue;
                 var ib = members[b];
                 var rowB = numeric.AsSpan(ib * numericWidth, numericWidth);
-                var distance = 0.0;
-                for (var d = 0; d < rowA.Length; d++)
-                {
-                    var diff = rowA[d] - rowB[d];
-                    distance += diff * diff;
-                }
+                var distance = SquaredDistance(rowA, rowB);
 
                 for (var c = 0; c < categoricalWidth; c++)
                 {

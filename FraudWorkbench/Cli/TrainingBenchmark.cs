@@ -121,20 +121,31 @@ public static class TrainingBenchmark
             var subset = new TrainingData(prepared.Train.Features[..(n * prepared.Width)], prepared.Width, prepared.Train.Labels[..n]);
             Write(path + ".smote", subset);
             var numeric = subset.Features.Select(v => (double)v).ToArray();
-            watch.Restart();
-            var result = Smote.Generate(numeric, subset.Width, [], 0, subset.Labels, new SmoteOptions(5, 0.5, 42));
-            var smoteSeconds = watch.Elapsed.TotalSeconds;
-            await output.WriteLineAsync($"SMOTE (k = 5, minority to 0.5 of majority) on {n:N0} rows: {smoteSeconds:0.000} s, {result.Count:N0} synthetic rows");
+            Smote.Generate(numeric[..(2_000 * subset.Width)], subset.Width, [], 0, subset.Labels[..2_000], new SmoteOptions(5, 0.5, 42)); // JIT warm-up
+            SmoteResult result = default!;
+            var smoteSeconds = double.MaxValue;
+            for (var run = 0; run < 3; run++)
+            {
+                watch.Restart();
+                result = Smote.Generate(numeric, subset.Width, [], 0, subset.Labels, new SmoteOptions(5, 0.5, 42));
+                smoteSeconds = Math.Min(smoteSeconds, watch.Elapsed.TotalSeconds);
+            }
+
+            await output.WriteLineAsync($"SMOTE (k = 5, minority to 0.5 of majority) on {n:N0} rows: best of 3 {smoteSeconds:0.000} s, {result.Count:N0} synthetic rows");
             var imblearn = await PythonReference.SecondsAsync($$"""
                 import time, numpy as np
                 from imblearn.over_sampling import SMOTE
                 w = {{prepared.Width}}
                 x = np.fromfile({{PythonReference.Literal(path + ".smote.x")}}, dtype=np.float32).reshape(-1, w).astype(np.float64)
                 y = np.fromfile({{PythonReference.Literal(path + ".smote.y")}}, dtype=np.uint8)
-                t = time.perf_counter(); SMOTE(k_neighbors=5, sampling_strategy=0.5, random_state=42).fit_resample(x, y); print(time.perf_counter() - t)
+                best = None
+                for _ in range(3):
+                    t = time.perf_counter(); SMOTE(k_neighbors=5, sampling_strategy=0.5, random_state=42).fit_resample(x, y); t = time.perf_counter() - t
+                    best = t if best is None else min(best, t)
+                print(best)
                 """, cancellationToken);
             await output.WriteLineAsync(imblearn is double s
-                ? $"imbalanced-learn SMOTE, same rows: {s:0.000} s\nratio (ours / imbalanced-learn): {smoteSeconds / s:0.00}x (target <= 1.0x)"
+                ? $"imbalanced-learn SMOTE, same rows: best of 3 {s:0.000} s\nratio (ours / imbalanced-learn): {smoteSeconds / s:0.00}x (target <= 1.0x)"
                 : "imbalanced-learn: not available (apt-get install python3-imblearn)");
             return 0;
         }
