@@ -90,32 +90,55 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         await context.ReportAsync(5, "reading the dataset", cancellationToken);
         List<string?[]> rows;
         await using (var file = await artifacts.OpenReadAsync(version.Checksum, cancellationToken)) rows = DatasetRows.Read(file, schema);
-        var (train, validation) = Split(rows, schema, config.Split ?? new SplitSettings(), settings.Seed);
+        var splitSettings = config.Split ?? new SplitSettings();
+        var imbalance = config.Imbalance ?? new ImbalanceSettings();
+        Fold final;
+        double[] probabilities;
+        bool[] validationLabels;
+        float[] validationKnown;
+        List<string?[]> validationRows;
+        PlattCalibration? recalibration = null;
+        if (splitSettings.Kind == SplitKind.KFold)
+        {
+            // Small data: every row is validated once by a model that did not see it; the shipped model then learns from all rows.
+            var folds = Math.Clamp(splitSettings.Folds, 2, 10);
+            var assignment = StratifiedFolds(rows, schema, folds, settings.Seed);
+            var pooled = new List<(double Probability, bool Label, string?[] Row, float[] Features)>();
+            for (var f = 0; f < folds; f++)
+            {
+                await context.ReportAsync(15 + 60 * f / folds, $"fold {f + 1} of {folds}: fitting and training", cancellationToken);
+                var fold = TrainFold(featureSet.Definition, schema, [.. rows.Where((_, i) => assignment[i] != f)], [.. rows.Where((_, i) => assignment[i] == f)], imbalance, settings);
+                var calibrated = Calibrate(fold, imbalance);
+                for (var i = 0; i < fold.ValidationLabels.Length; i++)
+                    pooled.Add((calibrated.Probabilities[i], fold.ValidationLabels[i], fold.ValidationRows[i], fold.ValidationFeatures.AsSpan(i * fold.Set.SlotCount, fold.Set.SlotCount).ToArray()));
+            }
 
-        await context.ReportAsync(20, "fitting features on the training rows", cancellationToken);
-        var set = FeatureSetFitter.Fit(featureSet.Definition, schema, train);
-        var width = set.SlotCount;
-        var matrix = BatchFeaturizer.Run(set, [.. train, .. validation]);
-        var trainMatrix = matrix[..(train.Count * width)];
-        var validationMatrix = matrix[(train.Count * width)..];
-        FeatureSetFitter.ApplyOutOfFoldTargetEncoding(set, train, trainMatrix);
-        var labels = FeatureSetService.Labels(schema, [.. train, .. validation])!;
-        var (trainRows, trainMatrixKnown, trainLabels) = Labelled(train.Count, trainMatrix, labels[..train.Count], width);
-        var (_, validationKnown, validationLabels) = Labelled(validation.Count, validationMatrix, labels[train.Count..], width);
-        if (!validationLabels.Contains(true) || !validationLabels.Contains(false))
-            throw new NonRetryableJobException("The validation rows need both fraud and legitimate examples; use a stratified split or more data.");
-
-        await context.ReportAsync(35, $"rebalancing ({(config.Imbalance ?? new()).Strategy})", cancellationToken);
-        var (data, synthetic) = Rebalance(new TrainingData(trainMatrixKnown, width, trainLabels), config.Imbalance ?? new ImbalanceSettings(), settings.Seed);
-
-        await context.ReportAsync(45, $"training {settings.Trainer} on {data.Rows:N0} rows", cancellationToken);
-        var model = ModelTrainer.Train(data, settings);
+            await context.ReportAsync(78, "training the final model on all rows", cancellationToken);
+            final = TrainFold(featureSet.Definition, schema, rows, [], imbalance, settings);
+            probabilities = [.. pooled.Select(p => p.Probability)];
+            validationLabels = [.. pooled.Select(p => p.Label)];
+            validationRows = [.. pooled.Select(p => p.Row)];
+            validationKnown = final.TrainFeatures; // ONNX parity on the final model's own rows
+        }
+        else
+        {
+            var (train, validation) = Split(rows, schema, splitSettings, settings.Seed);
+            await context.ReportAsync(20, "fitting features on the training rows and training", cancellationToken);
+            final = TrainFold(featureSet.Definition, schema, train, validation, imbalance, settings);
+            if (!final.ValidationLabels.Contains(true) || !final.ValidationLabels.Contains(false))
+                throw new NonRetryableJobException("The validation rows need both fraud and legitimate examples; use a stratified split or more data.");
+            (probabilities, recalibration) = Calibrate(final, imbalance);
+            validationLabels = final.ValidationLabels;
+            validationRows = final.ValidationRows;
+            validationKnown = final.ValidationFeatures;
+        }
 
         await context.ReportAsync(80, "evaluating on the validation rows", cancellationToken);
+        var set = final.Set;
+        var model = final.Model;
         var rows2 = validationLabels.Length;
-        var raw = model.RawScores(validationKnown, rows2);
-        var recalibration = (config.Imbalance ?? new()).Strategy == ImbalanceStrategy.None ? null : PlattCalibration.Fit(raw, validationLabels);
-        var probabilities = recalibration is null ? model.Probabilities(validationKnown, rows2) : [.. raw.Select(recalibration.Probability)];
+        var trainRows = final.TrainRows;
+        var synthetic = final.Synthetic;
         var metrics = ClassificationMetrics.Evaluate(probabilities, validationLabels);
         var thresholdSettings = config.Threshold ?? new ThresholdSettings();
         ThresholdChoice threshold;
@@ -123,7 +146,7 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         if (thresholdSettings.Method == "cost")
         {
             var amountIndex = schema.IndexOf(thresholdSettings.AmountColumn!);
-            var known = validation.Where((_, i) => labels[train.Count + i] >= 0).ToList();
+            var known = validationRows;
             var amounts = known.Select(r => Featurizer.TryNumber(r[amountIndex], out var a) ? a : 0).ToArray();
             var featurizer = new Featurizer(set);
             var times = known.Select(featurizer.EventTicks).Where(t => t is not null).Select(t => t!.Value).ToList();
@@ -138,7 +161,7 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
 
         using var zip = new MemoryStream();
         model.Save(zip);
-        var onnx = OnnxExport.Export(model, validationKnown, rows2);
+        var onnx = OnnxExport.Export(model, validationKnown, validationKnown.Length / set.SlotCount);
         var result = new TrainingResult(metrics, threshold,
             Thin(ClassificationMetrics.RocCurve(probabilities, validationLabels)),
             Thin(ClassificationMetrics.PrecisionRecallCurve(probabilities, validationLabels)),
@@ -147,6 +170,51 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
             Importance: model.Importance()?.Select(v => (double)v).ToList(),
             ScoreDistribution: ScoreBins(probabilities, validationLabels));
         return (result, zip.ToArray(), onnx);
+    }
+
+    /// <summary>One model trained and (when there are validation rows) scored: features fitted on the training rows only.</summary>
+    private sealed record Fold(
+        FittedFeatureSet Set, TrainedModel Model, int TrainRows, int Synthetic, float[] TrainFeatures,
+        float[] ValidationFeatures, bool[] ValidationLabels, List<string?[]> ValidationRows, double[] RawScores);
+
+    private static Fold TrainFold(FeatureSetDefinition definition, DatasetSchema schema, List<string?[]> train, List<string?[]> validation, ImbalanceSettings imbalance, TrainerSettings settings)
+    {
+        var set = FeatureSetFitter.Fit(definition, schema, train);
+        var width = set.SlotCount;
+        var matrix = BatchFeaturizer.Run(set, [.. train, .. validation]);
+        var trainMatrix = matrix[..(train.Count * width)];
+        FeatureSetFitter.ApplyOutOfFoldTargetEncoding(set, train, trainMatrix);
+        var labels = FeatureSetService.Labels(schema, [.. train, .. validation])!;
+        var (trainRows, trainKnown, trainLabels) = Labelled(train.Count, trainMatrix, labels[..train.Count], width);
+        var validationLabelled = Enumerable.Range(0, validation.Count).Where(i => labels[train.Count + i] >= 0).ToArray();
+        var (_, validationKnown, validationLabels) = Labelled(validation.Count, matrix[(train.Count * width)..], labels[train.Count..], width);
+        var (data, synthetic) = Rebalance(new TrainingData(trainKnown, width, trainLabels), imbalance, settings.Seed);
+        var model = ModelTrainer.Train(data, settings);
+        var raw = validationLabels.Length == 0 ? [] : model.RawScores(validationKnown, validationLabels.Length);
+        return new Fold(set, model, trainRows, synthetic, trainKnown, validationKnown, validationLabels, [.. validationLabelled.Select(i => validation[i])], raw);
+    }
+
+    /// <summary>Weights and resampling distort probabilities: then they are recalibrated (Platt) on the validation scores.</summary>
+    private static (double[] Probabilities, PlattCalibration? Calibration) Calibrate(Fold fold, ImbalanceSettings imbalance)
+    {
+        if (imbalance.Strategy == ImbalanceStrategy.None) return (fold.Model.Probabilities(fold.ValidationFeatures, fold.ValidationLabels.Length), null);
+        var calibration = PlattCalibration.Fit(fold.RawScores, fold.ValidationLabels);
+        return ([.. fold.RawScores.Select(calibration.Probability)], calibration);
+    }
+
+    /// <summary>Each row's fold, so that every fold holds about the same share of fraud.</summary>
+    public static int[] StratifiedFolds(List<string?[]> rows, DatasetSchema schema, int folds, int seed)
+    {
+        var labels = FeatureSetService.Labels(schema, rows)!;
+        var random = new Random(seed);
+        var assignment = new int[rows.Count];
+        foreach (var group in Enumerable.Range(0, rows.Count).GroupBy(i => labels[i]))
+        {
+            var k = 0;
+            foreach (var i in group.OrderBy(_ => random.Next())) assignment[i] = k++ % folds;
+        }
+
+        return assignment;
     }
 
     /// <summary>Time split: the latest rows validate. Stratified: each class split at the same fraction, at random.</summary>

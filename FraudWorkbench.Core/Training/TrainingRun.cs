@@ -15,15 +15,17 @@ public static class SplitKind
     /// <summary>Train on earlier events, validate on later ones (the default when there is an event time).</summary>
     public const string Time = "time";
     public const string Stratified = "stratified";
+    /// <summary>k-fold cross-validation for small data: metrics from out-of-fold predictions, the model from all rows.</summary>
+    public const string KFold = "kfold";
 
-    public static readonly IReadOnlyList<string> All = [Time, Stratified];
+    public static readonly IReadOnlyList<string> All = [Time, Stratified, KFold];
 }
 
 /// <param name="PositiveWeight">class_weights: the fraud rows' weight; null for negatives ÷ positives.</param>
 /// <param name="TargetRatio">smote / undersample: minority rows per majority row afterwards.</param>
 public sealed record ImbalanceSettings(string Strategy = ImbalanceStrategy.ClassWeights, double? PositiveWeight = null, int K = 5, double TargetRatio = 0.5);
 
-public sealed record SplitSettings(string Kind = SplitKind.Time, double ValidationFraction = 0.3);
+public sealed record SplitSettings(string Kind = SplitKind.Time, double ValidationFraction = 0.3, int Folds = 5);
 
 /// <param name="Method">max_f1 or cost.</param>
 /// <param name="AmountColumn">cost: the column whose value a missed fraud costs.</param>

@@ -32,7 +32,8 @@ public sealed class TrainingService(NpgsqlDataSource dataSource, DatasetStore da
         if (imbalance.PositiveWeight is <= 0 or > 10_000) issues.Add(("imbalance.positiveWeight", "The fraud weight must be in (0, 10000]."));
         var split = request.Split ?? new SplitSettings();
         if (!SplitKind.All.Contains(split.Kind)) issues.Add(("split.kind", $"Use one of {string.Join(", ", SplitKind.All)}."));
-        if (split.ValidationFraction is < 0.05 or > 0.5) issues.Add(("split.validationFraction", "Validate on 5 % to 50 % of the rows."));
+        if (split.Kind != SplitKind.KFold && split.ValidationFraction is < 0.05 or > 0.5) issues.Add(("split.validationFraction", "Validate on 5 % to 50 % of the rows."));
+        if (split.Kind == SplitKind.KFold && split.Folds is < 2 or > 10) issues.Add(("split.folds", "Use 2 to 10 folds."));
         if (split.Kind == SplitKind.Time && version is not null && version.Schema.EventTime is null) issues.Add(("split.kind", "A time split needs an event-time column; use stratified."));
         var threshold = request.Threshold ?? new ThresholdSettings();
         if (threshold.Method is not ("max_f1" or "cost")) issues.Add(("threshold.method", "Use max_f1 or cost."));

@@ -102,11 +102,28 @@ public sealed class TrainingApiTests(AppFixture fixture) : IClassFixture<AppFixt
     }
 
     [Fact]
+    public async Task Post_KFold_EveryRowValidatedOnceAndTheModelTrainedOnAllRows()
+    {
+        var (dataset, featureSet) = await PrepareAsync();
+        using var client = Client();
+        var request = new TrainingRunRequest(dataset, 1, featureSet, new TrainerSettings(Trees: 40), new ImbalanceSettings(ImbalanceStrategy.ClassWeights), new SplitSettings(SplitKind.KFold, Folds: 3));
+
+        var accepted = (await (await client.PostAsJsonAsync("/api/v1/training/runs", request, DatasetSchema.Json)).Content.ReadFromJsonAsync<TrainingRunResponse>(DatasetSchema.Json))!;
+        var run = await WaitAsync(client, accepted.Id);
+
+        Assert.True(run.Status == JobStatus.Succeeded, run.Error);
+        Assert.Equal(40_000, run.Metrics!.Positives + run.Metrics.Negatives);
+        var stored = (await fixture.App.Get<TrainingRunStore>().GetAsync(run.Id))!.Result!;
+        Assert.Equal(40_000, stored.TrainingRows);
+        Assert.True(run.Metrics.RocAuc > 0.85, $"ROC AUC {run.Metrics.RocAuc:0.000}");
+    }
+
+    [Fact]
     public async Task Post_InvalidRequest_400NamingEachField()
     {
         var (dataset, featureSet) = await PrepareAsync();
         using var client = Client();
-        var request = new TrainingRunRequest(dataset, 7, featureSet, new TrainerSettings("xgboost", Trees: 0), new ImbalanceSettings("oversample"), new SplitSettings("kfold", 0.9));
+        var request = new TrainingRunRequest(dataset, 7, featureSet, new TrainerSettings("xgboost", Trees: 0), new ImbalanceSettings("oversample"), new SplitSettings("leave_one_out", 0.9));
 
         var response = await client.PostAsJsonAsync("/api/v1/training/runs", request, DatasetSchema.Json);
 

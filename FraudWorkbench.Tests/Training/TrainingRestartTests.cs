@@ -30,7 +30,7 @@ public sealed class TrainingRestartTests : IDisposable
             (runId, jobId) = await first.Get<TrainingService>().StartAsync(
                 new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id, new TrainerSettings(Trees: 800, Leaves: 63)), "test");
             var jobs = first.Get<JobStore>();
-            await WaitForAsync(async () => (await jobs.GetAsync(jobId))!.Stage?.StartsWith("training") == true);
+            await WaitForAsync(async () => (await jobs.GetAsync(jobId))!.Stage?.Contains("training") == true);
         } // the restart: a graceful stop in the middle of training
 
         await using var probe = Npgsql.NpgsqlDataSource.Create(database);
