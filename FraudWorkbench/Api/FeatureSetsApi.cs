@@ -48,12 +48,7 @@ public static class FeatureSetsApi
         }
         catch (FeatureValidationException ex)
         {
-            return TypedResults.Problem(ex.Message, statusCode: 400, title: "The feature set is not valid for this dataset version",
-                extensions: new Dictionary<string, object?>
-                {
-                    ["field"] = ex.Issues[0].Field,
-                    ["errors"] = ex.Issues.Select(i => new { field = i.Field, message = i.Message }).ToList(),
-                });
+            return JobsApi.Invalid("The feature set is not valid for this dataset version", [.. ex.Issues.Select(i => (i.Field, i.Message))]);
         }
     }
 

@@ -60,6 +60,15 @@ public static class JobsApi
         };
     }
 
+    /// <summary>A 400 listing every bad field (<c>errors: [{field, message}]</c>), the first also as <c>field</c>.</summary>
+    internal static ProblemHttpResult Invalid(string title, IReadOnlyList<(string Field, string Message)> issues) =>
+        TypedResults.Problem(string.Join(" ", issues.Select(i => $"{i.Field}: {i.Message}")), statusCode: 400, title: title,
+            extensions: new Dictionary<string, object?>
+            {
+                ["field"] = issues[0].Field,
+                ["errors"] = issues.Select(i => new { field = i.Field, message = i.Message }).ToList(),
+            });
+
     internal static ProblemHttpResult Problem(int status, string title, string detail, string field) =>
         TypedResults.Problem(detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["field"] = field });
 }

@@ -43,12 +43,7 @@ public static class TrainingApi
         }
         catch (TrainingValidationException ex)
         {
-            return TypedResults.Problem(ex.Message, statusCode: 400, title: "The training run is not valid",
-                extensions: new Dictionary<string, object?>
-                {
-                    ["field"] = ex.Issues[0].Field,
-                    ["errors"] = ex.Issues.Select(i => new { field = i.Field, message = i.Message }).ToList(),
-                });
+            return JobsApi.Invalid("The training run is not valid", ex.Issues);
         }
     }
 
