@@ -188,7 +188,7 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         var (trainRows, trainKnown, trainLabels) = Labelled(train.Count, trainMatrix, labels[..train.Count], width);
         var validationLabelled = Enumerable.Range(0, validation.Count).Where(i => labels[train.Count + i] >= 0).ToArray();
         var (_, validationKnown, validationLabels) = Labelled(validation.Count, matrix[(train.Count * width)..], labels[train.Count..], width);
-        var (data, synthetic) = Rebalance(new TrainingData(trainKnown, width, trainLabels), imbalance, settings.Seed);
+        var (data, synthetic) = Rebalance(new TrainingData(trainKnown, width, trainLabels), imbalance, settings.Seed, OneHotGroups(set));
         var model = ModelTrainer.Train(data, settings);
         var raw = validationLabels.Length == 0 ? [] : model.RawScores(validationKnown, validationLabels.Length);
         return new Fold(set, model, trainRows, synthetic, trainKnown, validationKnown, validationLabels, [.. validationLabelled.Select(i => validation[i])], raw);
@@ -249,8 +249,26 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         return (keep.Length, result, [.. keep.Select(i => labels[i] == 1)]);
     }
 
-    /// <summary>Class weights, SMOTE or undersampling — on the training rows only.</summary>
-    public static (TrainingData Data, int Synthetic) Rebalance(TrainingData data, ImbalanceSettings imbalance, int seed)
+    /// <summary>The slot ranges of one-hot features: SMOTE treats each as one categorical column (SMOTENC).</summary>
+    public static IReadOnlyList<(int Start, int Count)> OneHotGroups(FittedFeatureSet set)
+    {
+        var groups = new List<(int, int)>();
+        var slot = 0;
+        foreach (var feature in set.Features)
+        {
+            if (feature.Spec.Kind == FeatureKind.OneHot) groups.Add((slot, feature.Slots.Count));
+            slot += feature.Slots.Count;
+        }
+
+        return groups;
+    }
+
+    /// <summary>
+    /// Class weights, SMOTE or undersampling — on the training rows only. With one-hot groups, SMOTE
+    /// runs as SMOTENC: each group is a category (its hot slot), interpolation covers the other inputs,
+    /// and a synthetic row's category is the neighbours' most frequent one, written back as one-hot.
+    /// </summary>
+    public static (TrainingData Data, int Synthetic) Rebalance(TrainingData data, ImbalanceSettings imbalance, int seed, IReadOnlyList<(int Start, int Count)>? oneHotGroups = null)
     {
         switch (imbalance.Strategy)
         {
@@ -258,11 +276,33 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
                 return (data with { Weights = ModelTrainer.ClassWeights(data.Labels, imbalance.PositiveWeight) }, 0);
             case ImbalanceStrategy.Smote:
             {
-                var numeric = data.Features.Select(v => (double)v).ToArray();
-                var result = Smote.Generate(numeric, data.Width, [], 0, data.Labels, new SmoteOptions(imbalance.K, imbalance.TargetRatio, seed));
-                var features = new float[data.Features.Length + result.Numeric.Length];
+                var groups = oneHotGroups ?? [];
+                var inGroup = new bool[data.Width];
+                foreach (var (start, count) in groups) for (var k = 0; k < count; k++) inGroup[start + k] = true;
+                var numericSlots = Enumerable.Range(0, data.Width).Where(d => !inGroup[d]).ToArray();
+                var numeric = new double[data.Rows * numericSlots.Length];
+                var categorical = new int[data.Rows * groups.Count];
+                for (var r = 0; r < data.Rows; r++)
+                {
+                    var row = data.Features.AsSpan(r * data.Width, data.Width);
+                    for (var n = 0; n < numericSlots.Length; n++) numeric[r * numericSlots.Length + n] = row[numericSlots[n]];
+                    for (var g = 0; g < groups.Count; g++) categorical[r * groups.Count + g] = row.Slice(groups[g].Start, groups[g].Count).IndexOf(1f);
+                }
+
+                var result = Smote.Generate(numeric, numericSlots.Length, categorical, groups.Count, data.Labels, new SmoteOptions(imbalance.K, imbalance.TargetRatio, seed));
+                var features = new float[data.Features.Length + result.Count * data.Width];
                 data.Features.CopyTo(features, 0);
-                for (var i = 0; i < result.Numeric.Length; i++) features[data.Features.Length + i] = (float)result.Numeric[i];
+                for (var s = 0; s < result.Count; s++)
+                {
+                    var row = features.AsSpan(data.Features.Length + s * data.Width, data.Width);
+                    for (var n = 0; n < numericSlots.Length; n++) row[numericSlots[n]] = (float)result.Numeric[s * numericSlots.Length + n];
+                    for (var g = 0; g < groups.Count; g++)
+                    {
+                        var hot = result.Categorical[s * groups.Count + g];
+                        if (hot >= 0) row[groups[g].Start + hot] = 1;
+                    }
+                }
+
                 return (new TrainingData(features, data.Width, [.. data.Labels, .. Enumerable.Repeat(true, result.Count)]), result.Count);
             }
 

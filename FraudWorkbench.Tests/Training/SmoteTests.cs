@@ -73,6 +73,33 @@ public sealed class SmoteTests
     }
 
     [Fact]
+    public void Rebalance_SmoteWithOneHotInputs_SyntheticRowsStayOneHot()
+    {
+        // Inputs: two numbers, then a one-hot group of three slots.
+        var random = new Random(8);
+        var features = new List<float>();
+        var labels = new List<bool>();
+        for (var i = 0; i < 400; i++)
+        {
+            var fraud = i < 40;
+            var hot = fraud ? (i % 4 == 0 ? 2 : 1) : random.Next(3);
+            features.AddRange([(float)random.NextDouble(), (float)random.NextDouble(), hot == 0 ? 1 : 0, hot == 1 ? 1 : 0, hot == 2 ? 1 : 0]);
+            labels.Add(fraud);
+        }
+
+        var (data, synthetic) = TrainingJobHandler.Rebalance(new TrainingData([.. features], 5, [.. labels]), new ImbalanceSettings(ImbalanceStrategy.Smote, TargetRatio: 0.5), 1, [(2, 3)]);
+
+        Assert.Equal(140, synthetic); // 0.5 × 360 − 40
+        for (var r = 400; r < data.Rows; r++)
+        {
+            var group = data.Features.AsSpan(r * 5 + 2, 3).ToArray();
+            Assert.Equal(1, group.Sum());
+            Assert.All(group, v => Assert.True(v is 0 or 1));
+            Assert.True(data.Labels[r]);
+        }
+    }
+
+    [Fact]
     public void Generate_FewerMinorityRowsThanK_Refused()
     {
         var (numeric, minority) = Data(4, 100, 3);
