@@ -188,18 +188,9 @@ public static class ModelTrainer
         return definition;
     }
 
-    internal static DataViewSchema Schema(MLContext ml, int width) => ToDataView(ml, new TrainingData([], width, [])).Schema;
+    internal static DataViewSchema Schema(MLContext ml, int width) => MatrixDataView.SchemaFor(width);
 
-    internal static IDataView ToDataView(MLContext ml, TrainingData data)
-    {
-        var rows = new Row[data.Rows];
-        for (var r = 0; r < data.Rows; r++)
-        {
-            rows[r] = new Row { Features = data.Features.AsSpan(r * data.Width, data.Width).ToArray(), Label = data.Labels[r], Weight = data.Weights?[r] ?? 1 };
-        }
-
-        return ml.Data.LoadFromEnumerable(rows, SchemaDefinitionFor(data.Width));
-    }
+    internal static IDataView ToDataView(MLContext ml, TrainingData data) => new MatrixDataView(data);
 }
 
 /// <summary>
