@@ -9,6 +9,10 @@ namespace FraudWorkbench.Core.Training;
 /// </summary>
 internal sealed class MatrixDataView : IDataView
 {
+    public const string Features = "Features";
+    public const string Label = "Label";
+    public const string Weight = "Weight";
+
     private readonly TrainingData data;
 
     public MatrixDataView(TrainingData data)
@@ -20,9 +24,9 @@ internal sealed class MatrixDataView : IDataView
     public static DataViewSchema SchemaFor(int width)
     {
         var builder = new DataViewSchema.Builder();
-        builder.AddColumn("Features", new VectorDataViewType(NumberDataViewType.Single, width));
-        builder.AddColumn("Label", BooleanDataViewType.Instance);
-        builder.AddColumn("Weight", NumberDataViewType.Single);
+        builder.AddColumn(Features, new VectorDataViewType(NumberDataViewType.Single, width));
+        builder.AddColumn(Label, BooleanDataViewType.Instance);
+        builder.AddColumn(Weight, NumberDataViewType.Single);
         return builder.ToSchema();
     }
 

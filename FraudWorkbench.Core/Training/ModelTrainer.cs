@@ -110,20 +110,13 @@ public sealed class TrainedModel(MLContext ml, ITransformer model, int width, st
 /// <summary>Trains the four ML.NET binary trainers on a feature matrix.</summary>
 public static class ModelTrainer
 {
-    private sealed class Row
-    {
-        public float[] Features { get; set; } = [];
-        public bool Label { get; set; }
-        public float Weight { get; set; } = 1;
-    }
-
     public static TrainedModel Train(TrainingData data, TrainerSettings settings)
     {
         if (settings.Validate() is { Count: > 0 } issues) throw new ArgumentException(string.Join(" ", issues.Select(i => $"{i.Field}: {i.Message}")));
         if (!data.Labels.Contains(true) || !data.Labels.Contains(false)) throw new ArgumentException("Training needs both fraud and legitimate rows.");
         var ml = new MLContext(seed: settings.Seed);
         var view = ToDataView(ml, data);
-        var weight = data.Weights is null ? null : nameof(Row.Weight);
+        var weight = data.Weights is null ? null : MatrixDataView.Weight;
         IEstimator<ITransformer> trainer = settings.Trainer switch
         {
             TrainerKind.LightGbm => ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
@@ -161,7 +154,7 @@ public static class ModelTrainer
                 Seed = settings.Seed,
                 ExampleWeightColumnName = weight,
             }).Append(ml.BinaryClassification.Calibrators.Platt()),
-            _ => ml.Transforms.NormalizeMeanVariance(nameof(Row.Features))
+            _ => ml.Transforms.NormalizeMeanVariance(MatrixDataView.Features)
                 .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options
                 {
                     L2Regularization = (float)settings.L2Regularization,
@@ -179,13 +172,6 @@ public static class ModelTrainer
         var positives = labels.Count(l => l);
         var weight = (float)(positiveWeight ?? (positives == 0 ? 1 : (double)(labels.Length - positives) / positives));
         return [.. labels.Select(l => l ? weight : 1f)];
-    }
-
-    internal static SchemaDefinition SchemaDefinitionFor(int width)
-    {
-        var definition = SchemaDefinition.Create(typeof(Row));
-        definition[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        return definition;
     }
 
     internal static DataViewSchema Schema(MLContext ml, int width) => MatrixDataView.SchemaFor(width);
