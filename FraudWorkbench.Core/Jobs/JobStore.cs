@@ -63,6 +63,15 @@ public sealed class JobStore(NpgsqlDataSource dataSource, EventHub events, TimeP
         return await connection.QuerySingleOrDefaultAsync<Job>(new CommandDefinition(sql, new { id }, cancellationToken: cancellationToken));
     }
 
+    /// <summary>The jobs with these ids, by id (missing ids are left out).</summary>
+    public async Task<IReadOnlyDictionary<Guid, Job>> GetManyAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default)
+    {
+        if (ids.Count == 0) return new Dictionary<Guid, Job>();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = $"SELECT {Columns} FROM jobs WHERE id = ANY(@ids)";
+        return (await connection.QueryAsync<Job>(new CommandDefinition(sql, new { ids = ids.ToArray() }, cancellationToken: cancellationToken))).ToDictionary(j => j.Id);
+    }
+
     public async Task<IReadOnlyList<Job>> ListAsync(string? status = null, int limit = 100, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -179,19 +179,12 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
 
     private static Fold TrainFold(FeatureSetDefinition definition, DatasetSchema schema, List<string?[]> train, List<string?[]> validation, ImbalanceSettings imbalance, TrainerSettings settings)
     {
-        var set = FeatureSetFitter.Fit(definition, schema, train);
-        var width = set.SlotCount;
-        var matrix = BatchFeaturizer.Run(set, [.. train, .. validation]);
-        var trainMatrix = matrix[..(train.Count * width)];
-        FeatureSetFitter.ApplyOutOfFoldTargetEncoding(set, train, trainMatrix);
-        var labels = FeatureSetService.Labels(schema, [.. train, .. validation])!;
-        var (trainRows, trainKnown, trainLabels) = Labelled(train.Count, trainMatrix, labels[..train.Count], width);
-        var validationLabelled = Enumerable.Range(0, validation.Count).Where(i => labels[train.Count + i] >= 0).ToArray();
-        var (_, validationKnown, validationLabels) = Labelled(validation.Count, matrix[(train.Count * width)..], labels[train.Count..], width);
-        var (data, synthetic) = Rebalance(new TrainingData(trainKnown, width, trainLabels), imbalance, settings.Seed, OneHotGroups(set));
+        var matrices = TrainingMatrices.Build(definition, schema, train, validation);
+        var (data, synthetic) = Rebalance(matrices.Train, imbalance, settings.Seed, OneHotGroups(matrices.Set));
         var model = ModelTrainer.Train(data, settings);
-        var raw = validationLabels.Length == 0 ? [] : model.RawScores(validationKnown, validationLabels.Length);
-        return new Fold(set, model, trainRows, synthetic, trainKnown, validationKnown, validationLabels, [.. validationLabelled.Select(i => validation[i])], raw);
+        var validationData = matrices.Validation;
+        var raw = validationData.Rows == 0 ? [] : model.RawScores(validationData.Features, validationData.Rows);
+        return new Fold(matrices.Set, model, matrices.Train.Rows, synthetic, matrices.Train.Features, validationData.Features, validationData.Labels, matrices.ValidationRows, raw);
     }
 
     /// <summary>Weights and resampling distort probabilities: then they are recalibrated (Platt) on the validation scores.</summary>
@@ -238,15 +231,6 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         }
 
         return ([.. rows.Where((_, i) => !validation.Contains(i))], [.. rows.Where((_, i) => validation.Contains(i))]);
-    }
-
-    /// <summary>Rows with a known label only (unlabelled rows still fed the entity histories when featurizing).</summary>
-    private static (int Rows, float[] Matrix, bool[] Labels) Labelled(int count, float[] matrix, sbyte[] labels, int width)
-    {
-        var keep = Enumerable.Range(0, count).Where(i => labels[i] >= 0).ToArray();
-        var result = new float[keep.Length * width];
-        for (var k = 0; k < keep.Length; k++) matrix.AsSpan(keep[k] * width, width).CopyTo(result.AsSpan(k * width, width));
-        return (keep.Length, result, [.. keep.Select(i => labels[i] == 1)]);
     }
 
     /// <summary>The slot ranges of one-hot features: SMOTE treats each as one categorical column (SMOTENC).</summary>

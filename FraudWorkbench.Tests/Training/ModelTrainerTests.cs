@@ -13,19 +13,11 @@ public sealed class SampleMatrixFixture
         var schema = SchemaInference.Infer(path, ',');
         List<string?[]> rows;
         using (var file = File.OpenRead(path)) rows = DatasetRows.Read(file, schema);
-        var featurizer = new Featurizer(FeatureSetFitter.Fit(Definition, schema, rows));
-        var order = BatchFeaturizer.TimeOrder([.. rows.Select(featurizer.EventTicks)]);
-        var cut = (int)(order.Length * 0.7);
-        var train = order.Take(cut).Select(i => rows[i]).ToList();
-        var validation = order.Skip(cut).Select(i => rows[i]).ToList();
-
-        // Fitted on the training rows only; validation rows are featurized with that fit, after the training history.
-        var set = FeatureSetFitter.Fit(Definition, schema, train);
-        var all = BatchFeaturizer.Run(set, [.. train, .. validation]);
-        Width = set.SlotCount;
-        var labels = FeatureSetService.Labels(schema, [.. train, .. validation])!.Select(l => l == 1).ToArray();
-        Train = new TrainingData(all[..(train.Count * Width)], Width, labels[..train.Count]);
-        Validation = new TrainingData(all[(train.Count * Width)..], Width, labels[train.Count..]);
+        var (train, validation) = TrainingJobHandler.Split(rows, schema, new SplitSettings(SplitKind.Time, 0.3), 42);
+        var matrices = TrainingMatrices.Build(Definition, schema, train, validation);
+        Width = matrices.Set.SlotCount;
+        Train = matrices.Train;
+        Validation = matrices.Validation;
     }
 
     public static readonly FeatureSetDefinition Definition = new(

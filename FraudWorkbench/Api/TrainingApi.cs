@@ -50,9 +50,8 @@ public static class TrainingApi
     public static async Task<Ok<List<TrainingRunResponse>>> ListRuns(TrainingRunStore runs, JobStore jobs, CancellationToken cancellationToken)
     {
         var list = await runs.ListAsync(cancellationToken: cancellationToken);
-        var result = new List<TrainingRunResponse>(list.Count);
-        foreach (var run in list) result.Add(TrainingRunResponse.From(run, await jobs.GetAsync(run.JobId, cancellationToken)));
-        return TypedResults.Ok(result);
+        var byId = await jobs.GetManyAsync([.. list.Select(r => r.JobId)], cancellationToken);
+        return TypedResults.Ok(list.Select(run => TrainingRunResponse.From(run, byId.GetValueOrDefault(run.JobId))).ToList());
     }
 
     public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> DownloadArtifact(

@@ -43,19 +43,11 @@ public static class TrainingBenchmark
         new FeatureSpec(FeatureKind.OneHot, Column: "shipping_address_new", TopK: 1),
     ]);
 
-    public sealed record Split(TrainingData Train, TrainingData Validation, int Width);
-
-    /// <summary>Fits on the earlier 70 % and featurizes both parts point-in-time, as a training run does.</summary>
-    public static Split Prepare(List<string?[]> rows, DatasetSchema schema, FeatureSetDefinition definition)
+    /// <summary>The earlier 70 % for training and the later 30 % for validation, as a time-split training run builds them.</summary>
+    public static TrainingMatrices Prepare(List<string?[]> rows, DatasetSchema schema, FeatureSetDefinition definition)
     {
         var (train, validation) = TrainingJobHandler.Split(rows, schema, new SplitSettings(SplitKind.Time, 0.3), 42);
-        var set = FeatureSetFitter.Fit(definition, schema, train);
-        var matrix = BatchFeaturizer.Run(set, [.. train, .. validation]);
-        var trainMatrix = matrix[..(train.Count * set.SlotCount)];
-        FeatureSetFitter.ApplyOutOfFoldTargetEncoding(set, train, trainMatrix);
-        var labels = FeatureSetService.Labels(schema, [.. train, .. validation])!.Select(l => l == 1).ToArray();
-        return new Split(new TrainingData(trainMatrix, set.SlotCount, labels[..train.Count]),
-            new TrainingData(matrix[(train.Count * set.SlotCount)..], set.SlotCount, labels[train.Count..]), set.SlotCount);
+        return TrainingMatrices.Build(definition, schema, train, validation);
     }
 
     public static double ValidationPrAuc(TrainedModel model, TrainingData validation) =>
@@ -73,7 +65,7 @@ public static class TrainingBenchmark
         {
             var split = Prepare(sample, sampleSchema, definition);
             var model = ModelTrainer.Train(split.Train with { Weights = ModelTrainer.ClassWeights(split.Train.Labels) }, settings);
-            await output.WriteLineAsync($"quality, month A sample, time split, LightGBM + class weights, {name} ({split.Width} inputs): PR-AUC {ValidationPrAuc(model, split.Validation):0.000}");
+            await output.WriteLineAsync($"quality, month A sample, time split, LightGBM + class weights, {name} ({split.Set.SlotCount} inputs): PR-AUC {ValidationPrAuc(model, split.Validation):0.000}");
         }
 
         // Speed: LightGBM against xgboost hist on one matrix.
@@ -97,12 +89,12 @@ public static class TrainingBenchmark
             var lightgbm = ModelTrainer.Train(prepared.Train, settings);
             var fitSeconds = watch.Elapsed.TotalSeconds;
             var ours = ValidationPrAuc(lightgbm, prepared.Validation);
-            await output.WriteLineAsync($"LightGBM (ML.NET) fit on {prepared.Train.Rows:N0} rows × {prepared.Width} inputs, 100 trees, 31 leaves, 2 threads: {fitSeconds:0.000} s, validation PR-AUC {ours:0.000}");
+            await output.WriteLineAsync($"LightGBM (ML.NET) fit on {prepared.Train.Rows:N0} rows × {prepared.Set.SlotCount} inputs, 100 trees, 31 leaves, 2 threads: {fitSeconds:0.000} s, validation PR-AUC {ours:0.000}");
 
             var script = $$"""
                 import time, numpy as np, xgboost as xgb
                 from sklearn.metrics import average_precision_score
-                w = {{prepared.Width}}
+                w = {{prepared.Set.SlotCount}}
                 def load(p):
                     x = np.fromfile(p + ".x", dtype=np.float32).reshape(-1, w); y = np.fromfile(p + ".y", dtype=np.uint8); return x, y
                 xt, yt = load({{PythonReference.Literal(path + ".train")}}); xv, yv = load({{PythonReference.Literal(path + ".valid")}})
@@ -118,7 +110,7 @@ public static class TrainingBenchmark
 
             // SMOTE on the first rows of the training matrix against imbalanced-learn on the same rows.
             var n = Math.Min(smoteRows, prepared.Train.Rows);
-            var subset = new TrainingData(prepared.Train.Features[..(n * prepared.Width)], prepared.Width, prepared.Train.Labels[..n]);
+            var subset = new TrainingData(prepared.Train.Features[..(n * prepared.Set.SlotCount)], prepared.Set.SlotCount, prepared.Train.Labels[..n]);
             Write(path + ".smote", subset);
             var numeric = subset.Features.Select(v => (double)v).ToArray();
             Smote.Generate(numeric[..(2_000 * subset.Width)], subset.Width, [], 0, subset.Labels[..2_000], new SmoteOptions(5, 0.5, 42)); // JIT warm-up
@@ -135,7 +127,7 @@ public static class TrainingBenchmark
             var imblearn = await PythonReference.SecondsAsync($$"""
                 import time, numpy as np
                 from imblearn.over_sampling import SMOTE
-                w = {{prepared.Width}}
+                w = {{prepared.Set.SlotCount}}
                 x = np.fromfile({{PythonReference.Literal(path + ".smote.x")}}, dtype=np.float32).reshape(-1, w).astype(np.float64)
                 y = np.fromfile({{PythonReference.Literal(path + ".smote.y")}}, dtype=np.uint8)
                 best = None
