@@ -131,6 +131,9 @@ public static class ModelTrainer
                 Silent = true,
                 Verbose = false,
                 UseCategoricalSplit = false, // keeps ONNX export exact (see REFERENCE: categorical splits break it)
+                // Our matrices are narrow and long, where row-wise histograms win; forcing it skips
+                // LightGBM's timed trial of both layouts (about 10 % of a 700k-row fit).
+                ForceRowWise = true,
                 ExampleWeightColumnName = weight,
                 Booster = new GradientBooster.Options { L2Regularization = settings.L2Regularization },
             }),

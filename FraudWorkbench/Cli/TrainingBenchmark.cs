@@ -85,11 +85,19 @@ public static class TrainingBenchmark
             Write(path + ".train", prepared.Train);
             Write(path + ".valid", prepared.Validation);
 
-            var watch = Stopwatch.StartNew();
-            var lightgbm = ModelTrainer.Train(prepared.Train, settings);
-            var fitSeconds = watch.Elapsed.TotalSeconds;
+            // Best of three on both sides: this shared machine's load swings single timings by ±20 %.
+            var watch = new Stopwatch();
+            TrainedModel lightgbm = default!;
+            var fitSeconds = double.MaxValue;
+            for (var run = 0; run < 3; run++)
+            {
+                watch.Restart();
+                lightgbm = ModelTrainer.Train(prepared.Train, settings);
+                fitSeconds = Math.Min(fitSeconds, watch.Elapsed.TotalSeconds);
+            }
+
             var ours = ValidationPrAuc(lightgbm, prepared.Validation);
-            await output.WriteLineAsync($"LightGBM (ML.NET) fit on {prepared.Train.Rows:N0} rows × {prepared.Set.SlotCount} inputs, 100 trees, 31 leaves, 2 threads: {fitSeconds:0.000} s, validation PR-AUC {ours:0.000}");
+            await output.WriteLineAsync($"LightGBM (ML.NET) fit on {prepared.Train.Rows:N0} rows × {prepared.Set.SlotCount} inputs, 100 trees, 31 leaves, 2 threads: best of 3 {fitSeconds:0.000} s, validation PR-AUC {ours:0.000}");
 
             var script = $$"""
                 import time, numpy as np, xgboost as xgb
@@ -98,14 +106,17 @@ public static class TrainingBenchmark
                 def load(p):
                     x = np.fromfile(p + ".x", dtype=np.float32).reshape(-1, w); y = np.fromfile(p + ".y", dtype=np.uint8); return x, y
                 xt, yt = load({{PythonReference.Literal(path + ".train")}}); xv, yv = load({{PythonReference.Literal(path + ".valid")}})
-                model = xgb.XGBClassifier(tree_method="hist", n_estimators=100, max_depth=6, learning_rate=0.1, n_jobs=2)
-                t = time.perf_counter(); model.fit(xt, yt); t = time.perf_counter() - t
+                best = None
+                for _ in range(3):
+                    model = xgb.XGBClassifier(tree_method="hist", n_estimators=100, max_depth=6, learning_rate=0.1, n_jobs=2)
+                    t = time.perf_counter(); model.fit(xt, yt); t = time.perf_counter() - t
+                    best = t if best is None else min(best, t)
                 print("xgboost hist validation PR-AUC %.3f" % average_precision_score(yv, model.predict_proba(xv)[:, 1]))
-                print(t)
+                print(best)
                 """;
             var xgboost = await PythonReference.SecondsAsync(script, cancellationToken, output);
             await output.WriteLineAsync(xgboost is double x
-                ? $"xgboost hist fit, same matrix, 100 trees, depth 6, 2 threads: {x:0.000} s\nratio (LightGBM / xgboost): {fitSeconds / x:0.00}x (target <= 1.0x)"
+                ? $"xgboost hist fit, same matrix, 100 trees, depth 6, 2 threads: best of 3 {x:0.000} s\nratio (LightGBM / xgboost): {fitSeconds / x:0.00}x (target <= 1.0x)"
                 : "xgboost: not available (apt-get install python3-xgboost python3-sklearn)");
 
             // SMOTE on the first rows of the training matrix against imbalanced-learn on the same rows.
