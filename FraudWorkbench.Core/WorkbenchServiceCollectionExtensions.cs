@@ -6,6 +6,8 @@ using FraudWorkbench.Core.Db;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Registry;
+using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Core.Training;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -80,6 +82,19 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<TrainingService>();
         services.AddJobHandler<TrainingJobHandler>();
 
+        services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.Section)
+            .Validate(o => o.IsValid(), "FraudWorkbench:Scoring needs Engine auto, onnx or mlnet, and positive RateLimitPerMinute, MaxBatch, MaxBodyBytes, LogCapacity, LogBatchSize and PredictionRetentionDays.")
+            .ValidateOnStart();
+        services.AddSingleton<RegistryStore>();
+        services.AddSingleton<ModelLoader>();
+        services.AddSingleton<ModelServer>();
+        services.AddSingleton<RegistryService>();
+        services.AddJobHandler<ModelValidationJobHandler>();
+        services.AddSingleton<PredictionLog>();
+        services.AddSingleton<PredictionStore>();
+        services.AddSingleton<ScoringService>();
+        services.AddJobHandler<PredictionRetentionJobHandler>();
+
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();
         if (background)
@@ -88,7 +103,13 @@ public static class WorkbenchServiceCollectionExtensions
             services.AddSingleton<PostgresEventListener>();
             services.AddHostedService(sp => sp.GetRequiredService<PostgresEventListener>());
             services.AddHostedService<JobWorker>();
+            services.AddHostedService(sp => sp.GetRequiredService<ModelServer>());
+            services.AddHostedService<PredictionRetentionScheduler>();
         }
+
+        // Hosted services stop in reverse order and the web server (started after them) stops first, so
+        // the log drains once no request can add to it, and before the services it registered after.
+        services.AddHostedService(sp => sp.GetRequiredService<PredictionLog>());
 
         return services;
     }

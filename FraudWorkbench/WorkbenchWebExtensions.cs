@@ -13,6 +13,7 @@ using MudBlazor.Services;
 using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
+using Scalar.AspNetCore;
 
 namespace FraudWorkbench;
 
@@ -47,7 +48,42 @@ public static class WorkbenchWebExtensions
             .Configure<DataProtectionKeyRepository>((o, repository) => o.XmlRepository = repository);
 
         services.AddProblemDetails();
-        services.AddOpenApi();
+        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "FraudWorkbench API";
+            document.Info.Description = "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'. Scoring and feedback are rate-limited per key (429 with Retry-After).";
+            return Task.CompletedTask;
+        }));
+        services.AddRateLimiter(o =>
+        {
+            o.AddPolicy(ScoringApi.RateLimitPolicy, context =>
+            {
+                // One budget per API key (or signed-in user); a key may carry its own limit.
+                var user = context.User;
+                var partition = user.FindFirst(WorkbenchClaims.ApiKeyId)?.Value ?? "user:" + user.Identity?.Name;
+                var limit = int.TryParse(user.FindFirst(WorkbenchClaims.RateLimit)?.Value, out var own) ? own
+                    : context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<FraudWorkbench.Core.Scoring.ScoringOptions>>().Value.RateLimitPerMinute;
+                return System.Threading.RateLimiting.RateLimitPartition.GetSlidingWindowLimiter($"{partition}:{limit}", _ => new System.Threading.RateLimiting.SlidingWindowRateLimiterOptions
+                {
+                    PermitLimit = limit,
+                    Window = TimeSpan.FromMinutes(1),
+                    SegmentsPerWindow = 12,
+                    QueueLimit = 0,
+                });
+            });
+            o.OnRejected = async (context, cancellationToken) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(System.Threading.RateLimiting.MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(5);
+                var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+                context.HttpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context.HttpContext,
+                    ProblemDetails = { Status = 429, Title = "Rate limit reached", Detail = $"This key's request budget for the minute is spent; retry in {seconds} s." },
+                });
+            };
+        });
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
 
         // Method, path, status and duration only: headers (Authorization, X-Api-Key, cookies) and query strings never reach the log.
@@ -81,18 +117,22 @@ public static class WorkbenchWebExtensions
         app.UseAuthentication();
         app.UseMiddleware<PasswordChangeRequiredMiddleware>();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.UseAntiforgery();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
         app.MapOpenApi();
+        app.MapScalarApiReference("/api/docs", o => o.WithTitle("FraudWorkbench API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         app.MapAccountEndpoints();
         app.MapAccountsApi();
         app.MapJobsApi();
         app.MapDatasetsApi();
         app.MapFeatureSetsApi();
         app.MapTrainingApi();
+        app.MapRegistryApi();
+        app.MapScoringApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

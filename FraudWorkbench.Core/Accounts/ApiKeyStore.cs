@@ -14,7 +14,8 @@ public sealed record ApiKey(
     DateTime CreatedAt,
     DateTime? ExpiresAt,
     DateTime? RevokedAt,
-    DateTime? LastUsedAt)
+    DateTime? LastUsedAt,
+    int? RateLimitPerMinute = null)
 {
     // Dapper cannot pass a text[] column to a record constructor, so the SQL joins the scopes with spaces.
     public IReadOnlyList<string> Scopes { get; } = ScopeList.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -32,10 +33,14 @@ public sealed record ApiKey(
 public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     public const string SecretPrefix = "fwb_";
-    private const string Columns = "id, name, prefix, array_to_string(scopes, ' ') AS scope_list, created_by, created_at, expires_at, revoked_at, last_used_at";
+    private const string Columns = "id, name, prefix, array_to_string(scopes, ' ') AS scope_list, created_by, created_at, expires_at, revoked_at, last_used_at, rate_limit_per_minute";
+    // Scoring calls authenticate thousands of times a second; a verified key is trusted this long. Revocation
+    // clears this instance's entry at once; other instances see it within this window.
+    private static readonly TimeSpan TrustFor = TimeSpan.FromSeconds(10);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ApiKey Key, DateTime Until)> verified = new();
 
     public async Task<(ApiKey Key, string Secret)> CreateAsync(string name, IReadOnlyCollection<string> scopes, DateTime? expiresAt, string actor,
-        string? secret = null, CancellationToken cancellationToken = default)
+        string? secret = null, CancellationToken cancellationToken = default, int? rateLimitPerMinute = null)
     {
         name = name?.Trim() ?? "";
         if (name.Length is 0 or > 100) throw new AccountValidationException("name", "A key needs a name of 1 to 100 characters.");
@@ -45,6 +50,7 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         if (unknown.Length > 0) throw new AccountValidationException("scopes", $"Unknown scope {string.Join(", ", unknown)}; known: {string.Join(", ", Scopes.All)}.");
         var now = Now;
         if (expiresAt is DateTime e && e <= now) throw new AccountValidationException("expiresAt", "The expiry must be in the future.");
+        if (rateLimitPerMinute is < 1 or > 10_000_000) throw new AccountValidationException("rateLimitPerMinute", "The rate limit must be between 1 and 10,000,000 requests per minute.");
         if (secret is not null && secret.Length < 32) throw new AccountValidationException("secret", "A supplied API key must have at least 32 characters.");
 
         secret ??= SecretPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
@@ -53,12 +59,12 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         const string sql = $"""
-            INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_by, created_at, expires_at)
-            VALUES (@id, @name, @prefix, @hash, @scopes, @actor, @now, @expiresAt)
+            INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_by, created_at, expires_at, rate_limit_per_minute)
+            VALUES (@id, @name, @prefix, @hash, @scopes, @actor, @now, @expiresAt, @rateLimitPerMinute)
             RETURNING {Columns}
             """;
         var key = await connection.QuerySingleAsync<ApiKey>(new CommandDefinition(
-            sql, new { id, name, prefix = secret[..Math.Min(12, secret.Length)], hash = Hash(secret), scopes = normalised, actor, now, expiresAt },
+            sql, new { id, name, prefix = secret[..Math.Min(12, secret.Length)], hash = Hash(secret), scopes = normalised, actor, now, expiresAt, rateLimitPerMinute },
             transaction, cancellationToken: cancellationToken));
         await AuditLog.WriteAsync(transaction, now, actor, "api-key.create", "api-key", id.ToString(), new { name, scopes = normalised, expiresAt }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -70,6 +76,9 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
     {
         if (string.IsNullOrEmpty(secret) || secret.Length > 200) return null;
         var now = Now;
+        var hash = Hash(secret);
+        var cacheKey = Convert.ToHexString(hash);
+        if (verified.TryGetValue(cacheKey, out var hit) && hit.Until > now && hit.Key.IsActive(now)) return hit.Key;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         // last_used_at is written at most once a minute per key to keep hot keys from rewriting their row on every call.
         const string sql = $"""
@@ -82,7 +91,10 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
             )
             SELECT * FROM found
             """;
-        return await connection.QuerySingleOrDefaultAsync<ApiKey>(new CommandDefinition(sql, new { hash = Hash(secret), now }, cancellationToken: cancellationToken));
+        var key = await connection.QuerySingleOrDefaultAsync<ApiKey>(new CommandDefinition(sql, new { hash, now }, cancellationToken: cancellationToken));
+        if (key is null) verified.TryRemove(cacheKey, out _);
+        else verified[cacheKey] = (key, now + TrustFor);
+        return key;
     }
 
     public async Task<ApiKey?> RevokeAsync(Guid id, string actor, CancellationToken cancellationToken = default)
@@ -94,6 +106,7 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         if (key is null) return null;
         await AuditLog.WriteAsync(transaction, Now, actor, "api-key.revoke", "api-key", id.ToString(), new { key.Name, key.Prefix }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        foreach (var entry in verified.Where(e => e.Value.Key.Id == id)) verified.TryRemove(entry.Key, out _);
         return key;
     }
 

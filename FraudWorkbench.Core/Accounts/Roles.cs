@@ -32,6 +32,8 @@ public static class WorkbenchClaims
     public const string SecurityStamp = "fwb:stamp";
     public const string ApiKeyId = "fwb:api_key_id";
     public const string Scope = "scope";
+    /// <summary>An API key's own requests-per-minute limit, when it has one.</summary>
+    public const string RateLimit = "fwb:rate_limit";
 
     /// <summary>Who did it, as written to the audit log: <c>user:alice@example.com</c> or <c>api-key:ci-bot</c>.</summary>
     public static string Actor(ClaimsPrincipal principal) =>
@@ -43,6 +45,17 @@ public static class WorkbenchClaims
     public static bool CanWrite(ClaimsPrincipal principal) =>
         principal.IsInRole(Roles.Admin) || principal.IsInRole(Roles.DataScientist)
         || principal.HasClaim(Scope, Scopes.Admin) || principal.HasClaim(Scope, Scopes.Write);
+
+    /// <summary>Signed-in users read everything; a key reads only with the read, write or admin scope (a scoring-only key reads nothing).</summary>
+    public static bool CanRead(ClaimsPrincipal principal) =>
+        principal.FindFirst(ApiKeyId) is null
+        || principal.HasClaim(Scope, Scopes.Read) || principal.HasClaim(Scope, Scopes.Write) || principal.HasClaim(Scope, Scopes.Admin);
+
+    /// <summary>May call a scope-guarded endpoint: a key with <paramref name="scope"/> (or admin), or a signed-in Admin or DataScientist.</summary>
+    public static bool HasScopeOrWriterRole(ClaimsPrincipal principal, string scope) =>
+        principal.FindFirst(ApiKeyId) is null
+            ? principal.IsInRole(Roles.Admin) || principal.IsInRole(Roles.DataScientist)
+            : principal.HasClaim(Scope, scope) || principal.HasClaim(Scope, Scopes.Admin);
 
     public static bool IsAdmin(ClaimsPrincipal principal) =>
         principal.IsInRole(Roles.Admin) || principal.HasClaim(Scope, Scopes.Admin);

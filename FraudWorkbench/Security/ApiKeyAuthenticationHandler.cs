@@ -46,6 +46,7 @@ public sealed class ApiKeyAuthenticationHandler(
             new(WorkbenchClaims.ApiKeyId, key.Id.ToString()),
         };
         claims.AddRange(key.Scopes.Select(s => new Claim(WorkbenchClaims.Scope, s)));
+        if (key.RateLimitPerMinute is int limit) claims.Add(new Claim(WorkbenchClaims.RateLimit, limit.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }

@@ -13,6 +13,12 @@ public static class Policies
     public const string Write = "write";
 
     public const string Admin = "admin";
+
+    /// <summary>A key with the predict scope, or a signed-in Admin or DataScientist.</summary>
+    public const string Predict = "predict";
+
+    /// <summary>A key with the feedback scope, or a signed-in Admin or DataScientist.</summary>
+    public const string Feedback = "feedback";
 }
 
 public static class SecurityExtensions
@@ -58,9 +64,11 @@ public static class SecurityExtensions
     /// <summary>Every endpoint requires sign-in unless it opts out; writes and administration have their own policies.</summary>
     public static void ConfigurePolicies(AuthorizationOptions options)
     {
-        options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
+        options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanRead(c.User)).Build();
         options.AddPolicy(Policies.Write, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanWrite(c.User)));
         options.AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.IsAdmin(c.User)));
+        options.AddPolicy(Policies.Predict, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.HasScopeOrWriterRole(c.User, Scopes.Predict)));
+        options.AddPolicy(Policies.Feedback, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.HasScopeOrWriterRole(c.User, Scopes.Feedback)));
     }
 
     public static ClaimsPrincipal CreatePrincipal(User user)

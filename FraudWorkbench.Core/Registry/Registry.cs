@@ -1,0 +1,140 @@
+using System.Text.Json;
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Training;
+
+namespace FraudWorkbench.Core.Registry;
+
+/// <summary>Where a model version stands. A registered model has at most one production version.</summary>
+public static class ModelStage
+{
+    public const string Candidate = "candidate";
+    public const string Staging = "staging";
+    public const string Production = "production";
+    public const string Archived = "archived";
+
+    public static readonly IReadOnlyList<string> All = [Candidate, Staging, Production, Archived];
+}
+
+public static class GateStatus
+{
+    public const string Pending = "pending";
+    public const string Passed = "passed";
+    public const string Failed = "failed";
+    public const string Overridden = "overridden";
+    /// <summary>The gate could not be evaluated (for example a corrupt artifact); promotion is refused like a failure.</summary>
+    public const string Error = "error";
+
+    public static bool AllowsProduction(string status) => status is Passed or Overridden;
+}
+
+/// <summary>The validation metrics a gate can name, and which way is better.</summary>
+public static class GateMetric
+{
+    public const string PrAuc = "pr_auc";
+    public const string RocAuc = "roc_auc";
+    public const string RecallAtOnePercentFpr = "recall_at_1pct_fpr";
+    public const string LogLoss = "log_loss";
+    public const string Brier = "brier";
+
+    public static readonly IReadOnlyList<string> All = [PrAuc, RocAuc, RecallAtOnePercentFpr, LogLoss, Brier];
+
+    public static bool HigherIsBetter(string metric) => metric is not (LogLoss or Brier);
+
+    public static double Of(ClassificationReport report, string metric) => metric switch
+    {
+        PrAuc => report.AveragePrecision,
+        RocAuc => report.RocAuc,
+        RecallAtOnePercentFpr => report.RecallAtOnePercentFpr,
+        LogLoss => report.LogLoss,
+        Brier => report.Brier,
+        _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "Unknown gate metric."),
+    };
+}
+
+/// <summary>A baseline: the candidate's <paramref name="Metric"/> must satisfy <paramref name="Operator"/> <paramref name="Threshold"/> (the seed's BASELINE row).</summary>
+public sealed record GateBaseline(string Metric, string Operator, double Threshold);
+
+/// <summary>
+/// A registered model's validation gate. Baselines are absolute; the champion comparison is MLflow's:
+/// on the same holdout, the challenger may be worse than the production version by at most
+/// <see cref="MaxAbsoluteDrop"/> and at most <see cref="MaxRelativeDrop"/> (a fraction) on each compared metric.
+/// </summary>
+public sealed record GateSettings(IReadOnlyList<GateBaseline> Baselines, IReadOnlyList<string> CompareMetrics, double MaxAbsoluteDrop = 0.01, double MaxRelativeDrop = 0.05)
+{
+    public static readonly IReadOnlyList<string> Operators = [">=", ">", "<=", "<"];
+
+    /// <summary>The seed's examples: PR-AUC ≥ 0.5 and recall at 1 % false-positive rate ≥ 0.6; champion compared on PR-AUC and ROC-AUC.</summary>
+    public static GateSettings Default => new(
+        [new GateBaseline(GateMetric.PrAuc, ">=", 0.5), new GateBaseline(GateMetric.RecallAtOnePercentFpr, ">=", 0.6)],
+        [GateMetric.PrAuc, GateMetric.RocAuc]);
+
+    public IReadOnlyList<(string Field, string Message)> Validate()
+    {
+        var issues = new List<(string, string)>();
+        for (var i = 0; i < Baselines.Count; i++)
+        {
+            var b = Baselines[i];
+            if (!GateMetric.All.Contains(b.Metric)) issues.Add(($"baselines[{i}].metric", $"'{b.Metric}' is not one of {string.Join(", ", GateMetric.All)}."));
+            if (!Operators.Contains(b.Operator)) issues.Add(($"baselines[{i}].operator", $"'{b.Operator}' is not one of {string.Join(", ", Operators)}."));
+            if (!double.IsFinite(b.Threshold)) issues.Add(($"baselines[{i}].threshold", "The threshold must be a finite number."));
+        }
+
+        for (var i = 0; i < CompareMetrics.Count; i++)
+            if (!GateMetric.All.Contains(CompareMetrics[i])) issues.Add(($"compareMetrics[{i}]", $"'{CompareMetrics[i]}' is not one of {string.Join(", ", GateMetric.All)}."));
+        if (MaxAbsoluteDrop is < 0 or > 1 || double.IsNaN(MaxAbsoluteDrop)) issues.Add(("maxAbsoluteDrop", "The absolute margin must be between 0 and 1."));
+        if (MaxRelativeDrop is < 0 or > 1 || double.IsNaN(MaxRelativeDrop)) issues.Add(("maxRelativeDrop", "The relative margin must be between 0 and 1."));
+        return issues;
+    }
+}
+
+/// <summary>One check of a gate and how it came out.</summary>
+public sealed record GateCheck(string Kind, string Metric, string Rule, double Candidate, double? Reference, bool Passed);
+
+/// <summary>
+/// The gate's verdict for a version: the metrics of the candidate and (when there was one) the production
+/// version, both scored on the candidate's holdout rows through the serving path.
+/// </summary>
+public sealed record GateResult(
+    bool Passed,
+    IReadOnlyList<GateCheck> Checks,
+    ClassificationReport Candidate,
+    ClassificationReport? Champion,
+    Guid? ChampionVersionId,
+    int? ChampionVersion,
+    int HoldoutRows,
+    DateTime EvaluatedAt,
+    string? Error = null);
+
+public sealed record RegisteredModel(Guid Id, string Name, string Description, string GateJson, string CreatedBy, DateTime CreatedAt)
+{
+    public GateSettings Gate => field ??= JsonSerializer.Deserialize<GateSettings>(GateJson, DatasetSchema.Json)!;
+}
+
+/// <summary>A registered model with its newest and production version numbers, for lists.</summary>
+public sealed record RegisteredModelSummary(Guid Id, string Name, string Description, int Versions, int? LatestVersion, int? ProductionVersion, DateTime CreatedAt);
+
+public sealed record ModelVersion(
+    Guid Id, Guid RegisteredModelId, string ModelName, int Version, Guid RunId, string Stage, string[] Tags, string Notes,
+    string GateStatus, string? GateResultJson, Guid? GateJobId, string? OverrideReason, string CreatedBy, DateTime CreatedAt)
+{
+    public GateResult? GateResult => GateResultJson is null ? null : field ??= JsonSerializer.Deserialize<GateResult>(GateResultJson, DatasetSchema.Json);
+}
+
+public sealed record StageChange(long Id, Guid ModelVersionId, int Version, string? FromStage, string ToStage, string? Reason, string Actor, DateTime At);
+
+public sealed record Incident(long Id, DateTime At, string Kind, string SubjectType, string SubjectId, string Message);
+
+/// <summary>A registry request that cannot be carried out; <see cref="Field"/> names the offending input when there is one.</summary>
+public sealed class RegistryException(string message, int status = 409, string? field = null) : Exception(message)
+{
+    public int Status { get; } = status;
+    public string? Field { get; } = field;
+}
+
+/// <summary>Published after a stage change so every instance's model server reloads what it serves.</summary>
+[Events.EventName("model.stage-changed")]
+public sealed record ModelStageChanged(Guid RegisteredModelId, string ModelName, Guid ModelVersionId, int Version, string Stage);
+
+/// <summary>Published when a version's gate result changes (pending → passed, failed, …).</summary>
+[Events.EventName("model.gate-changed")]
+public sealed record ModelGateChanged(Guid RegisteredModelId, Guid ModelVersionId, string GateStatus);

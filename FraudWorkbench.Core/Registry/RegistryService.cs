@@ -1,0 +1,138 @@
+using FraudWorkbench.Core.Events;
+using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Scoring;
+using FraudWorkbench.Core.Training;
+using Npgsql;
+
+namespace FraudWorkbench.Core.Registry;
+
+public sealed record ModelValidationPayload(Guid VersionId);
+
+/// <summary>
+/// Registration, the validation gate, promotion and rollback. A version reaches production only through a
+/// passed (or, by an Admin with a reason, overridden) gate whose champion is still the production version,
+/// and only after its artifacts loaded and verified; serving switches once the change is committed.
+/// </summary>
+public sealed class RegistryService(NpgsqlDataSource dataSource, RegistryStore store, TrainingRunStore runs, ModelServer server, EventHub events, TimeProvider time)
+{
+    public static bool IsValidName(string? name) =>
+        name is { Length: >= 1 and <= 100 } && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && char.IsAsciiLetterOrDigit(name[0]);
+
+    /// <summary>Registers a succeeded training run as the next version (candidate) of <paramref name="name"/>, creating the model if needed, and queues its gate.</summary>
+    public async Task<ModelVersion> RegisterAsync(string name, Guid runId, IReadOnlyList<string>? tags, string? notes, string actor, CancellationToken cancellationToken = default)
+    {
+        if (!IsValidName(name)) throw new RegistryException("A model name is 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit.", 400, "name");
+        var run = await runs.GetAsync(runId, cancellationToken) ?? throw new RegistryException($"Training run {runId} does not exist.", 400, "runId");
+        if (run.Status != JobStatus.Succeeded || run.Result?.Artifacts is null) throw new RegistryException($"Training run {runId} has not succeeded ({run.Status}); only a trained model can be registered.", 400, "runId");
+        if (run.Result.Artifacts.Features is null) throw new RegistryException($"Training run {runId} predates stored feature fits; train it again to register it.", 400, "runId");
+        var cleanTags = (tags ?? []).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        if (cleanTags.Any(t => t.Length > 50) || cleanTags.Count > 20) throw new RegistryException("At most 20 tags of up to 50 characters each.", 400, "tags");
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var model = await store.EnsureModelAsync(transaction, name, actor, cancellationToken);
+        var versionId = Guid.CreateVersion7(time.GetUtcNow());
+        var job = await JobStore.InsertAsync(transaction, ModelValidationJobHandler.KindName, new ModelValidationPayload(versionId), actor, 2, time, cancellationToken);
+        var version = await store.InsertVersionAsync(transaction, model, versionId, runId, cleanTags, notes?.Trim() ?? "", job.Id, actor, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
+        return version;
+    }
+
+    /// <summary>Evaluates the gate again (for example after the production version changed).</summary>
+    public async Task<ModelVersion> RevalidateAsync(ModelVersion version, string actor, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var job = await JobStore.InsertAsync(transaction, ModelValidationJobHandler.KindName, new ModelValidationPayload(version.Id), actor, 2, time, cancellationToken);
+        await store.SetGatePendingAsync(transaction, version.Id, job.Id, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
+        await events.PublishAsync(new ModelGateChanged(version.RegisteredModelId, version.Id, GateStatus.Pending), CancellationToken.None);
+        return (await store.GetVersionAsync(version.Id, cancellationToken))!;
+    }
+
+    public async Task OverrideGateAsync(ModelVersion version, string reason, string actor, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrWhiteSpace(reason) || reason.Trim().Length < 10) throw new RegistryException("Overriding a failed gate needs a written reason (at least 10 characters).", 400, "reason");
+        await store.OverrideGateAsync(version, reason.Trim(), actor, cancellationToken);
+        await events.PublishAsync(new ModelGateChanged(version.RegisteredModelId, version.Id, GateStatus.Overridden), CancellationToken.None);
+    }
+
+    /// <summary>Moves a version to a stage. Production needs the gate and verified artifacts; it replaces the current production version.</summary>
+    public async Task<ModelVersion> PromoteAsync(ModelVersion version, string stage, string? reason, string actor, CancellationToken cancellationToken = default)
+    {
+        if (!ModelStage.All.Contains(stage)) throw new RegistryException($"'{stage}' is not one of {string.Join(", ", ModelStage.All)}.", 400, "stage");
+        if (version.Stage == stage) throw new RegistryException($"Version {version.Version} is already {stage}.");
+        ServingModel? serving = null;
+        if (stage == ModelStage.Production)
+        {
+            if (!GateStatus.AllowsProduction(version.GateStatus))
+            {
+                throw new RegistryException(version.GateStatus == GateStatus.Pending
+                    ? $"Version {version.Version}'s validation gate is still running."
+                    : $"Version {version.Version} did not pass its validation gate ({version.GateStatus}); an Admin may override it with a written reason.");
+            }
+
+            var current = await store.GetProductionAsync(version.ModelName, cancellationToken);
+            if (version.GateStatus == GateStatus.Passed && version.GateResult?.ChampionVersionId != current?.Id)
+            {
+                throw new RegistryException($"The gate compared version {version.Version} with {(version.GateResult?.ChampionVersion is int v ? $"version {v}" : "no production version")}, "
+                    + $"but production is now {(current is null ? "empty" : $"version {current.Version}")}; run the gate again.");
+            }
+
+            serving = await PrepareAsync(version, cancellationToken);
+        }
+
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await store.ChangeStageAsync(transaction, version, stage, actor, reason, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        if (serving is not null) server.Activate(serving);
+        await events.PublishAsync(new ModelStageChanged(version.RegisteredModelId, version.ModelName, version.Id, version.Version, stage), CancellationToken.None);
+        return (await store.GetVersionAsync(version.Id, cancellationToken))!;
+    }
+
+    /// <summary>Returns production to the version that held it before the current one.</summary>
+    public async Task<ModelVersion> RollbackAsync(RegisteredModel model, string? reason, string actor, CancellationToken cancellationToken = default)
+    {
+        var current = await store.GetProductionAsync(model.Name, cancellationToken);
+        ModelVersion previous;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            previous = await store.PreviousProductionAsync(transaction, model.Id, current?.Id, cancellationToken)
+                ?? throw new RegistryException($"Model '{model.Name}' has no earlier production version to roll back to.");
+        }
+
+        previous = (await store.GetVersionAsync(previous.Id, cancellationToken))!;
+        var serving = await PrepareAsync(previous, cancellationToken);
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await store.ChangeStageAsync(transaction, previous, ModelStage.Production, actor,
+                "rollback" + (current is null ? "" : $" from version {current.Version}") + (string.IsNullOrWhiteSpace(reason) ? "" : ": " + reason.Trim()), cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        server.Activate(serving);
+        await events.PublishAsync(new ModelStageChanged(model.Id, model.Name, previous.Id, previous.Version, ModelStage.Production), CancellationToken.None);
+        return (await store.GetVersionAsync(previous.Id, cancellationToken))!;
+    }
+
+    private async Task<ServingModel> PrepareAsync(ModelVersion version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await server.PrepareAsync(version, cancellationToken);
+        }
+        catch (ModelLoadException ex)
+        {
+            // The load already recorded the incident; what serves now keeps serving.
+            throw new RegistryException($"Version {version.Version} cannot be served: {ex.Message} The current production version keeps serving.");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using FraudWorkbench.Core.Artifacts;
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Registry;
+using FraudWorkbench.Core.Training;
+using Microsoft.Extensions.Options;
+using Microsoft.ML;
+
+namespace FraudWorkbench.Core.Scoring;
+
+/// <summary>A model version that cannot be served: its artifacts are missing, corrupt or inconsistent.</summary>
+public sealed class ModelLoadException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Loads a model version for scoring. Every artifact is read through the artifact store, which checks its
+/// SHA-256; the files must also match the version's checksum.sha256 list. Anything wrong refuses the load.
+/// </summary>
+public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, ArtifactStore artifacts, IOptions<ScoringOptions> options)
+{
+    public async Task<ServingModel> LoadAsync(ModelVersion version, CancellationToken cancellationToken = default)
+    {
+        var run = await runs.GetAsync(version.RunId, cancellationToken) ?? throw new ModelLoadException($"Training run {version.RunId} no longer exists.");
+        var result = run.Result ?? throw new ModelLoadException($"Training run {run.Id} has no result.");
+        var files = result.Artifacts ?? throw new ModelLoadException($"Training run {run.Id} stored no model files.");
+        if (files.Features is null) throw new ModelLoadException($"Training run {run.Id} predates stored feature fits (features.json); train it again to serve it.");
+        try
+        {
+            var listed = System.Text.Encoding.UTF8.GetString(await artifacts.ReadAllBytesAsync(files.Checksums, cancellationToken))
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split("  ", 2)).ToDictionary(p => p[1], p => p[0]);
+            foreach (var (name, sha) in files.FileNames.Where(f => f.Key != ModelArtifacts.ChecksumsName))
+            {
+                if (!listed.TryGetValue(name, out var expected) || expected != sha) throw new ModelLoadException($"{name} does not match checksum.sha256.");
+            }
+
+            var fitted = JsonSerializer.Deserialize<FittedFeatureSet>(await artifacts.ReadAllBytesAsync(files.Features, cancellationToken), DatasetSchema.Json)
+                ?? throw new ModelLoadException("features.json is empty.");
+            var engine = await EngineAsync(files, fitted.SlotCount, cancellationToken);
+            var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken);
+            return new ServingModel(version.Id, version.ModelName, version.Version, run.FeatureSetVersionId, fitted, engine,
+                result.Threshold.Threshold, result.Recalibration, new TransactionContract(fitted, dataset?.Profile));
+        }
+        catch (Exception ex) when (ex is ArtifactCorruptedException or FileNotFoundException or DirectoryNotFoundException or JsonException or InvalidOperationException or FormatException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            throw new ModelLoadException($"The artifacts of {version.ModelName} version {version.Version} failed verification: {ex.Message}", ex);
+        }
+    }
+
+    private async Task<IScoringEngine> EngineAsync(ModelArtifacts files, int width, CancellationToken cancellationToken)
+    {
+        var engine = options.Value.Engine;
+        if (engine == ScoringEngineKind.Onnx && files.Onnx is null) throw new ModelLoadException("Scoring is configured for ONNX Runtime, but this model has no ONNX export: " + files.OnnxProblem);
+        if (engine != ScoringEngineKind.MlNet && files.Onnx is not null)
+        {
+            return new OnnxScoringEngine(await artifacts.ReadAllBytesAsync(files.Onnx, cancellationToken), width);
+        }
+
+        var ml = new MLContext(seed: 1);
+        await using var zip = await artifacts.OpenReadAsync(files.ModelZip, cancellationToken);
+        using var buffer = new MemoryStream();
+        await zip.CopyToAsync(buffer, cancellationToken);
+        buffer.Position = 0;
+        var model = ml.Model.Load(buffer, out _);
+        return new MlNetScoringEngine(ml, model, width);
+    }
+}

@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using FraudWorkbench.Core.Events;
+using FraudWorkbench.Core.Registry;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FraudWorkbench.Core.Scoring;
+
+/// <summary>A scoring request that cannot be served as asked: 404 for an unknown model or version, 503 when a model cannot be loaded.</summary>
+public sealed class ScoringException(int status, string field, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+    public string Field { get; } = field;
+}
+
+/// <summary>
+/// The models this instance serves. Each registered model's production version is held as one reference,
+/// replaced in a single write after the new version has loaded and verified, so requests in flight finish
+/// on the version they started with and none fails during a switch. Stage changes made by any instance
+/// arrive as <see cref="ModelStageChanged"/> events; a version that fails to load is recorded as an
+/// incident and the one already serving stays.
+/// </summary>
+public sealed class ModelServer(RegistryStore registry, ModelLoader loader, EventHub events, IOptions<ScoringOptions> options, ILogger<ModelServer> logger)
+    : BackgroundService
+{
+    private const int MaxCachedVersions = 16;
+    private readonly ConcurrentDictionary<string, ServingModel> production = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<Guid, Lazy<Task<ServingModel>>> versions = new();
+    private readonly SemaphoreSlim productionLoad = new(1, 1);
+    private readonly Channel<string> refresh = Channel.CreateUnbounded<string>();
+
+    /// <summary>The model a request asks for: a version, or the production version of the named (or default) model.</summary>
+    public async Task<ServingModel> ResolveAsync(string? name, int? version, CancellationToken cancellationToken = default)
+    {
+        name = string.IsNullOrWhiteSpace(name) ? await DefaultModelAsync(cancellationToken) : name.Trim();
+        if (version is null)
+        {
+            return production.TryGetValue(name, out var serving) ? serving : await LoadProductionAsync(name, cancellationToken);
+        }
+
+        var found = await registry.GetVersionAsync(name, version.Value, cancellationToken)
+            ?? throw new ScoringException(404, "version", $"Model '{name}' has no version {version}.");
+        if (production.TryGetValue(name, out var current) && current.VersionId == found.Id) return current;
+        return await VersionAsync(found, cancellationToken);
+    }
+
+    /// <summary>Loads and verifies a version without serving it yet (promotion checks artifacts before it commits).</summary>
+    public async Task<ServingModel> PrepareAsync(ModelVersion version, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await VersionAsync(version, cancellationToken);
+        }
+        catch (ScoringException ex)
+        {
+            throw new ModelLoadException(ex.Message, ex);
+        }
+    }
+
+    /// <summary>Serves <paramref name="model"/> as its registered model's production version from now on.</summary>
+    public void Activate(ServingModel model)
+    {
+        production[model.ModelName] = model;
+        logger.LogInformation("Serving {Model} version {Version} in production", model.ModelName, model.Version);
+    }
+
+    public ServingModel? Current(string name) => production.GetValueOrDefault(name);
+
+    private async Task<string> DefaultModelAsync(CancellationToken cancellationToken) =>
+        options.Value.DefaultModel is { Length: > 0 } configured ? configured
+        : await registry.OldestModelNameAsync(cancellationToken) ?? throw new ScoringException(404, "model", "No model is registered yet.");
+
+    private async Task<ServingModel> LoadProductionAsync(string name, CancellationToken cancellationToken)
+    {
+        await productionLoad.WaitAsync(cancellationToken);
+        try
+        {
+            if (production.TryGetValue(name, out var serving)) return serving;
+            var version = await registry.GetProductionAsync(name, cancellationToken);
+            if (version is null)
+            {
+                throw await registry.GetModelAsync(name, cancellationToken) is null
+                    ? new ScoringException(404, "model", $"There is no registered model '{name}'.")
+                    : new ScoringException(404, "model", $"Model '{name}' has no production version.");
+            }
+
+            var model = await VersionAsync(version, cancellationToken);
+            production[model.ModelName] = model;
+            return model;
+        }
+        finally
+        {
+            productionLoad.Release();
+        }
+    }
+
+    private async Task<ServingModel> VersionAsync(ModelVersion version, CancellationToken cancellationToken)
+    {
+        if (versions.Count > MaxCachedVersions)
+        {
+            // Dropped entries are only unreferenced here; requests holding one finish with it.
+            foreach (var key in versions.Keys.Where(k => !production.Values.Any(p => p.VersionId == k)).Take(versions.Count - MaxCachedVersions / 2)) versions.TryRemove(key, out _);
+        }
+
+        var entry = versions.GetOrAdd(version.Id, _ => new Lazy<Task<ServingModel>>(() => LoadAsync(version)));
+        try
+        {
+            return await entry.Value.WaitAsync(cancellationToken);
+        }
+        catch (ModelLoadException ex)
+        {
+            versions.TryRemove(KeyValuePair.Create(version.Id, entry));
+            throw new ScoringException(503, "model", ex.Message);
+        }
+    }
+
+    private async Task<ServingModel> LoadAsync(ModelVersion version)
+    {
+        try
+        {
+            return await loader.LoadAsync(version);
+        }
+        catch (ModelLoadException ex)
+        {
+            logger.LogError("Refused to load {Model} version {Version}: {Problem}", version.ModelName, version.Version, ex.Message);
+            await registry.RecordIncidentAsync("artifact-verification", "model-version", version.Id.ToString(), ex.Message);
+            throw;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var subscription = events.Subscribe<ModelStageChanged>(e => refresh.Writer.TryWrite(e.ModelName));
+        await foreach (var name in refresh.Reader.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                await RefreshAsync(name, stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Could not refresh the production version of {Model}; the current one keeps serving", name);
+            }
+        }
+    }
+
+    /// <summary>Brings this instance in line with the registry after a stage change made anywhere.</summary>
+    private async Task RefreshAsync(string name, CancellationToken cancellationToken)
+    {
+        var version = await registry.GetProductionAsync(name, cancellationToken);
+        var current = production.GetValueOrDefault(name);
+        if (version is null)
+        {
+            production.TryRemove(name, out _);
+            return;
+        }
+
+        if (current?.VersionId == version.Id) return;
+        try
+        {
+            Activate(await VersionAsync(version, cancellationToken));
+        }
+        catch (ScoringException)
+        {
+            // Recorded as an incident by the load; the version already serving (if any) stays.
+        }
+    }
+}

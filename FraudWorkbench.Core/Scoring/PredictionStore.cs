@@ -1,0 +1,84 @@
+using Dapper;
+using FraudWorkbench.Core.Accounts;
+using Npgsql;
+
+namespace FraudWorkbench.Core.Scoring;
+
+/// <summary>A confirmed label for a prediction (from a chargeback or a review).</summary>
+/// <param name="LabelDate">When the fraud was confirmed, if the partner knows.</param>
+public sealed record FeedbackItem(Guid PredictionId, bool IsFraud, DateOnly? LabelDate = null);
+
+/// <summary>A logged prediction with its label once one arrived.</summary>
+public sealed record LoggedPrediction(
+    Guid Id, DateTime CreatedAt, Guid ModelVersionId, string Actor, string Input, float[] Features, double Probability, bool Decision, float LatencyMs,
+    string? Reasons, bool? IsFraud, DateTime? LabelDate, DateTime? LabelledAt);
+
+/// <summary>Reads the prediction log and attaches feedback labels to it.</summary>
+public sealed class PredictionStore(NpgsqlDataSource dataSource, PredictionLog log, TimeProvider time)
+{
+    private const string Columns = """
+        p.id, p.created_at, p.model_version_id, p.actor, p.input::text AS input, p.features, p.probability, p.decision, p.latency_ms,
+        p.reasons::text AS reasons, f.is_fraud, f.label_date::timestamp AS label_date, f.received_at AS labelled_at
+        """;
+
+    /// <summary>
+    /// Stores the labels, all or none: ids that match no logged prediction are returned and nothing is written.
+    /// Predictions still queued in this instance's log are written first, so a label sent right after scoring finds them.
+    /// </summary>
+    public async Task<IReadOnlyList<Guid>> RecordFeedbackAsync(IReadOnlyList<FeedbackItem> items, string actor, CancellationToken cancellationToken = default)
+    {
+        await log.FlushAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var ids = items.Select(i => i.PredictionId).Distinct().ToArray();
+        var known = (await connection.QueryAsync<Guid>(new CommandDefinition("SELECT id FROM predictions WHERE id = ANY(@ids)", new { ids }, transaction, cancellationToken: cancellationToken))).ToHashSet();
+        var unknown = ids.Where(id => !known.Contains(id)).ToList();
+        if (unknown.Count > 0) return unknown;
+
+        var now = time.GetUtcNow().UtcDateTime;
+        // The last label sent for a prediction wins (a chargeback can be reversed).
+        const string sql = """
+            INSERT INTO prediction_feedback (prediction_id, is_fraud, label_date, actor, received_at)
+            SELECT * FROM unnest(@ids, @labels, @dates, @actors, @times)
+            ON CONFLICT (prediction_id) DO UPDATE SET is_fraud = excluded.is_fraud, label_date = excluded.label_date, actor = excluded.actor, received_at = excluded.received_at
+            """;
+        var last = items.GroupBy(i => i.PredictionId).Select(g => g.Last()).ToList();
+        await connection.ExecuteAsync(new CommandDefinition(sql, new
+        {
+            ids = last.Select(i => i.PredictionId).ToArray(),
+            labels = last.Select(i => i.IsFraud).ToArray(),
+            dates = last.Select(i => i.LabelDate).ToArray(),
+            actors = last.Select(_ => actor).ToArray(),
+            times = last.Select(_ => now).ToArray(),
+        }, transaction, cancellationToken: cancellationToken));
+        await AuditLog.WriteAsync(transaction, now, actor, "prediction.feedback", "prediction", last.Count == 1 ? last[0].PredictionId.ToString() : null,
+            new { count = last.Count, fraud = last.Count(i => i.IsFraud) }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return [];
+    }
+
+    public async Task<LoggedPrediction?> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var sql = $"SELECT {Columns} FROM predictions p LEFT JOIN prediction_feedback f ON f.prediction_id = p.id WHERE p.id = @id";
+        return await connection.QuerySingleOrDefaultAsync<LoggedPrediction>(new CommandDefinition(sql, new { id }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<IReadOnlyList<LoggedPrediction>> RecentAsync(Guid modelVersionId, int limit = 50, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var sql = $"SELECT {Columns} FROM predictions p LEFT JOIN prediction_feedback f ON f.prediction_id = p.id WHERE p.model_version_id = @modelVersionId ORDER BY p.created_at DESC LIMIT @limit";
+        return [.. await connection.QueryAsync<LoggedPrediction>(new CommandDefinition(sql, new { modelVersionId, limit }, cancellationToken: cancellationToken))];
+    }
+
+    /// <summary>Predictions, labelled ones and fraud labels for a version.</summary>
+    public async Task<(long Predictions, long Labelled, long Fraud)> CountsAsync(Guid modelVersionId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = """
+            SELECT count(*), count(f.prediction_id), count(*) FILTER (WHERE f.is_fraud)
+            FROM predictions p LEFT JOIN prediction_feedback f ON f.prediction_id = p.id WHERE p.model_version_id = @modelVersionId
+            """;
+        return await connection.QuerySingleAsync<(long, long, long)>(new CommandDefinition(sql, new { modelVersionId }, cancellationToken: cancellationToken));
+    }
+}

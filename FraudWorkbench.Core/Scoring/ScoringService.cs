@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FraudWorkbench.Core.Features;
+
+namespace FraudWorkbench.Core.Scoring;
+
+/// <param name="PredictionId">Null for a dry run (nothing logged, entity histories untouched).</param>
+public sealed record Prediction(Guid? PredictionId, double Probability, bool Decision, double Threshold, string Model, int Version, double LatencyMs);
+
+/// <summary>The log is full: the request is refused (503) rather than scored without a record.</summary>
+public sealed class PredictionLogFullException() : Exception("The prediction log is saturated; retry shortly.");
+
+/// <summary>
+/// Scores transactions: the model's own feature fit computes the features (entity features from the
+/// online state, which each scored transaction then joins), the engine scores them, the recalibration
+/// and threshold decide, and the prediction goes to the log.
+/// </summary>
+public sealed class ScoringService(EntityStateStore entities, PredictionLog log, TimeProvider time)
+{
+    /// <param name="rows">Parsed by <paramref name="model"/>'s <see cref="TransactionContract"/>, in the dataset's column order.</param>
+    /// <param name="inputs">The transactions as sent, stored in the log.</param>
+    /// <param name="dryRun">Score without recording: for trying a version from its page.</param>
+    public async Task<IReadOnlyList<Prediction>> PredictAsync(
+        ServingModel model, IReadOnlyList<string?[]> rows, IReadOnlyList<JsonElement> inputs, string actor, bool dryRun, CancellationToken cancellationToken)
+    {
+        if (!dryRun && !log.TryReserve(rows.Count)) throw new PredictionLogFullException();
+        var logged = 0;
+        try
+        {
+            var results = new Prediction[rows.Count];
+            var features = new float[model.Features.SlotCount];
+            var probability = new double[1];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var computed = await entities.ComputeAsync(model.FeatureSetVersionId, model.Featurizer, rows[i], record: !dryRun, cancellationToken);
+                computed.CopyTo(features, 0);
+                model.Probabilities(features, 1, probability);
+                var decision = probability[0] >= model.Threshold;
+                var latency = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                Guid? id = null;
+                if (!dryRun)
+                {
+                    var now = time.GetUtcNow();
+                    id = Guid.CreateVersion7(now);
+                    log.Write(new PredictionRecord(id.Value, now.UtcDateTime, model.VersionId, actor, inputs[i].GetRawText(), computed, probability[0], decision, (float)latency));
+                    logged++;
+                }
+
+                results[i] = new Prediction(id, probability[0], decision, model.Threshold, model.ModelName, model.Version, Math.Round(latency, 3));
+            }
+
+            return results;
+        }
+        finally
+        {
+            if (!dryRun && logged < rows.Count) log.Release(rows.Count - logged);
+        }
+    }
+}

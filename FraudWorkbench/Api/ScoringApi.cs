@@ -1,0 +1,274 @@
+using System.Security.Claims;
+using System.Text.Json;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Scoring;
+using FraudWorkbench.Security;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace FraudWorkbench.Api;
+
+/// <param name="Decision"><c>fraud</c> when the probability reaches the model's threshold, else <c>legitimate</c>.</param>
+public sealed record PredictionResponse(Guid? PredictionId, double Probability, string Decision, double Threshold, string Model, int Version, double LatencyMs)
+{
+    public static PredictionResponse From(Prediction p) =>
+        new(p.PredictionId, p.Probability, p.Decision ? "fraud" : "legitimate", p.Threshold, p.Model, p.Version, p.LatencyMs);
+}
+
+public sealed record BatchPredictionResponse(string Model, int Version, IReadOnlyList<PredictionResponse> Predictions, double LatencyMs);
+
+public sealed record FeedbackResponse(int Accepted);
+
+/// <summary>
+/// The partner-facing API: real-time scoring of transactions in the dataset's raw schema, and confirmed
+/// labels back. Bodies are read by hand so that every problem comes back as a 400 naming its field.
+/// </summary>
+public static class ScoringApi
+{
+    public const string RateLimitPolicy = "per-key";
+
+    public static IEndpointRouteBuilder MapScoringApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1").WithTags("Scoring").RequireRateLimiting(RateLimitPolicy);
+        api.MapPost("/predict", Predict).WithName("Predict").RequireAuthorization(Policies.Predict)
+            .Accepts<PredictRequestExample>("application/json")
+            .WithSummary("Scores one transaction with a model's production version (or a named version).")
+            .WithDescription("""
+                Body: `{"model": "card-not-present", "transaction": {"amount": 129.5, "card_id": "c-1042", "event_time": "2026-03-01T14:05:00Z", ...}}`.
+                `model` is optional (default: the default registered model); `version` picks a specific version.
+                The transaction holds the columns of the model's training dataset; columns its features read are required.
+                """);
+        api.MapPost("/predict/batch", PredictBatch).WithName("PredictBatch").RequireAuthorization(Policies.Predict)
+            .Accepts<PredictBatchRequestExample>("application/json")
+            .WithSummary("Scores up to 1,000 transactions (configurable) in one call, in order.");
+        api.MapPost("/feedback", Feedback).WithName("Feedback").RequireAuthorization(Policies.Feedback)
+            .Accepts<FeedbackItem>("application/json")
+            .WithSummary("Attaches a confirmed label to a prediction: {\"predictionId\": \"…\", \"isFraud\": true, \"labelDate\": \"2026-03-09\"}.");
+        api.MapPost("/feedback/batch", FeedbackBatch).WithName("FeedbackBatch").RequireAuthorization(Policies.Feedback)
+            .Accepts<FeedbackBatchExample>("application/json")
+            .WithSummary("Attaches labels to many predictions: {\"items\": [{\"predictionId\": \"…\", \"isFraud\": false}]}; all or none.");
+        return app;
+    }
+
+    /// <summary>For the OpenAPI document only: the shape <see cref="Predict"/> reads.</summary>
+    public sealed record PredictRequestExample(string? Model, int? Version, Dictionary<string, object?> Transaction);
+
+    public sealed record PredictBatchRequestExample(string? Model, int? Version, List<Dictionary<string, object?>> Transactions);
+
+    public sealed record FeedbackBatchExample(List<FeedbackItem> Items);
+
+    public static async Task<Results<Ok<PredictionResponse>, ProblemHttpResult>> Predict(
+        HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
+        if (problem is not null) return problem;
+        using (body)
+        {
+            var issues = new List<InputIssue>();
+            var (name, version) = Envelope(body!.RootElement, "transaction", issues);
+            if (issues.Count > 0) return Invalid(issues);
+            var (outcome, error) = await ScoreAsync(server, scoring, user, name, version, [body.RootElement.GetProperty("transaction")], single: true, cancellationToken);
+            if (error is not null) return error;
+            return TypedResults.Ok(PredictionResponse.From(outcome![0]));
+        }
+    }
+
+    public static async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult>> PredictBatch(
+        HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
+        if (problem is not null) return problem;
+        using (body)
+        {
+            var issues = new List<InputIssue>();
+            var (name, version) = Envelope(body!.RootElement, "transactions", issues);
+            if (issues.Count > 0) return Invalid(issues);
+            var list = body.RootElement.GetProperty("transactions");
+            if (list.ValueKind != JsonValueKind.Array) return Invalid([new InputIssue("transactions", "Expected an array of transactions.")]);
+            var count = list.GetArrayLength();
+            if (count == 0 || count > options.Value.MaxBatch) return Invalid([new InputIssue("transactions", $"Send between 1 and {options.Value.MaxBatch} transactions.")]);
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            var (outcome, error) = await ScoreAsync(server, scoring, user, name, version, [.. list.EnumerateArray()], single: false, cancellationToken);
+            if (error is not null) return error;
+            return TypedResults.Ok(new BatchPredictionResponse(outcome![0].Model, outcome[0].Version, [.. outcome.Select(PredictionResponse.From)],
+                Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3)));
+        }
+    }
+
+    private static async Task<(IReadOnlyList<Prediction>? Predictions, ProblemHttpResult? Problem)> ScoreAsync(
+        ModelServer server, ScoringService scoring, ClaimsPrincipal user, string? name, int? version, IReadOnlyList<JsonElement> transactions, bool single, CancellationToken cancellationToken)
+    {
+        ServingModel model;
+        try
+        {
+            model = await server.ResolveAsync(name, version, cancellationToken);
+        }
+        catch (ScoringException ex)
+        {
+            return (null, JobsApi.Problem(ex.Status, ex.Status == 404 ? "Model not found" : "Model unavailable", ex.Message, ex.Field));
+        }
+
+        var issues = new List<InputIssue>();
+        var rows = new List<string?[]>(transactions.Count);
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            if (model.Contract.Parse(transactions[i], single ? "transaction." : $"transactions[{i}].", issues) is { } row) rows.Add(row);
+        }
+
+        if (issues.Count > 0) return (null, Invalid(issues));
+        try
+        {
+            return (await scoring.PredictAsync(model, rows, transactions, WorkbenchClaims.Actor(user), dryRun: false, cancellationToken), null);
+        }
+        catch (PredictionLogFullException ex)
+        {
+            return (null, TypedResults.Problem(ex.Message, statusCode: 503, title: "Scoring is saturated",
+                extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = 1 }));
+        }
+    }
+
+    public static async Task<Results<Ok<FeedbackResponse>, ProblemHttpResult>> Feedback(
+        HttpContext context, PredictionStore predictions, IOptions<ScoringOptions> options, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
+        if (problem is not null) return problem;
+        using (body)
+        {
+            var issues = new List<InputIssue>();
+            var item = FeedbackOf(body!.RootElement, "", issues);
+            return issues.Count > 0 ? Invalid(issues) : await StoreFeedbackAsync(predictions, [item!], single: true, user, cancellationToken);
+        }
+    }
+
+    public static async Task<Results<Ok<FeedbackResponse>, ProblemHttpResult>> FeedbackBatch(
+        HttpContext context, PredictionStore predictions, IOptions<ScoringOptions> options, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
+        if (problem is not null) return problem;
+        using (body)
+        {
+            var root = body!.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("items", out var list) || list.ValueKind != JsonValueKind.Array)
+                return Invalid([new InputIssue("items", "Expected {\"items\": [ … ]}.")]);
+            var extra = root.EnumerateObject().Where(p => p.Name != "items").Select(p => new InputIssue(p.Name, "Unknown field.")).ToList();
+            if (extra.Count > 0) return Invalid(extra);
+            var count = list.GetArrayLength();
+            if (count == 0 || count > options.Value.MaxBatch) return Invalid([new InputIssue("items", $"Send between 1 and {options.Value.MaxBatch} labels.")]);
+            var issues = new List<InputIssue>();
+            var items = list.EnumerateArray().Select((e, i) => FeedbackOf(e, $"items[{i}].", issues)).ToList();
+            return issues.Count > 0 ? Invalid(issues) : await StoreFeedbackAsync(predictions, [.. items.Select(i => i!)], single: false, user, cancellationToken);
+        }
+    }
+
+    private static async Task<Results<Ok<FeedbackResponse>, ProblemHttpResult>> StoreFeedbackAsync(
+        PredictionStore predictions, IReadOnlyList<FeedbackItem> items, bool single, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var unknown = await predictions.RecordFeedbackAsync(items, WorkbenchClaims.Actor(user), cancellationToken);
+        if (unknown.Count == 0) return TypedResults.Ok(new FeedbackResponse(items.Count));
+        if (single) return JobsApi.Problem(404, "Prediction not found", $"No logged prediction has the id {unknown[0]}; nothing was stored.", "predictionId");
+        var positions = items.Select((item, i) => (item, i)).Where(x => unknown.Contains(x.item.PredictionId))
+            .Select(x => new InputIssue($"items[{x.i}].predictionId", $"No logged prediction has the id {x.item.PredictionId}.")).ToList();
+        return JobsApi.Invalid("Unknown predictions; nothing was stored", [.. positions.Select(p => (p.Field, p.Message))]);
+    }
+
+    private static FeedbackItem? FeedbackOf(JsonElement element, string prefix, List<InputIssue> issues)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            issues.Add(new InputIssue(prefix.TrimEnd('.') is { Length: > 0 } p ? p : "body", "Expected an object {predictionId, isFraud, labelDate?}."));
+            return null;
+        }
+
+        Guid? id = null;
+        bool? fraud = null;
+        DateOnly? date = null;
+        var before = issues.Count;
+        foreach (var property in element.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "predictionId":
+                    if (property.Value.ValueKind == JsonValueKind.String && property.Value.TryGetGuid(out var g)) id = g;
+                    else issues.Add(new InputIssue(prefix + "predictionId", "Expected the predictionId a /predict call returned (a UUID)."));
+                    break;
+                case "isFraud":
+                    if (property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False) fraud = property.Value.GetBoolean();
+                    else issues.Add(new InputIssue(prefix + "isFraud", "Expected true or false."));
+                    break;
+                case "labelDate":
+                    if (property.Value.ValueKind == JsonValueKind.Null) break;
+                    if (property.Value.ValueKind == JsonValueKind.String && DateOnly.TryParseExact(property.Value.GetString(), "yyyy-MM-dd", out var d)) date = d;
+                    else issues.Add(new InputIssue(prefix + "labelDate", "Expected a date as \"yyyy-MM-dd\"."));
+                    break;
+                default:
+                    issues.Add(new InputIssue(prefix + property.Name, "Unknown field."));
+                    break;
+            }
+        }
+
+        if (id is null && !issues.Any(i => i.Field == prefix + "predictionId")) issues.Add(new InputIssue(prefix + "predictionId", "This field is required."));
+        if (fraud is null && !issues.Any(i => i.Field == prefix + "isFraud")) issues.Add(new InputIssue(prefix + "isFraud", "This field is required."));
+        return issues.Count == before ? new FeedbackItem(id!.Value, fraud!.Value, date) : null;
+    }
+
+    /// <summary>The envelope around transactions: optional model and version, the payload property, nothing else.</summary>
+    private static (string? Name, int? Version) Envelope(JsonElement root, string payload, List<InputIssue> issues)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            issues.Add(new InputIssue("body", $"Expected a JSON object with \"{payload}\"."));
+            return (null, null);
+        }
+
+        string? name = null;
+        int? version = null;
+        var hasPayload = false;
+        foreach (var property in root.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "model":
+                    if (property.Value.ValueKind == JsonValueKind.String) name = property.Value.GetString();
+                    else if (property.Value.ValueKind != JsonValueKind.Null) issues.Add(new InputIssue("model", "Expected the registered model's name."));
+                    break;
+                case "version":
+                    if (property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out var v) && v > 0) version = v;
+                    else if (property.Value.ValueKind != JsonValueKind.Null) issues.Add(new InputIssue("version", "Expected a positive whole version number."));
+                    break;
+                default:
+                    if (property.Name == payload) hasPayload = true;
+                    else issues.Add(new InputIssue(property.Name, $"Unknown field; the body holds model, version and {payload}."));
+                    break;
+            }
+        }
+
+        if (!hasPayload) issues.Add(new InputIssue(payload, "This field is required."));
+        return (name, version);
+    }
+
+    /// <summary>Reads the body as JSON within the size limit: 413 when larger, 400 (with the position) when malformed.</summary>
+    private static async Task<(JsonDocument? Body, ProblemHttpResult? Problem)> ReadAsync(HttpContext context, long maxBytes, CancellationToken cancellationToken)
+    {
+        if (context.Request.ContentLength > maxBytes) return (null, TooLarge(maxBytes));
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = maxBytes;
+        try
+        {
+            return (await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 16 }, cancellationToken), null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, JobsApi.Problem(400, "Malformed JSON", $"The body is not valid JSON: {ex.Message}", ex.Path is { Length: > 1 } path ? path.TrimStart('$', '.') : "body"));
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+    }
+
+    private static ProblemHttpResult TooLarge(long maxBytes) =>
+        JobsApi.Problem(413, "Body too large", $"The body is larger than {maxBytes:N0} bytes; split the batch.", "body");
+
+    private static ProblemHttpResult Invalid(IReadOnlyList<InputIssue> issues) =>
+        JobsApi.Invalid("The request cannot be scored", [.. issues.Select(i => (i.Field, i.Message))]);
+}
