@@ -114,9 +114,12 @@ public sealed record RegisteredModel(Guid Id, string Name, string Description, s
 public sealed record RegisteredModelSummary(Guid Id, string Name, string Description, int Versions, int? LatestVersion, int? ProductionVersion, DateTime CreatedAt);
 
 public sealed record ModelVersion(
-    Guid Id, Guid RegisteredModelId, string ModelName, int Version, Guid RunId, string Stage, string[] Tags, string Notes,
+    Guid Id, Guid RegisteredModelId, string ModelName, int Version, Guid RunId, string Stage, string TagList, string Notes,
     string GateStatus, string? GateResultJson, Guid? GateJobId, string? OverrideReason, string CreatedBy, DateTime CreatedAt)
 {
+    // Dapper cannot pass a text[] column to a record constructor, so the SQL joins the tags with U+001F.
+    public string[] Tags => field ??= TagList.Split('\u001f', StringSplitOptions.RemoveEmptyEntries);
+
     public GateResult? GateResult => GateResultJson is null ? null : field ??= JsonSerializer.Deserialize<GateResult>(GateResultJson, DatasetSchema.Json);
 }
 

@@ -10,7 +10,7 @@ namespace FraudWorkbench.Core.Registry;
 public sealed class RegistryStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     private const string VersionColumns = """
-        v.id, v.registered_model_id, m.name AS model_name, v.version, v.run_id, v.stage, v.tags, v.notes, v.gate_status,
+        v.id, v.registered_model_id, m.name AS model_name, v.version, v.run_id, v.stage, array_to_string(v.tags, chr(31)) AS tag_list, v.notes, v.gate_status,
         v.gate_result::text AS gate_result_json, v.gate_job_id, v.override_reason, v.created_by, v.created_at
         """;
 

@@ -9,9 +9,23 @@ namespace FraudWorkbench.Core.Scoring;
 public sealed record FeedbackItem(Guid PredictionId, bool IsFraud, DateOnly? LabelDate = null);
 
 /// <summary>A logged prediction with its label once one arrived.</summary>
-public sealed record LoggedPrediction(
-    Guid Id, DateTime CreatedAt, Guid ModelVersionId, string Actor, string Input, float[] Features, double Probability, bool Decision, float LatencyMs,
-    string? Reasons, bool? IsFraud, DateTime? LabelDate, DateTime? LabelledAt);
+/// <remarks>Init properties rather than a positional record: Dapper cannot pass a real[] column to a constructor.</remarks>
+public sealed record LoggedPrediction
+{
+    public Guid Id { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public Guid ModelVersionId { get; init; }
+    public string Actor { get; init; } = "";
+    public string Input { get; init; } = "";
+    public float[] Features { get; init; } = [];
+    public double Probability { get; init; }
+    public bool Decision { get; init; }
+    public float LatencyMs { get; init; }
+    public string? Reasons { get; init; }
+    public bool? IsFraud { get; init; }
+    public DateTime? LabelDate { get; init; }
+    public DateTime? LabelledAt { get; init; }
+}
 
 /// <summary>Reads the prediction log and attaches feedback labels to it.</summary>
 public sealed class PredictionStore(NpgsqlDataSource dataSource, PredictionLog log, TimeProvider time)

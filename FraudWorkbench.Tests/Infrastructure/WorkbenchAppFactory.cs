@@ -39,6 +39,9 @@ public class WorkbenchAppFactory : WebApplicationFactory<Program>
 
     public string ConnectionString { get; }
 
+    /// <summary>Where this app keeps its artifacts; a second app given the same directory and database serves the same models.</summary>
+    public string DataDirectory => settings["FraudWorkbench:DataDirectory"]!;
+
     /// <summary>Every log message the app wrote, formatted, for checks that secrets never reach the log.</summary>
     public ConcurrentQueue<string> Logs { get; } = new();
 

@@ -1,0 +1,303 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using FraudWorkbench.Api;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Scoring;
+using FraudWorkbench.Tests.Scoring;
+using Npgsql;
+
+namespace FraudWorkbench.Tests.Api;
+
+public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>, IAsyncLifetime
+{
+    private const string Model = "cnp-scoring";
+
+    public async Task InitializeAsync()
+    {
+        if (fixture.App.Get<ModelServer>().Current(Model) is null && await fixture.App.Get<FraudWorkbench.Core.Registry.RegistryStore>().GetProductionAsync(Model) is null)
+            await fixture.RegisterAndPromoteAsync(Model, fixture.StrongRun);
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private HttpClient Client(string key = ScoringFixture.BootstrapApiKey)
+    {
+        var client = fixture.App.CreateHttpClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    private static async Task<JsonElement> Json(HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<JsonElement>();
+
+    [Fact]
+    public async Task Predict_Transaction_ProbabilityDecisionVersionAndLoggedWithFeatures()
+    {
+        using var client = Client();
+        var transaction = fixture.Transaction(321);
+
+        var response = await client.PostAsJsonAsync("/api/v1/predict", new { model = Model, transaction });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var prediction = (await response.Content.ReadFromJsonAsync<PredictionResponse>(DatasetSchema.Json))!;
+        Assert.InRange(prediction.Probability, 0, 1);
+        Assert.Equal(prediction.Probability >= prediction.Threshold ? "fraud" : "legitimate", prediction.Decision);
+        Assert.Equal(Model, prediction.Model);
+        Assert.Equal(1, prediction.Version);
+        Assert.True(prediction.LatencyMs > 0);
+        await fixture.App.Get<PredictionLog>().FlushAsync();
+        var logged = await fixture.App.Get<PredictionStore>().GetAsync(prediction.PredictionId!.Value);
+        Assert.NotNull(logged);
+        Assert.Equal(prediction.Probability, logged.Probability, 12);
+        Assert.Equal("api-key:bootstrap", logged.Actor[..Math.Min(logged.Actor.Length, "api-key:bootstrap".Length)]);
+        Assert.Equal(fixture.App.Get<ModelServer>().Current(Model)!.Features.SlotCount, logged.Features.Length);
+        Assert.Equal((string)transaction["customer_id"]!, JsonDocument.Parse(logged.Input).RootElement.GetProperty("customer_id").GetString());
+    }
+
+    [Fact]
+    public async Task Predict_SameTransactionAsOfflineScoring_SameProbability()
+    {
+        // A customer never seen online: its velocity features are zero both ways, so the API must match batch scoring of the same row alone.
+        var model = fixture.App.Get<ModelServer>().Current(Model)!;
+        var transaction = fixture.Transaction(7);
+        transaction["customer_id"] = "c_fresh_" + Guid.NewGuid().ToString("N")[..8];
+        var row = fixture.Schema.Columns.Select(c => transaction.TryGetValue(c.Name, out var v) && v is not null ? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)!.Replace("False", "false").Replace("True", "true") : null).ToArray();
+        var offline = FraudWorkbench.Core.Features.BatchFeaturizer.Run(model.Features, [row]);
+        var expected = new double[1];
+        model.Probabilities(offline, 1, expected);
+        using var client = Client();
+
+        var prediction = (await (await client.PostAsJsonAsync("/api/v1/predict", new { model = Model, transaction })).Content.ReadFromJsonAsync<PredictionResponse>(DatasetSchema.Json))!;
+
+        Assert.Equal(expected[0], prediction.Probability, 6);
+    }
+
+    [Fact]
+    public async Task PredictBatch_Transactions_OnePredictionEachInOrder_VelocitySeesEarlierOnes()
+    {
+        using var client = Client();
+        var customer = "c_batch_" + Guid.NewGuid().ToString("N")[..8];
+        var transactions = Enumerable.Range(0, 5).Select(i =>
+        {
+            var t = fixture.Transaction(1000 + i);
+            t["customer_id"] = customer;
+            t["event_time"] = $"2026-02-01T10:0{i}:00Z";
+            return t;
+        }).ToList();
+
+        var response = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var batch = (await response.Content.ReadFromJsonAsync<BatchPredictionResponse>(DatasetSchema.Json))!;
+        Assert.Equal(5, batch.Predictions.Count);
+        Assert.Equal(5, batch.Predictions.Select(p => p.PredictionId).Distinct().Count());
+        await fixture.App.Get<PredictionLog>().FlushAsync();
+        var store = fixture.App.Get<PredictionStore>();
+        var model = fixture.App.Get<ModelServer>().Current(Model)!;
+        var count1h = model.Features.SlotNames.ToList().FindIndex(n => n.Contains("count") && n.Contains("1h"));
+        Assert.True(count1h >= 0, string.Join(", ", model.Features.SlotNames));
+        var counts = new List<float>();
+        foreach (var p in batch.Predictions) counts.Add((await store.GetAsync(p.PredictionId!.Value))!.Features[count1h]);
+        Assert.Equal([0f, 1f, 2f, 3f, 4f], counts); // each transaction sees the earlier ones of the same batch
+    }
+
+    public static TheoryData<string, string, int> BadBodies => new()
+    {
+        { """{"model":"cnp-scoring","transaction":{"event_time":"2026-02-01T10:00:00Z","customer_id":"c1"}}""", "transaction.amount", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"amount\":\"twelve\"")), "transaction.amount", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"amount\":\"NaN\"")), "transaction.amount", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"amount\":1e400")), "transaction.amount", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"payment_method\":\"barter\"")), "transaction.payment_method", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"favourite_colour\":\"blue\"")), "transaction.favourite_colour", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"customer_id\":null")), "transaction.customer_id", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"event_time\":\"yesterday\"")), "transaction.event_time", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"shipping_address_new\":\"maybe\"")), "transaction.shipping_address_new", 400 },
+        { """{"model":"cnp-scoring","transaction":{"amount": 12,}""", "body", 400 },
+        { """{"model":"cnp-scoring","transaction":[1,2]}""", "transaction", 400 },
+        { """{"model":"cnp-scoring","transaction":{}, "debug":true}""", "debug", 400 },
+        { """{"model":"no-such-model","transaction":{}}""", "model", 404 },
+        { """{"model":"cnp-scoring","version":99,"transaction":{}}""", "version", 404 },
+        { """[]""", "body", 400 },
+        { "", "body", 400 },
+    };
+
+    /// <summary>A valid sample transaction as JSON members, with <paramref name="change"/> replacing (or adding) one member.</summary>
+    private static string Fields(string change)
+    {
+        var valid = new Dictionary<string, string>
+        {
+            ["transaction_id"] = "\"tx_1\"", ["event_time"] = "\"2026-01-01T00:01:22Z\"", ["customer_id"] = "\"c_146399\"", ["amount"] = "50.04",
+            ["merchant_category"] = "\"health\"", ["payment_method"] = "\"wallet\"", ["device_type"] = "\"desktop\"", ["ip_country"] = "\"US\"",
+            ["home_country"] = "\"US\"", ["shipping_address_new"] = "false", ["account_age_days"] = "100", ["customer_age"] = "54",
+            ["customer_gender"] = "\"F\"", ["email_domain"] = "\"icloud.com\"",
+        };
+        var name = change[1..change.IndexOf('"', 1)];
+        valid[name] = change[(change.IndexOf(':') + 1)..];
+        return string.Join(",", valid.Select(kv => $"\"{kv.Key}\":{kv.Value}"));
+    }
+
+    [Theory]
+    [MemberData(nameof(BadBodies))]
+    public async Task Predict_BadInput_ProblemNamingTheField_Never5xx(string body, string field, int status)
+    {
+        using var client = Client();
+        var before = await CountPredictionsAsync();
+
+        var response = await client.PostAsync("/api/v1/predict", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var problem = await Json(response);
+        var fields = problem.TryGetProperty("errors", out var errors) ? errors.EnumerateArray().Select(e => e.GetProperty("field").GetString()).ToList() : [problem.GetProperty("field").GetString()];
+        Assert.Contains(field, fields);
+        Assert.Equal(before, await CountPredictionsAsync()); // nothing logged for a refused request
+    }
+
+    [Fact]
+    public async Task Predict_ValidFieldsHelper_Scores()
+    {
+        using var client = Client();
+        var response = await client.PostAsync("/api/v1/predict", new StringContent("{\"model\":\"cnp-scoring\",\"transaction\":{" + Fields("\"amount\":75.5") + "}}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Predict_OversizedBodyOrBatch_413And400()
+    {
+        using var client = Client();
+        var huge = new string('x', 5 * 1024 * 1024);
+        var tooBig = await client.PostAsync("/api/v1/predict", new StringContent("{\"model\":\"cnp-scoring\",\"transaction\":{\"transaction_id\":\"" + huge + "\"}}", Encoding.UTF8, "application/json"));
+        var tooMany = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions = Enumerable.Range(0, 1001).Select(_ => new { }).ToList() });
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+        Assert.Equal("body", (await Json(tooBig)).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.Equal("transactions", (await Json(tooMany)).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Predict_BatchWithOneBadTransaction_400NamingItsIndex_NothingScored()
+    {
+        using var client = Client();
+        var bad = fixture.Transaction(3);
+        bad["amount"] = "lots";
+        var before = await CountPredictionsAsync();
+
+        var response = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions = new[] { fixture.Transaction(2), bad } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("transactions[1].amount", (await Json(response)).GetProperty("field").GetString());
+        Assert.Equal(before, await CountPredictionsAsync());
+    }
+
+    [Fact]
+    public async Task Keys_ScopesExpiryAndRevocation_Enforced()
+    {
+        var keys = fixture.App.Get<ApiKeyStore>();
+        var (_, predictOnly) = await keys.CreateAsync("partner-predict", [Scopes.Predict], null, "test");
+        var (_, readOnly) = await keys.CreateAsync("partner-read", [Scopes.Read], null, "test");
+        var (revoked, revokedSecret) = await keys.CreateAsync("partner-revoked", [Scopes.Predict], null, "test");
+        var (expiring, expiringSecret) = await keys.CreateAsync("partner-expiring", [Scopes.Predict], DateTime.UtcNow.AddHours(1), "test");
+        var body = new { model = Model, transaction = fixture.Transaction(11) };
+
+        using var partner = Client(predictOnly);
+        Assert.Equal(HttpStatusCode.OK, (await partner.PostAsJsonAsync("/api/v1/predict", body)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await partner.GetAsync("/api/v1/datasets")).StatusCode); // scoring keys read nothing
+        Assert.Equal(HttpStatusCode.Forbidden, (await partner.PostAsJsonAsync("/api/v1/feedback", new { predictionId = Guid.NewGuid(), isFraud = true })).StatusCode);
+        using var reader = Client(readOnly);
+        Assert.Equal(HttpStatusCode.Forbidden, (await reader.PostAsJsonAsync("/api/v1/predict", body)).StatusCode);
+
+        using var soonRevoked = Client(revokedSecret);
+        Assert.Equal(HttpStatusCode.OK, (await soonRevoked.PostAsJsonAsync("/api/v1/predict", body)).StatusCode);
+        await keys.RevokeAsync(revoked.Id, "test");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await soonRevoked.PostAsJsonAsync("/api/v1/predict", body)).StatusCode);
+
+        await using (var connection = new NpgsqlConnection(fixture.App.ConnectionString))
+            await connection.ExecuteAsync("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = @Id", new { expiring.Id });
+        using var expired = Client(expiringSecret);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await expired.PostAsJsonAsync("/api/v1/predict", body)).StatusCode);
+        using var anonymous = fixture.App.CreateHttpClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/api/v1/predict", body)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Predict_OverTheKeysRateLimit_429WithRetryAfter_OtherKeysUnaffected()
+    {
+        var keys = fixture.App.Get<ApiKeyStore>();
+        var (_, limited) = await keys.CreateAsync("partner-limited", [Scopes.Predict], null, "test", rateLimitPerMinute: 3);
+        var (_, other) = await keys.CreateAsync("partner-other", [Scopes.Predict], null, "test", rateLimitPerMinute: 3);
+        var body = new { model = Model, transaction = fixture.Transaction(12) };
+        using var client = Client(limited);
+
+        var codes = new List<HttpStatusCode>();
+        HttpResponseMessage last = default!;
+        for (var i = 0; i < 4; i++) codes.Add((last = await client.PostAsJsonAsync("/api/v1/predict", body)).StatusCode);
+        using var otherClient = Client(other);
+        var otherStatus = (await otherClient.PostAsJsonAsync("/api/v1/predict", body)).StatusCode;
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], codes);
+        Assert.InRange(int.Parse(last.Headers.GetValues("Retry-After").Single()), 1, 60);
+        Assert.Equal(429, (await Json(last)).GetProperty("status").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, otherStatus);
+    }
+
+    [Fact]
+    public async Task Feedback_LabelsJoinedToPredictions_LastLabelWins_UnknownIdsStoreNothing()
+    {
+        using var client = Client();
+        var a = (await (await client.PostAsJsonAsync("/api/v1/predict", new { model = Model, transaction = fixture.Transaction(40) })).Content.ReadFromJsonAsync<PredictionResponse>(DatasetSchema.Json))!;
+        var b = (await (await client.PostAsJsonAsync("/api/v1/predict", new { model = Model, transaction = fixture.Transaction(41) })).Content.ReadFromJsonAsync<PredictionResponse>(DatasetSchema.Json))!;
+
+        // Sent straight after scoring: the log may not have written the predictions yet.
+        var single = await client.PostAsJsonAsync("/api/v1/feedback", new { predictionId = a.PredictionId, isFraud = true, labelDate = "2026-03-09" });
+        var batch = await client.PostAsJsonAsync("/api/v1/feedback/batch", new { items = new object[] { new { predictionId = b.PredictionId, isFraud = true }, new { predictionId = b.PredictionId, isFraud = false } } });
+        var unknown = await client.PostAsJsonAsync("/api/v1/feedback/batch", new { items = new object[] { new { predictionId = a.PredictionId, isFraud = false }, new { predictionId = Guid.NewGuid(), isFraud = true } } });
+        var unknownSingle = await client.PostAsJsonAsync("/api/v1/feedback", new { predictionId = Guid.NewGuid(), isFraud = true });
+        var malformed = await client.PostAsJsonAsync("/api/v1/feedback", new { predictionId = "yesterday", isFraud = "yes" });
+
+        Assert.Equal(HttpStatusCode.OK, single.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Equal("items[1].predictionId", (await Json(unknown)).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, unknownSingle.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal(["predictionId", "isFraud"], (await Json(malformed)).GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("field").GetString()).ToList());
+        var store = fixture.App.Get<PredictionStore>();
+        var labelledA = (await store.GetAsync(a.PredictionId!.Value))!;
+        Assert.True(labelledA.IsFraud); // the refused batch did not flip it
+        Assert.Equal(new DateTime(2026, 3, 9), labelledA.LabelDate);
+        Assert.False((await store.GetAsync(b.PredictionId!.Value))!.IsFraud);
+    }
+
+    [Fact]
+    public async Task OpenApi_DocumentsScoringAndRegistry_InteractivePageServed()
+    {
+        using var client = Client();
+        var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var paths = document.GetProperty("paths");
+
+        Assert.True(paths.TryGetProperty("/api/v1/predict", out var predict));
+        Assert.True(predict.GetProperty("post").TryGetProperty("requestBody", out _));
+        Assert.True(paths.TryGetProperty("/api/v1/feedback/batch", out _));
+        Assert.True(paths.TryGetProperty("/api/v1/models/{name}/versions/{version}/promote", out _));
+        var docs = await client.GetAsync("/api/docs/");
+        Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+        var html = await docs.Content.ReadAsStringAsync();
+        Assert.Contains("FraudWorkbench API", html);
+        // The page's script comes from the app itself: the machines running it need no internet.
+        var script = System.Text.RegularExpressions.Regex.Match(html, "<script[^>]+src=\"([^\"]+)\"").Groups[1].Value;
+        Assert.False(script.StartsWith("http", StringComparison.Ordinal), script);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri(new Uri(client.BaseAddress!, "/api/docs/"), script))).StatusCode);
+    }
+
+    private async Task<long> CountPredictionsAsync()
+    {
+        await fixture.App.Get<PredictionLog>().FlushAsync();
+        await using var connection = new NpgsqlConnection(fixture.App.ConnectionString);
+        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM predictions");
+    }
+}
