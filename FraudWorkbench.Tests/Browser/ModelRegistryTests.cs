@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Registry;
+using FraudWorkbench.Core.Scoring;
+using FraudWorkbench.Core.Training;
+using FraudWorkbench.Tests.Infrastructure;
+using FraudWorkbench.Tests.Training;
+using Microsoft.Playwright;
+
+namespace FraudWorkbench.Tests.Browser;
+
+public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
+{
+    private const string Model = "card-not-present";
+
+    private async Task<Job> WaitForJobAsync(Guid jobId, int seconds = 180)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var job = (await app.App.Get<JobStore>().GetAsync(jobId))!;
+            if (job.IsFinished) return job;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Job {jobId} still {job.Status} ({job.Stage}).");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task RegisterFromRun_GatePassesLive_PromoteToProduction_TryItScores()
+    {
+        // A real run on the month A sample, trained by the app's own worker.
+        var ingestor = app.App.Get<DatasetIngestor>();
+        IngestResult dataset;
+        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
+        {
+            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "browser-registry", SchemaOverrides.None, "test");
+        }
+
+        var (featureSet, _) = await app.App.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("browser-registry-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
+        var (runId, trainingJob) = await app.App.Get<TrainingService>().StartAsync(new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id, new TrainerSettings(Trees: 40)), "test");
+        var trained = await WaitForJobAsync(trainingJob);
+        Assert.True(trained.Status == JobStatus.Succeeded, trained.Error);
+
+        // The model exists with a lenient gate before its first version is registered, so the gate job applies it.
+        var registry = app.App.Get<RegistryStore>();
+        await using (var connection = await registry.OpenAsync(default))
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            var created = await registry.EnsureModelAsync(transaction, Model, "test", default);
+            await transaction.CommitAsync();
+            await registry.UpdateModelAsync(created.Id, "Card-not-present fraud", new GateSettings([new GateBaseline(GateMetric.PrAuc, ">=", 0.1)], [GateMetric.PrAuc], 1, 1), "test");
+        }
+
+        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, 1400, 1000);
+        await using var _ = context;
+        await page.GotoAsync($"/account/login?ReturnUrl=%2Ftraining%2F{runId}");
+        await BrowserFixture.SignInAsync(page, WorkbenchAppFactory.AdminEmail, WorkbenchAppFactory.AdminPassword);
+        await BrowserFixture.WaitForInteractiveAsync(page);
+
+        // Register from the run page: the default name is the seed's model.
+        await page.Locator("#register-model").ClickAsync();
+        await Assertions.Expect(page.Locator("input#register-name")).ToHaveValueAsync(Model);
+        await page.Locator("input#register-tags").FillAsync("browser, lightgbm");
+        await page.Locator("#register-submit").ClickAsync();
+        await page.WaitForURLAsync(new Regex($"/models/{Model}/versions/1$"));
+
+        // The gate runs as a job and its verdict arrives without a reload.
+        await Assertions.Expect(page.Locator("#gate-status")).ToHaveAttributeAsync("data-gate", GateStatus.Passed, new() { Timeout = 120_000 });
+        var version = (await registry.GetVersionAsync(Model, 1))!;
+        Assert.Equal(["browser", "lightgbm"], version.Tags);
+        var gate = version.GateResult!;
+        Assert.Equal(12_000, gate.HoldoutRows); // the latest 30 % of 40,000 rows
+        var check = page.Locator("#gate-checks tr[data-check=baseline-pr_auc]");
+        await Assertions.Expect(check).ToHaveAttributeAsync("data-passed", "true");
+        await Assertions.Expect(check.Locator("[data-testid=check-candidate]")).ToHaveTextAsync(gate.Candidate.AveragePrecision.ToString("0.0000", CultureInfo.InvariantCulture));
+        await Assertions.Expect(page.Locator("[data-testid=chart-roc] svg")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-testid=lineage-checksum]")).ToHaveTextAsync(dataset.Version.Checksum);
+
+        await page.Locator("#promote-production").ClickAsync();
+
+        await Assertions.Expect(page.Locator("#stage")).ToHaveAttributeAsync("data-stage", ModelStage.Production);
+        await Assertions.Expect(page.Locator("#stage")).ToHaveTextAsync(ModelStage.Production);
+        Assert.Equal(ModelStage.Production, (await registry.GetVersionAsync(version.Id))!.Stage);
+        Assert.Equal(1, app.App.Get<ModelServer>().Current(Model)?.Version);
+
+        // Try it with the prefilled form: a dry run through the serving path, nothing logged.
+        var log = app.App.Get<PredictionLog>();
+        await log.FlushAsync();
+        var written = log.Written;
+        await page.Locator("#try-it-score").ClickAsync();
+
+        var result = page.Locator("#try-it-result");
+        await Assertions.Expect(result).ToContainTextAsync(new Regex(@"Fraud probability \d\.\d{4}"));
+        await Assertions.Expect(result).ToContainTextAsync(new Regex("decision (fraud: flag for review|legitimate: pass)"));
+        await Assertions.Expect(result).ToContainTextAsync($"{Model} v1");
+        var shown = double.Parse((await result.GetAttributeAsync("data-probability"))!, CultureInfo.InvariantCulture);
+        var decision = await result.GetAttributeAsync("data-decision");
+
+        // The same transaction scored on the server gives the same probability and decision.
+        var model = await app.App.Get<ModelServer>().ResolveAsync(Model, 1);
+        var values = new Dictionary<string, object?>();
+        foreach (var name in model.Contract.RequiredColumns)
+        {
+            var column = model.Contract.Schema.Columns.First(c => c.Name == name);
+            var text = await page.Locator($"[data-try-field={name}]").GetAttributeAsync("data-value") ?? "";
+            values[name] = text.Length == 0 ? null : column.Type switch
+            {
+                ColumnType.Integer or ColumnType.Decimal => double.Parse(text, CultureInfo.InvariantCulture),
+                ColumnType.Boolean => bool.Parse(text),
+                _ => text,
+            };
+        }
+
+        var input = JsonSerializer.SerializeToElement(values);
+        var issues = new List<InputIssue>();
+        var row = model.Contract.Parse(input, "", issues);
+        Assert.True(row is not null, string.Join("; ", issues.Select(i => $"{i.Field}: {i.Message}")));
+        var expected = (await app.App.Get<ScoringService>().PredictAsync(model, [row], [input], "test", dryRun: true, default))[0];
+        Assert.Equal(expected.Probability, shown, 12);
+        Assert.Equal(expected.Decision ? "fraud" : "legitimate", decision);
+        Assert.InRange(shown, 0, 1);
+        await log.FlushAsync();
+        Assert.Equal(written, log.Written);
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("model-version.png"), FullPage = true });
+
+        // A bad value is refused field by field, as the scoring API would.
+        await page.Locator("input[data-testid=try-amount]").FillAsync("lots");
+        await page.Locator("#try-it-score").ClickAsync();
+        await Assertions.Expect(page.Locator("#try-it")).ToContainTextAsync("Expected a number, got a string.");
+        await Assertions.Expect(page.Locator("#try-it-result")).ToHaveCountAsync(0);
+
+        // The registry list shows the model with its production version.
+        await page.GotoAsync("/models");
+        await BrowserFixture.WaitForInteractiveAsync(page);
+        var listed = page.Locator("[data-testid=models-table] tbody tr").Filter(new() { HasText = Model });
+        await Assertions.Expect(listed.Locator("[data-testid=model-production]")).ToHaveTextAsync("v1");
+
+        // The model page: its version in production, the gate it was checked against and the promotion in its history.
+        await listed.Locator("a").First.ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=versions-table] [data-stage]")).ToHaveAttributeAsync("data-stage", ModelStage.Production);
+        await Assertions.Expect(page.Locator("[data-testid=gate-baselines]")).ToContainTextAsync(">= 0.1");
+        await Assertions.Expect(page.Locator("[data-testid=stage-history] tbody tr")).ToHaveCountAsync(2);
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("model.png"), FullPage = true });
+    }
+}

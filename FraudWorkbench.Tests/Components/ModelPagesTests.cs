@@ -1,0 +1,282 @@
+using System.Text;
+using Bunit;
+using FraudWorkbench.Components.Pages.Models;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Artifacts;
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Registry;
+using FraudWorkbench.Core.Scoring;
+using FraudWorkbench.Core.Training;
+using FraudWorkbench.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace FraudWorkbench.Tests.Components;
+
+/// <summary>
+/// The registry pages on a real database. Training and the gate job do not run here (no worker): a run's result and
+/// a gate's verdict are stored through the same stores the training job and gate job use, with known numbers.
+/// The browser test <c>ModelRegistryTests</c> covers the real training → registration → gate → promotion path.
+/// </summary>
+public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    private const string Csv = "event_time,customer_id,amount,ip_country,home_country,merchant_category,is_fraud\n" +
+        "2026-01-01T10:00:00Z,c1,10,DE,DE,groceries,0\n2026-01-01T10:05:00Z,c1,250,NG,DE,electronics,1\n" +
+        "2026-01-01T11:00:00Z,c2,30,FR,FR,groceries,0\n2026-01-02T09:00:00Z,c1,12,DE,DE,fashion,0\n";
+
+    private static readonly ClassificationReport Metrics = new(RocAuc: 0.8765, AveragePrecision: 0.4123, LogLoss: 0.2345, Brier: 0.0612, RecallAtOnePercentFpr: 0.7012, Positives: 37, Negatives: 963);
+
+    /// <summary>
+    /// A page context with the registry, training and scoring services as well. PageContext already rendered its popover
+    /// provider, so its own collection is closed: these come from a fallback provider sharing its stores and event hub.
+    /// </summary>
+    private sealed class RegistryPageContext : IAsyncDisposable
+    {
+        private readonly ServiceProvider fallback;
+
+        public RegistryPageContext(DatabaseFixture db, string role)
+        {
+            Page = new PageContext(db, role);
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddSingleton(db.DataSource);
+            services.AddSingleton(TimeProvider.System);
+            services.AddSingleton(Page.Hub);
+            services.AddSingleton(Page.Get<DatasetStore>());
+            services.AddSingleton(Page.Get<ArtifactStore>());
+            services.AddSingleton(Page.Get<FeatureSetStore>());
+            services.AddSingleton(Options.Create(new ScoringOptions()));
+            services.AddSingleton<TrainingRunStore>();
+            services.AddSingleton<RegistryStore>();
+            services.AddSingleton<ModelLoader>();
+            services.AddSingleton<ModelServer>();
+            services.AddSingleton<RegistryService>();
+            services.AddSingleton<EntityStateStore>();
+            services.AddSingleton<PredictionLog>();
+            services.AddSingleton<ScoringService>();
+            fallback = services.BuildServiceProvider();
+            Page.Bunit.Services.AddFallbackServiceProvider(fallback);
+        }
+
+        public PageContext Page { get; }
+
+        public T Get<T>() where T : notnull => Page.Get<T>();
+
+        public async ValueTask DisposeAsync()
+        {
+            await Page.DisposeAsync();
+            await fallback.DisposeAsync();
+        }
+    }
+
+    private sealed record Prepared(IngestResult Dataset, FeatureSetVersion FeatureSet, Guid RunId, ModelVersion Version);
+
+    /// <summary>A dataset, a feature set, a succeeded run with <see cref="Metrics"/> and version 1 of <paramref name="model"/> with a failed gate.</summary>
+    private async Task<Prepared> PrepareFailedVersionAsync(RegistryPageContext context, string model)
+    {
+        var ingestor = context.Get<DatasetIngestor>();
+        var dataset = await ingestor.IngestAsync(await ingestor.StageAsync(new MemoryStream(Encoding.UTF8.GetBytes(Csv)), model + ".csv"), model, SchemaOverrides.None, "test");
+        var (featureSet, _) = await context.Get<FeatureSetService>().CreateAsync(new NewFeatureSet(model + "-features", dataset.Dataset.Id, 1, new(
+        [
+            new FeatureSpec(FeatureKind.Numeric, Column: "amount"),
+            new FeatureSpec(FeatureKind.Mismatch, Column: "ip_country", Other: "home_country"),
+        ])), "test");
+
+        var runs = context.Get<TrainingRunStore>();
+        var runId = Guid.CreateVersion7();
+        await using (var connection = await db.DataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            var job = await JobStore.InsertAsync(transaction, TrainingJobHandler.KindName, new { runId }, "test", 1, TimeProvider.System, default);
+            await runs.CreateAsync(runId, job.Id, new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id, new TrainerSettings()), "test", transaction, default);
+            await transaction.CommitAsync();
+        }
+
+        var result = new TrainingResult(
+            Metrics, new ThresholdChoice("max_f1", 0.3125, new ConfusionMatrix(20, 10, 953, 17)),
+            [new CurvePoint(1, 0, 0), new CurvePoint(0.5, 0.1, 0.7), new CurvePoint(0, 1, 1)],
+            [new CurvePoint(0.9, 0, 1), new CurvePoint(0.5, 0.5, 0.5), new CurvePoint(0, 1, 0.037)],
+            [new CalibrationBin(0.05, 0.04, 900), new CalibrationBin(0.6, 0.55, 100)],
+            null, null, 2000, 0, 1000, ["amount", "ip_country__ne__home_country"],
+            new ModelArtifacts("zip-sha", null, "metadata-sha", "checksums-sha", null, "not exported in this test", "features-sha"),
+            [12.5, 3.25], [new ScoreBin(0, 0.5, 950, 10), new ScoreBin(0.5, 1, 13, 27)]);
+        await runs.CompleteAsync(runId, result, "zip-sha", 1500);
+
+        var version = await context.Get<RegistryService>().RegisterAsync(model, runId, ["bunit", "baseline"], "Registered by the page tests.", "test");
+        var gate = new GateResult(false,
+        [
+            new GateCheck("baseline", GateMetric.PrAuc, ">= 0.5", 0.4123, 0.5, false),
+            new GateCheck("baseline", GateMetric.RecallAtOnePercentFpr, ">= 0.6", 0.7012, 0.6, true),
+        ], Metrics, null, null, null, 1000, DateTime.UtcNow);
+        await context.Get<RegistryStore>().SetGateAsync(version.Id, GateStatus.Failed, gate);
+        return new Prepared(dataset, featureSet, runId, (await context.Get<RegistryStore>().GetVersionAsync(version.Id))!);
+    }
+
+    [Fact]
+    public async Task List_RegisteredModel_ShownWithVersionCountAndNoProduction()
+    {
+        await using var context = new RegistryPageContext(db, Roles.Reviewer);
+        await PrepareFailedVersionAsync(context, "list-model");
+
+        var page = context.Page.Render<ModelList>();
+
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-model=list-model]")));
+        var row = page.FindAll("[data-testid=models-table] tbody tr").Single(r => r.QuerySelector("[data-model=list-model]") is not null);
+        Assert.Equal("models/list-model", row.QuerySelector("a")!.GetAttribute("href"));
+        Assert.Equal("1", row.QuerySelector("[data-testid=model-versions]")!.TextContent.Trim());
+        Assert.Equal("none", row.QuerySelector("[data-testid=model-production]")!.TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task Version_FailedGate_ShowsChecksAndRefusesProduction()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var prepared = await PrepareFailedVersionAsync(context, "failed-gate");
+
+        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "failed-gate").Add(x => x.Version, 1));
+
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("#gate-checks tbody tr").Count));
+        var prAuc = page.Find("#gate-checks tr[data-check=baseline-pr_auc]");
+        Assert.Equal("false", prAuc.GetAttribute("data-passed"));
+        Assert.Equal("0.4123", prAuc.QuerySelector("[data-testid=check-candidate]")!.TextContent);
+        Assert.Contains(">= 0.5", prAuc.TextContent);
+        Assert.Contains("fail", prAuc.TextContent);
+        Assert.Equal("true", page.Find("#gate-checks tr[data-check=baseline-recall_at_1pct_fpr]").GetAttribute("data-passed"));
+        Assert.Contains("1,000 holdout rows", page.Find("[data-testid=gate-summary]").TextContent);
+        Assert.Contains("no production version to compare with", page.Find("[data-testid=gate-summary]").TextContent);
+        Assert.Equal("failed", page.Find("#gate-status").GetAttribute("data-gate"));
+        Assert.Contains("Production is refused: this version's validation gate is failed", page.Find("#promotion-blocked").TextContent);
+
+        // The run's metrics, curves and lineage.
+        Assert.Equal("0.412", page.Find("[data-testid=pr-auc]").TextContent);
+        Assert.Equal("0.877", page.Find("[data-testid=roc-auc]").TextContent);
+        Assert.Equal("0.3125", page.Find("[data-testid=threshold]").TextContent);
+        Assert.NotNull(page.Find("[data-testid=chart-roc] svg"));
+        Assert.Contains("split gain", page.Find("[data-testid=chart-importance]").TextContent);
+        Assert.Equal(prepared.Dataset.Version.Checksum, page.Find("[data-testid=lineage-checksum]").TextContent);
+        Assert.Contains("failed-gate-features v1", page.Find("[data-testid=lineage-feature-set]").TextContent);
+        Assert.Contains("Registered by the page tests.", page.Find("[data-testid=version-notes]").TextContent);
+
+        // The try-it form reads the model's columns, prefilled from the profile: the median amount of 10, 12, 30, 250 is 21.
+        Assert.Equal("21", page.Find("input[data-testid=try-amount]").GetAttribute("value"));
+        Assert.Empty(page.FindAll("[data-testid=override-form]")); // Admins only
+
+        await page.ClickAsync("#promote-production");
+
+        page.WaitForAssertion(() => Assert.Contains("did not pass its validation gate (failed)", page.Find("#action-error").TextContent));
+        Assert.Equal("candidate", page.Find("#stage").GetAttribute("data-stage"));
+        Assert.Equal(ModelStage.Candidate, (await context.Get<RegistryStore>().GetVersionAsync(prepared.Version.Id))!.Stage);
+
+        // Staging needs no gate.
+        await page.ClickAsync("#promote-staging");
+
+        page.WaitForAssertion(() => Assert.Equal("staging", page.Find("#stage").GetAttribute("data-stage")));
+        Assert.Equal(ModelStage.Staging, (await context.Get<RegistryStore>().GetVersionAsync(prepared.Version.Id))!.Stage);
+        Assert.Contains("staging", page.Find("[data-testid=version-history]").TextContent);
+    }
+
+    [Fact]
+    public async Task Version_Reviewer_SeesTheGateButNoPromotionOrTryIt()
+    {
+        await using var context = new RegistryPageContext(db, Roles.Reviewer);
+        await PrepareFailedVersionAsync(context, "reviewer-view");
+
+        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "reviewer-view").Add(x => x.Version, 1));
+
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("#gate-checks tbody tr").Count));
+        Assert.Empty(page.FindAll("#promote-production"));
+        Assert.Empty(page.FindAll("#promote-staging"));
+        Assert.Empty(page.FindAll("#rerun-gate"));
+        Assert.Empty(page.FindAll("[data-testid=override-form]"));
+        Assert.Empty(page.FindAll("#try-it-score"));
+        Assert.Contains("needs the Admin or Data Scientist role", page.Find("#try-it").TextContent);
+    }
+
+    [Fact]
+    public async Task Version_AdminOverride_ShortReasonRefusedThenLongReasonOverrides()
+    {
+        await using var context = new RegistryPageContext(db, Roles.Admin);
+        var prepared = await PrepareFailedVersionAsync(context, "override-gate");
+        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "override-gate").Add(x => x.Version, 1));
+        page.WaitForElement("[data-testid=override-form]");
+
+        await page.ChangeAsync("#override-reason", "too short");
+        await page.ClickAsync("#override-gate");
+
+        page.WaitForAssertion(() => Assert.Contains("at least 10 characters", page.Find("#action-error").TextContent));
+        Assert.Equal(GateStatus.Failed, (await context.Get<RegistryStore>().GetVersionAsync(prepared.Version.Id))!.GateStatus);
+
+        await page.ChangeAsync("#override-reason", "Fraud ops accept the lower PR-AUC for the holiday peak.");
+        await page.ClickAsync("#override-gate");
+
+        page.WaitForAssertion(() => Assert.Equal("overridden", page.Find("#gate-status").GetAttribute("data-gate")));
+        var stored = (await context.Get<RegistryStore>().GetVersionAsync(prepared.Version.Id))!;
+        Assert.Equal((GateStatus.Overridden, "Fraud ops accept the lower PR-AUC for the holiday peak."), (stored.GateStatus, stored.OverrideReason));
+        Assert.Contains("holiday peak", page.Find("[data-testid=override-reason-shown]").TextContent);
+        Assert.Empty(page.FindAll("#promotion-blocked"));
+    }
+
+    [Fact]
+    public async Task Model_GateEditor_InvalidMarginShownByFieldThenValidGateSaved()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var prepared = await PrepareFailedVersionAsync(context, "gate-editor");
+        var page = context.Page.Bunit.Render<ModelDetail>(p => p.Add(x => x.Name, "gate-editor"));
+        page.WaitForAssertion(() => Assert.Contains("0.412", page.Find("[data-testid=versions-table] [data-testid=version-pr-auc]").TextContent));
+        Assert.Equal("failed", page.Find("[data-testid=versions-table] [data-gate]").GetAttribute("data-gate"));
+
+        await page.ClickAsync("#edit-gate");
+        await page.ChangeAsync("input[data-testid=max-relative-drop]", "1.5");
+        await page.ClickAsync("#save-gate");
+
+        page.WaitForAssertion(() => Assert.Contains("maxRelativeDrop", page.Find("#gate-errors").TextContent));
+        Assert.Contains("between 0 and 1", page.Markup);
+        var model = (await context.Get<RegistryStore>().GetModelAsync("gate-editor"))!;
+        Assert.Equal(GateSettings.Default.MaxRelativeDrop, model.Gate.MaxRelativeDrop);
+
+        await page.ChangeAsync("input[data-testid=max-relative-drop]", "0.1");
+        await page.ChangeAsync("input[data-testid=baseline-0-threshold]", "0.35");
+        await page.ClickAsync("#save-gate");
+
+        page.WaitForAssertion(() => Assert.Contains(">= 0.35", page.Find("[data-testid=gate-baselines]").TextContent));
+        var saved = (await context.Get<RegistryStore>().GetModelAsync("gate-editor"))!.Gate;
+        Assert.Equal(0.1, saved.MaxRelativeDrop);
+        Assert.Equal(new GateBaseline(GateMetric.PrAuc, ">=", 0.35), saved.Baselines[0]);
+        Assert.Equal(prepared.Version.RegisteredModelId, model.Id);
+    }
+    [Fact]
+    public async Task Model_RollbackWithNoEarlierProduction_ConfirmThenRefusalShown()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var prepared = await PrepareFailedVersionAsync(context, "no-rollback");
+        var page = context.Page.Bunit.Render<ModelDetail>(p => p.Add(x => x.Name, "no-rollback"));
+        page.WaitForElement("[data-testid=versions-table]");
+        Assert.Empty(page.FindAll("#rollback-confirm"));
+
+        await page.ClickAsync("#rollback");
+        await page.ChangeAsync("input[data-testid=rollback-reason]", "checking");
+        await page.ClickAsync("#rollback-confirm");
+
+        page.WaitForAssertion(() => Assert.Contains("Model 'no-rollback' has no earlier production version to roll back to.", page.Find("#action-error").TextContent));
+        Assert.Empty(page.FindAll("#rollback-confirm"));
+        Assert.Equal(ModelStage.Candidate, (await context.Get<RegistryStore>().GetVersionAsync(prepared.Version.Id))!.Stage);
+        Assert.Single((await context.Get<RegistryStore>().HistoryAsync(prepared.Version.RegisteredModelId))); // only the registration
+    }
+
+    [Fact]
+    public async Task Model_Reviewer_NoGateEditorOrRollback()
+    {
+        await using var context = new RegistryPageContext(db, Roles.Reviewer);
+        await PrepareFailedVersionAsync(context, "reviewer-model");
+
+        var page = context.Page.Bunit.Render<ModelDetail>(p => p.Add(x => x.Name, "reviewer-model"));
+
+        page.WaitForAssertion(() => Assert.Contains("PR-AUC", page.Find("[data-testid=gate-baselines]").TextContent));
+        Assert.Contains(">= 0.5", page.Find("[data-testid=gate-baselines]").TextContent);
+        Assert.Contains("at most 0.01 and at most 5% worse", page.Find("[data-testid=gate-champion]").TextContent);
+        Assert.Empty(page.FindAll("#edit-gate"));
+        Assert.Empty(page.FindAll("#rollback"));
+    }
+}
