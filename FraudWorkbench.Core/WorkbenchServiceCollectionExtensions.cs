@@ -49,6 +49,12 @@ public static class WorkbenchServiceCollectionExtensions
         {
             var builder = new NpgsqlDataSourceBuilder(sp.GetRequiredService<DatabaseEndpoint>().ConnectionString);
             builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
+            var given = sp.GetRequiredService<DatabaseEndpoint>().ConnectionString;
+            // Unless the connection string says otherwise: a pool well under PostgreSQL's default 100 connections
+            // (a burst of requests then queues for a connection instead of being refused by the server), and
+            // prepared statements for the SQL the scoring path sends thousands of times a second.
+            if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)max(imum)?\s*pool\s*size")) builder.ConnectionStringBuilder.MaxPoolSize = 40;
+            if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)max\s*auto\s*prepare")) builder.ConnectionStringBuilder.MaxAutoPrepare = 50;
             return builder.Build();
         });
         services.AddSingleton<Migrator>();

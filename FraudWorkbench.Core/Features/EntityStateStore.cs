@@ -27,45 +27,84 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
             return output;
         }
 
+        // The hot path of every scored transaction: two round trips. The first takes the locks and reads the
+        // histories, the second writes them back and commits. Advisory locks per key, in one order, serialise
+        // scorings of one entity (a first event of a new entity has no row to lock); the shared version lock
+        // keeps scorings out while a backfill replaces the state. Without synchronous commit a crash can lose
+        // the last fraction of a second of history updates, never corrupt them: a fair price for velocity counts.
+        var lockKeys = keys.Select(k => $"{versionId}:{k.Feature}:{k.Entity}").Order(StringComparer.Ordinal).ToArray();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // Row locks cover only histories that exist; a first event of a new entity needs a lock too.
-        // Advisory locks per key, in one order, serialise scorings of one entity; the shared version
-        // lock keeps scorings out while a backfill replaces the state.
-        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock_shared(hashtextextended(@v, 0))",
-            new { v = versionId.ToString() }, transaction, cancellationToken: cancellationToken));
-        foreach (var key in keys.Select(k => $"{versionId}:{k.Feature}:{k.Entity}").Order(StringComparer.Ordinal))
+        Dictionary<(int, string), EntityHistory> stored;
+        var open = false;
+        try
         {
-            await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtextextended(@key, 1))", new { key }, transaction, cancellationToken: cancellationToken));
-        }
+            await using (var read = new NpgsqlBatch(connection))
+            {
+                if (record)
+                {
+                    read.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+                    read.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+                    read.BatchCommands.Add(Command("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", versionId.ToString()));
+                    read.BatchCommands.Add(Command("SELECT pg_advisory_xact_lock(hashtextextended(k, 1)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n", (object)lockKeys));
+                    open = true;
+                }
 
-        const string load = """
-            SELECT feature_index, entity, state::text AS state FROM entity_state
-            WHERE feature_set_version_id = @versionId
-              AND (feature_index, entity) IN (SELECT * FROM unnest(@features, @entities))
-            FOR UPDATE
-            """;
-        var stored = (await connection.QueryAsync<(int Feature, string Entity, string State)>(new CommandDefinition(load, new
-        {
-            versionId,
-            features = keys.Select(k => k.Feature).ToArray(),
-            entities = keys.Select(k => k.Entity).ToArray(),
-        }, transaction, cancellationToken: cancellationToken)))
-            .ToDictionary(s => (s.Feature, s.Entity), s => JsonSerializer.Deserialize<EntityHistory>(s.State)!);
+                read.BatchCommands.Add(Command("""
+                    SELECT feature_index, entity, state::text FROM entity_state
+                    WHERE feature_set_version_id = $1 AND (feature_index, entity) IN (SELECT * FROM unnest($2::int[], $3::text[]))
+                    """, versionId, keys.Select(k => k.Feature).ToArray(), keys.Select(k => k.Entity).ToArray()));
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                stored = [];
+                do
+                {
+                    if (reader.FieldCount != 3) continue; // the lock calls' results
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        stored[(reader.GetInt32(0), reader.GetString(1))] = JsonSerializer.Deserialize<EntityHistory>(reader.GetString(2))!;
+                    }
+                }
+                while (await reader.NextResultAsync(cancellationToken));
+            }
 
-        featurizer.Compute(row, ticks, (f, e) => stored.GetValueOrDefault((f, e)), output);
-        if (record)
-        {
+            featurizer.Compute(row, ticks, (f, e) => stored.GetValueOrDefault((f, e)), output);
+            if (!record) return output;
             featurizer.Observe(row, ticks!.Value, (f, e) =>
             {
                 if (!stored.TryGetValue((f, e), out var h)) stored[(f, e)] = h = new EntityHistory();
                 return h;
             });
-            await SaveAsync(connection, transaction, versionId, stored, cancellationToken);
-        }
+            await using (var write = new NpgsqlBatch(connection))
+            {
+                write.BatchCommands.Add(Command(Upsert, versionId, time.GetUtcNow().UtcDateTime,
+                    stored.Keys.Select(k => k.Item1).ToArray(), stored.Keys.Select(k => k.Item2).ToArray(), stored.Values.Select(h => JsonSerializer.Serialize(h)).ToArray()));
+                write.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+                await write.ExecuteNonQueryAsync(cancellationToken);
+            }
 
-        await transaction.CommitAsync(cancellationToken);
-        return output;
+            open = false;
+            return output;
+        }
+        finally
+        {
+            if (open && connection.State == System.Data.ConnectionState.Open)
+            {
+                await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+                await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    private const string Upsert = """
+        INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
+        SELECT $1, f, e, s::jsonb, $2 FROM unnest($3::int[], $4::text[], $5::text[]) AS t(f, e, s)
+        ON CONFLICT (feature_set_version_id, feature_index, entity) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+        """;
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values) command.Parameters.Add(new NpgsqlParameter { Value = value });
+        return command;
     }
 
     /// <summary>

@@ -30,7 +30,9 @@ public static class ScoringApi
 
     public static IEndpointRouteBuilder MapScoringApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1").WithTags("Scoring").RequireRateLimiting(RateLimitPolicy);
+        // No request log line per scoring call: each is in the prediction log already (with its latency), and
+        // thousands of console lines a second would cost more than scoring itself. Failures still log.
+        var api = app.MapGroup("/api/v1").WithTags("Scoring").RequireRateLimiting(RateLimitPolicy).WithHttpLogging(Microsoft.AspNetCore.HttpLogging.HttpLoggingFields.None);
         api.MapPost("/predict", Predict).WithName("Predict").RequireAuthorization(Policies.Predict)
             .Accepts<PredictRequestExample>("application/json")
             .WithSummary("Scores one transaction with a model's production version (or a named version).")
@@ -59,7 +61,7 @@ public static class ScoringApi
     public sealed record FeedbackBatchExample(List<FeedbackItem> Items);
 
     public static async Task<Results<Ok<PredictionResponse>, ProblemHttpResult>> Predict(
-        HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, ClaimsPrincipal user, CancellationToken cancellationToken)
+        HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, ILogger<ScoringService> logger, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
         if (problem is not null) return problem;
@@ -68,14 +70,14 @@ public static class ScoringApi
             var issues = new List<InputIssue>();
             var (name, version) = Envelope(body!.RootElement, "transaction", issues);
             if (issues.Count > 0) return Invalid(issues);
-            var (outcome, error) = await ScoreAsync(server, scoring, user, name, version, [body.RootElement.GetProperty("transaction")], single: true, cancellationToken);
+            var (outcome, error) = await ScoreAsync(server, scoring, logger, user, name, version, [body.RootElement.GetProperty("transaction")], single: true, cancellationToken);
             if (error is not null) return error;
             return TypedResults.Ok(PredictionResponse.From(outcome![0]));
         }
     }
 
     public static async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult>> PredictBatch(
-        HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, ClaimsPrincipal user, CancellationToken cancellationToken)
+        HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, ILogger<ScoringService> logger, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
         if (problem is not null) return problem;
@@ -89,7 +91,7 @@ public static class ScoringApi
             var count = list.GetArrayLength();
             if (count == 0 || count > options.Value.MaxBatch) return Invalid([new InputIssue("transactions", $"Send between 1 and {options.Value.MaxBatch} transactions.")]);
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
-            var (outcome, error) = await ScoreAsync(server, scoring, user, name, version, [.. list.EnumerateArray()], single: false, cancellationToken);
+            var (outcome, error) = await ScoreAsync(server, scoring, logger, user, name, version, [.. list.EnumerateArray()], single: false, cancellationToken);
             if (error is not null) return error;
             return TypedResults.Ok(new BatchPredictionResponse(outcome![0].Model, outcome[0].Version, [.. outcome.Select(PredictionResponse.From)],
                 Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3)));
@@ -97,7 +99,7 @@ public static class ScoringApi
     }
 
     private static async Task<(IReadOnlyList<Prediction>? Predictions, ProblemHttpResult? Problem)> ScoreAsync(
-        ModelServer server, ScoringService scoring, ClaimsPrincipal user, string? name, int? version, IReadOnlyList<JsonElement> transactions, bool single, CancellationToken cancellationToken)
+        ModelServer server, ScoringService scoring, ILogger logger, ClaimsPrincipal user, string? name, int? version, IReadOnlyList<JsonElement> transactions, bool single, CancellationToken cancellationToken)
     {
         ServingModel model;
         try
@@ -123,8 +125,13 @@ public static class ScoringApi
         }
         catch (PredictionLogFullException ex)
         {
-            return (null, TypedResults.Problem(ex.Message, statusCode: 503, title: "Scoring is saturated",
-                extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = 1 }));
+            return (null, Unavailable(ex.Message));
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            // The entity histories live in PostgreSQL: without it a transaction cannot be scored correctly.
+            logger.LogWarning(ex, "Scoring refused with 503: the feature store failed");
+            return (null, Unavailable("The feature store is unavailable or overloaded; retry shortly."));
         }
     }
 
@@ -264,7 +271,15 @@ public static class ScoringApi
         {
             return (null, TooLarge(maxBytes));
         }
+        catch (BadHttpRequestException ex)
+        {
+            // A body cut short or sent too slowly: the client's fault, said as such (if it is still listening).
+            return (null, JobsApi.Problem(ex.StatusCode, "Unreadable body", ex.Message, "body"));
+        }
     }
+
+    private static ProblemHttpResult Unavailable(string detail) =>
+        TypedResults.Problem(detail, statusCode: 503, title: "Scoring is temporarily unavailable", extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = 1 });
 
     private static ProblemHttpResult TooLarge(long maxBytes) =>
         JobsApi.Problem(413, "Body too large", $"The body is larger than {maxBytes:N0} bytes; split the batch.", "body");

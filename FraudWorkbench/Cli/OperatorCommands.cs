@@ -75,12 +75,13 @@ public static class OperatorCommands
             CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
         };
         var keyExpires = new Option<int?>("--expires-days") { Description = "Days until the key expires (default: never)" };
-        var keyCreate = new Command("create", "Create an API key; the key is printed alone on the last line") { keyName, keyScopes, keyExpires };
+        var keyRateLimit = new Option<int?>("--rate-limit") { Description = "Requests per minute for this key on the scoring API (default: FraudWorkbench:Scoring:RateLimitPerMinute)" };
+        var keyCreate = new Command("create", "Create an API key; the key is printed alone on the last line") { keyName, keyScopes, keyExpires, keyRateLimit };
         keyCreate.SetAction((parse, ct) => WithServicesAsync(configure, output, async services =>
         {
             var time = services.GetRequiredService<TimeProvider>();
             var expires = parse.GetValue(keyExpires) is int days ? time.GetUtcNow().UtcDateTime.AddDays(days) : (DateTime?)null;
-            var (key, secret) = await services.GetRequiredService<ApiKeyStore>().CreateAsync(parse.GetValue(keyName)!, parse.GetValue(keyScopes)!, expires, actor, cancellationToken: ct);
+            var (key, secret) = await services.GetRequiredService<ApiKeyStore>().CreateAsync(parse.GetValue(keyName)!, parse.GetValue(keyScopes)!, expires, actor, cancellationToken: ct, rateLimitPerMinute: parse.GetValue(keyRateLimit));
             await output.WriteLineAsync($"Created API key '{key.Name}' ({key.Id}) with scopes {string.Join(",", key.Scopes)}{(expires is null ? "" : $", expiring {expires:u}")}. It is shown once:");
             await output.WriteLineAsync(secret);
             return 0;
@@ -156,7 +157,12 @@ public static class OperatorCommands
         var benchTraining = new Command("training", "Quality of the fraud recipes, LightGBM against xgboost, SMOTE against imbalanced-learn") { trainingRows, smoteRows };
         benchTraining.SetAction((parse, ct) => TrainingBenchmark.RunAsync(parse.GetValue(trainingRows), parse.GetValue(smoteRows), output, ct));
 
-        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures, benchTraining });
+        var scoringSeconds = new Option<int>("--seconds") { Description = "Seconds of load per step", DefaultValueFactory = _ => 10 };
+        var scoringRates = new Option<int[]>("--rates") { Description = "Open-loop request rates per second", DefaultValueFactory = _ => [500, 1000], AllowMultipleArgumentsPerToken = true };
+        var scoringConcurrency = new Option<int>("--concurrency") { Description = "Requests in flight for the maximum-throughput step", DefaultValueFactory = _ => 32 };
+        var benchScoring = new Command("scoring", "Start the app, promote a sample model and load POST /api/v1/predict: p50/p99 at fixed rates, maximum throughput, ML.NET vs ONNX Runtime") { scoringSeconds, scoringRates, scoringConcurrency };
+        benchScoring.SetAction((parse, ct) => ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency), output, ct));
+        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures, benchTraining, benchScoring });
         root.Subcommands.Add(new Command("user", "Manage local accounts") { userCreate, userReset, userList });
         root.Subcommands.Add(new Command("api-key", "Manage API keys for /api/v1") { keyCreate, keyRevoke, keyList });
         return await root.Parse(args).InvokeAsync();
