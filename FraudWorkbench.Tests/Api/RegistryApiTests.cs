@@ -18,10 +18,10 @@ namespace FraudWorkbench.Tests.Api;
 
 public sealed class RegistryApiTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>
 {
-    private HttpClient Client(string key = ScoringFixture.BootstrapApiKey)
+    private HttpClient Client(string? key = null)
     {
         var client = fixture.App.CreateHttpClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? fixture.ApiKey);
         return client;
     }
 

@@ -25,10 +25,10 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    private HttpClient Client(string key = ScoringFixture.BootstrapApiKey)
+    private HttpClient Client(string? key = null)
     {
         var client = fixture.App.CreateHttpClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? fixture.ApiKey);
         return client;
     }
 
@@ -53,7 +53,7 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         var logged = await fixture.App.Get<PredictionStore>().GetAsync(prediction.PredictionId!.Value);
         Assert.NotNull(logged);
         Assert.Equal(prediction.Probability, logged.Probability, 12);
-        Assert.Equal("api-key:bootstrap", logged.Actor[..Math.Min(logged.Actor.Length, "api-key:bootstrap".Length)]);
+        Assert.Equal("api-key:test-partner", logged.Actor);
         Assert.Equal(fixture.App.Get<ModelServer>().Current(Model)!.Features.SlotCount, logged.Features.Length);
         Assert.Equal((string)transaction["customer_id"]!, JsonDocument.Parse(logged.Input).RootElement.GetProperty("customer_id").GetString());
     }

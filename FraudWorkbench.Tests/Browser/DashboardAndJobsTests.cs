@@ -24,7 +24,7 @@ public sealed class DashboardAndJobsTests(AppFixture app, BrowserFixture browser
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("dashboard.png"), FullPage = true });
 
         // Client-side navigation to Jobs; a marker on window proves the page is never reloaded afterwards.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Jobs" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Jobs", Exact = true }).ClickAsync();
         await page.GetByRole(AriaRole.Heading, new() { Name = "Jobs" }).WaitForAsync();
         await page.EvaluateAsync("() => window.__noReload = 'still-here'");
 

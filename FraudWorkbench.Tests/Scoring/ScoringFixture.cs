@@ -16,6 +16,9 @@ public sealed class ScoringFixture : IAsyncLifetime
 {
     public const string BootstrapApiKey = AppFixture.BootstrapApiKey;
 
+    /// <summary>An admin key without a practical rate limit: these tests send thousands of requests.</summary>
+    public string ApiKey { get; private set; } = "";
+
     /// <summary>A gate every sample model passes: PR-AUC above the fraud base rate, no champion margin worth failing.</summary>
     public static readonly GateSettings LenientGate = new([new GateBaseline(GateMetric.PrAuc, ">=", 0.1)], [GateMetric.PrAuc], 1, 1);
 
@@ -35,6 +38,7 @@ public sealed class ScoringFixture : IAsyncLifetime
     {
         App = new WorkbenchAppFactory(await PostgresServer.CreateDatabaseAsync(), new Dictionary<string, string?> { ["FRAUDWB_BOOTSTRAP_API_KEY"] = BootstrapApiKey });
         App.StartServer();
+        (_, ApiKey) = await App.Get<FraudWorkbench.Core.Accounts.ApiKeyStore>().CreateAsync("test-partner", [FraudWorkbench.Core.Accounts.Scopes.Admin], null, "test", rateLimitPerMinute: 10_000_000);
         var ingestor = App.Get<DatasetIngestor>();
         IngestResult dataset;
         await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
