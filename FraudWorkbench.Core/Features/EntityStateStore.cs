@@ -6,11 +6,15 @@ namespace FraudWorkbench.Core.Features;
 
 /// <summary>
 /// The online half of the one featurization path: entity histories kept in PostgreSQL per feature set
-/// version, read (and locked) before a transaction's features are computed and written back with the
-/// transaction included afterwards, so concurrent scorings of one customer queue up instead of losing events.
+/// version. Scoring reads the histories, computes the transaction's features, and writes the histories
+/// back with the transaction included, on the condition that nobody wrote them in between (each row
+/// carries a revision); a history someone else changed is read again and only its features recomputed,
+/// so concurrent scorings of one customer never lose an event and never hold a lock while they compute.
 /// </summary>
 public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
+    private const int MaxAttempts = 20;
+
     /// <summary>Computes one transaction's features from the stored histories; with <paramref name="record"/> the transaction is added to them.</summary>
     public async Task<float[]> ComputeAsync(Guid versionId, Featurizer featurizer, string?[] row, bool record, CancellationToken cancellationToken = default)
     {
@@ -27,84 +31,96 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
             return output;
         }
 
-        // The hot path of every scored transaction: two round trips. The first takes the locks and reads the
-        // histories, the second writes them back and commits. Advisory locks per key, in one order, serialise
-        // scorings of one entity (a first event of a new entity has no row to lock); the shared version lock
-        // keeps scorings out while a backfill replaces the state. Without synchronous commit a crash can lose
-        // the last fraction of a second of history updates, never corrupt them: a fair price for velocity counts.
-        var lockKeys = keys.Select(k => $"{versionId}:{k.Feature}:{k.Entity}").Order(StringComparer.Ordinal).ToArray();
+        // Each key's history as it was before this transaction (JSON, null for a new entity) and its revision (0: new).
+        var before = new Dictionary<(int, string), (string? State, long Revision)>();
+        var pending = keys;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        Dictionary<(int, string), EntityHistory> stored;
-        var open = false;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await using (var read = new NpgsqlBatch(connection))
-            {
-                if (record)
-                {
-                    read.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-                    read.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
-                    read.BatchCommands.Add(Command("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", versionId.ToString()));
-                    read.BatchCommands.Add(Command("SELECT pg_advisory_xact_lock(hashtextextended(k, 1)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n", (object)lockKeys));
-                    open = true;
-                }
-
-                read.BatchCommands.Add(Command("""
-                    SELECT feature_index, entity, state::text FROM entity_state
-                    WHERE feature_set_version_id = $1 AND (feature_index, entity) IN (SELECT * FROM unnest($2::int[], $3::text[]))
-                    """, versionId, keys.Select(k => k.Feature).ToArray(), keys.Select(k => k.Entity).ToArray()));
-                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-                stored = [];
-                do
-                {
-                    if (reader.FieldCount != 3) continue; // the lock calls' results
-                    while (await reader.ReadAsync(cancellationToken))
-                    {
-                        stored[(reader.GetInt32(0), reader.GetString(1))] = JsonSerializer.Deserialize<EntityHistory>(reader.GetString(2))!;
-                    }
-                }
-                while (await reader.NextResultAsync(cancellationToken));
-            }
-
-            featurizer.Compute(row, ticks, (f, e) => stored.GetValueOrDefault((f, e)), output);
+            foreach (var (key, value) in await ReadAsync(connection, versionId, pending, cancellationToken)) before[key] = value;
+            // Features come only from the histories as they were before this transaction; each key's
+            // features depend on its own history alone, so keys already written keep theirs.
+            featurizer.Compute(row, ticks, (f, e) => before.TryGetValue((f, e), out var b) && b.State is { } json ? JsonSerializer.Deserialize<EntityHistory>(json) : null, output);
             if (!record) return output;
-            featurizer.Observe(row, ticks!.Value, (f, e) =>
-            {
-                if (!stored.TryGetValue((f, e), out var h)) stored[(f, e)] = h = new EntityHistory();
-                return h;
-            });
-            await using (var write = new NpgsqlBatch(connection))
-            {
-                write.BatchCommands.Add(Command(Upsert, versionId, time.GetUtcNow().UtcDateTime,
-                    stored.Keys.Select(k => k.Item1).ToArray(), stored.Keys.Select(k => k.Item2).ToArray(), stored.Values.Select(h => JsonSerializer.Serialize(h)).ToArray()));
-                write.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-                await write.ExecuteNonQueryAsync(cancellationToken);
-            }
 
-            open = false;
-            return output;
-        }
-        finally
-        {
-            if (open && connection.State == System.Data.ConnectionState.Open)
-            {
-                await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
-                await rollback.ExecuteNonQueryAsync(CancellationToken.None);
-            }
+            var after = pending.ToDictionary(k => k, k => before[k].State is { } json ? JsonSerializer.Deserialize<EntityHistory>(json)! : new EntityHistory());
+            featurizer.Observe(row, ticks!.Value, (f, e) => after.TryGetValue((f, e), out var h) ? h : new EntityHistory());
+            var written = await WriteAsync(connection, versionId, pending, after, before, cancellationToken);
+            pending = [.. pending.Where(k => !written.Contains(k))];
+            if (pending.Count == 0) return output;
+            if (attempt == MaxAttempts) throw new TimeoutException($"The entity histories of {string.Join(", ", pending.Select(k => k.Entity))} kept changing during {MaxAttempts} attempts.");
         }
     }
 
-    private const string Upsert = """
-        INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
-        SELECT $1, f, e, s::jsonb, $2 FROM unnest($3::int[], $4::text[], $5::text[]) AS t(f, e, s)
-        ON CONFLICT (feature_set_version_id, feature_index, entity) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
-        """;
-
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    private static async Task<List<((int, string) Key, (string?, long) Value)>> ReadAsync(NpgsqlConnection connection, Guid versionId, List<(int Feature, string Entity)> keys, CancellationToken cancellationToken)
     {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values) command.Parameters.Add(new NpgsqlParameter { Value = value });
-        return command;
+        const string sql = """
+            SELECT feature_index, entity, state::text, revision FROM entity_state
+            WHERE feature_set_version_id = $1 AND (feature_index, entity) IN (SELECT * FROM unnest($2::int[], $3::text[]))
+            """;
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = versionId });
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Feature).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Entity).ToArray() });
+        var found = keys.ToDictionary(k => k, _ => ((string?)null, 0L));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) found[(reader.GetInt32(0), reader.GetString(1))] = (reader.GetString(2), reader.GetInt64(3));
+        return [.. found.Select(kv => (kv.Key, kv.Value))];
+    }
+
+    /// <summary>
+    /// Writes each history whose row still has the revision it was read at (or, for a new entity, still
+    /// does not exist) and returns the keys written. Without synchronous commit: a crash can lose the
+    /// last moment of history updates, never corrupt them — a fair price for velocity counts.
+    /// </summary>
+    private async Task<HashSet<(int, string)>> WriteAsync(
+        NpgsqlConnection connection, Guid versionId, List<(int Feature, string Entity)> keys, Dictionary<(int, string), EntityHistory> after,
+        Dictionary<(int, string), (string? State, long Revision)> before, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            WITH input AS (SELECT * FROM unnest($3::int[], $4::text[], $5::text[], $6::bigint[]) AS t(f, e, s, rev)),
+            updated AS (
+                UPDATE entity_state es SET state = i.s::jsonb, revision = nextval('entity_state_revision'), updated_at = $2
+                FROM input i
+                WHERE es.feature_set_version_id = $1 AND es.feature_index = i.f AND es.entity = i.e AND i.rev > 0 AND es.revision = i.rev
+                RETURNING es.feature_index, es.entity),
+            inserted AS (
+                INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
+                SELECT $1, i.f, i.e, i.s::jsonb, $2 FROM input i WHERE i.rev = 0
+                ON CONFLICT DO NOTHING
+                RETURNING feature_index, entity)
+            SELECT * FROM updated UNION ALL SELECT * FROM inserted
+            """;
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+        var write = new NpgsqlBatchCommand(sql);
+        write.Parameters.Add(new NpgsqlParameter { Value = versionId });
+        write.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow().UtcDateTime });
+        write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Feature).ToArray() });
+        write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Entity).ToArray() });
+        write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => JsonSerializer.Serialize(after[k])).ToArray() });
+        write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => before[k].Revision).ToArray() });
+        batch.BatchCommands.Add(write);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        var written = new HashSet<(int, string)>();
+        try
+        {
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            do
+            {
+                if (reader.FieldCount != 2) continue;
+                while (await reader.ReadAsync(cancellationToken)) written.Add((reader.GetInt32(0), reader.GetString(1)));
+            }
+            while (await reader.NextResultAsync(cancellationToken));
+            return written;
+        }
+        catch when (connection.State == System.Data.ConnectionState.Open)
+        {
+            await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+            throw;
+        }
     }
 
     /// <summary>
@@ -126,6 +142,8 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // One backfill of a version at a time. Scorings take no lock: a write against a row this replaced
+        // finds a new revision (or a row where it expected none) and is redone from the backfilled history.
         await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtextextended(@v, 0))",
             new { v = versionId.ToString() }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM entity_state WHERE feature_set_version_id = @versionId", new { versionId }, transaction, cancellationToken: cancellationToken));
@@ -139,7 +157,8 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
         const string upsert = """
             INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
             SELECT @versionId, f, e, s::jsonb, @now FROM unnest(@features, @entities, @states) AS t(f, e, s)
-            ON CONFLICT (feature_set_version_id, feature_index, entity) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+            ON CONFLICT (feature_set_version_id, feature_index, entity)
+            DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, revision = nextval('entity_state_revision')
             """;
         foreach (var chunk in histories.Chunk(5_000))
         {
