@@ -60,8 +60,13 @@ public static class ScoringBenchmark
                 await output.WriteLineAsync($"open loop {rate,5}/s: sent {result.Count:N0}, errors {result.Errors}, achieved {result.Count / (double)seconds:N0}/s, p50 {result.P50:0.00} ms, p99 {result.P99:0.00} ms, max {result.Max:0.0} ms");
             }
 
+            var appBefore = CpuSeconds(p => p == Environment.ProcessId);
+            var postgresBefore = CpuSeconds(IsPostgres);
             var closed = await ClosedLoopAsync(client, bodies, concurrency, seconds, cancellationToken);
+            var appCpu = CpuSeconds(p => p == Environment.ProcessId) - appBefore;
+            var postgresCpu = CpuSeconds(IsPostgres) - postgresBefore;
             await output.WriteLineAsync($"closed loop, {concurrency} in flight: {closed.Count / (double)seconds:N0} requests/s, errors {closed.Errors}, p50 {closed.P50:0.00} ms, p99 {closed.P99:0.00} ms");
+            await output.WriteLineAsync($"CPU per request in the closed loop: app + load generator {1000 * appCpu / closed.Count:0.000} ms, PostgreSQL {1000 * postgresCpu / closed.Count:0.000} ms (of {Environment.ProcessorCount} cores)");
             var log = app.Services.GetRequiredService<PredictionLog>();
             await log.FlushAsync(cancellationToken);
             await output.WriteLineAsync($"prediction log: {log.Written:N0} predictions written, none pending");
@@ -170,6 +175,33 @@ public static class ScoringBenchmark
     }
 
     private static int reported;
+
+    private static bool IsPostgres(int pid) => File.Exists($"/proc/{pid}/comm") && File.ReadAllText($"/proc/{pid}/comm").Trim() == "postgres";
+
+    /// <summary>User + system CPU seconds of the matching processes, from /proc (Linux; 0 elsewhere).</summary>
+    private static double CpuSeconds(Func<int, bool> match)
+    {
+        if (!OperatingSystem.IsLinux()) return 0;
+        var ticks = 0L;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                if (!match(pid)) continue;
+                // Fields after the command name: state is field 3, utime 14, stime 15.
+                var stat = File.ReadAllText($"{dir}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // The process ended while being read.
+            }
+        }
+
+        return ticks / 100.0; // USER_HZ
+    }
 
     private sealed record LoadResult(int Count, int Errors, double P50, double P99, double Max);
 
