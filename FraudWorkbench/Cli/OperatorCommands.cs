@@ -160,8 +160,9 @@ public static class OperatorCommands
         var scoringSeconds = new Option<int>("--seconds") { Description = "Seconds of load per step", DefaultValueFactory = _ => 10 };
         var scoringRates = new Option<int[]>("--rates") { Description = "Open-loop request rates per second", DefaultValueFactory = _ => [500, 1000], AllowMultipleArgumentsPerToken = true };
         var scoringConcurrency = new Option<int>("--concurrency") { Description = "Requests in flight for the maximum-throughput step", DefaultValueFactory = _ => 32 };
-        var benchScoring = new Command("scoring", "Start the app, promote a sample model and load POST /api/v1/predict: p50/p99 at fixed rates, maximum throughput, ML.NET vs ONNX Runtime") { scoringSeconds, scoringRates, scoringConcurrency };
-        benchScoring.SetAction((parse, ct) => ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency), output, ct));
+        var scoringRaw = new Option<bool>("--raw-columns") { Description = "Train on the raw columns (no entity features, so no online entity state) instead of the fraud recipes" };
+        var benchScoring = new Command("scoring", "Start the app, promote a sample model and load POST /api/v1/predict: p50/p99 at fixed rates, maximum throughput, ML.NET vs ONNX Runtime") { scoringSeconds, scoringRates, scoringConcurrency, scoringRaw };
+        benchScoring.SetAction((parse, ct) => ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency), parse.GetValue(scoringRaw), output, ct));
         root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures, benchTraining, benchScoring });
         root.Subcommands.Add(new Command("user", "Manage local accounts") { userCreate, userReset, userList });
         root.Subcommands.Add(new Command("api-key", "Manage API keys for /api/v1") { keyCreate, keyRevoke, keyList });

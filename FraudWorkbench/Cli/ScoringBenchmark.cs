@@ -26,7 +26,8 @@ public static class ScoringBenchmark
 {
     private const string Model = "bench-cnp";
 
-    public static async Task<int> RunAsync(int seconds, int[] rates, int concurrency, TextWriter output, CancellationToken cancellationToken)
+    /// <param name="rawColumns">Train on the raw columns (no entity features) instead of the fraud recipes: scoring without the online entity state.</param>
+    public static async Task<int> RunAsync(int seconds, int[] rates, int concurrency, bool rawColumns, TextWriter output, CancellationToken cancellationToken)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "fwb-bench-scoring-" + Guid.NewGuid().ToString("N")[..8]);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production" });
@@ -45,7 +46,7 @@ public static class ScoringBenchmark
         try
         {
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var secret = await PrepareAsync(app.Services, output, cancellationToken);
+            var secret = await PrepareAsync(app.Services, rawColumns ? TrainingBenchmark.RawColumns : TrainingBenchmark.Recipes, output, cancellationToken);
             var (bodies, refused) = await BodiesAsync(app.Services, cancellationToken);
             await CompareEnginesAsync(app.Services, output, cancellationToken);
 
@@ -80,8 +81,8 @@ public static class ScoringBenchmark
         }
     }
 
-    /// <summary>Month A sample → recipes → LightGBM (100 trees, class weights) → registered, gated, promoted; a key without a practical rate limit.</summary>
-    private static async Task<string> PrepareAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken)
+    /// <summary>Month A sample → features → LightGBM (100 trees, class weights) → registered, gated, promoted; a key without a practical rate limit.</summary>
+    private static async Task<string> PrepareAsync(IServiceProvider services, FeatureSetDefinition features, TextWriter output, CancellationToken cancellationToken)
     {
         var ingestor = services.GetRequiredService<DatasetIngestor>();
         IngestResult dataset;
@@ -90,7 +91,7 @@ public static class ScoringBenchmark
             dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "transactions-month-a.csv", cancellationToken: cancellationToken), "month-a", SchemaOverrides.None, "bench", cancellationToken: cancellationToken);
         }
 
-        var (featureSet, _) = await services.GetRequiredService<FeatureSetService>().CreateAsync(new NewFeatureSet("recipes", dataset.Dataset.Id, 1, Environment.GetEnvironmentVariable("FWB_RAW") is null ? TrainingBenchmark.Recipes : TrainingBenchmark.RawColumns), "bench", cancellationToken);
+        var (featureSet, _) = await services.GetRequiredService<FeatureSetService>().CreateAsync(new NewFeatureSet("bench-features", dataset.Dataset.Id, 1, features), "bench", cancellationToken);
         var (runId, jobId) = await services.GetRequiredService<TrainingService>().StartAsync(new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id, new TrainerSettings()), "bench", cancellationToken);
         await WaitAsync(services, jobId, cancellationToken);
         var registry = services.GetRequiredService<RegistryService>();
