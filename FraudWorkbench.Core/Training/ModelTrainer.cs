@@ -71,7 +71,7 @@ public sealed class TrainedModel(MLContext ml, ITransformer model, int width, st
     public float[]? Importance()
     {
         // The predictor is the last transformer that carries model parameters (a forest's Platt calibrator comes after it).
-        var transformers = model is TransformerChain<ITransformer> chain ? chain.Reverse() : [model];
+        var transformers = model is IEnumerable<ITransformer> chain ? chain.Reverse() : [model];
         var parameters = transformers.OfType<ISingleFeaturePredictionTransformer<object>>().Select(t => Unwrap(t.Model))
             .FirstOrDefault(p => p is TreeEnsembleModelParameters or LinearModelParameters);
         switch (parameters)
@@ -88,7 +88,7 @@ public sealed class TrainedModel(MLContext ml, ITransformer model, int width, st
     }
 
     /// <summary>A calibrated model's inner model (SubModel is redeclared down the hierarchy, hence the walk).</summary>
-    private static object Unwrap(object parameters)
+    internal static object Unwrap(object parameters)
     {
         for (var type = parameters.GetType(); type is not null; type = type.BaseType)
         {

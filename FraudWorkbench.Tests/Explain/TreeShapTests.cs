@@ -1,0 +1,155 @@
+using FraudWorkbench.Core.Explain;
+using FraudWorkbench.Core.Training;
+using FraudWorkbench.Tests.Training;
+
+namespace FraudWorkbench.Tests.Explain;
+
+public sealed class TreeShapTests
+{
+    /// <summary>A random tree whose covers add up (each node's cover is its children's), features drawn with repeats along paths.</summary>
+    private static ShapTree RandomTree(Random random, int features, int maxDepth, double weight = 1)
+    {
+        var left = new List<int>();
+        var right = new List<int>();
+        var feature = new List<int>();
+        var threshold = new List<double>();
+        var leafValue = new List<double>();
+        var leafCover = new List<double>();
+        var nodeCover = new List<double>();
+
+        (int Index, double Cover) Build(int depth)
+        {
+            if (depth >= maxDepth || (depth > 1 && random.NextDouble() < 0.25))
+            {
+                leafValue.Add(random.NextDouble() * 4 - 2);
+                var cover = random.Next(0, 4) == 0 ? 0 : random.Next(1, 50); // some leaves no training row reached
+                leafCover.Add(cover);
+                return (~(leafValue.Count - 1), cover);
+            }
+
+            var node = left.Count;
+            left.Add(0); right.Add(0); nodeCover.Add(0);
+            feature.Add(random.Next(features));
+            threshold.Add(random.NextDouble());
+            var (l, lc) = Build(depth + 1);
+            var (r, rc) = Build(depth + 1);
+            left[node] = l; right[node] = r; nodeCover[node] = lc + rc;
+            return (node, lc + rc);
+        }
+
+        Build(0);
+        return new ShapTree([.. left], [.. right], [.. feature], [.. threshold], [.. leafValue], [.. nodeCover], [.. leafCover], weight);
+    }
+
+    /// <summary>Algorithm 1 of the paper: the tree's expected output with the coalition's features fixed to x, the others following the covers.</summary>
+    private static double Expected(ShapTree tree, float[] x, bool[] known, int node = 0)
+    {
+        if (node < 0) return tree.LeafValue[~node];
+        if (known[tree.Feature[node]]) return Expected(tree, x, known, x[tree.Feature[node]] <= tree.Threshold[node] ? tree.Left[node] : tree.Right[node]);
+        double Cover(int child) => child < 0 ? tree.LeafCover[~child] : tree.NodeCover[child];
+        var total = tree.NodeCover[node];
+        var (l, r) = total > 0 ? (Cover(tree.Left[node]) / total, Cover(tree.Right[node]) / total) : (0.5, 0.5);
+        return l * Expected(tree, x, known, tree.Left[node]) + r * Expected(tree, x, known, tree.Right[node]);
+    }
+
+    /// <summary>Shapley values by enumerating every coalition: Σ |S|!(M−|S|−1)!/M! · (v(S ∪ i) − v(S)).</summary>
+    private static double[] BruteForce(ShapTree tree, float[] x, int m)
+    {
+        var phi = new double[m];
+        double Factorial(int n) => n <= 1 ? 1 : n * Factorial(n - 1);
+        for (var i = 0; i < m; i++)
+        {
+            for (var mask = 0; mask < 1 << m; mask++)
+            {
+                if ((mask & (1 << i)) != 0) continue;
+                var known = Enumerable.Range(0, m).Select(j => (mask & (1 << j)) != 0).ToArray();
+                var size = known.Count(k => k);
+                var without = Expected(tree, x, known);
+                known[i] = true;
+                var with = Expected(tree, x, known);
+                phi[i] += Factorial(size) * Factorial(m - size - 1) / Factorial(m) * (with - without) * tree.Weight;
+            }
+        }
+
+        return phi;
+    }
+
+    [Theory]
+    [InlineData(1, 3, 3)]
+    [InlineData(2, 5, 6)]
+    [InlineData(3, 8, 8)]
+    [InlineData(4, 10, 10)]
+    public void Explain_RandomTrees_EqualsBruteForceShapleyValues(int seed, int features, int depth)
+    {
+        var random = new Random(seed);
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var tree = RandomTree(random, features, depth, weight: 0.5 + random.NextDouble());
+            var x = Enumerable.Range(0, features).Select(_ => (float)random.NextDouble()).ToArray();
+            var phi = new double[features];
+
+            TreeShap.Explain(tree, x, phi);
+
+            var expected = BruteForce(tree, x, features);
+            for (var j = 0; j < features; j++) Assert.Equal(expected[j], phi[j], 1e-9);
+            // Local accuracy: the expected value plus the contributions is the tree's output.
+            Assert.Equal(tree.Weight * tree.Predict(x), tree.Weight * tree.ExpectedValue() + phi.Sum(), 1e-9);
+        }
+    }
+
+    [Fact]
+    public void Explain_FeatureTheTreeNeverUses_GetsZero()
+    {
+        // Missingness: x1 never splits, so it contributes nothing however it is set.
+        var tree = new ShapTree([1, -3, -4], [-1, -2, -5], [0, 2, 2], [0.5, 0.3, 0.7], [1, 2, 3, 4, 5], [10, 6, 0], [4, 3, 3, 0, 0]);
+        var phi = new double[3];
+
+        TreeShap.Explain(tree, [0.1f, 99f, 0.2f], phi);
+
+        Assert.Equal(0, phi[1]);
+    }
+
+    [Fact]
+    public void Explain_SymmetricFeatures_ShareEqually()
+    {
+        // f(x) = 1 when both x0 and x1 exceed 0.5, else 0; covers uniform: x0 and x1 play the same role.
+        // By hand for x = (1, 1): v({}) = 1/4, v({0}) = v({1}) = 1/2, v({0,1}) = 1 → φ0 = φ1 = 3/8.
+        var tree = new ShapTree(
+            Left: [~0, ~1], Right: [1, ~2], Feature: [0, 1], Threshold: [0.5, 0.5],
+            LeafValue: [0, 0, 1], NodeCover: [4, 2], LeafCover: [2, 1, 1]);
+        var phi = new double[2];
+
+        TreeShap.Explain(tree, [1f, 1f], phi);
+
+        Assert.Equal(0.375, phi[0], 12);
+        Assert.Equal(0.375, phi[1], 12);
+        Assert.Equal(0.25, tree.ExpectedValue(), 12);
+    }
+}
+
+public sealed class ModelExplainerTests(SampleMatrixFixture sample) : IClassFixture<SampleMatrixFixture>
+{
+    [Theory]
+    [InlineData(TrainerKind.LightGbm)]
+    [InlineData(TrainerKind.FastTree)]
+    [InlineData(TrainerKind.FastForest)]
+    [InlineData(TrainerKind.LogisticRegression)]
+    public void Explain_EveryValidationRow_BasePlusContributionsIsTheModelsRawScore(string trainer)
+    {
+        var model = ModelTrainer.Train(sample.Train with { Weights = ModelTrainer.ClassWeights(sample.Train.Labels) }, new TrainerSettings(trainer, Trees: 30));
+        var explainer = ModelExplainer.Create(model, ModelExplainer.Prepare(model, sample.Train.Features, sample.Train.Rows));
+        var rows = Math.Min(2_000, sample.Validation.Rows);
+        var scores = model.RawScores(sample.Validation.Features[..(rows * sample.Width)], rows);
+
+        var worst = 0.0;
+        for (var r = 0; r < rows; r++)
+        {
+            var e = explainer.Explain(sample.Validation.Features.AsSpan(r * sample.Width, sample.Width));
+            worst = Math.Max(worst, Math.Abs(e.BaseValue + e.Contributions.Sum() - scores[r]));
+            Assert.Equal(e.RawScore, e.BaseValue + e.Contributions.Sum(), 1e-9);
+        }
+
+        Assert.InRange(worst, 0, 1e-5);
+        Assert.Equal(trainer != TrainerKind.LogisticRegression, explainer.IsTreeShap);
+    }
+}
