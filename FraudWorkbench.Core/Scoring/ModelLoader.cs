@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Explain;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Training;
@@ -37,13 +38,32 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
                 ?? throw new ModelLoadException("features.json is empty.");
             var engine = await EngineAsync(files, fitted.SlotCount, cancellationToken);
             var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken);
+            var explainer = files.Explainer is null ? null : await ExplainerAsync(files, fitted.SlotCount, run.Config.Trainer?.Trainer ?? TrainerKind.LightGbm, cancellationToken);
             return new ServingModel(version.Id, version.ModelName, version.Version, run.FeatureSetVersionId, fitted, engine,
-                result.Threshold.Threshold, result.Recalibration, new TransactionContract(fitted, dataset?.Profile));
+                result.Threshold.Threshold, result.Recalibration, new TransactionContract(fitted, dataset?.Profile), explainer);
         }
-        catch (Exception ex) when (ex is ArtifactCorruptedException or FileNotFoundException or DirectoryNotFoundException or JsonException or InvalidOperationException or FormatException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (Exception ex) when (ex is ArtifactCorruptedException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException or JsonException or InvalidOperationException or FormatException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
             throw new ModelLoadException($"The artifacts of {version.ModelName} version {version.Version} failed verification: {ex.Message}", ex);
         }
+    }
+
+    private async Task<ModelExplainer> ExplainerAsync(ModelArtifacts files, int width, string trainer, CancellationToken cancellationToken)
+    {
+        var data = JsonSerializer.Deserialize<ExplainerData>(await artifacts.ReadAllBytesAsync(files.Explainer!, cancellationToken), DatasetSchema.Json)
+            ?? throw new ModelLoadException("explainer.json is empty.");
+        var (ml, model) = await LoadZipAsync(files, cancellationToken);
+        return ModelExplainer.Create(new TrainedModel(ml, model, width, trainer), data);
+    }
+
+    private async Task<(MLContext, ITransformer)> LoadZipAsync(ModelArtifacts files, CancellationToken cancellationToken)
+    {
+        var ml = new MLContext(seed: 1);
+        await using var zip = await artifacts.OpenReadAsync(files.ModelZip, cancellationToken);
+        using var buffer = new MemoryStream();
+        await zip.CopyToAsync(buffer, cancellationToken);
+        buffer.Position = 0;
+        return (ml, ml.Model.Load(buffer, out _));
     }
 
     private async Task<IScoringEngine> EngineAsync(ModelArtifacts files, int width, CancellationToken cancellationToken)
@@ -55,12 +75,7 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
             return new OnnxScoringEngine(await artifacts.ReadAllBytesAsync(files.Onnx, cancellationToken), width);
         }
 
-        var ml = new MLContext(seed: 1);
-        await using var zip = await artifacts.OpenReadAsync(files.ModelZip, cancellationToken);
-        using var buffer = new MemoryStream();
-        await zip.CopyToAsync(buffer, cancellationToken);
-        buffer.Position = 0;
-        var model = ml.Model.Load(buffer, out _);
+        var (ml, model) = await LoadZipAsync(files, cancellationToken);
         return new MlNetScoringEngine(ml, model, width);
     }
 }

@@ -5,7 +5,11 @@ using FraudWorkbench.Core.Features;
 namespace FraudWorkbench.Core.Scoring;
 
 /// <param name="PredictionId">Null for a dry run (nothing logged, entity histories untouched).</param>
-public sealed record Prediction(Guid? PredictionId, double Probability, bool Decision, double Threshold, string Model, int Version, double LatencyMs);
+/// <param name="Reasons">The input columns that moved the score most, by |contribution| (log-odds), signed; null when not asked for or the version cannot explain.</param>
+public sealed record Prediction(Guid? PredictionId, double Probability, bool Decision, double Threshold, string Model, int Version, double LatencyMs, IReadOnlyList<Reason>? Reasons = null);
+
+/// <summary>An input column's signed contribution to the raw score, with the value the transaction had.</summary>
+public sealed record Reason(string Column, double Contribution, string? Value);
 
 /// <summary>The log is full: the request is refused (503) rather than scored without a record.</summary>
 public sealed class PredictionLogFullException() : Exception("The prediction log is saturated; retry shortly.");
@@ -20,8 +24,9 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
     /// <param name="rows">Parsed by <paramref name="model"/>'s <see cref="TransactionContract"/>, in the dataset's column order.</param>
     /// <param name="inputs">The transactions as sent, stored in the log.</param>
     /// <param name="dryRun">Score without recording: for trying a version from its page.</param>
+    /// <param name="reasons">How many reasons to give per prediction (0: none).</param>
     public async Task<IReadOnlyList<Prediction>> PredictAsync(
-        ServingModel model, IReadOnlyList<string?[]> rows, IReadOnlyList<JsonElement> inputs, string actor, bool dryRun, CancellationToken cancellationToken)
+        ServingModel model, IReadOnlyList<string?[]> rows, IReadOnlyList<JsonElement> inputs, string actor, bool dryRun, CancellationToken cancellationToken, int reasons = 0)
     {
         if (!dryRun && !log.TryReserve(rows.Count)) throw new PredictionLogFullException();
         var logged = 0;
@@ -37,17 +42,19 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
                 computed.CopyTo(features, 0);
                 model.Probabilities(features, 1, probability);
                 var decision = probability[0] >= model.Threshold;
+                var top = reasons > 0 ? Reasons(model, features, rows[i], reasons) : null;
                 var latency = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 Guid? id = null;
                 if (!dryRun)
                 {
                     var now = time.GetUtcNow();
                     id = Guid.CreateVersion7(now);
-                    log.Write(new PredictionRecord(id.Value, now.UtcDateTime, model.VersionId, actor, inputs[i].GetRawText(), computed, probability[0], decision, (float)latency));
+                    log.Write(new PredictionRecord(id.Value, now.UtcDateTime, model.VersionId, actor, inputs[i].GetRawText(), computed, probability[0], decision, (float)latency,
+                        top is null ? null : JsonSerializer.Serialize(top, Data.DatasetSchema.Json)));
                     logged++;
                 }
 
-                results[i] = new Prediction(id, probability[0], decision, model.Threshold, model.ModelName, model.Version, Math.Round(latency, 3));
+                results[i] = new Prediction(id, probability[0], decision, model.Threshold, model.ModelName, model.Version, Math.Round(latency, 3), top);
             }
 
             return results;
@@ -56,5 +63,22 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
         {
             if (!dryRun && logged < rows.Count) log.Release(rows.Count - logged);
         }
+    }
+
+    /// <summary>A full explanation of one transaction against the current entity histories, recording nothing.</summary>
+    public async Task<Explain.TransactionExplanation?> ExplainAsync(ServingModel model, string?[] row, CancellationToken cancellationToken)
+    {
+        var features = await entities.ComputeAsync(model.FeatureSetVersionId, model.Featurizer, row, record: false, cancellationToken);
+        return model.Explain(features);
+    }
+
+    private static List<Reason>? Reasons(ServingModel model, float[] features, string?[] row, int count)
+    {
+        if (model.Explainer is null) return null;
+        var explanation = model.Explainer.Explain(features);
+        var columns = model.Attribution.Explain(explanation, double.NaN).Columns;
+        var schema = model.Features.Schema;
+        return [.. columns.OrderByDescending(c => Math.Abs(c.Value)).Take(count)
+            .Select(c => new Reason(c.Name, Math.Round(c.Value, 6), schema.IndexOf(c.Name) is var i and >= 0 ? row[i] : null))];
     }
 }

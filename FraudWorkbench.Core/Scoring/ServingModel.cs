@@ -1,3 +1,4 @@
+using FraudWorkbench.Core.Explain;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Training;
 
@@ -9,7 +10,7 @@ namespace FraudWorkbench.Core.Scoring;
 /// </summary>
 public sealed class ServingModel(
     Guid versionId, string modelName, int version, Guid featureSetVersionId, FittedFeatureSet features,
-    IScoringEngine engine, double threshold, PlattCalibration? recalibration, TransactionContract contract)
+    IScoringEngine engine, double threshold, PlattCalibration? recalibration, TransactionContract contract, ModelExplainer? explainer = null)
 {
     public Guid VersionId => versionId;
 
@@ -30,6 +31,21 @@ public sealed class ServingModel(
     public PlattCalibration? Recalibration => recalibration;
 
     public TransactionContract Contract => contract;
+
+    /// <summary>Null for versions trained before explanations were stored.</summary>
+    public ModelExplainer? Explainer => explainer;
+
+    public Attribution Attribution { get; } = new(features);
+
+    /// <summary>The row's raw score split into contributions (TreeSHAP or linear), with the served probability.</summary>
+    public TransactionExplanation? Explain(ReadOnlySpan<float> row)
+    {
+        if (explainer is null) return null;
+        var explanation = explainer.Explain(row);
+        var probability = new double[1];
+        Probabilities(row, 1, probability);
+        return Attribution.Explain(explanation, probability[0]);
+    }
 
     /// <summary>Fraud probabilities for feature rows, as validation measured them: recalibrated when training weighted or resampled.</summary>
     public void Probabilities(ReadOnlySpan<float> rows, int count, Span<double> probabilities)

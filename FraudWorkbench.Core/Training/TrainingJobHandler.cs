@@ -26,9 +26,9 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         var watch = Stopwatch.StartNew();
         try
         {
-            var (result, model, onnx, fitted) = await TrainAsync(run.Config, context, cancellationToken);
+            var (result, model, onnx, fitted, explainer) = await TrainAsync(run.Config, context, cancellationToken);
             await context.ReportAsync(95, "saving the model, its ONNX export and metadata", cancellationToken);
-            var files = await SaveAsync(run, result, model, onnx, fitted, cancellationToken);
+            var files = await SaveAsync(run, result, model, onnx, fitted, explainer, cancellationToken);
             await runs.CompleteAsync(run.Id, result with { Artifacts = files }, files.ModelZip, watch.ElapsedMilliseconds, CancellationToken.None);
             return new { runId = run.Id, modelArtifact = files.ModelZip, onnx = files.Onnx, result.Metrics.AveragePrecision };
         }
@@ -50,11 +50,12 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
     }
 
     /// <summary>model.zip, model.onnx (when exact), features.json, metadata.json and checksum.sha256, each stored by its SHA-256.</summary>
-    private async Task<ModelArtifacts> SaveAsync(TrainingRun run, TrainingResult result, byte[] model, OnnxExportResult onnx, FittedFeatureSet fitted, CancellationToken cancellationToken)
+    private async Task<ModelArtifacts> SaveAsync(TrainingRun run, TrainingResult result, byte[] model, OnnxExportResult onnx, FittedFeatureSet fitted, Explain.ExplainerData explainer, CancellationToken cancellationToken)
     {
         var zip = await artifacts.PutAsync(model, cancellationToken);
         var onnxFile = onnx.Onnx is null ? null : await artifacts.PutAsync(onnx.Onnx, cancellationToken);
         var featuresFile = await artifacts.PutAsync(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(fitted, DatasetSchema.Json), cancellationToken);
+        var explainerFile = await artifacts.PutAsync(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(explainer, DatasetSchema.Json), cancellationToken);
         var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken);
         var featureSet = await featureSets.GetVersionAsync(run.FeatureSetVersionId, cancellationToken);
         var metadata = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
@@ -75,12 +76,13 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         var lines = new List<string> { $"{zip.Sha256}  {ModelArtifacts.ModelZipName}" };
         if (onnxFile is not null) lines.Add($"{onnxFile.Sha256}  {ModelArtifacts.OnnxName}");
         lines.Add($"{featuresFile.Sha256}  {ModelArtifacts.FeaturesName}");
+        lines.Add($"{explainerFile.Sha256}  {ModelArtifacts.ExplainerName}");
         lines.Add($"{metadataFile.Sha256}  {ModelArtifacts.MetadataName}");
         var checksums = await artifacts.PutAsync(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"), cancellationToken);
-        return new ModelArtifacts(zip.Sha256, onnxFile?.Sha256, metadataFile.Sha256, checksums.Sha256, onnx.MaxProbabilityDifference, onnx.Problem, featuresFile.Sha256);
+        return new ModelArtifacts(zip.Sha256, onnxFile?.Sha256, metadataFile.Sha256, checksums.Sha256, onnx.MaxProbabilityDifference, onnx.Problem, featuresFile.Sha256, explainerFile.Sha256);
     }
 
-    private async Task<(TrainingResult Result, byte[] Model, OnnxExportResult Onnx, FittedFeatureSet Fitted)> TrainAsync(TrainingRunRequest config, JobContext context, CancellationToken cancellationToken)
+    private async Task<(TrainingResult Result, byte[] Model, OnnxExportResult Onnx, FittedFeatureSet Fitted, Explain.ExplainerData Explainer)> TrainAsync(TrainingRunRequest config, JobContext context, CancellationToken cancellationToken)
     {
         var version = await datasets.GetVersionAsync(config.DatasetId, config.DatasetVersion, cancellationToken)
             ?? throw new NonRetryableJobException("The dataset version no longer exists.");
@@ -171,7 +173,9 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
             costCurve, recalibration, trainRows, synthetic, rows2, set.SlotNames,
             Importance: model.Importance()?.Select(v => (double)v).ToList(),
             ScoreDistribution: ScoreBins(probabilities, validationLabels));
-        return (result, zip.ToArray(), onnx, set);
+        // Node covers from the real training rows (never synthetic ones) for exact TreeSHAP at scoring time.
+        var explainer = Explain.ModelExplainer.Prepare(model, final.TrainFeatures, final.TrainFeatures.Length / set.SlotCount);
+        return (result, zip.ToArray(), onnx, set, explainer);
     }
 
     /// <summary>One model trained and (when there are validation rows) scored: features fitted on the training rows only.</summary>

@@ -63,17 +63,19 @@ public sealed record ScoreBin(double From, double To, long Legitimate, long Frau
 /// <param name="Onnx">Null when the model is ML.NET-only; <see cref="OnnxProblem"/> says why.</param>
 /// <param name="Features">The feature set as fitted on this model's training rows (imputation values, vocabularies,
 /// encodings): scoring must featurize with exactly this, not with the feature set version's own fit.</param>
-public sealed record ModelArtifacts(string ModelZip, string? Onnx, string Metadata, string Checksums, double? OnnxMaxDifference, string? OnnxProblem, string? Features = null)
+/// <param name="Explainer">Training-row covers of every tree node (or input means of a linear model) for exact explanations.</param>
+public sealed record ModelArtifacts(string ModelZip, string? Onnx, string Metadata, string Checksums, double? OnnxMaxDifference, string? OnnxProblem, string? Features = null, string? Explainer = null)
 {
     public const string ModelZipName = "model.zip";
     public const string OnnxName = "model.onnx";
     public const string MetadataName = "metadata.json";
     public const string ChecksumsName = "checksum.sha256";
     public const string FeaturesName = "features.json";
+    public const string ExplainerName = "explainer.json";
 
     public IReadOnlyDictionary<string, string> FileNames => new Dictionary<string, string?>
     {
-        [ModelZipName] = ModelZip, [OnnxName] = Onnx, [FeaturesName] = Features, [MetadataName] = Metadata, [ChecksumsName] = Checksums,
+        [ModelZipName] = ModelZip, [OnnxName] = Onnx, [FeaturesName] = Features, [ExplainerName] = Explainer, [MetadataName] = Metadata, [ChecksumsName] = Checksums,
     }.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!);
 }
 

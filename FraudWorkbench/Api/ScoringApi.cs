@@ -10,10 +10,11 @@ using Microsoft.Extensions.Options;
 namespace FraudWorkbench.Api;
 
 /// <param name="Decision"><c>fraud</c> when the probability reaches the model's threshold, else <c>legitimate</c>.</param>
-public sealed record PredictionResponse(Guid? PredictionId, double Probability, string Decision, double Threshold, string Model, int Version, double LatencyMs)
+/// <param name="Reasons">The input columns that moved the score most (log-odds contributions, signed), when asked for.</param>
+public sealed record PredictionResponse(Guid? PredictionId, double Probability, string Decision, double Threshold, string Model, int Version, double LatencyMs, IReadOnlyList<Reason>? Reasons = null)
 {
     public static PredictionResponse From(Prediction p) =>
-        new(p.PredictionId, p.Probability, p.Decision ? "fraud" : "legitimate", p.Threshold, p.Model, p.Version, p.LatencyMs);
+        new(p.PredictionId, p.Probability, p.Decision ? "fraud" : "legitimate", p.Threshold, p.Model, p.Version, p.LatencyMs, p.Reasons);
 }
 
 public sealed record BatchPredictionResponse(string Model, int Version, IReadOnlyList<PredictionResponse> Predictions, double LatencyMs);
@@ -27,6 +28,9 @@ public sealed record FeedbackResponse(int Accepted);
 public static class ScoringApi
 {
     public const string RateLimitPolicy = "per-key";
+
+    /// <summary>Reasons per prediction unless the request says otherwise (<c>explain: false</c> or <c>reasons: k</c>).</summary>
+    public const int DefaultReasons = 5;
 
     public static IEndpointRouteBuilder MapScoringApi(this IEndpointRouteBuilder app)
     {
@@ -44,6 +48,9 @@ public static class ScoringApi
         api.MapPost("/predict/batch", PredictBatch).WithName("PredictBatch").RequireAuthorization(Policies.Predict)
             .Accepts<PredictBatchRequestExample>("application/json")
             .WithSummary("Scores up to 1,000 transactions (configurable) in one call, in order.");
+        api.MapPost("/models/{name}/versions/{version:int}/explain", Explain).WithName("ExplainTransaction").RequireAuthorization(Policies.Predict)
+            .Accepts<ExplainRequestExample>("application/json")
+            .WithSummary("Explains one transaction with a version: base value, every contribution (by input, feature and column), raw score and probability. Records nothing.");
         api.MapPost("/feedback", Feedback).WithName("Feedback").RequireAuthorization(Policies.Feedback)
             .Accepts<FeedbackItem>("application/json")
             .WithSummary("Attaches a confirmed label to a prediction: {\"predictionId\": \"…\", \"isFraud\": true, \"labelDate\": \"2026-03-09\"}.");
@@ -60,6 +67,36 @@ public static class ScoringApi
 
     public sealed record FeedbackBatchExample(List<FeedbackItem> Items);
 
+    public sealed record ExplainRequestExample(Dictionary<string, object?> Transaction);
+
+    public static async Task<Results<Ok<FraudWorkbench.Core.Explain.TransactionExplanation>, ProblemHttpResult>> Explain(
+        string name, int version, HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
+        if (problem is not null) return problem;
+        using (body)
+        {
+            var issues = new List<InputIssue>();
+            Envelope(body!.RootElement, "transaction", issues, allowModel: false);
+            if (issues.Count > 0) return Invalid(issues);
+            ServingModel model;
+            try
+            {
+                model = await server.ResolveAsync(name, version, cancellationToken);
+            }
+            catch (ScoringException ex)
+            {
+                return JobsApi.Problem(ex.Status, ex.Status == 404 ? "Model not found" : "Model unavailable", ex.Message, ex.Field);
+            }
+
+            if (model.Contract.Parse(body.RootElement.GetProperty("transaction"), "transaction.", issues) is not { } row) return Invalid(issues);
+            var explanation = await scoring.ExplainAsync(model, row, cancellationToken);
+            return explanation is null
+                ? JobsApi.Problem(409, "No explanation", $"{model.ModelName} version {model.Version} was trained before explanations were stored; train it again.", "version")
+                : TypedResults.Ok(explanation);
+        }
+    }
+
     public static async Task<Results<Ok<PredictionResponse>, ProblemHttpResult>> Predict(
         HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, ILogger<ScoringService> logger, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
@@ -68,9 +105,9 @@ public static class ScoringApi
         using (body)
         {
             var issues = new List<InputIssue>();
-            var (name, version) = Envelope(body!.RootElement, "transaction", issues);
+            var (name, version, reasons) = Envelope(body!.RootElement, "transaction", issues);
             if (issues.Count > 0) return Invalid(issues);
-            var (outcome, error) = await ScoreAsync(server, scoring, logger, user, name, version, [body.RootElement.GetProperty("transaction")], single: true, cancellationToken);
+            var (outcome, error) = await ScoreAsync(server, scoring, logger, user, name, version, [body.RootElement.GetProperty("transaction")], single: true, reasons, cancellationToken);
             if (error is not null) return error;
             return TypedResults.Ok(PredictionResponse.From(outcome![0]));
         }
@@ -84,14 +121,14 @@ public static class ScoringApi
         using (body)
         {
             var issues = new List<InputIssue>();
-            var (name, version) = Envelope(body!.RootElement, "transactions", issues);
+            var (name, version, reasons) = Envelope(body!.RootElement, "transactions", issues);
             if (issues.Count > 0) return Invalid(issues);
             var list = body.RootElement.GetProperty("transactions");
             if (list.ValueKind != JsonValueKind.Array) return Invalid([new InputIssue("transactions", "Expected an array of transactions.")]);
             var count = list.GetArrayLength();
             if (count == 0 || count > options.Value.MaxBatch) return Invalid([new InputIssue("transactions", $"Send between 1 and {options.Value.MaxBatch} transactions.")]);
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
-            var (outcome, error) = await ScoreAsync(server, scoring, logger, user, name, version, [.. list.EnumerateArray()], single: false, cancellationToken);
+            var (outcome, error) = await ScoreAsync(server, scoring, logger, user, name, version, [.. list.EnumerateArray()], single: false, reasons, cancellationToken);
             if (error is not null) return error;
             return TypedResults.Ok(new BatchPredictionResponse(outcome![0].Model, outcome[0].Version, [.. outcome.Select(PredictionResponse.From)],
                 Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3)));
@@ -99,7 +136,7 @@ public static class ScoringApi
     }
 
     private static async Task<(IReadOnlyList<Prediction>? Predictions, ProblemHttpResult? Problem)> ScoreAsync(
-        ModelServer server, ScoringService scoring, ILogger logger, ClaimsPrincipal user, string? name, int? version, IReadOnlyList<JsonElement> transactions, bool single, CancellationToken cancellationToken)
+        ModelServer server, ScoringService scoring, ILogger logger, ClaimsPrincipal user, string? name, int? version, IReadOnlyList<JsonElement> transactions, bool single, int reasons, CancellationToken cancellationToken)
     {
         ServingModel model;
         try
@@ -121,7 +158,7 @@ public static class ScoringApi
         if (issues.Count > 0) return (null, Invalid(issues));
         try
         {
-            return (await scoring.PredictAsync(model, rows, transactions, WorkbenchClaims.Actor(user), dryRun: false, cancellationToken), null);
+            return (await scoring.PredictAsync(model, rows, transactions, WorkbenchClaims.Actor(user), dryRun: false, cancellationToken, reasons), null);
         }
         catch (PredictionLogFullException ex)
         {
@@ -220,38 +257,47 @@ public static class ScoringApi
     }
 
     /// <summary>The envelope around transactions: optional model and version, the payload property, nothing else.</summary>
-    private static (string? Name, int? Version) Envelope(JsonElement root, string payload, List<InputIssue> issues)
+    private static (string? Name, int? Version, int Reasons) Envelope(JsonElement root, string payload, List<InputIssue> issues, bool allowModel = true)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
             issues.Add(new InputIssue("body", $"Expected a JSON object with \"{payload}\"."));
-            return (null, null);
+            return (null, null, 0);
         }
 
         string? name = null;
         int? version = null;
+        var reasons = DefaultReasons;
         var hasPayload = false;
         foreach (var property in root.EnumerateObject())
         {
             switch (property.Name)
             {
-                case "model":
+                case "explain" when allowModel:
+                    if (property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False) reasons = property.Value.GetBoolean() ? reasons : 0;
+                    else issues.Add(new InputIssue("explain", "Expected true or false."));
+                    break;
+                case "reasons" when allowModel:
+                    if (property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out var k) && k is >= 0 and <= 100) reasons = k;
+                    else issues.Add(new InputIssue("reasons", "Expected how many reasons to return, 0 to 100."));
+                    break;
+                case "model" when allowModel:
                     if (property.Value.ValueKind == JsonValueKind.String) name = property.Value.GetString();
                     else if (property.Value.ValueKind != JsonValueKind.Null) issues.Add(new InputIssue("model", "Expected the registered model's name."));
                     break;
-                case "version":
+                case "version" when allowModel:
                     if (property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out var v) && v > 0) version = v;
                     else if (property.Value.ValueKind != JsonValueKind.Null) issues.Add(new InputIssue("version", "Expected a positive whole version number."));
                     break;
                 default:
                     if (property.Name == payload) hasPayload = true;
-                    else issues.Add(new InputIssue(property.Name, $"Unknown field; the body holds model, version and {payload}."));
+                    else issues.Add(new InputIssue(property.Name, allowModel ? $"Unknown field; the body holds model, version, explain, reasons and {payload}." : $"Unknown field; the body holds {payload}."));
                     break;
             }
         }
 
         if (!hasPayload) issues.Add(new InputIssue(payload, "This field is required."));
-        return (name, version);
+        return (name, version, reasons);
     }
 
     /// <summary>Reads the body as JSON within the size limit: 413 when larger, 400 (with the position) when malformed.</summary>
