@@ -105,6 +105,59 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         Assert.Equal([0f, 1f, 2f, 3f, 4f], counts); // each transaction sees the earlier ones of the same batch
     }
 
+    [Fact]
+    public async Task Predict_Reasons_TopColumnsOfTheExactExplanation_Logged()
+    {
+        using var client = Client();
+        var transaction = fixture.Transaction(555);
+        transaction["customer_id"] = "c_explain_" + Guid.NewGuid().ToString("N")[..8];
+
+        var explainResponse = await client.PostAsJsonAsync("/api/v1/models/cnp-scoring/versions/1/explain", new { transaction });
+        var predicted = await client.PostAsJsonAsync("/api/v1/predict", new { model = Model, transaction });
+        var fewer = await client.PostAsJsonAsync("/api/v1/predict", new { model = Model, transaction, reasons = 2 });
+        var none = await client.PostAsJsonAsync("/api/v1/predict", new { model = Model, transaction, explain = false });
+
+        Assert.Equal(HttpStatusCode.OK, explainResponse.StatusCode);
+        var explanation = (await explainResponse.Content.ReadFromJsonAsync<FraudWorkbench.Core.Explain.TransactionExplanation>(DatasetSchema.Json))!;
+        // Local accuracy in every view, and the probability is the served one of that raw score.
+        Assert.Equal(explanation.RawScore, explanation.BaseValue + explanation.Columns.Sum(c => c.Value), 1e-9);
+        Assert.Equal(explanation.RawScore, explanation.BaseValue + explanation.Features.Sum(c => c.Value), 1e-9);
+        Assert.Equal(explanation.RawScore, explanation.BaseValue + explanation.Inputs.Sum(c => c.Value), 1e-9);
+        var model = fixture.App.Get<ModelServer>().Current(Model)!;
+        Assert.Equal(model.Recalibration!.Probability(explanation.RawScore), explanation.Probability, 6);
+        Assert.Contains(explanation.Columns, c => c.Name == "merchant_category"); // a one-hot group is one column
+        Assert.DoesNotContain(explanation.Columns, c => c.Name.StartsWith("merchant_category=", StringComparison.Ordinal));
+
+        var prediction = (await predicted.Content.ReadFromJsonAsync<PredictionResponse>(DatasetSchema.Json))!;
+        Assert.Equal(explanation.Probability, prediction.Probability, 6);
+        var expectedTop = explanation.Columns.OrderByDescending(c => Math.Abs(c.Value)).Take(5).ToList();
+        Assert.Equal(expectedTop.Select(c => c.Name), prediction.Reasons!.Select(r => r.Column));
+        Assert.Equal(expectedTop.Select(c => Math.Round(c.Value, 6)), prediction.Reasons!.Select(r => r.Contribution));
+        Assert.Equal(2, (await fewer.Content.ReadFromJsonAsync<PredictionResponse>(DatasetSchema.Json))!.Reasons!.Count);
+        Assert.Null((await none.Content.ReadFromJsonAsync<PredictionResponse>(DatasetSchema.Json))!.Reasons);
+        await fixture.App.Get<PredictionLog>().FlushAsync();
+        var logged = (await fixture.App.Get<PredictionStore>().GetAsync(prediction.PredictionId!.Value))!;
+        Assert.Contains(expectedTop[0].Name, logged.Reasons);
+    }
+
+    [Fact]
+    public async Task Explain_BadTransactionOrUnknownVersion_ProblemNamingTheField()
+    {
+        using var client = Client();
+        var bad = fixture.Transaction(1);
+        bad["amount"] = "a lot";
+
+        var invalid = await client.PostAsJsonAsync("/api/v1/models/cnp-scoring/versions/1/explain", new { transaction = bad });
+        var unknown = await client.PostAsJsonAsync("/api/v1/models/cnp-scoring/versions/42/explain", new { transaction = fixture.Transaction(1) });
+        var envelope = await client.PostAsJsonAsync("/api/v1/models/cnp-scoring/versions/1/explain", new { model = Model, transaction = fixture.Transaction(1) });
+
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Equal("transaction.amount", (await Json(invalid)).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, envelope.StatusCode);
+        Assert.Equal("model", (await Json(envelope)).GetProperty("field").GetString());
+    }
+
     public static TheoryData<string, string, int> BadBodies => new()
     {
         { """{"model":"cnp-scoring","transaction":{"event_time":"2026-02-01T10:00:00Z","customer_id":"c1"}}""", "transaction.amount", 400 },
