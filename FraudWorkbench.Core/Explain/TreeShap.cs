@@ -7,7 +7,7 @@ namespace FraudWorkbench.Core.Explain;
 /// </summary>
 public sealed record ShapTree(int[] Left, int[] Right, int[] Feature, double[] Threshold, double[] LeafValue, double[] NodeCover, double[] LeafCover, double Weight = 1)
 {
-    public int Depth => Left.Length == 0 ? 0 : DepthOf(0);
+    public int Depth => field > 0 || Left.Length == 0 ? field : field = DepthOf(0);
 
     private int DepthOf(int node) =>
         1 + Math.Max(Left[node] < 0 ? 0 : DepthOf(Left[node]), Right[node] < 0 ? 0 : DepthOf(Right[node]));
@@ -41,6 +41,9 @@ public sealed record ShapTree(int[] Left, int[] Right, int[] Feature, double[] T
 /// </summary>
 public static class TreeShap
 {
+    [ThreadStatic]
+    private static PathElement[]? buffer;
+
     private struct PathElement
     {
         public int Feature;
@@ -54,7 +57,9 @@ public static class TreeShap
     {
         if (tree.Left.Length == 0) return; // a single leaf explains nothing
         var depth = tree.Depth + 2;
-        var path = new PathElement[depth * (depth + 1) / 2];
+        var size = depth * (depth + 1) / 2;
+        // One scratch buffer per thread: every level of the recursion writes its own stretch of it.
+        var path = buffer is { } b && b.Length >= size ? b : buffer = new PathElement[Math.Max(size, 256)];
         Recurse(tree, x, phi, node: 0, isLeaf: false, path, offset: 0, uniqueDepth: 0, zero: 1, one: 1, feature: -1);
     }
 

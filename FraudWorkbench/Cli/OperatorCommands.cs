@@ -163,7 +163,11 @@ public static class OperatorCommands
         var scoringRaw = new Option<bool>("--raw-columns") { Description = "Train on the raw columns (no entity features, so no online entity state) instead of the fraud recipes" };
         var benchScoring = new Command("scoring", "Start the app, promote a sample model and load POST /api/v1/predict: p50/p99 at fixed rates, maximum throughput, ML.NET vs ONNX Runtime") { scoringSeconds, scoringRates, scoringConcurrency, scoringRaw };
         benchScoring.SetAction((parse, ct) => ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency), parse.GetValue(scoringRaw), output, ct));
-        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures, benchTraining, benchScoring });
+        var explainRows = new Option<int>("--rows") { Description = "Rows of generated data (70 % train the model)", DefaultValueFactory = _ => 200_000 };
+        var explainCount = new Option<int>("--explain-rows") { Description = "Validation rows to explain", DefaultValueFactory = _ => 10_000 };
+        var benchExplain = new Command("explain", "Exact TreeSHAP per row against xgboost's pred_contribs on a same-size model, and a parallel batch") { explainRows, explainCount };
+        benchExplain.SetAction((parse, ct) => ExplainBenchmark.RunAsync(parse.GetValue(explainRows), parse.GetValue(explainCount), output, ct));
+        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures, benchTraining, benchScoring, benchExplain });
         root.Subcommands.Add(new Command("user", "Manage local accounts") { userCreate, userReset, userList });
         root.Subcommands.Add(new Command("api-key", "Manage API keys for /api/v1") { keyCreate, keyRevoke, keyList });
         return await root.Parse(args).InvokeAsync();
