@@ -29,6 +29,15 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         }
     }
 
+    /// <summary>An explanation's numbers from its data attributes: base value, raw score, probability and the waterfall's bars.</summary>
+    private static async Task<(double Base, double Raw, double Probability, List<double> Contributions)> ShownAsync(ILocator explanation)
+    {
+        static double Parse(string? text) => double.Parse(text!, CultureInfo.InvariantCulture);
+        var values = await explanation.Locator("[data-testid=explanation-bars] tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.value)");
+        return (Parse(await explanation.GetAttributeAsync("data-base")), Parse(await explanation.GetAttributeAsync("data-raw")),
+            Parse(await explanation.GetAttributeAsync("data-probability")), [.. values.Select(Parse)]);
+    }
+
     [Fact]
     public async Task RegisterFromRun_GatePassesLive_PromoteToProduction_TryItScores()
     {
@@ -123,6 +132,25 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         Assert.Equal(expected.Probability, shown, 12);
         Assert.Equal(expected.Decision ? "fraud" : "legitimate", decision);
         Assert.InRange(shown, 0, 1);
+
+        // Its explanation: a waterfall by input column whose bars take the base value to the raw score, for the
+        // probability shown, and the same numbers the server gives for that transaction.
+        var explanation = page.Locator("#try-it-explanation");
+        await Assertions.Expect(explanation.Locator("[data-testid=waterfall] svg")).ToBeVisibleAsync();
+        await Assertions.Expect(explanation).ToHaveAttributeAsync("data-method", "treeshap");
+        await Assertions.Expect(explanation).ToContainTextAsync("Exact TreeSHAP contributions (log-odds)");
+        var (baseValue, raw, explainedProbability, contributions) = await ShownAsync(explanation);
+        Assert.True(Math.Abs(baseValue + contributions.Sum() - raw) < 1e-6, $"{baseValue} + {contributions.Sum()} ≠ {raw}");
+        Assert.Equal(shown, explainedProbability, 12);
+        var server = (await app.App.Get<ScoringService>().ExplainAsync(model, row, default))!;
+        Assert.Equal(server.BaseValue, baseValue, 12);
+        Assert.Equal(server.RawScore, raw, 9);
+        Assert.Equal(Math.Min(server.Columns.Count, 11), contributions.Count);
+        await explanation.Locator("[data-testid=explain-by-feature]").ClickAsync();
+        await Assertions.Expect(explanation).ToHaveAttributeAsync("data-view", "features");
+        var byFeature = await ShownAsync(explanation);
+        Assert.Equal(Math.Min(server.Features.Count, 11), byFeature.Contributions.Count);
+        Assert.True(Math.Abs(byFeature.Base + byFeature.Contributions.Sum() - byFeature.Raw) < 1e-6);
         await log.FlushAsync();
         Assert.Equal(written, log.Written);
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("model-version.png"), FullPage = true });
@@ -132,6 +160,22 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         await page.Locator("#try-it-score").ClickAsync();
         await Assertions.Expect(page.Locator("#try-it")).ToContainTextAsync("Expected a number, got a string.");
         await Assertions.Expect(page.Locator("#try-it-result")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#try-it-explanation")).ToHaveCountAsync(0);
+
+        // A logged prediction (with its top reasons) is listed under recent predictions and explained from its stored features.
+        var loggedPrediction = (await app.App.Get<ScoringService>().PredictAsync(model, [row], [input], "test", dryRun: false, default, reasons: 3))[0];
+        await log.FlushAsync();
+        await page.Locator("#recent-refresh").ClickAsync();
+        var listedPrediction = page.Locator($"[data-prediction='{loggedPrediction.PredictionId}']");
+        await Assertions.Expect(listedPrediction.Locator("[data-testid=recent-probability]")).ToHaveTextAsync(loggedPrediction.Probability.ToString("0.0000", CultureInfo.InvariantCulture));
+        await Assertions.Expect(listedPrediction.Locator("[data-reason]")).ToHaveCountAsync(loggedPrediction.Reasons!.Count);
+        await listedPrediction.Locator("[data-testid=explain-prediction]").ClickAsync();
+        var storedExplanation = page.Locator("#prediction-explanation");
+        await Assertions.Expect(storedExplanation.Locator("[data-testid=waterfall] svg")).ToBeVisibleAsync();
+        var stored = await ShownAsync(storedExplanation);
+        Assert.True(Math.Abs(stored.Base + stored.Contributions.Sum() - stored.Raw) < 1e-6, $"{stored.Base} + {stored.Contributions.Sum()} ≠ {stored.Raw}");
+        Assert.Equal(loggedPrediction.Probability, stored.Probability, 9);
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("model-version-explained.png"), FullPage = true });
 
         // The registry list shows the model with its production version.
         await page.GotoAsync("/models");

@@ -1,6 +1,10 @@
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using AngleSharp.Dom;
 using Bunit;
 using FraudWorkbench.Components.Pages.Models;
+using FraudWorkbench.Components.Shared;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
@@ -10,6 +14,7 @@ using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Core.Training;
 using FraudWorkbench.Tests.Infrastructure;
+using FraudWorkbench.Tests.Training;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -56,6 +61,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
             services.AddSingleton<EntityStateStore>();
             services.AddSingleton<PredictionLog>();
             services.AddSingleton<ScoringService>();
+            services.AddSingleton<PredictionStore>();
             fallback = services.BuildServiceProvider();
             Page.Bunit.Services.AddFallbackServiceProvider(fallback);
         }
@@ -64,8 +70,20 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
 
         public T Get<T>() where T : notnull => Page.Get<T>();
 
+        /// <summary>Starts the prediction log's writer (no host runs it here), for tests that log predictions.</summary>
+        public async Task<PredictionLog> StartLogAsync()
+        {
+            var log = fallback.GetRequiredService<PredictionLog>();
+            await log.StartAsync(default);
+            logStarted = true;
+            return log;
+        }
+
+        private bool logStarted;
+
         public async ValueTask DisposeAsync()
         {
+            if (logStarted) await fallback.GetRequiredService<PredictionLog>().StopAsync(default);
             await Page.DisposeAsync();
             await fallback.DisposeAsync();
         }
@@ -278,5 +296,170 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Contains("at most 0.01 and at most 5% worse", page.Find("[data-testid=gate-champion]").TextContent);
         Assert.Empty(page.FindAll("#edit-gate"));
         Assert.Empty(page.FindAll("#rollback"));
+    }
+
+    /// <summary>
+    /// A real LightGBM run on the month A sample, trained here by the training job's own handler (no worker runs in these
+    /// tests), registered as version 1 of <paramref name="model"/>. Its artifacts include explainer.json.
+    /// </summary>
+    private async Task<(ModelVersion Version, DatasetSchema Schema)> TrainAndRegisterAsync(RegistryPageContext context, string model)
+    {
+        var ingestor = context.Get<DatasetIngestor>();
+        IngestResult dataset;
+        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
+        {
+            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, model + ".csv"), model, SchemaOverrides.None, "test");
+        }
+
+        var (featureSet, _) = await context.Get<FeatureSetService>().CreateAsync(new NewFeatureSet(model + "-features", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
+        var runs = context.Get<TrainingRunStore>();
+        var runId = Guid.CreateVersion7();
+        Job job;
+        await using (var connection = await db.DataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            job = await JobStore.InsertAsync(transaction, TrainingJobHandler.KindName, new { runId }, "test", 1, TimeProvider.System, default);
+            await runs.CreateAsync(runId, job.Id, new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id, new TrainerSettings(Trees: 20)), "test", transaction, default);
+            await transaction.CommitAsync();
+        }
+
+        var handler = new TrainingJobHandler(runs, context.Get<DatasetStore>(), context.Get<FeatureSetStore>(), context.Get<ArtifactStore>());
+        await handler.ExecuteAsync(new JobContext(job, "bunit", context.Get<JobStore>(), TimeProvider.System, TimeSpan.FromSeconds(5), _ => { }), default);
+        Assert.NotNull((await runs.GetAsync(runId))!.Result!.Artifacts!.Explainer);
+        var version = await context.Get<RegistryService>().RegisterAsync(model, runId, ["bunit"], "", "test");
+        return (version, dataset.Version.Schema);
+    }
+
+    private static double Number(string? text) => double.Parse(text!, CultureInfo.InvariantCulture);
+
+    /// <summary>The explanation's numbers as the page shows them: base, raw, probability and the waterfall's bars.</summary>
+    private static (double Base, double Raw, double Probability, List<(string Name, double Value)> Bars) Shown(IElement explanation) =>
+        (Number(explanation.GetAttribute("data-base")), Number(explanation.GetAttribute("data-raw")), Number(explanation.GetAttribute("data-probability")),
+         [.. explanation.QuerySelectorAll("[data-testid=explanation-bars] tbody tr").Select(r => (r.GetAttribute("data-name")!, Number(r.GetAttribute("data-value"))))]);
+
+    [Fact]
+    public void Waterfall_LargestFirst_RestSummedIntoOther_EndsAtBasePlusAll()
+    {
+        // 13 contributions: the ten largest by |value| in order, the three smallest (0.01, −0.02, 0.005) summed.
+        (string, double)[] contributions =
+        [
+            ("a", 0.5), ("b", -1.5), ("c", 0.01), ("d", 2.0), ("e", -0.3), ("f", 0.25), ("g", -0.02), ("h", 0.7),
+            ("i", -0.9), ("j", 0.1), ("k", 0.005), ("l", -0.15), ("m", 0.05),
+        ];
+
+        var bars = Charts.WaterfallBars(-3, contributions);
+
+        Assert.Equal(["d", "b", "i", "h", "a", "e", "f", "l", "j", "m", "other 3 inputs"], bars.Select(b => b.Name));
+        Assert.Equal(-3, bars[0].Start);
+        Assert.Equal(-1, bars[0].End, 12);
+        Assert.Equal(-2.5, bars[1].End, 12);
+        for (var i = 1; i < bars.Count; i++) Assert.Equal(bars[i - 1].End, bars[i].Start, 12);
+        Assert.Equal((-0.005, 3), (Math.Round(bars[^1].Value, 12), bars[^1].Count));
+        Assert.Equal(-3 + contributions.Sum(c => c.Item2), bars[^1].End, 12);
+
+        // Fewer than the top: no "other" bar; a single leftover is named in the singular.
+        Assert.DoesNotContain(Charts.WaterfallBars(0, contributions[..10]), b => b.Name.StartsWith("other", StringComparison.Ordinal));
+        Assert.Equal("other 1 feature", Charts.WaterfallBars(0, contributions[..11], noun: "features")[^1].Name);
+
+        var svg = Charts.Waterfall(-3, bars, -3 + contributions.Sum(c => c.Item2), 0.1234);
+        Assert.Contains("<svg", svg);
+        Assert.Contains("log-odds", svg);
+        Assert.Contains("fraud probability 0.1234", svg);
+        // Top to bottom: the base value, the bars from the largest, the raw score.
+        var order = new[] { "base value -3.000", "d +2.000", "b −1.500", "i −0.900", "other 3 inputs −0.005", "raw score -2.255" }.Select(label => svg.IndexOf(label, StringComparison.Ordinal)).ToList();
+        Assert.All(order, i => Assert.True(i >= 0, "a label is missing from the chart"));
+        Assert.Equal(order.Order(), order);
+    }
+
+    [Fact]
+    public async Task Version_TrainedBeforeExplanations_SaysSoAndShowsNoChart()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var prepared = await PrepareFailedVersionAsync(context, "no-explainer");
+        var log = await context.StartLogAsync();
+        Assert.True(log.TryReserve(1));
+        var reasons = JsonSerializer.Serialize(new[] { new Reason("amount", 1.25, "250"), new Reason("ip_country", -0.5, "NG") }, DatasetSchema.Json);
+        log.Write(new PredictionRecord(Guid.CreateVersion7(), DateTime.UtcNow, prepared.Version.Id, "test", "{}", [250f, 1f], 0.8125, true, 1.5f, reasons));
+        await log.FlushAsync();
+
+        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "no-explainer").Add(x => x.Version, 1));
+
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=recent-table] tbody tr")));
+        Assert.Contains("trained before explanations were stored; retrain to get them", page.Find("#explain-unavailable").TextContent);
+        var row = page.Find("[data-testid=recent-table] tbody tr");
+        Assert.Equal("0.8125", row.QuerySelector("[data-testid=recent-probability]")!.TextContent);
+        Assert.Equal("fraud", row.QuerySelector("[data-testid=recent-decision]")!.TextContent);
+        Assert.Equal("—", row.QuerySelector("[data-testid=recent-label]")!.TextContent);
+        Assert.Equal(["amount", "ip_country"], row.QuerySelectorAll("[data-reason]").Select(r => r.GetAttribute("data-reason")));
+        Assert.Contains("amount = 250 +1.250", row.QuerySelector("[data-reason=amount]")!.TextContent);
+        Assert.Empty(page.FindAll("[data-testid=explain-prediction]"));
+        Assert.Empty(page.FindAll("[data-testid=waterfall]"));
+        Assert.Empty(page.FindAll("#prediction-explanation"));
+    }
+
+    [Fact]
+    public async Task Version_RealModel_TryItAndLoggedPrediction_WaterfallsAddUpToTheRawScore()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var (version, schema) = await TrainAndRegisterAsync(context, "explained");
+
+        // Three logged predictions with their top reasons, through the scoring path; the second is labelled fraud.
+        var model = await context.Get<ModelServer>().ResolveAsync("explained", 1);
+        Assert.True(model.Explainer!.IsTreeShap);
+        List<string?[]> rows;
+        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv"))) rows = DatasetRows.Read(file, schema);
+        var log = await context.StartLogAsync();
+        var logged = await context.Get<ScoringService>().PredictAsync(model, rows[..3], [.. Enumerable.Range(0, 3).Select(i => JsonSerializer.SerializeToElement(new { row = i }))], "test", dryRun: false, default, reasons: 3);
+        await log.FlushAsync();
+        Assert.Empty(await context.Get<PredictionStore>().RecordFeedbackAsync([new FeedbackItem(logged[1].PredictionId!.Value, true)], "test"));
+
+        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "explained").Add(x => x.Version, 1));
+        page.WaitForAssertion(() => Assert.Equal(3, page.FindAll("[data-testid=recent-table] tbody tr").Count));
+        Assert.Empty(page.FindAll("#explain-unavailable"));
+        Assert.Contains("exact TreeSHAP contributions", page.Find("[data-testid=explain-method-note]").TextContent);
+
+        // Try it: the waterfall of the same transaction, by input column.
+        await page.ClickAsync("#try-it-score");
+
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("#try-it-explanation")));
+        var tryIt = page.Find("#try-it-explanation");
+        var (baseValue, raw, probability, bars) = Shown(tryIt);
+        Assert.Equal(("columns", "treeshap"), (tryIt.GetAttribute("data-view"), tryIt.GetAttribute("data-method")));
+        Assert.Equal(model.Explainer.BaseValue, baseValue, 12);
+        Assert.True(Math.Abs(baseValue + bars.Sum(b => b.Value) - raw) < 1e-6, $"{baseValue} + {bars.Sum(b => b.Value)} ≠ {raw}");
+        Assert.Equal(Number(page.Find("#try-it-result").GetAttribute("data-probability")), probability, 12);
+        Assert.Equal(model.Attribution.Explain(new FraudWorkbench.Core.Explain.Explanation(0, new double[model.Features.SlotCount], 0), 0).Columns.Count, bars.Count);
+        Assert.Equal(bars.OrderByDescending(b => Math.Abs(b.Value)).Select(b => b.Name), bars.Select(b => b.Name));
+        Assert.Contains("amount", bars.Select(b => b.Name));
+        Assert.Contains("log-odds", tryIt.QuerySelector("[data-testid=waterfall] svg")!.OuterHtml);
+        Assert.Contains("Exact TreeSHAP contributions (log-odds)", tryIt.QuerySelector("[data-testid=explanation-method]")!.TextContent);
+
+        // By feature: the same total split over the feature set's nine features.
+        await page.ClickAsync("#try-it-explanation [data-testid=explain-by-feature]");
+
+        page.WaitForAssertion(() => Assert.Equal("features", page.Find("#try-it-explanation").GetAttribute("data-view")));
+        var byFeature = Shown(page.Find("#try-it-explanation"));
+        Assert.Equal(SampleMatrixFixture.Definition.Features.Count, byFeature.Bars.Count);
+        Assert.True(Math.Abs(byFeature.Base + byFeature.Bars.Sum(b => b.Value) - byFeature.Raw) < 1e-6);
+        Assert.Equal(raw, byFeature.Raw);
+
+        // A logged prediction, explained from its stored feature row: its probability is the logged one and its
+        // largest column contributions are the reasons logged with it.
+        var second = page.Find($"[data-prediction='{logged[1].PredictionId}']");
+        Assert.Equal("fraud", second.QuerySelector("[data-testid=recent-label]")!.TextContent);
+        Assert.Equal(logged[1].Probability.ToString("0.0000", CultureInfo.InvariantCulture), second.QuerySelector("[data-testid=recent-probability]")!.TextContent);
+        var reasons = logged[1].Reasons!;
+        Assert.Equal(reasons.Select(r => r.Column), second.QuerySelectorAll("[data-reason]").Select(r => r.GetAttribute("data-reason")));
+
+        await page.ClickAsync(p => p.Find($"[data-prediction='{logged[1].PredictionId}'] [data-testid=explain-prediction]"));
+
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("#prediction-explanation")));
+        var stored = Shown(page.Find("#prediction-explanation"));
+        Assert.True(Math.Abs(stored.Base + stored.Bars.Sum(b => b.Value) - stored.Raw) < 1e-6, $"{stored.Base} + {stored.Bars.Sum(b => b.Value)} ≠ {stored.Raw}");
+        Assert.Equal(logged[1].Probability, stored.Probability, 9);
+        Assert.Equal(reasons.Select(r => r.Column), stored.Bars.Take(reasons.Count).Select(b => b.Name));
+        for (var i = 0; i < reasons.Count; i++) Assert.Equal(reasons[i].Contribution, stored.Bars[i].Value, 5);
+        Assert.NotNull(page.Find("#prediction-explanation [data-testid=waterfall] svg"));
+        Assert.Contains(logged[1].PredictionId!.Value.ToString()[..8], page.Find("#prediction-explanation [data-testid=explanation-method]").TextContent);
     }
 }

@@ -144,4 +144,98 @@ public static class Charts
         plot.Axes.Margins(left: 0);
         return plot.GetSvgXml(width, Math.Max(height, 28 * top.Count + 60));
     }
+
+    private static readonly ScottPlot.Color Lowers = ScottPlot.Color.FromHex("#1e88e5");
+    private static readonly ScottPlot.Color Ends = ScottPlot.Color.FromHex("#9e9e9e");
+
+    /// <summary>One step of a waterfall: a contribution running from <see cref="Start"/> to <see cref="End"/> on the log-odds axis.</summary>
+    /// <param name="Count">How many contributions the bar stands for (more than one for the "other" bar).</param>
+    public sealed record WaterfallBar(string Name, double Value, double Start, int Count = 1)
+    {
+        public double End => Start + Value;
+    }
+
+    /// <summary>
+    /// The bars of a waterfall from <paramref name="baseValue"/>: the <paramref name="top"/> contributions with the largest
+    /// |value| first (ties by name), then the rest summed into one "other N <paramref name="noun"/>" bar, each starting where
+    /// the previous ended, so the last bar ends at the base value plus every contribution.
+    /// </summary>
+    public static IReadOnlyList<WaterfallBar> WaterfallBars(double baseValue, IReadOnlyList<(string Name, double Value)> contributions, int top = 10, string noun = "inputs")
+    {
+        var ordered = contributions.OrderByDescending(c => Math.Abs(c.Value)).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
+        var bars = new List<WaterfallBar>();
+        var at = baseValue;
+        foreach (var (name, value) in ordered.Take(top))
+        {
+            bars.Add(new WaterfallBar(name, value, at));
+            at += value;
+        }
+
+        var rest = ordered.Skip(top).ToList();
+        if (rest.Count > 0)
+        {
+            var sum = rest.Sum(c => c.Value);
+            bars.Add(new WaterfallBar($"other {rest.Count} {(rest.Count == 1 ? noun.TrimEnd('s') : noun)}", sum, at, rest.Count));
+        }
+
+        return bars;
+    }
+
+    /// <summary>
+    /// A horizontal waterfall of a raw score (log-odds): the base value on top, then one bar per contribution from
+    /// <see cref="WaterfallBars"/> (red raises the fraud score, blue lowers it), ending in the raw score at the bottom.
+    /// Show it no wider than <paramref name="width"/>: the SVG has no viewBox to scale by.
+    /// </summary>
+    public static string Waterfall(double baseValue, IReadOnlyList<WaterfallBar> bars, double rawScore, double probability, int width = 720)
+    {
+        var rows = bars.Count + 2;
+        var plot = new Plot();
+        var drawn = new List<Bar>();
+        for (var i = 0; i < bars.Count; i++)
+        {
+            var bar = bars[i];
+            drawn.Add(new Bar
+            {
+                Position = rows - 2 - i,
+                ValueBase = bar.Start,
+                Value = bar.End,
+                FillColor = bar.Value >= 0 ? Fraud : Lowers,
+                LineWidth = 0,
+                Orientation = Orientation.Horizontal,
+                Size = 0.7,
+            });
+        }
+
+        plot.Add.Bars(drawn);
+
+        // The base value and the raw score are points on the log-odds axis, not lengths from zero: a marker on their
+        // own row and a dashed line through the bars.
+        foreach (var (value, row) in new[] { (baseValue, rows - 1), (rawScore, 0) })
+        {
+            var line = plot.Add.VerticalLine(value);
+            line.Color = Ends;
+            line.LinePattern = LinePattern.Dashed;
+            line.LineWidth = 1;
+            var marker = plot.Add.Marker(value, row);
+            marker.Color = ScottPlot.Color.FromHex("#424242");
+            marker.Size = 11;
+            marker.Shape = MarkerShape.FilledDiamond;
+        }
+
+        // Bars are laid out from their base, which autoscaling does not see: the limits cover every start and end.
+        var ends = bars.SelectMany(b => new[] { b.Start, b.End }).Append(baseValue).Append(rawScore).ToList();
+        var (low, high) = (ends.Min(), ends.Max());
+        var pad = Math.Max((high - low) * 0.06, 0.05);
+        plot.Axes.SetLimitsX(low - pad, high + pad);
+        plot.Axes.SetLimitsY(-0.7, rows - 0.3);
+
+        string Short(string name) => name.Length > 30 ? name[..30] + "…" : name;
+        var labels = new List<string> { $"base value {baseValue.ToString("0.000", CultureInfo.InvariantCulture)}" };
+        labels.AddRange(bars.Select(b => $"{Short(b.Name)} {b.Value.ToString("+0.000;−0.000;0.000", CultureInfo.InvariantCulture)}"));
+        labels.Add($"raw score {rawScore.ToString("0.000", CultureInfo.InvariantCulture)}");
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. Enumerable.Range(0, rows).Select(i => (double)(rows - 1 - i))], [.. labels]);
+        plot.Axes.Bottom.Label.Text = "log-odds";
+        plot.Title($"fraud probability {probability.ToString("0.0000", CultureInfo.InvariantCulture)}", 13);
+        return plot.GetSvgXml(width, Math.Max(240, 26 * rows + 80));
+    }
 }
