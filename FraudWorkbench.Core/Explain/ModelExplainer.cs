@@ -22,6 +22,7 @@ public sealed record Explanation(double BaseValue, double[] Contributions, doubl
 public sealed class ModelExplainer
 {
     private readonly IReadOnlyList<ShapTree>? trees;
+    private readonly LeafTables?[]? tables;
     private readonly double bias;
     private readonly double[]? gradient;
     private readonly double[]? means;
@@ -31,6 +32,7 @@ public sealed class ModelExplainer
         Width = width;
         BaseValue = baseValue;
         this.trees = trees;
+        tables = trees?.Select(LeafTables.TryBuild).ToArray();
         this.bias = bias;
         this.gradient = gradient;
         this.means = means;
@@ -52,10 +54,11 @@ public sealed class ModelExplainer
         if (trees is not null)
         {
             raw = bias;
-            foreach (var tree in trees)
+            for (var t = 0; t < trees.Count; t++)
             {
-                TreeShap.Explain(tree, x, phi);
-                raw += tree.Weight * tree.Predict(x);
+                if (tables![t] is { } table) table.Explain(x, phi);
+                else TreeShap.Explain(trees[t], x, phi);
+                raw += trees[t].Weight * trees[t].Predict(x);
             }
         }
         else

@@ -4,10 +4,10 @@ using FraudWorkbench.Tests.Training;
 
 namespace FraudWorkbench.Tests.Explain;
 
-public sealed class TreeShapTests
+public static class TreeShapTestTrees
 {
     /// <summary>A random tree whose covers add up (each node's cover is its children's), features drawn with repeats along paths.</summary>
-    private static ShapTree RandomTree(Random random, int features, int maxDepth, double weight = 1)
+    public static ShapTree Random(Random random, int features, int maxDepth, double weight = 1)
     {
         var left = new List<int>();
         var right = new List<int>();
@@ -40,6 +40,11 @@ public sealed class TreeShapTests
         Build(0);
         return new ShapTree([.. left], [.. right], [.. feature], [.. threshold], [.. leafValue], [.. nodeCover], [.. leafCover], weight);
     }
+}
+
+public sealed class TreeShapTests
+{
+    private static ShapTree RandomTree(Random random, int features, int maxDepth, double weight = 1) => TreeShapTestTrees.Random(random, features, maxDepth, weight);
 
     /// <summary>Algorithm 1 of the paper: the tree's expected output with the coalition's features fixed to x, the others following the covers.</summary>
     private static double Expected(ShapTree tree, float[] x, bool[] known, int node = 0)
@@ -151,5 +156,55 @@ public sealed class ModelExplainerTests(SampleMatrixFixture sample) : IClassFixt
 
         Assert.InRange(worst, 0, 1e-5);
         Assert.Equal(trainer != TrainerKind.LogisticRegression, explainer.IsTreeShap);
+    }
+}
+
+public sealed class LeafTablesTests
+{
+    [Theory]
+    [InlineData(11, 4, 4)]
+    [InlineData(12, 6, 7)]
+    [InlineData(13, 10, 9)]
+    public void Explain_ShallowRandomTrees_SameAsAlgorithm2(int seed, int features, int depth)
+    {
+        var random = new Random(seed);
+        var built = 0;
+        for (var trial = 0; trial < 40; trial++)
+        {
+            var tree = TreeShapTestTrees.Random(random, features, depth, 0.5 + random.NextDouble());
+            var tables = LeafTables.TryBuild(tree);
+            if (tables is null) continue; // a path with more distinct features than the tables take
+            built++;
+            for (var row = 0; row < 5; row++)
+            {
+                // Values on the thresholds too: x ≤ t goes left in both.
+                var x = Enumerable.Range(0, features).Select(j => random.Next(4) == 0 ? (float)tree.Threshold[random.Next(tree.Threshold.Length)] : (float)random.NextDouble()).ToArray();
+                var expected = new double[features];
+                var actual = new double[features];
+
+                TreeShap.Explain(tree, x, expected);
+                tables.Explain(x, actual);
+
+                for (var j = 0; j < features; j++) Assert.Equal(expected[j], actual[j], 1e-9);
+            }
+        }
+
+        Assert.True(built >= 20, $"only {built} trees were shallow enough");
+    }
+
+    [Fact]
+    public void TryBuild_PathWithMoreDistinctFeaturesThanTheLimit_Null()
+    {
+        // A chain of 9 splits on 9 different features.
+        var n = LeafTables.MaxUniqueFeatures + 1;
+        var left = Enumerable.Range(0, n).Select(i => i + 1 < n ? i + 1 : ~(2 * i)).ToArray();
+        var right = Enumerable.Range(0, n).Select(i => ~(2 * i + 1)).ToArray();
+        left[n - 1] = ~(2 * n - 2);
+        right[n - 1] = ~(2 * n - 1);
+        for (var i = 0; i < n - 1; i++) right[i] = ~i;
+        var tree = new ShapTree(left, right, [.. Enumerable.Range(0, n)], [.. Enumerable.Repeat(0.5, n)],
+            [.. Enumerable.Range(0, 2 * n).Select(i => (double)i)], [.. Enumerable.Repeat(1.0, n)], [.. Enumerable.Repeat(1.0, 2 * n)]);
+
+        Assert.Null(LeafTables.TryBuild(tree));
     }
 }

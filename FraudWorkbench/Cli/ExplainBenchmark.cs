@@ -13,7 +13,7 @@ namespace FraudWorkbench.Cli;
 /// </summary>
 public static class ExplainBenchmark
 {
-    public static async Task<int> RunAsync(int rows, int explainRows, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(int rows, int explainRows, int maximumDepth, TextWriter output, CancellationToken cancellationToken)
     {
         var path = Path.Combine(Path.GetTempPath(), $"fwb-explain-{rows}");
         try
@@ -29,11 +29,11 @@ public static class ExplainBenchmark
             var prepared = TrainingBenchmark.Prepare(data, schema, TrainingBenchmark.Recipes);
             data.Clear();
             var width = prepared.Set.SlotCount;
-            var model = ModelTrainer.Train(prepared.Train with { Weights = ModelTrainer.ClassWeights(prepared.Train.Labels) }, new TrainerSettings(Trees: 100, Leaves: 31));
+            var model = ModelTrainer.Train(prepared.Train with { Weights = ModelTrainer.ClassWeights(prepared.Train.Labels) }, new TrainerSettings(Trees: 100, Leaves: 31, MaximumDepth: maximumDepth));
             var explainer = ModelExplainer.Create(model, ModelExplainer.Prepare(model, prepared.Train.Features, prepared.Train.Rows));
             var n = Math.Min(explainRows, prepared.Validation.Rows);
             var x = prepared.Validation.Features[..(n * width)];
-            await output.WriteLineAsync($"model: LightGBM {explainer.Trees!.Count} trees, up to 31 leaves (deepest {explainer.Trees.Max(t => t.Depth)} levels), {width} inputs; {n:N0} validation rows explained");
+            await output.WriteLineAsync($"model: LightGBM {explainer.Trees!.Count} trees, up to 31 leaves (deepest {explainer.Trees.Max(t => t.Depth)} levels), {width} inputs, validation PR-AUC {TrainingBenchmark.ValidationPrAuc(model, prepared.Validation):0.000}; {n:N0} validation rows explained");
 
             for (var r = 0; r < Math.Min(500, n); r++) explainer.Explain(x.AsSpan(r * width, width)); // JIT warm-up
             var best = double.MaxValue;
@@ -66,7 +66,7 @@ public static class ExplainBenchmark
                 xt = np.fromfile({{PythonReference.Literal(path + ".train.x")}}, dtype=np.float32).reshape(-1, w)
                 yt = np.fromfile({{PythonReference.Literal(path + ".train.y")}}, dtype=np.uint8)
                 xe = np.fromfile({{PythonReference.Literal(path + ".explain.x")}}, dtype=np.float32).reshape(-1, w)
-                model = xgb.XGBClassifier(tree_method="hist", n_estimators=100, grow_policy="lossguide", max_leaves=31, max_depth=0, learning_rate=0.1, n_jobs=2)
+                model = xgb.XGBClassifier(tree_method="hist", n_estimators=100, grow_policy="lossguide", max_leaves=31, max_depth={{maximumDepth}}, learning_rate=0.1, n_jobs=2)
                 model.fit(xt, yt)
                 booster = model.get_booster()
                 d = xgb.DMatrix(xe)

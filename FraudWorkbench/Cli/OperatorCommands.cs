@@ -165,8 +165,9 @@ public static class OperatorCommands
         benchScoring.SetAction((parse, ct) => ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency), parse.GetValue(scoringRaw), output, ct));
         var explainRows = new Option<int>("--rows") { Description = "Rows of generated data (70 % train the model)", DefaultValueFactory = _ => 200_000 };
         var explainCount = new Option<int>("--explain-rows") { Description = "Validation rows to explain", DefaultValueFactory = _ => 10_000 };
-        var benchExplain = new Command("explain", "Exact TreeSHAP per row against xgboost's pred_contribs on a same-size model, and a parallel batch") { explainRows, explainCount };
-        benchExplain.SetAction((parse, ct) => ExplainBenchmark.RunAsync(parse.GetValue(explainRows), parse.GetValue(explainCount), output, ct));
+        var explainDepth = new Option<int>("--max-depth") { Description = "Maximum tree depth of both models (0: unlimited, LightGBM's default)", DefaultValueFactory = _ => 0 };
+        var benchExplain = new Command("explain", "Exact TreeSHAP per row against xgboost's pred_contribs on a same-size model, and a parallel batch") { explainRows, explainCount, explainDepth };
+        benchExplain.SetAction((parse, ct) => ExplainBenchmark.RunAsync(parse.GetValue(explainRows), parse.GetValue(explainCount), parse.GetValue(explainDepth), output, ct));
         root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures, benchTraining, benchScoring, benchExplain });
         root.Subcommands.Add(new Command("user", "Manage local accounts") { userCreate, userReset, userList });
         root.Subcommands.Add(new Command("api-key", "Manage API keys for /api/v1") { keyCreate, keyRevoke, keyList });
