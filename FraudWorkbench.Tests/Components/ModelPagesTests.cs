@@ -168,7 +168,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Contains("Production is refused: this version's validation gate is failed", page.Find("#promotion-blocked").TextContent);
 
         // The run's metrics, curves and lineage.
-        Assert.Equal("0.412", page.Find("[data-testid=pr-auc]").TextContent);
+        page.WaitForAssertion(() => Assert.Equal("0.412", page.Find("[data-testid=pr-auc]").TextContent)); // the run loads after the gate
         Assert.Equal("0.877", page.Find("[data-testid=roc-auc]").TextContent);
         Assert.Equal("0.3125", page.Find("[data-testid=threshold]").TextContent);
         Assert.NotNull(page.Find("[data-testid=chart-roc] svg"));

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using FraudWorkbench.Core.Data;
-using FraudWorkbench.Core.Data.Samples;
 using FraudWorkbench.Core.Explain;
 using FraudWorkbench.Core.Training;
 
@@ -18,16 +16,7 @@ public static class ExplainBenchmark
         var path = Path.Combine(Path.GetTempPath(), $"fwb-explain-{rows}");
         try
         {
-            await using (var file = new StreamWriter(path + ".csv", false, new System.Text.UTF8Encoding(false), 1 << 16))
-            {
-                TransactionGenerator.Write(file, new SampleOptions(SampleMonth.A, rows));
-            }
-
-            var schema = SchemaInference.Infer(path + ".csv", ',');
-            List<string?[]> data;
-            await using (var file = File.OpenRead(path + ".csv")) data = DatasetRows.Read(file, schema);
-            var prepared = TrainingBenchmark.Prepare(data, schema, TrainingBenchmark.Recipes);
-            data.Clear();
+            var prepared = await TrainingBenchmark.GeneratedAsync(path, rows);
             var width = prepared.Set.SlotCount;
             var model = ModelTrainer.Train(prepared.Train with { Weights = ModelTrainer.ClassWeights(prepared.Train.Labels) }, new TrainerSettings(Trees: 100, Leaves: 31, MaximumDepth: maximumDepth));
             var explainer = ModelExplainer.Create(model, ModelExplainer.Prepare(model, prepared.Train.Features, prepared.Train.Rows));

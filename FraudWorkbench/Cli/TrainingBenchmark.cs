@@ -50,6 +50,20 @@ public static class TrainingBenchmark
         return TrainingMatrices.Build(definition, schema, train, validation);
     }
 
+    /// <summary>Writes <paramref name="rows"/> generated month A transactions to <c>{path}.csv</c> and prepares them with the recipes.</summary>
+    public static async Task<TrainingMatrices> GeneratedAsync(string path, int rows)
+    {
+        await using (var file = new StreamWriter(path + ".csv", false, new System.Text.UTF8Encoding(false), 1 << 16))
+        {
+            TransactionGenerator.Write(file, new SampleOptions(SampleMonth.A, rows));
+        }
+
+        var schema = SchemaInference.Infer(path + ".csv", ',');
+        List<string?[]> data;
+        await using (var file = File.OpenRead(path + ".csv")) data = DatasetRows.Read(file, schema);
+        return Prepare(data, schema, Recipes);
+    }
+
     public static double ValidationPrAuc(TrainedModel model, TrainingData validation) =>
         ClassificationMetrics.AveragePrecision(model.RawScores(validation.Features, validation.Rows), validation.Labels);
 
@@ -72,16 +86,7 @@ public static class TrainingBenchmark
         var path = Path.Combine(Path.GetTempPath(), $"fwb-train-{rows}");
         try
         {
-            await using (var file = new StreamWriter(path + ".csv", false, new System.Text.UTF8Encoding(false), 1 << 16))
-            {
-                TransactionGenerator.Write(file, new SampleOptions(SampleMonth.A, rows));
-            }
-
-            var schema = SchemaInference.Infer(path + ".csv", ',');
-            List<string?[]> data;
-            await using (var file = File.OpenRead(path + ".csv")) data = DatasetRows.Read(file, schema);
-            var prepared = Prepare(data, schema, Recipes);
-            data.Clear();
+            var prepared = await GeneratedAsync(path, rows);
             Write(path + ".train", prepared.Train);
             Write(path + ".valid", prepared.Validation);
 
