@@ -100,6 +100,8 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<PredictionStore>();
         services.AddSingleton<ScoringService>();
         services.AddJobHandler<PredictionRetentionJobHandler>();
+        services.AddSingleton<Explain.GlobalExplanationStore>();
+        services.AddJobHandler<Explain.GlobalExplanationJobHandler>();
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

@@ -52,44 +52,28 @@ public sealed class ModelValidationJobHandler(
 
         await context.ReportAsync(20, "rebuilding the candidate's holdout", cancellationToken);
         var run = await runs.GetAsync(version.RunId, cancellationToken) ?? throw new NonRetryableJobException("The version's training run no longer exists.");
-        var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken) ?? throw new NonRetryableJobException("The training dataset version no longer exists.");
-        List<string?[]> rows;
-        await using (var file = await artifacts.OpenReadAsync(dataset.Checksum, cancellationToken)) rows = DatasetRows.Read(file, dataset.Schema);
-        var split = run.Config.Split ?? new SplitSettings();
-        // k-fold runs validated every row once; their holdout is the whole dataset version.
-        var (train, holdout) = split.Kind == SplitKind.KFold ? ([], rows) : TrainingJobHandler.Split(rows, dataset.Schema, split, (run.Config.Trainer ?? new TrainerSettings()).Seed);
+        var holdout = await Holdout.LoadAsync(run, datasets, artifacts, cancellationToken);
 
         await context.ReportAsync(45, "scoring the holdout with the candidate", cancellationToken);
-        var (candidateMetrics, holdoutRows) = Score(candidate, dataset.Schema, train, holdout);
+        var (candidateMetrics, holdoutRows) = Score(candidate, holdout);
         ClassificationReport? championMetrics = null;
         if (championModel is not null)
         {
             await context.ReportAsync(70, $"scoring the same holdout with production version {champion!.Version}", cancellationToken);
-            (championMetrics, _) = Score(championModel, dataset.Schema, train, holdout);
+            (championMetrics, _) = Score(championModel, holdout);
         }
 
         var checks = ValidationGate.Evaluate(model.Gate, candidateMetrics, championMetrics);
         return new GateResult(checks.All(c => c.Passed), checks, candidateMetrics, championMetrics, champion?.Id, champion?.Version, holdoutRows, time.GetUtcNow().UtcDateTime);
     }
 
-    /// <summary>The model's metrics on the holdout; the training rows only feed entity histories.</summary>
-    private static (ClassificationReport Metrics, int Rows) Score(ServingModel model, DatasetSchema schema, List<string?[]> train, List<string?[]> holdout)
+    /// <summary>The model's metrics on the holdout, scored through the serving path.</summary>
+    private static (ClassificationReport Metrics, int Rows) Score(ServingModel model, Holdout holdout)
     {
-        var target = model.Features.Schema;
-        var map = target.Columns.Select(c => schema.IndexOf(c.Name)).ToArray();
-        var missing = model.Contract.RequiredColumns.Where(c => schema.IndexOf(c) < 0).ToList();
-        if (missing.Count > 0) throw new NonRetryableJobException($"{model.ModelName} version {model.Version} needs column(s) {string.Join(", ", missing)}, which the holdout's dataset does not have.");
-        var all = train.Concat(holdout).Select(r => map.Select(i => i < 0 ? null : r[i]).ToArray()).ToList();
-        var matrix = BatchFeaturizer.Run(model.Features, all);
-        var width = model.Features.SlotCount;
-        var labels = FeatureSetService.Labels(schema, holdout) ?? throw new NonRetryableJobException("The holdout has no label column.");
-        var keep = Enumerable.Range(0, holdout.Count).Where(i => labels[i] >= 0).ToArray();
-        var features = new float[keep.Length * width];
-        for (var k = 0; k < keep.Length; k++) matrix.AsSpan((train.Count + keep[k]) * width, width).CopyTo(features.AsSpan(k * width, width));
-        var probabilities = new double[keep.Length];
-        model.Probabilities(features, keep.Length, probabilities);
-        var truth = keep.Select(i => labels[i] == 1).ToArray();
+        var (features, truth, _) = holdout.Featurize(model);
         if (!truth.Contains(true) || !truth.Contains(false)) throw new NonRetryableJobException("The holdout needs both fraud and legitimate labelled rows.");
-        return (ClassificationMetrics.Evaluate(probabilities, truth), keep.Length);
+        var probabilities = new double[truth.Length];
+        model.Probabilities(features, truth.Length, probabilities);
+        return (ClassificationMetrics.Evaluate(probabilities, truth), truth.Length);
     }
 }

@@ -47,6 +47,10 @@ public static class RegistryApi
             .WithSummary("Evaluates the version's validation gate again (202), e.g. after the production version changed.");
         api.MapPost("/{name}/versions/{version:int}/gate/override", OverrideGate).WithName("OverrideModelGate").RequireAuthorization(Policies.Admin)
             .WithSummary("Admin only: lets a version with a failed gate be promoted; the written reason is audited.");
+        api.MapPost("/{name}/versions/{version:int}/explanations", ComputeGlobalExplanation).WithName("ComputeGlobalExplanation").RequireAuthorization(Policies.Write)
+            .WithSummary("Queues the global explanation of a version (202): mean |contribution| per column, beeswarm and dependence points, permutation importance.");
+        api.MapGet("/{name}/versions/{version:int}/explanations", GetGlobalExplanation).WithName("GetGlobalExplanation")
+            .WithSummary("The version's global explanation, once computed (404 before; the job id while it runs).");
         api.MapPost("/{name}/rollback", Rollback).WithName("RollbackModel").RequireAuthorization(Policies.Write)
             .WithSummary("Returns production to the version that held it before the current one.");
         return app;
@@ -161,6 +165,27 @@ public static class RegistryApi
         {
             return Problem(ex);
         }
+    }
+
+    public sealed record GlobalExplanationResponse(Guid JobId, string Status, FraudWorkbench.Core.Explain.GlobalExplanation? Result);
+
+    public static async Task<Results<Accepted<GlobalExplanationResponse>, ProblemHttpResult>> ComputeGlobalExplanation(
+        string name, int version, RegistryStore registry, FraudWorkbench.Core.Explain.GlobalExplanationStore explanations, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (await registry.GetVersionAsync(name, version, cancellationToken) is not { } found) return VersionNotFound(name, version);
+        var job = await explanations.StartAsync(found, WorkbenchClaims.Actor(user), cancellationToken);
+        var previous = await explanations.GetAsync(found.Id, cancellationToken);
+        return TypedResults.Accepted($"/api/v1/models/{found.ModelName}/versions/{version}/explanations", new GlobalExplanationResponse(job.Id, job.Status, previous?.Result));
+    }
+
+    public static async Task<Results<Ok<GlobalExplanationResponse>, ProblemHttpResult>> GetGlobalExplanation(
+        string name, int version, RegistryStore registry, FraudWorkbench.Core.Explain.GlobalExplanationStore explanations, FraudWorkbench.Core.Jobs.JobStore jobs, CancellationToken cancellationToken)
+    {
+        if (await registry.GetVersionAsync(name, version, cancellationToken) is not { } found) return VersionNotFound(name, version);
+        if (await explanations.GetAsync(found.Id, cancellationToken) is not { } stored)
+            return JobsApi.Problem(404, "Not computed", $"No global explanation of {found.ModelName} version {version} yet; POST to compute it.", "version");
+        var job = await jobs.GetAsync(stored.JobId, cancellationToken);
+        return TypedResults.Ok(new GlobalExplanationResponse(stored.JobId, job?.Status ?? "unknown", stored.Result));
     }
 
     public static async Task<ModelVersionResponse> ResponseAsync(ModelVersion v, TrainingRunStore runs, DatasetStore datasets, CancellationToken cancellationToken)
