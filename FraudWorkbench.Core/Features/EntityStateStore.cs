@@ -14,6 +14,8 @@ namespace FraudWorkbench.Core.Features;
 public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     private const int MaxAttempts = 20;
+    private const int MaxKnown = 200_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid, int, string), (string? State, long Revision)> known = new();
 
     /// <summary>Computes one transaction's features from the stored histories; with <paramref name="record"/> the transaction is added to them.</summary>
     public async Task<float[]> ComputeAsync(Guid versionId, Featurizer featurizer, string?[] row, bool record, CancellationToken cancellationToken = default)
@@ -34,10 +36,28 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
         // Each key's history as it was before this transaction (JSON, null for a new entity) and its revision (0: new).
         var before = new Dictionary<(int, string), (string? State, long Revision)>();
         var pending = keys;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = dataSource.CreateConnection();
         for (var attempt = 1; ; attempt++)
         {
-            foreach (var (key, value) in await ReadAsync(connection, versionId, pending, cancellationToken)) before[key] = value;
+            // The first attempt trusts what this instance last wrote or read; a write that then finds a newer
+            // revision (another instance, a backfill) reads again, so a stale copy costs a retry, never an event.
+            var unknown = new List<(int Feature, string Entity)>();
+            foreach (var key in pending)
+            {
+                if (attempt == 1 && known.TryGetValue((versionId, key.Feature, key.Entity), out var cached)) before[key] = cached;
+                else unknown.Add(key);
+            }
+
+            if (unknown.Count > 0)
+            {
+                if (connection.State != System.Data.ConnectionState.Open) await connection.OpenAsync(cancellationToken);
+                foreach (var (key, value) in await ReadAsync(connection, versionId, unknown, cancellationToken))
+                {
+                    before[key] = value;
+                    Remember(versionId, key, value);
+                }
+            }
+
             // Features come only from the histories as they were before this transaction; each key's
             // features depend on its own history alone, so keys already written keep theirs.
             featurizer.Compute(row, ticks, (f, e) => before.TryGetValue((f, e), out var b) && b.State is { } json ? JsonSerializer.Deserialize<EntityHistory>(json) : null, output);
@@ -45,11 +65,21 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
 
             var after = pending.ToDictionary(k => k, k => before[k].State is { } json ? JsonSerializer.Deserialize<EntityHistory>(json)! : new EntityHistory());
             featurizer.Observe(row, ticks!.Value, (f, e) => after.TryGetValue((f, e), out var h) ? h : new EntityHistory());
-            var written = await WriteAsync(connection, versionId, pending, after, before, cancellationToken);
-            pending = [.. pending.Where(k => !written.Contains(k))];
+            var states = after.ToDictionary(kv => kv.Key, kv => JsonSerializer.Serialize(kv.Value));
+            if (connection.State != System.Data.ConnectionState.Open) await connection.OpenAsync(cancellationToken);
+            var written = await WriteAsync(connection, versionId, pending, states, before, cancellationToken);
+            foreach (var (key, revision) in written) Remember(versionId, key, (states[key], revision));
+            pending = [.. pending.Where(k => !written.ContainsKey(k))];
             if (pending.Count == 0) return output;
             if (attempt == MaxAttempts) throw new TimeoutException($"The entity histories of {string.Join(", ", pending.Select(k => k.Entity))} kept changing during {MaxAttempts} attempts.");
         }
+    }
+
+    private void Remember(Guid versionId, (int Feature, string Entity) key, (string? State, long Revision) value)
+    {
+        // A cache, not a source of truth: dropping it all costs reads, never correctness.
+        if (known.Count >= MaxKnown) known.Clear();
+        known[(versionId, key.Feature, key.Entity)] = value;
     }
 
     private static async Task<List<((int, string) Key, (string?, long) Value)>> ReadAsync(NpgsqlConnection connection, Guid versionId, List<(int Feature, string Entity)> keys, CancellationToken cancellationToken)
@@ -73,8 +103,8 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
     /// does not exist) and returns the keys written. Without synchronous commit: a crash can lose the
     /// last moment of history updates, never corrupt them — a fair price for velocity counts.
     /// </summary>
-    private async Task<HashSet<(int, string)>> WriteAsync(
-        NpgsqlConnection connection, Guid versionId, List<(int Feature, string Entity)> keys, Dictionary<(int, string), EntityHistory> after,
+    private async Task<Dictionary<(int, string), long>> WriteAsync(
+        NpgsqlConnection connection, Guid versionId, List<(int Feature, string Entity)> keys, Dictionary<(int, string), string> states,
         Dictionary<(int, string), (string? State, long Revision)> before, CancellationToken cancellationToken)
     {
         const string sql = """
@@ -83,12 +113,12 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
                 UPDATE entity_state es SET state = i.s::jsonb, revision = nextval('entity_state_revision'), updated_at = $2
                 FROM input i
                 WHERE es.feature_set_version_id = $1 AND es.feature_index = i.f AND es.entity = i.e AND i.rev > 0 AND es.revision = i.rev
-                RETURNING es.feature_index, es.entity),
+                RETURNING es.feature_index, es.entity, es.revision),
             inserted AS (
                 INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
                 SELECT $1, i.f, i.e, i.s::jsonb, $2 FROM input i WHERE i.rev = 0
                 ON CONFLICT DO NOTHING
-                RETURNING feature_index, entity)
+                RETURNING feature_index, entity, revision)
             SELECT * FROM updated UNION ALL SELECT * FROM inserted
             """;
         await using var batch = new NpgsqlBatch(connection);
@@ -99,18 +129,18 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
         write.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow().UtcDateTime });
         write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Feature).ToArray() });
         write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Entity).ToArray() });
-        write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => JsonSerializer.Serialize(after[k])).ToArray() });
+        write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => states[k]).ToArray() });
         write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => before[k].Revision).ToArray() });
         batch.BatchCommands.Add(write);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-        var written = new HashSet<(int, string)>();
+        var written = new Dictionary<(int, string), long>();
         try
         {
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             do
             {
-                if (reader.FieldCount != 2) continue;
-                while (await reader.ReadAsync(cancellationToken)) written.Add((reader.GetInt32(0), reader.GetString(1)));
+                if (reader.FieldCount != 3) continue;
+                while (await reader.ReadAsync(cancellationToken)) written[(reader.GetInt32(0), reader.GetString(1))] = reader.GetInt64(2);
             }
             while (await reader.NextResultAsync(cancellationToken));
             return written;
@@ -149,6 +179,7 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM entity_state WHERE feature_set_version_id = @versionId", new { versionId }, transaction, cancellationToken: cancellationToken));
         await SaveAsync(connection, transaction, versionId, histories, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        known.Clear();
         return histories.Count;
     }
 

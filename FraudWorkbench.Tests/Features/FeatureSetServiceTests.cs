@@ -168,6 +168,32 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task Online_TwoInstancesWithTheirOwnCaches_ScoringOneEntityConcurrently_NoneLost()
+    {
+        var (version, _) = await fixture.Service.CreateAsync(Request("two-instances", new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["7d"])])), "test");
+        var featurizer = new Featurizer(version.Fitted);
+        var schema = fixture.Sample.Version.Schema;
+        string?[] Transaction(int minute)
+        {
+            var row = new string?[schema.Columns.Count];
+            row[schema.IndexOf("event_time")] = $"2026-03-02T10:{minute:00}:00Z";
+            row[schema.IndexOf("customer_id")] = "shared-customer";
+            return row;
+        }
+
+        // Each store caches what it wrote; every write by one makes the other's copy stale.
+        var a = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
+        var b = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
+        var counts = new List<float>();
+        for (var i = 0; i < 6; i++) counts.Add((await (i % 2 == 0 ? a : b).ComputeAsync(version.Id, featurizer, Transaction(i), record: true))[0]);
+        await Task.WhenAll(Enumerable.Range(6, 20).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).ComputeAsync(version.Id, featurizer, Transaction(i), record: true))));
+        var after = await a.ComputeAsync(version.Id, featurizer, Transaction(59), record: false);
+
+        Assert.Equal([0f, 1f, 2f, 3f, 4f, 5f], counts); // a stale copy is noticed at write time and read again
+        Assert.Equal(26, after[0]);
+    }
+
+    [Fact]
     public async Task Online_BackfilledFromEarlierRows_ThenScoringTheRest_EqualsBatch()
     {
         var (version, _) = await fixture.Service.CreateAsync(Request("online-parity"), "test");
