@@ -8,6 +8,7 @@ using FraudWorkbench.Components.Shared;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Explain;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Registry;
@@ -17,6 +18,8 @@ using FraudWorkbench.Tests.Infrastructure;
 using FraudWorkbench.Tests.Training;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using MudBlazor;
+using Npgsql;
 
 namespace FraudWorkbench.Tests.Components;
 
@@ -62,6 +65,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
             services.AddSingleton<PredictionLog>();
             services.AddSingleton<ScoringService>();
             services.AddSingleton<PredictionStore>();
+            services.AddSingleton<GlobalExplanationStore>();
             fallback = services.BuildServiceProvider();
             Page.Bunit.Services.AddFallbackServiceProvider(fallback);
         }
@@ -92,7 +96,8 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
     private sealed record Prepared(IngestResult Dataset, FeatureSetVersion FeatureSet, Guid RunId, ModelVersion Version);
 
     /// <summary>A dataset, a feature set, a succeeded run with <see cref="Metrics"/> and version 1 of <paramref name="model"/> with a failed gate.</summary>
-    private async Task<Prepared> PrepareFailedVersionAsync(RegistryPageContext context, string model)
+    /// <param name="explainer">The run's explainer artifact checksum: a version that can be explained (the page does not load it to show one).</param>
+    private async Task<Prepared> PrepareFailedVersionAsync(RegistryPageContext context, string model, string? explainer = null)
     {
         var ingestor = context.Get<DatasetIngestor>();
         var dataset = await ingestor.IngestAsync(await ingestor.StageAsync(new MemoryStream(Encoding.UTF8.GetBytes(Csv)), model + ".csv"), model, SchemaOverrides.None, "test");
@@ -118,7 +123,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
             [new CurvePoint(0.9, 0, 1), new CurvePoint(0.5, 0.5, 0.5), new CurvePoint(0, 1, 0.037)],
             [new CalibrationBin(0.05, 0.04, 900), new CalibrationBin(0.6, 0.55, 100)],
             null, null, 2000, 0, 1000, ["amount", "ip_country__ne__home_country"],
-            new ModelArtifacts("zip-sha", null, "metadata-sha", "checksums-sha", null, "not exported in this test", "features-sha"),
+            new ModelArtifacts("zip-sha", null, "metadata-sha", "checksums-sha", null, "not exported in this test", "features-sha", explainer),
             [12.5, 3.25], [new ScoreBin(0, 0.5, 950, 10), new ScoreBin(0.5, 1, 13, 27)]);
         await runs.CompleteAsync(runId, result, "zip-sha", 1500);
 
@@ -461,5 +466,239 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         for (var i = 0; i < reasons.Count; i++) Assert.Equal(reasons[i].Contribution, stored.Bars[i].Value, 5);
         Assert.NotNull(page.Find("#prediction-explanation [data-testid=waterfall] svg"));
         Assert.Contains(logged[1].PredictionId!.Value.ToString()[..8], page.Find("#prediction-explanation [data-testid=explanation-method]").TextContent);
+    }
+
+    // ----- Global explanations -----
+
+    [Fact]
+    public void GlobalCharts_ValueRanks_LowToHighWithTiesShared_CategoricalAndMissingUnranked()
+    {
+        // 2, 2, 10, 30 in rank order 0..3: the two 2s share rank 0.5, scaled by the last rank 3.
+        var ranks = Charts.ValueRanks(["10", "2", null, "30", "2"]);
+
+        Assert.Equal(4, ranks.Count(r => r is not null));
+        Assert.Equal(2 / 3.0, ranks[0]!.Value, 12);
+        Assert.Equal(0.5 / 3, ranks[1]!.Value, 12);
+        Assert.Null(ranks[2]);
+        Assert.Equal(1, ranks[3]!.Value, 12);
+        Assert.Equal(ranks[1], ranks[4]);
+        Assert.Equal<double?>([0.5, null], Charts.ValueRanks(["7", null])); // one value: the middle
+        Assert.Equal<double?>([1, 0, 0.5], Charts.ValueRanks(["1e3", "-1.5", "0.25"])); // invariant numbers, exponents included
+        Assert.All(Charts.ValueRanks(["DE", "FR", "5", null]), r => Assert.Null(r)); // one value not a number: categorical
+
+        // Blue for the lowest, red for the highest, monotonic between; grey without a rank.
+        Assert.Equal(Charts.LowValue, Charts.RankColour(0));
+        Assert.Equal(Charts.HighValue, Charts.RankColour(1));
+        Assert.Equal(Charts.NoValue, Charts.RankColour(null));
+        var colours = ranks.Select(Charts.RankColour).ToList();
+        Assert.Equal(Charts.NoValue, colours[2]);
+        var ordered = new[] { 1, 0, 3 }.Select(i => colours[i]).ToList(); // values 2, 10, 30
+        Assert.True(ordered[0].R < ordered[1].R && ordered[1].R < ordered[2].R, "red rises with the value");
+        Assert.True(ordered[0].B > ordered[1].B && ordered[1].B > ordered[2].B, "blue falls with the value");
+        Assert.True(Charts.LowValue.B > Charts.LowValue.R && Charts.HighValue.R > Charts.HighValue.B);
+    }
+
+    [Fact]
+    public void GlobalCharts_CategoryIndex_OrdinalWithMissingLast()
+    {
+        var (x, categories) = Charts.CategoryIndex(["FR", "DE", null, "FR", "NG"]);
+
+        Assert.Equal(["DE", "FR", "NG", "(missing)"], categories);
+        Assert.Equal([1, 0, 3, 1, 2], x);
+        Assert.Equal(["a"], Charts.CategoryIndex(["a", "a"]).Categories);
+    }
+
+    [Fact]
+    public void GlobalCharts_Bars_ByMeanAbsoluteAndDrop_TopOnly()
+    {
+        ColumnSummary Column(string name, double mean) => new(name, mean, []);
+        var columns = Enumerable.Range(0, 18).Select(i => Column($"c{i:00}", (i * 7 % 18) / 10.0)).Append(Column("tie", 1.7)).ToList();
+
+        var bars = Charts.MeanAbsoluteBars(columns);
+
+        Assert.Equal(15, bars.Count);
+        Assert.Equal(columns.Max(c => c.MeanAbsolute), bars[0].Value);
+        // c05 and tie both 1.7 (by name), then c10 1.6, c15 1.5; the 19 values 1.7, 1.7, 1.6 … 0 keep the top 15, down to 0.4.
+        Assert.Equal(["c05", "tie", "c10", "c15"], bars.Take(4).Select(b => b.Name));
+        Assert.Equal(bars.Select(b => b.Value).OrderDescending(), bars.Select(b => b.Value));
+        Assert.Equal(0.4, bars[^1].Value, 12);
+        Assert.DoesNotContain(bars, b => b.Value < 0.4);
+
+        var permutation = Charts.PermutationBars([new("a", -0.01, 0.001), new("b", 0.2, 0.05), new("c", 0.05, 0.01)], top: 2);
+        Assert.Equal(["b", "c"], permutation.Select(p => p.Input));
+    }
+
+    [Fact]
+    public void GlobalCharts_Jitter_FixedSeedBoundedAndScaledByCrowding_SampleEven()
+    {
+        // 20 points crowd near 0, one stands alone at 5.
+        double[] xs = [.. Enumerable.Range(0, 20).Select(i => i / 1000.0), 5];
+
+        var offsets = Charts.SwarmOffsets(xs, spread: 0.4);
+
+        Assert.Equal(offsets, Charts.SwarmOffsets(xs, spread: 0.4)); // the same every render
+        Assert.NotEqual(offsets, Charts.SwarmOffsets(xs, spread: 0.4, seed: 8));
+        Assert.All(offsets, o => Assert.InRange(o, -0.4, 0.4));
+        Assert.InRange(Math.Abs(offsets[^1]), 0, 0.4 / 20); // its bin holds 1 of the fullest bin's 20
+        Assert.True(offsets[..20].Max() - offsets[..20].Min() > 0.2, "the crowd spreads");
+
+        Assert.Equal([0, 2, 5, 7], Charts.EvenSample(10, 4));
+        Assert.Equal([0, 1, 2], Charts.EvenSample(3, 400));
+    }
+
+    [Fact]
+    public void GlobalCharts_DependencePoints_NumbersParsedMissingLeftOut_CategoriesIndexed()
+    {
+        var explanation = KnownExplanation(DateTime.UtcNow);
+
+        var (x, y, categories, missing) = Charts.DependencePoints(explanation.Columns[0]);
+        Assert.Null(categories);
+        Assert.Equal([250, 10, 30, 12], x);
+        Assert.Equal([1.2, -0.3, -0.2, -0.25], y);
+        Assert.Equal(1, missing);
+
+        (x, y, categories, missing) = Charts.DependencePoints(explanation.Columns[1]);
+        Assert.Equal(["DE", "FR", "NG"], categories);
+        Assert.Equal([2, 0, 1, 0, 0], x);
+        Assert.Equal(0.8, y[0]);
+        Assert.Equal(0, missing);
+
+        var svg = Charts.Dependence(explanation.Columns[1]);
+        Assert.Contains("<svg", svg);
+        Assert.Contains("ip_country (category)", svg);
+        Assert.Matches(@">\s*NG\s*</text>", svg); // a tick label per category
+        Assert.Contains("PR-AUC drop", Charts.Permutation(explanation.Permutation));
+        Assert.Contains("merchant_category", Charts.Beeswarm(explanation.Columns));
+    }
+
+    /// <summary>Five holdout rows: amount numeric (one missing), ip_country and merchant_category categorical.</summary>
+    private static GlobalExplanation KnownExplanation(DateTime computedAt) => new(5, "treeshap", -3.2,
+    [
+        new ColumnSummary("amount", 0.41, [new(1.2, "250"), new(-0.3, "10"), new(-0.2, "30"), new(0.1, null), new(-0.25, "12")]),
+        new ColumnSummary("ip_country", 0.24, [new(0.8, "NG"), new(-0.1, "DE"), new(-0.1, "FR"), new(-0.1, "DE"), new(-0.1, "DE")]),
+        new ColumnSummary("merchant_category", 0.05, [new(0.05, "electronics"), new(-0.05, "groceries"), new(-0.05, "groceries"), new(0.05, "fashion"), new(-0.05, "groceries")]),
+    ],
+    [new PermutationImportance("ip_country", 0.12, 0.02), new PermutationImportance("amount", 0.08, 0.01), new PermutationImportance("merchant_category", -0.005, 0.004)],
+    computedAt);
+
+    private static IRenderedComponent<MudSelect<string>> DependenceSelect(IRenderedComponent<ModelVersionDetail> page) =>
+        page.FindComponents<MudSelect<string>>().Single(s => s.Instance.UserAttributes.TryGetValue("id", out var id) && Equals(id, "dependence-column"));
+
+    [Fact]
+    public async Task Version_GlobalExplanationStored_ChartsTopColumnFirstAndDependenceFollowsTheChoice()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var prepared = await PrepareFailedVersionAsync(context, "global-stored", explainer: "explainer-sha");
+        // The row as the store keeps it: a job (finished here, as no worker runs), then the result saved against it.
+        var job = await context.Get<JobStore>().EnqueueAsync(GlobalExplanationJobHandler.KindName, new GlobalExplanationPayload(prepared.Version.Id), "test");
+        await using (var connection = await db.DataSource.OpenConnectionAsync())
+        {
+            await using var finish = new NpgsqlCommand("UPDATE jobs SET status = 'succeeded', progress = 100, started_at = now(), finished_at = now() WHERE id = @id", connection);
+            finish.Parameters.AddWithValue("id", job.Id);
+            Assert.Equal(1, await finish.ExecuteNonQueryAsync());
+            await using var insert = new NpgsqlCommand("INSERT INTO model_explanations (model_version_id, job_id) VALUES (@version, @job)", connection);
+            insert.Parameters.AddWithValue("version", prepared.Version.Id);
+            insert.Parameters.AddWithValue("job", job.Id);
+            Assert.Equal(1, await insert.ExecuteNonQueryAsync());
+        }
+
+        await context.Get<GlobalExplanationStore>().SaveAsync(prepared.Version.Id, KnownExplanation(DateTime.UtcNow), default);
+
+        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-stored").Add(x => x.Version, 1));
+
+        page.WaitForAssertion(() => Assert.Equal("ready", page.Find("#global-explanations").GetAttribute("data-state")));
+        var section = page.Find("#global-explanations");
+        Assert.Equal(("5", "treeshap"), (section.GetAttribute("data-rows"), section.GetAttribute("data-method")));
+        Assert.Contains("mean |TreeSHAP contribution| (log-odds), 5 holdout rows", page.Find("[data-testid=chart-mean-contribution]").TextContent);
+        Assert.Contains("permutation importance: PR-AUC drop when the column is shuffled (second view)", page.Find("[data-testid=chart-permutation]").TextContent);
+        Assert.Contains("blue low", page.Find("[data-testid=beeswarm-note]").TextContent);
+        foreach (var chart in new[] { "chart-mean-contribution", "chart-beeswarm", "chart-permutation" })
+            Assert.NotNull(page.Find($"[data-testid={chart}] .fw-chart svg"));
+        Assert.Contains("mean |contribution| (log-odds)", page.Find("[data-testid=chart-mean-contribution] .fw-chart svg").OuterHtml);
+
+        // The top column first, with its numbers.
+        var rows = page.FindAll("[data-testid=global-columns] tbody tr");
+        Assert.Equal(["amount", "ip_country", "merchant_category"], rows.Select(r => r.GetAttribute("data-column")));
+        Assert.Equal(0.41, Number(rows[0].GetAttribute("data-mean-absolute")));
+        Assert.Contains("0.1200 ± 0.0200", rows[1].TextContent);
+
+        // The dependence plot starts on the top column: four numeric points, the missing amount left out.
+        var dependence = page.Find("#dependence-plot");
+        Assert.Equal(("amount", "4"), (dependence.GetAttribute("data-column"), dependence.GetAttribute("data-points")));
+        Assert.Contains("1 row with the value missing", page.Find("[data-testid=dependence-note]").TextContent);
+        Assert.Matches(@">\s*amount\s*</text>", page.Find("#dependence-plot .fw-chart svg").OuterHtml);
+        Assert.DoesNotContain("ip_country", page.Find("#dependence-plot .fw-chart svg").OuterHtml);
+
+        await page.InvokeAsync(() => DependenceSelect(page).Instance.ValueChanged.InvokeAsync("ip_country"));
+
+        page.WaitForAssertion(() => Assert.Equal("ip_country", page.Find("#dependence-plot").GetAttribute("data-column")));
+        Assert.Equal("5", page.Find("#dependence-plot").GetAttribute("data-points"));
+        Assert.Contains("3 distinct", page.Find("[data-testid=dependence-note]").TextContent);
+        Assert.Contains("ip_country (category)", page.Find("#dependence-plot .fw-chart svg").OuterHtml);
+        Assert.Matches(@">\s*NG\s*</text>", page.Find("#dependence-plot .fw-chart svg").OuterHtml);
+
+        // Already computed: a writer may recompute, not compute.
+        Assert.Empty(page.FindAll("#compute-global"));
+        Assert.NotNull(page.Find("#recompute-global"));
+        Assert.Empty(page.FindAll("[data-testid=global-progress]"));
+    }
+
+    [Fact]
+    public async Task Version_GlobalNeverComputed_WriterComputes_ProgressLiveThenResultByEvent()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var prepared = await PrepareFailedVersionAsync(context, "global-compute", explainer: "explainer-sha");
+        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-compute").Add(x => x.Version, 1));
+        page.WaitForAssertion(() => Assert.Equal("none", page.Find("#global-explanations").GetAttribute("data-state")));
+        Assert.Null(page.Find("#global-explanations").GetAttribute("data-rows"));
+        Assert.Empty(page.FindAll("[data-testid=chart-beeswarm]"));
+
+        await page.ClickAsync("#compute-global");
+
+        page.WaitForAssertion(() => Assert.Equal("running", page.Find("#global-explanations").GetAttribute("data-state")));
+        Assert.Empty(page.FindAll("#compute-global"));
+        var stored = await context.Get<GlobalExplanationStore>().GetAsync(prepared.Version.Id);
+        Assert.NotNull(stored);
+        Assert.Null(stored.Value.Result);
+        var job = (await context.Get<JobStore>().GetAsync(stored.Value.JobId))!;
+        Assert.Equal(GlobalExplanationJobHandler.KindName, job.Kind);
+        Assert.Contains(PageContext.UserEmail, job.CreatedBy);
+
+        // Progress arrives as events: no polling.
+        await context.Page.Hub.PublishAsync(JobChanged.From(job with { Status = JobStatus.Running, Progress = 35, Stage = "explaining 5 holdout rows" }));
+
+        page.WaitForAssertion(() => Assert.Equal("35", page.Find("[data-testid=global-progress] [data-testid=job-progress]").GetAttribute("data-progress")));
+        Assert.Contains("explaining 5 holdout rows", page.Find("[data-testid=global-progress]").TextContent);
+
+        // The job saves its result: the page reloads on the event and draws it.
+        await context.Get<GlobalExplanationStore>().SaveAsync(prepared.Version.Id, KnownExplanation(DateTime.UtcNow), default);
+
+        page.WaitForAssertion(() => Assert.Equal("ready", page.Find("#global-explanations").GetAttribute("data-state")));
+        Assert.Equal("5", page.Find("#global-explanations").GetAttribute("data-rows"));
+        Assert.NotNull(page.Find("[data-testid=chart-beeswarm] .fw-chart svg"));
+        Assert.Equal("amount", page.Find("#dependence-plot").GetAttribute("data-column"));
+    }
+
+    [Fact]
+    public async Task Version_GlobalNeverComputed_ReviewerSeesNoComputeButton_UnexplainableVersionSaysWhy()
+    {
+        await using (var context = new RegistryPageContext(db, Roles.Reviewer))
+        {
+            await PrepareFailedVersionAsync(context, "global-reviewer", explainer: "explainer-sha");
+            var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-reviewer").Add(x => x.Version, 1));
+
+            page.WaitForAssertion(() => Assert.Contains("Not computed yet", page.Find("[data-testid=global-not-computed]").TextContent));
+            Assert.Empty(page.FindAll("#compute-global"));
+            Assert.Empty(page.FindAll("#recompute-global"));
+        }
+
+        await using (var context = new RegistryPageContext(db, Roles.DataScientist))
+        {
+            await PrepareFailedVersionAsync(context, "global-unexplainable");
+            var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-unexplainable").Add(x => x.Version, 1));
+
+            page.WaitForAssertion(() => Assert.Contains("trained before explanations were stored", page.Find("[data-testid=global-unavailable]").TextContent));
+            Assert.Empty(page.FindAll("#compute-global"));
+        }
     }
 }

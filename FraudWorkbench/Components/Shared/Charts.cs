@@ -1,5 +1,6 @@
 using System.Globalization;
 using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Explain;
 using ScottPlot;
 
 namespace FraudWorkbench.Components.Shared;
@@ -237,5 +238,207 @@ public static class Charts
         plot.Axes.Bottom.Label.Text = "log-odds";
         plot.Title($"fraud probability {probability.ToString("0.0000", CultureInfo.InvariantCulture)}", 13);
         return plot.GetSvgXml(width, Math.Max(240, 26 * rows + 80));
+    }
+
+    // ----- Global explanations: pure computations first (unit-tested), then the charts that draw them. -----
+
+    /// <summary>The low and high ends of the beeswarm's value colour scale, and the colour of a value with no rank.</summary>
+    public static readonly ScottPlot.Color LowValue = ScottPlot.Color.FromHex("#1e88e5");
+    public static readonly ScottPlot.Color HighValue = ScottPlot.Color.FromHex("#d81b60");
+    public static readonly ScottPlot.Color NoValue = ScottPlot.Color.FromHex("#9e9e9e");
+
+    private static bool TryNumber(string? text, out double value) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
+
+    /// <summary>Whether a column's raw cells are numbers: at least one value, and every non-missing one parses (invariant culture).</summary>
+    public static bool IsNumeric(IReadOnlyList<string?> values) => values.Any(v => v is not null) && values.All(v => v is null || TryNumber(v, out _));
+
+    /// <summary>
+    /// Each value's rank within its column scaled to [0, 1] (0 the lowest, 1 the highest, ties share their mean rank; a single
+    /// distinct value is 0.5). Null for a missing value, and for every value of a column that is not numeric.
+    /// </summary>
+    public static double?[] ValueRanks(IReadOnlyList<string?> values)
+    {
+        var ranks = new double?[values.Count];
+        if (!IsNumeric(values)) return ranks;
+        var numbers = values.Select((v, i) => (Index: i, Ok: TryNumber(v, out var x), Value: x)).Where(p => p.Ok).OrderBy(p => p.Value).ToList();
+        var last = numbers.Count - 1;
+        for (var start = 0; start < numbers.Count;)
+        {
+            var end = start;
+            while (end + 1 < numbers.Count && numbers[end + 1].Value == numbers[start].Value) end++;
+            var rank = last == 0 ? 0.5 : (start + end) / 2.0 / last;
+            for (var k = start; k <= end; k++) ranks[numbers[k].Index] = rank;
+            start = end + 1;
+        }
+
+        return ranks;
+    }
+
+    /// <summary>A rank from <see cref="ValueRanks"/> as a colour: blue (low) through to red (high); grey when there is no rank.</summary>
+    public static ScottPlot.Color RankColour(double? rank)
+    {
+        if (rank is not double r) return NoValue;
+        r = Math.Clamp(r, 0, 1);
+        byte Mix(byte low, byte high) => (byte)Math.Round(low + (high - low) * r);
+        return new ScottPlot.Color(Mix(LowValue.R, HighValue.R), Mix(LowValue.G, HighValue.G), Mix(LowValue.B, HighValue.B));
+    }
+
+    /// <summary>Categorical values as indices 0..n−1 of their distinct values in ordinal order, a missing value as "(missing)" last.</summary>
+    public static (double[] X, IReadOnlyList<string> Categories) CategoryIndex(IReadOnlyList<string?> values)
+    {
+        const string Missing = "(missing)";
+        var categories = values.OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (values.Any(v => v is null)) categories.Add(Missing);
+        var index = categories.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => (double)p.i, StringComparer.Ordinal);
+        return ([.. values.Select(v => index[v ?? Missing])], categories);
+    }
+
+    /// <summary>Columns by mean |contribution|, largest first (ties by name), at most <paramref name="top"/>.</summary>
+    public static IReadOnlyList<(string Name, double Value)> MeanAbsoluteBars(IReadOnlyList<ColumnSummary> columns, int top = 15) =>
+        [.. columns.OrderByDescending(c => c.MeanAbsolute).ThenBy(c => c.Column, StringComparer.Ordinal).Take(top).Select(c => (c.Column, c.MeanAbsolute))];
+
+    /// <summary>Inputs by PR-AUC drop, largest first (ties by name), at most <paramref name="top"/>.</summary>
+    public static IReadOnlyList<PermutationImportance> PermutationBars(IReadOnlyList<PermutationImportance> items, int top = 15) =>
+        [.. items.OrderByDescending(p => p.Drop).ThenBy(p => p.Input, StringComparer.Ordinal).Take(top)];
+
+    /// <summary><paramref name="max"/> indices spread evenly over 0..<paramref name="count"/>−1 (all of them when there are no more).</summary>
+    public static int[] EvenSample(int count, int max) =>
+        count <= max ? [.. Enumerable.Range(0, count)] : [.. Enumerable.Range(0, max).Select(i => (int)((long)i * count / max))];
+
+    /// <summary>
+    /// Vertical offsets for a beeswarm row: uniform jitter from a fixed seed, scaled by how crowded the point's stretch of the
+    /// x axis is (30 bins), so a dense region spreads up to ±<paramref name="spread"/> and a lone point stays near the line.
+    /// </summary>
+    public static double[] SwarmOffsets(IReadOnlyList<double> xs, double spread = 0.38, int seed = 7)
+    {
+        const int Bins = 30;
+        var offsets = new double[xs.Count];
+        if (xs.Count == 0) return offsets;
+        double low = xs.Min(), high = xs.Max(), width = high - low;
+        int Bin(double x) => width <= 0 ? 0 : Math.Min(Bins - 1, (int)((x - low) / width * Bins));
+        var counts = new int[Bins];
+        foreach (var x in xs) counts[Bin(x)]++;
+        var most = counts.Max();
+        var random = new Random(seed);
+        for (var i = 0; i < xs.Count; i++) offsets[i] = (random.NextDouble() * 2 - 1) * spread * counts[Bin(xs[i])] / most;
+        return offsets;
+    }
+
+    /// <summary>
+    /// The points of a dependence plot: x the row's value (numbers parsed; categories as <see cref="CategoryIndex"/> indices,
+    /// named in <c>Categories</c>), y the contribution. For a numeric column a missing value has no x: those rows are counted in
+    /// <c>Missing</c> and left out.
+    /// </summary>
+    public static (double[] X, double[] Y, IReadOnlyList<string>? Categories, int Missing) DependencePoints(ColumnSummary column)
+    {
+        var values = column.Points.Select(p => p.Value).ToList();
+        if (IsNumeric(values))
+        {
+            var present = column.Points.Where(p => p.Value is not null).ToList();
+            return ([.. present.Select(p => double.Parse(p.Value!, NumberStyles.Float, CultureInfo.InvariantCulture))], [.. present.Select(p => p.Contribution)], null, column.Points.Count - present.Count);
+        }
+
+        var (x, categories) = CategoryIndex(values);
+        return (x, [.. column.Points.Select(p => p.Contribution)], categories, 0);
+    }
+
+    private static string ShortName(string name, int length = 28) => name.Length > length ? name[..length] + "…" : name;
+
+    /// <summary>Mean |contribution| per input column as horizontal bars, the largest on top (<see cref="MeanAbsoluteBars"/>).</summary>
+    public static string MeanContributions(IReadOnlyList<ColumnSummary> columns, string label, int top = 15, int width = 560)
+    {
+        var bars = MeanAbsoluteBars(columns, top).Reverse().ToList();
+        var plot = new Plot();
+        plot.Add.Bars(bars.Select((b, i) => new Bar { Position = i, Value = b.Value, FillColor = Bars, LineWidth = 0, Orientation = Orientation.Horizontal }).ToList());
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. bars.Select((_, i) => (double)i)], [.. bars.Select(b => ShortName(b.Name))]);
+        plot.Axes.Bottom.Label.Text = label;
+        plot.Axes.Margins(left: 0);
+        return plot.GetSvgXml(width, Math.Max(240, 24 * bars.Count + 60));
+    }
+
+    /// <summary>
+    /// A beeswarm summary: one row per column (the <paramref name="top"/> by mean |contribution|, largest on top), a point per
+    /// explained row at x = its contribution, spread vertically by <see cref="SwarmOffsets"/> and coloured by the row's value
+    /// (<see cref="ValueRanks"/>, <see cref="RankColour"/>). At most <paramref name="maxPoints"/> rows are drawn (the same rows
+    /// in every column, <see cref="EvenSample"/>); ranks are taken over all of a column's rows.
+    /// </summary>
+    public static string Beeswarm(IReadOnlyList<ColumnSummary> columns, int top = 10, int maxPoints = 400, int width = 720)
+    {
+        const int Shades = 10;
+        var shown = columns.OrderByDescending(c => c.MeanAbsolute).ThenBy(c => c.Column, StringComparer.Ordinal).Take(top).ToList();
+        var plot = new Plot();
+        var zero = plot.Add.VerticalLine(0);
+        zero.Color = NoValue;
+        zero.LineWidth = 1;
+        for (var row = 0; row < shown.Count; row++)
+        {
+            var column = shown[row];
+            var y = shown.Count - 1 - row;
+            var ranks = ValueRanks([.. column.Points.Select(p => p.Value)]);
+            var picked = EvenSample(column.Points.Count, maxPoints);
+            var xs = picked.Select(k => column.Points[k].Contribution).ToArray();
+            var offsets = SwarmOffsets(xs);
+            // One marker group per shade (ranks rounded to tenths) keeps the SVG to a handful of plottables.
+            foreach (var group in picked.Select((k, i) => (X: xs[i], Y: y + offsets[i], Shade: ranks[k] is double r ? (int)Math.Round(r * Shades) : -1)).GroupBy(p => p.Shade))
+            {
+                var colour = RankColour(group.Key < 0 ? null : group.Key / (double)Shades);
+                plot.Add.Markers(group.Select(p => p.X).ToArray(), group.Select(p => p.Y).ToArray(), MarkerShape.FilledCircle, 4, colour.WithAlpha(0.8));
+            }
+        }
+
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. shown.Select((_, i) => (double)(shown.Count - 1 - i))], [.. shown.Select(c => ShortName(c.Column))]);
+        plot.Axes.SetLimitsY(-0.6, shown.Count - 0.4);
+        plot.Axes.Bottom.Label.Text = "contribution to the raw score (log-odds)";
+        return plot.GetSvgXml(width, Math.Max(260, 34 * shown.Count + 70));
+    }
+
+    /// <summary>
+    /// A dependence plot: the column's value on x (categories by index, named on the axis) against its contribution on y.
+    /// At most <paramref name="maxPoints"/> rows are drawn (<see cref="EvenSample"/>).
+    /// </summary>
+    public static string Dependence(ColumnSummary column, int maxPoints = 1000, int width = 560, int height = 320)
+    {
+        var (x, y, categories, _) = DependencePoints(column);
+        var picked = EvenSample(x.Length, maxPoints);
+        var plot = new Plot();
+        var zero = plot.Add.HorizontalLine(0);
+        zero.Color = NoValue;
+        zero.LineWidth = 1;
+        zero.LinePattern = LinePattern.Dashed;
+        double[] px = [.. picked.Select(i => x[i])], py = [.. picked.Select(i => y[i])];
+        if (categories is not null) px = [.. px.Zip(SwarmOffsets(px, 0.25, 11), (a, b) => a + b)]; // spread each category's column of points
+        plot.Add.Markers(px, py, MarkerShape.FilledCircle, 4, Bars.WithAlpha(0.6));
+        if (categories is not null)
+        {
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. categories.Select((_, i) => (double)i)], [.. categories.Select(c => ShortName(c, 14))]);
+            plot.Axes.SetLimitsX(-0.6, categories.Count - 0.4);
+        }
+
+        plot.Axes.Bottom.Label.Text = column.Column + (categories is null ? "" : " (category)");
+        plot.Axes.Left.Label.Text = "contribution (log-odds)";
+        return plot.GetSvgXml(width, height);
+    }
+
+    /// <summary>Permutation importance: each input's mean PR-AUC drop as a horizontal bar with ± its standard deviation, the largest on top.</summary>
+    public static string Permutation(IReadOnlyList<PermutationImportance> items, int top = 15, int width = 560)
+    {
+        var bars = PermutationBars(items, top).Reverse().ToList();
+        var plot = new Plot();
+        plot.Add.Bars(bars.Select((b, i) => new Bar
+        {
+            Position = i,
+            Value = b.Drop,
+            Error = b.StandardDeviation,
+            FillColor = Fraud,
+            LineWidth = 0,
+            Orientation = Orientation.Horizontal,
+        }).ToList());
+        var zero = plot.Add.VerticalLine(0);
+        zero.Color = NoValue;
+        zero.LineWidth = 1;
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. bars.Select((_, i) => (double)i)], [.. bars.Select(b => ShortName(b.Input))]);
+        plot.Axes.Bottom.Label.Text = "PR-AUC drop (± standard deviation over shuffles)";
+        return plot.GetSvgXml(width, Math.Max(240, 24 * bars.Count + 60));
     }
 }
