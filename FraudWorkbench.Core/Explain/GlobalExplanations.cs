@@ -82,15 +82,7 @@ public sealed class GlobalExplanationJobHandler(
         var payload = context.Payload<GlobalExplanationPayload>();
         var version = await registry.GetVersionAsync(payload.VersionId, cancellationToken) ?? throw new NonRetryableJobException($"Model version {payload.VersionId} does not exist.");
         await context.ReportAsync(5, "loading the model", cancellationToken);
-        ServingModel model;
-        try
-        {
-            model = await loader.LoadAsync(version, cancellationToken);
-        }
-        catch (ModelLoadException ex)
-        {
-            throw new NonRetryableJobException(ex.Message);
-        }
+        using var model = await LoadAsync(version, cancellationToken);
 
         var explainer = model.Explainer ?? throw new NonRetryableJobException("This version was trained before explanations were stored; train it again.");
         var run = await runs.GetAsync(version.RunId, cancellationToken) ?? throw new NonRetryableJobException("The version's training run no longer exists.");
@@ -122,6 +114,18 @@ public sealed class GlobalExplanationJobHandler(
             permutation, time.GetUtcNow().UtcDateTime);
         await store.SaveAsync(version.Id, result, cancellationToken);
         return new { rows = picked.Length, columns = result.Columns.Count };
+    }
+
+    private async Task<ServingModel> LoadAsync(ModelVersion version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await loader.LoadAsync(version, cancellationToken);
+        }
+        catch (ModelLoadException ex)
+        {
+            throw new NonRetryableJobException(ex.Message);
+        }
     }
 
     /// <summary>

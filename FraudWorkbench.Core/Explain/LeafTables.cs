@@ -148,7 +148,9 @@ public sealed class LeafTables
             for (var k = 0; k < d; k++)
             {
                 double v = x[features[start + k]];
-                if (v > lower[start + k] && v <= upper[start + k]) mask |= 1 << k;
+                // NaN fails every "x ≤ threshold", so it follows the right branches only (as Predict does).
+                var follows = double.IsNaN(v) ? double.IsPositiveInfinity(upper[start + k]) : v > lower[start + k] && v <= upper[start + k];
+                if (follows) mask |= 1 << k;
             }
 
             var row = tableStarts[l] + mask * d;

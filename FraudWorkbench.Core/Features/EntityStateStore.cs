@@ -44,7 +44,9 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
             var unknown = new List<(int Feature, string Entity)>();
             foreach (var key in pending)
             {
-                if (attempt == 1 && known.TryGetValue((versionId, key.Feature, key.Entity), out var cached)) before[key] = cached;
+                // Only a recording call may trust the copy: its write proves the copy current or sends it back.
+                // A read-only call (a dry run, an explanation) has no such check and always reads.
+                if (record && attempt == 1 && known.TryGetValue((versionId, key.Feature, key.Entity), out var cached)) before[key] = cached;
                 else unknown.Add(key);
             }
 

@@ -28,27 +28,35 @@ public sealed class ModelValidationJobHandler(
         try
         {
             var result = await EvaluateAsync(version, model, context, cancellationToken);
-            await registry.SetGateAsync(version.Id, result.Passed ? GateStatus.Passed : GateStatus.Failed, result, CancellationToken.None);
+            await registry.SetGateAsync(version.Id, result.Passed ? GateStatus.Passed : GateStatus.Failed, result, CancellationToken.None, context.Job.Id);
             await events.PublishAsync(new ModelGateChanged(model.Id, version.Id, result.Passed ? GateStatus.Passed : GateStatus.Failed), CancellationToken.None);
             return new { result.Passed, checks = result.Checks.Count, failed = result.Checks.Count(c => !c.Passed) };
         }
         catch (Exception ex) when (ex is ModelLoadException or NonRetryableJobException)
         {
             var error = new GateResult(false, [], new ClassificationReport(0, 0, 0, 0, 0, 0, 0), null, null, null, 0, time.GetUtcNow().UtcDateTime, ex.Message);
-            await registry.SetGateAsync(version.Id, GateStatus.Error, error, CancellationToken.None);
+            await registry.SetGateAsync(version.Id, GateStatus.Error, error, CancellationToken.None, context.Job.Id);
             await events.PublishAsync(new ModelGateChanged(model.Id, version.Id, GateStatus.Error), CancellationToken.None);
             if (ex is ModelLoadException) await registry.RecordIncidentAsync("artifact-verification", "model-version", version.Id.ToString(), ex.Message, CancellationToken.None);
             throw new NonRetryableJobException(ex.Message);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && context.Job.Attempts >= context.Job.MaxAttempts)
+        {
+            // The last attempt failed: the gate must not stay "pending" for ever.
+            var error = new GateResult(false, [], new ClassificationReport(0, 0, 0, 0, 0, 0, 0), null, null, null, 0, time.GetUtcNow().UtcDateTime, "The gate could not be evaluated: " + ex.Message);
+            await registry.SetGateAsync(version.Id, GateStatus.Error, error, CancellationToken.None, context.Job.Id);
+            await events.PublishAsync(new ModelGateChanged(model.Id, version.Id, GateStatus.Error), CancellationToken.None);
+            throw;
         }
     }
 
     private async Task<GateResult> EvaluateAsync(ModelVersion version, RegisteredModel model, JobContext context, CancellationToken cancellationToken)
     {
         await context.ReportAsync(5, "loading and verifying the candidate's artifacts", cancellationToken);
-        var candidate = await loader.LoadAsync(version, cancellationToken);
+        using var candidate = await loader.LoadAsync(version, cancellationToken);
         var champion = await registry.GetProductionAsync(model.Name, cancellationToken);
         if (champion?.Id == version.Id) champion = null;
-        var championModel = champion is null ? null : await loader.LoadAsync(champion, cancellationToken);
+        using var championModel = champion is null ? null : await loader.LoadAsync(champion, cancellationToken);
 
         await context.ReportAsync(20, "rebuilding the candidate's holdout", cancellationToken);
         var run = await runs.GetAsync(version.RunId, cancellationToken) ?? throw new NonRetryableJobException("The version's training run no longer exists.");

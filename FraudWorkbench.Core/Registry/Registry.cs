@@ -74,13 +74,19 @@ public sealed record GateSettings(IReadOnlyList<GateBaseline> Baselines, IReadOn
         for (var i = 0; i < Baselines.Count; i++)
         {
             var b = Baselines[i];
+            if (b is null)
+            {
+                issues.Add(($"baselines[{i}]", "A baseline needs a metric, an operator and a threshold."));
+                continue;
+            }
+
             if (!GateMetric.All.Contains(b.Metric)) issues.Add(($"baselines[{i}].metric", $"'{b.Metric}' is not one of {string.Join(", ", GateMetric.All)}."));
             if (!Operators.Contains(b.Operator)) issues.Add(($"baselines[{i}].operator", $"'{b.Operator}' is not one of {string.Join(", ", Operators)}."));
             if (!double.IsFinite(b.Threshold)) issues.Add(($"baselines[{i}].threshold", "The threshold must be a finite number."));
         }
 
         for (var i = 0; i < CompareMetrics.Count; i++)
-            if (!GateMetric.All.Contains(CompareMetrics[i])) issues.Add(($"compareMetrics[{i}]", $"'{CompareMetrics[i]}' is not one of {string.Join(", ", GateMetric.All)}."));
+            if (CompareMetrics[i] is null || !GateMetric.All.Contains(CompareMetrics[i])) issues.Add(($"compareMetrics[{i}]", $"'{CompareMetrics[i]}' is not one of {string.Join(", ", GateMetric.All)}."));
         if (MaxAbsoluteDrop is < 0 or > 1 || double.IsNaN(MaxAbsoluteDrop)) issues.Add(("maxAbsoluteDrop", "The absolute margin must be between 0 and 1."));
         if (MaxRelativeDrop is < 0 or > 1 || double.IsNaN(MaxRelativeDrop)) issues.Add(("maxRelativeDrop", "The relative margin must be between 0 and 1."));
         return issues;

@@ -25,7 +25,7 @@ public sealed class RegistryService(NpgsqlDataSource dataSource, RegistryStore s
         var run = await runs.GetAsync(runId, cancellationToken) ?? throw new RegistryException($"Training run {runId} does not exist.", 400, "runId");
         if (run.Status != JobStatus.Succeeded || run.Result?.Artifacts is null) throw new RegistryException($"Training run {runId} has not succeeded ({run.Status}); only a trained model can be registered.", 400, "runId");
         if (run.Result.Artifacts.Features is null) throw new RegistryException($"Training run {runId} predates stored feature fits; train it again to register it.", 400, "runId");
-        var cleanTags = (tags ?? []).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        var cleanTags = (tags ?? []).Where(t => t is not null).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
         if (cleanTags.Any(t => t.Length > 50) || cleanTags.Count > 20) throw new RegistryException("At most 20 tags of up to 50 characters each.", 400, "tags");
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -133,13 +133,17 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource, TimeProvider time
         return [.. await connection.QueryAsync<ModelVersion>(new CommandDefinition(sql, cancellationToken: cancellationToken))];
     }
 
-    public async Task SetGateAsync(Guid versionId, string status, GateResult? result, CancellationToken cancellationToken = default)
+    /// <param name="jobId">The gate job writing; a result from an older job than the version's current one is ignored.</param>
+    public async Task SetGateAsync(Guid versionId, string status, GateResult? result, CancellationToken cancellationToken = default, Guid? jobId = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        const string sql = "UPDATE model_versions SET gate_status = @status, gate_result = @json::jsonb, override_reason = NULL WHERE id = @versionId";
+        const string sql = """
+            UPDATE model_versions SET gate_status = @status, gate_result = @json::jsonb, override_reason = NULL
+            WHERE id = @versionId AND (@jobId::uuid IS NULL OR gate_job_id = @jobId)
+            """;
         await connection.ExecuteAsync(new CommandDefinition(sql, new
         {
-            versionId, status, json = result is null ? null : JsonSerializer.Serialize(result, DatasetSchema.Json),
+            versionId, status, json = result is null ? null : JsonSerializer.Serialize(result, DatasetSchema.Json), jobId,
         }, cancellationToken: cancellationToken));
     }
 
@@ -179,6 +183,8 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource, TimeProvider time
     public async Task<ModelVersion?> ChangeStageAsync(NpgsqlTransaction transaction, ModelVersion version, string stage, string actor, string? reason, CancellationToken cancellationToken)
     {
         var connection = transaction.Connection!;
+        // One stage change per registered model at a time: a second promotion waits, then sees the first's result.
+        await connection.ExecuteAsync(new CommandDefinition("SELECT 1 FROM registered_models WHERE id = @id FOR UPDATE", new { id = version.RegisteredModelId }, transaction, cancellationToken: cancellationToken));
         ModelVersion? demoted = null;
         if (stage == ModelStage.Production)
         {

@@ -5,6 +5,7 @@ using FraudWorkbench.Core.Explain;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Training;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML;
 
@@ -17,7 +18,7 @@ public sealed class ModelLoadException(string message, Exception? inner = null) 
 /// Loads a model version for scoring. Every artifact is read through the artifact store, which checks its
 /// SHA-256; the files must also match the version's checksum.sha256 list. Anything wrong refuses the load.
 /// </summary>
-public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, ArtifactStore artifacts, IOptions<ScoringOptions> options)
+public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, ArtifactStore artifacts, IOptions<ScoringOptions> options, ILogger<ModelLoader>? logger = null)
 {
     public async Task<ServingModel> LoadAsync(ModelVersion version, CancellationToken cancellationToken = default)
     {
@@ -38,7 +39,17 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
                 ?? throw new ModelLoadException("features.json is empty.");
             var engine = await EngineAsync(files, fitted.SlotCount, cancellationToken);
             var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken);
-            var explainer = files.Explainer is null ? null : await ExplainerAsync(files, fitted.SlotCount, run.Config.Trainer?.Trainer ?? TrainerKind.LightGbm, cancellationToken);
+            ModelExplainer? explainer = null;
+            try
+            {
+                if (files.Explainer is not null) explainer = await ExplainerAsync(files, fitted.SlotCount, run.Config.Trainer?.Trainer ?? TrainerKind.LightGbm, cancellationToken);
+            }
+            catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or JsonException)
+            {
+                // Scoring does not need explanations: the version serves, without reasons.
+                logger?.LogWarning("{Model} version {Version} serves without explanations: {Problem}", version.ModelName, version.Version, ex.Message);
+            }
+
             return new ServingModel(version.Id, version.ModelName, version.Version, run.FeatureSetVersionId, fitted, engine,
                 result.Threshold.Threshold, result.Recalibration, new TransactionContract(fitted, dataset?.Profile), explainer);
         }

@@ -87,8 +87,8 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
             }
 
             var model = await VersionAsync(version, cancellationToken);
-            production[model.ModelName] = model;
-            return model;
+            // A promotion that activated a newer version while this one loaded wins.
+            return production.GetOrAdd(model.ModelName, model);
         }
         finally
         {
@@ -109,10 +109,11 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
         {
             return await entry.Value.WaitAsync(cancellationToken);
         }
-        catch (ModelLoadException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // Never keep a failed load: the next request tries again (a database blip must not stick).
             versions.TryRemove(KeyValuePair.Create(version.Id, entry));
-            throw new ScoringException(503, "model", ex.Message);
+            throw new ScoringException(503, "model", ex is ModelLoadException ? ex.Message : $"{version.ModelName} version {version.Version} could not be loaded now; retry shortly.");
         }
     }
 
@@ -125,7 +126,15 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
         catch (ModelLoadException ex)
         {
             logger.LogError("Refused to load {Model} version {Version}: {Problem}", version.ModelName, version.Version, ex.Message);
-            await registry.RecordIncidentAsync("artifact-verification", "model-version", version.Id.ToString(), ex.Message);
+            try
+            {
+                await registry.RecordIncidentAsync("artifact-verification", "model-version", version.Id.ToString(), ex.Message);
+            }
+            catch (Exception recordError) when (recordError is Npgsql.NpgsqlException or TimeoutException)
+            {
+                logger.LogError(recordError, "Could not record the incident for {Model} version {Version}", version.ModelName, version.Version);
+            }
+
             throw;
         }
     }

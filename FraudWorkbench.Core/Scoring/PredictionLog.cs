@@ -105,6 +105,23 @@ public sealed class PredictionLog(NpgsqlDataSource dataSource, IOptions<ScoringO
                 await CopyAsync(batch);
                 return;
             }
+            catch (PostgresException ex) when (ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal))
+            {
+                // Data the database refuses (it will refuse it forever): write the rows one by one so only the bad ones are lost, loudly.
+                foreach (var record in batch)
+                {
+                    try
+                    {
+                        await CopyAsync([record]);
+                    }
+                    catch (PostgresException rowError) when (rowError.SqlState.StartsWith("22", StringComparison.Ordinal) || rowError.SqlState.StartsWith("23", StringComparison.Ordinal))
+                    {
+                        logger.LogError("Prediction {Id} was refused by the database ({State}: {Message}) and is not in the log", record.Id, rowError.SqlState, rowError.MessageText);
+                    }
+                }
+
+                return;
+            }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
             {
                 // Keep the batch: while it waits, reserved room stays taken and scoring turns to 503s, never to silent loss.

@@ -10,8 +10,11 @@ namespace FraudWorkbench.Core.Scoring;
 /// </summary>
 public sealed class ServingModel(
     Guid versionId, string modelName, int version, Guid featureSetVersionId, FittedFeatureSet features,
-    IScoringEngine engine, double threshold, PlattCalibration? recalibration, TransactionContract contract, ModelExplainer? explainer = null)
+    IScoringEngine engine, double threshold, PlattCalibration? recalibration, TransactionContract contract, ModelExplainer? explainer = null) : IDisposable
 {
+    /// <summary>Releases the engine's native session. Only for models nobody serves (jobs' own loads); served ones are shared.</summary>
+    public void Dispose() => (engine as IDisposable)?.Dispose();
+
     public Guid VersionId => versionId;
 
     public string ModelName => modelName;

@@ -107,6 +107,23 @@ public sealed class TransactionContract
         return issues.Count == before ? row : null;
     }
 
+    /// <summary>The string, or null with an issue when it cannot be stored (a lone surrogate escape, a NUL character).</summary>
+    public static string? TextOf(JsonElement value, string field, List<InputIssue> issues)
+    {
+        try
+        {
+            var text = value.GetString();
+            if (text is not null && text.Contains('\0')) issues.Add(new InputIssue(field, "The text contains a NUL character."));
+            else return text;
+        }
+        catch (InvalidOperationException)
+        {
+            issues.Add(new InputIssue(field, "The text holds an invalid Unicode escape."));
+        }
+
+        return null;
+    }
+
     private static string? Cell(DatasetColumn column, JsonElement value, string field, List<InputIssue> issues)
     {
         if (value.ValueKind == JsonValueKind.Null) return null;
@@ -124,7 +141,7 @@ public sealed class TransactionContract
                     return number.ToString("R", CultureInfo.InvariantCulture);
                 }
 
-                issues.Add(new InputIssue(field, value.ValueKind == JsonValueKind.Number || value.ValueKind == JsonValueKind.String && IsNonFinite(value.GetString())
+                issues.Add(new InputIssue(field, value.ValueKind == JsonValueKind.Number || value.ValueKind == JsonValueKind.String && IsNonFinite(TextOf(value, field, []))
                     ? "Expected a finite number (NaN and Infinity are not allowed)."
                     : $"Expected a number, got {Kind(value)}."));
                 return null;
@@ -136,7 +153,7 @@ public sealed class TransactionContract
                 var format = column.DateFormat ?? ValueParsing.Iso;
                 var text = value.ValueKind switch
                 {
-                    JsonValueKind.String => value.GetString(),
+                    JsonValueKind.String => TextOf(value, field, issues),
                     JsonValueKind.Number when format is ValueParsing.EpochSeconds or ValueParsing.EpochMilliseconds => value.GetRawText(),
                     _ => null,
                 };
@@ -146,7 +163,7 @@ public sealed class TransactionContract
                     : $"Expected a date and time in the dataset's format ({format})."));
                 return null;
             default:
-                if (value.ValueKind == JsonValueKind.String) return value.GetString();
+                if (value.ValueKind == JsonValueKind.String) return TextOf(value, field, issues);
                 if (value.ValueKind == JsonValueKind.Number) return value.GetRawText();
                 issues.Add(new InputIssue(field, $"Expected a string, got {Kind(value)}."));
                 return null;

@@ -175,6 +175,8 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         { """{"model":"no-such-model","transaction":{}}""", "model", 404 },
         { """{"model":"cnp-scoring","version":99,"transaction":{}}""", "version", 404 },
         { """[]""", "body", 400 },
+        { """{"model":"cnp-scoring","transaction":{"transaction_id":"\ud800"}}""", "transaction.transaction_id", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"merchant_category\":\"health\\u0000\"")), "transaction.merchant_category", 400 },
         { "", "body", 400 },
     };
 

@@ -104,7 +104,7 @@ public static class RegistryApi
         string name, int version, UpdateVersionRequest request, RegistryStore registry, TrainingRunStore runs, DatasetStore datasets, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (await registry.GetVersionAsync(name, version, cancellationToken) is not { } found) return VersionNotFound(name, version);
-        var tags = (request.Tags ?? found.Tags).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        var tags = (request.Tags ?? found.Tags).Where(t => t is not null).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
         if (tags.Count > 20 || tags.Any(t => t.Length > 50)) return JobsApi.Problem(400, "Invalid tags", "At most 20 tags of up to 50 characters each.", "tags");
         if ((request.Notes?.Length ?? 0) > 10_000) return JobsApi.Problem(400, "Invalid notes", "Notes are at most 10,000 characters.", "notes");
         await registry.UpdateVersionAsync(found, tags, request.Notes?.Trim() ?? found.Notes, WorkbenchClaims.Actor(user), cancellationToken);

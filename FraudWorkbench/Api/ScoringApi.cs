@@ -80,17 +80,22 @@ public static class ScoringApi
             Envelope(body!.RootElement, "transaction", issues, allowModel: false);
             if (issues.Count > 0) return Invalid(issues);
             ServingModel model;
+            Core.Explain.TransactionExplanation? explanation;
             try
             {
                 model = await server.ResolveAsync(name, version, cancellationToken);
+                if (model.Contract.Parse(body.RootElement.GetProperty("transaction"), "transaction.", issues) is not { } row) return Invalid(issues);
+                explanation = await scoring.ExplainAsync(model, row, cancellationToken);
             }
             catch (ScoringException ex)
             {
                 return JobsApi.Problem(ex.Status, ex.Status == 404 ? "Model not found" : "Model unavailable", ex.Message, ex.Field);
             }
+            catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
+            {
+                return Unavailable("The feature store is unavailable; retry shortly.");
+            }
 
-            if (model.Contract.Parse(body.RootElement.GetProperty("transaction"), "transaction.", issues) is not { } row) return Invalid(issues);
-            var explanation = await scoring.ExplainAsync(model, row, cancellationToken);
             return explanation is null
                 ? JobsApi.Problem(409, "No explanation", $"{model.ModelName} version {model.Version} was trained before explanations were stored; train it again.", "version")
                 : TypedResults.Ok(explanation);
@@ -147,6 +152,11 @@ public static class ScoringApi
         {
             return (null, JobsApi.Problem(ex.Status, ex.Status == 404 ? "Model not found" : "Model unavailable", ex.Message, ex.Field));
         }
+        catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
+        {
+            logger.LogWarning(ex, "Scoring refused with 503: the registry could not be read");
+            return (null, Unavailable("The model registry is unavailable; retry shortly."));
+        }
 
         var issues = new List<InputIssue>();
         var rows = new List<string?[]>(transactions.Count);
@@ -164,7 +174,7 @@ public static class ScoringApi
         {
             return (null, Unavailable(ex.Message));
         }
-        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
         {
             // The entity histories live in PostgreSQL: without it a transaction cannot be scored correctly.
             logger.LogWarning(ex, "Scoring refused with 503: the feature store failed");
@@ -208,7 +218,16 @@ public static class ScoringApi
     private static async Task<Results<Ok<FeedbackResponse>, ProblemHttpResult>> StoreFeedbackAsync(
         PredictionStore predictions, IReadOnlyList<FeedbackItem> items, bool single, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var unknown = await predictions.RecordFeedbackAsync(items, WorkbenchClaims.Actor(user), cancellationToken);
+        IReadOnlyList<Guid> unknown;
+        try
+        {
+            unknown = await predictions.RecordFeedbackAsync(items, WorkbenchClaims.Actor(user), cancellationToken);
+        }
+        catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
+        {
+            return Unavailable("The prediction log is unavailable; nothing was stored, retry shortly.");
+        }
+
         if (unknown.Count == 0) return TypedResults.Ok(new FeedbackResponse(items.Count));
         if (single) return JobsApi.Problem(404, "Prediction not found", $"No logged prediction has the id {unknown[0]}; nothing was stored.", "predictionId");
         var positions = items.Select((item, i) => (item, i)).Where(x => unknown.Contains(x.item.PredictionId))
@@ -282,7 +301,7 @@ public static class ScoringApi
                     else issues.Add(new InputIssue("reasons", "Expected how many reasons to return, 0 to 100."));
                     break;
                 case "model" when allowModel:
-                    if (property.Value.ValueKind == JsonValueKind.String) name = property.Value.GetString();
+                    if (property.Value.ValueKind == JsonValueKind.String) name = TransactionContract.TextOf(property.Value, "model", issues);
                     else if (property.Value.ValueKind != JsonValueKind.Null) issues.Add(new InputIssue("model", "Expected the registered model's name."));
                     break;
                 case "version" when allowModel:
@@ -307,7 +326,14 @@ public static class ScoringApi
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = maxBytes;
         try
         {
-            return (await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 16 }, cancellationToken), null);
+            var document = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 16 }, cancellationToken);
+            if (InvalidText(document.RootElement) is { } path)
+            {
+                document.Dispose();
+                return (null, JobsApi.Problem(400, "Malformed JSON", "The body holds an invalid Unicode escape (a lone surrogate).", path));
+            }
+
+            return (document, null);
         }
         catch (JsonException ex)
         {
@@ -324,8 +350,43 @@ public static class ScoringApi
         }
     }
 
+    private static bool IsDatabaseFault(Exception ex, CancellationToken cancellationToken) =>
+        ex is Npgsql.NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested;
+
     private static ProblemHttpResult Unavailable(string detail) =>
         TypedResults.Problem(detail, statusCode: 503, title: "Scoring is temporarily unavailable", extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = 1 });
+
+    /// <summary>The first property or string that is not valid UTF-16 (the parser accepts lone surrogate escapes; reading them throws).</summary>
+    private static string? InvalidText(JsonElement element, string path = "body")
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    element.GetString();
+                    return null;
+                case JsonValueKind.Array:
+                    var i = 0;
+                    foreach (var item in element.EnumerateArray()) if (InvalidText(item, $"{path}[{i++}]") is { } bad) return bad;
+                    return null;
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        var name = property.Name;
+                        if (InvalidText(property.Value, path == "body" ? name : $"{path}.{name}") is { } bad) return bad;
+                    }
+
+                    return null;
+                default:
+                    return null;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return path;
+        }
+    }
 
     private static ProblemHttpResult TooLarge(long maxBytes) =>
         JobsApi.Problem(413, "Body too large", $"The body is larger than {maxBytes:N0} bytes; split the batch.", "body");
