@@ -110,7 +110,8 @@ public sealed class JobWorkerTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var job = await store.EnqueueAsync(StepsJobHandler.KindName, new StepsPayload(2, gate), "test");
         var first = NewWorker(hub);
         await first.StartAsync(CancellationToken.None);
-        await WaitForAsync(async () => (await store.GetAsync(job.Id))!.Status == JobStatus.Running);
+        // Claimed is not yet started: wait until the handler itself runs (it then waits at the gate).
+        await WaitForAsync(async () => (await store.GetAsync(job.Id))!.Status == JobStatus.Running && StepsJobHandler.Executions.ContainsKey(job.Id));
 
         await first.StopAsync(CancellationToken.None); // the restart
         first.Dispose();
