@@ -584,25 +584,30 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
     private static IRenderedComponent<MudSelect<string>> DependenceSelect(IRenderedComponent<ModelVersionDetail> page) =>
         page.FindComponents<MudSelect<string>>().Single(s => s.Instance.UserAttributes.TryGetValue("id", out var id) && Equals(id, "dependence-column"));
 
-    [Fact]
-    public async Task Version_GlobalExplanationStored_ChartsTopColumnFirstAndDependenceFollowsTheChoice()
+    /// <summary>The row as the store keeps it: a job (finished here, as no worker runs), then the result saved against it.</summary>
+    private async Task StoreGlobalExplanationAsync(RegistryPageContext context, Guid versionId, GlobalExplanation explanation)
     {
-        await using var context = new RegistryPageContext(db, Roles.DataScientist);
-        var prepared = await PrepareFailedVersionAsync(context, "global-stored", explainer: "explainer-sha");
-        // The row as the store keeps it: a job (finished here, as no worker runs), then the result saved against it.
-        var job = await context.Get<JobStore>().EnqueueAsync(GlobalExplanationJobHandler.KindName, new GlobalExplanationPayload(prepared.Version.Id), "test");
+        var job = await context.Get<JobStore>().EnqueueAsync(GlobalExplanationJobHandler.KindName, new GlobalExplanationPayload(versionId), "test");
         await using (var connection = await db.DataSource.OpenConnectionAsync())
         {
             await using var finish = new NpgsqlCommand("UPDATE jobs SET status = 'succeeded', progress = 100, started_at = now(), finished_at = now() WHERE id = @id", connection);
             finish.Parameters.AddWithValue("id", job.Id);
             Assert.Equal(1, await finish.ExecuteNonQueryAsync());
             await using var insert = new NpgsqlCommand("INSERT INTO model_explanations (model_version_id, job_id) VALUES (@version, @job)", connection);
-            insert.Parameters.AddWithValue("version", prepared.Version.Id);
+            insert.Parameters.AddWithValue("version", versionId);
             insert.Parameters.AddWithValue("job", job.Id);
             Assert.Equal(1, await insert.ExecuteNonQueryAsync());
         }
 
-        await context.Get<GlobalExplanationStore>().SaveAsync(prepared.Version.Id, KnownExplanation(DateTime.UtcNow), default);
+        await context.Get<GlobalExplanationStore>().SaveAsync(versionId, explanation, default);
+    }
+
+    [Fact]
+    public async Task Version_GlobalExplanationStored_ChartsTopColumnFirstAndDependenceFollowsTheChoice()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var prepared = await PrepareFailedVersionAsync(context, "global-stored", explainer: "explainer-sha");
+        await StoreGlobalExplanationAsync(context, prepared.Version.Id, KnownExplanation(DateTime.UtcNow));
 
         var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-stored").Add(x => x.Version, 1));
 
@@ -641,6 +646,75 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Empty(page.FindAll("#compute-global"));
         Assert.NotNull(page.Find("#recompute-global"));
         Assert.Empty(page.FindAll("[data-testid=global-progress]"));
+    }
+
+    /// <summary>
+    /// Four holdout rows, base −2. Raw scores (base + Σ contributions): row 0 −1.1, row 1 −2.43, row 2 −0.7 (the highest),
+    /// row 3 −2.35; row 1 is the lowest. Row 2's |contributions| order (ip_country, merchant_category, amount) differs
+    /// from the columns' global order (ip_country, amount, merchant_category).
+    /// </summary>
+    private static GlobalExplanation HoldoutExplanation(DateTime computedAt) => new(4, "treeshap", -2.0,
+    [
+        new ColumnSummary("ip_country", 0.4875, [new(0.3, "NG"), new(-0.05, "DE"), new(1.5, "BR"), new(-0.1, "DE")]),
+        new ColumnSummary("amount", 0.3875, [new(0.9, "400"), new(-0.4, "15"), new(0.05, null), new(-0.2, "20")]),
+        new ColumnSummary("merchant_category", 0.155, [new(-0.3, "groceries"), new(0.02, "fashion"), new(-0.25, "electronics"), new(-0.05, "groceries")]),
+    ],
+    [new PermutationImportance("ip_country", 0.1, 0.01)],
+    computedAt);
+
+    private static IRenderedComponent<MudNumericField<int>> HoldoutRowField(IRenderedComponent<ModelVersionDetail> page) =>
+        page.FindComponents<MudNumericField<int>>().Single(s => s.Instance.UserAttributes.TryGetValue("id", out var id) && Equals(id, "holdout-row"));
+
+    [Fact]
+    public async Task Version_GlobalExplanationStored_ExplainAHoldoutRow_WaterfallOfItsContributions_QuickPicksByScore()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var prepared = await PrepareFailedVersionAsync(context, "global-holdout-row", explainer: "explainer-sha");
+        await StoreGlobalExplanationAsync(context, prepared.Version.Id, HoldoutExplanation(DateTime.UtcNow));
+
+        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-holdout-row").Add(x => x.Version, 1));
+
+        page.WaitForAssertion(() => Assert.Equal("ready", page.Find("#global-explanations").GetAttribute("data-state")));
+        var note = page.Find("[data-testid=holdout-note]").TextContent;
+        Assert.Contains("sampled holdout rows this global explanation was computed on", note);
+        Assert.Contains("log-odds", note);
+        Assert.Contains("No probability is stored for these rows", note);
+
+        // Row 0 first: −2 + 0.3 + 0.9 − 0.3.
+        var holdout = page.Find("#holdout-explanation");
+        Assert.Equal("0", holdout.GetAttribute("data-row"));
+        Assert.Equal(-2.0, Number(holdout.GetAttribute("data-base")));
+        Assert.Equal(-1.1, Number(holdout.GetAttribute("data-raw")), 1e-12);
+
+        // Choosing row 3: −2 − 0.1 − 0.2 − 0.05 = −2.35.
+        await page.InvokeAsync(() => HoldoutRowField(page).Instance.ValueChanged.InvokeAsync(3));
+
+        page.WaitForAssertion(() => Assert.Equal("3", page.Find("#holdout-explanation").GetAttribute("data-row")));
+        Assert.Equal(-2.35, Number(page.Find("#holdout-explanation").GetAttribute("data-raw")), 1e-12);
+        Assert.Equal("-2.3500", page.Find("[data-testid=holdout-raw]").TextContent.Trim());
+
+        // "Highest score" picks row 2 (raw −0.7); its bars follow |contribution|, each with the row's value beside it.
+        await page.ClickAsync("#holdout-highest");
+
+        page.WaitForAssertion(() => Assert.Equal("2", page.Find("#holdout-explanation").GetAttribute("data-row")));
+        holdout = page.Find("#holdout-explanation");
+        Assert.Equal(-0.7, Number(holdout.GetAttribute("data-raw")), 1e-12);
+        var bars = page.FindAll("[data-testid=holdout-bars] tbody tr");
+        Assert.Equal(["ip_country", "merchant_category", "amount"], bars.Select(b => b.GetAttribute("data-name")));
+        Assert.Equal([1.5, -0.25, 0.05], bars.Select(b => Number(b.GetAttribute("data-value"))));
+        Assert.Equal(["BR", "electronics", "missing"], bars.Select(b => b.Children[1].TextContent.Trim()));
+        var svg = page.Find("[data-testid=holdout-waterfall] svg").OuterHtml;
+        Assert.Contains("ip_country = BR", svg);
+        Assert.Contains("amount = missing", svg);
+        Assert.Contains("holdout row 2 (log-odds, no probability stored)", svg);
+        Assert.DoesNotContain("fraud probability", svg);
+
+        // "Lowest score" picks row 1 (raw −2.43).
+        await page.ClickAsync("#holdout-lowest");
+
+        page.WaitForAssertion(() => Assert.Equal("1", page.Find("#holdout-explanation").GetAttribute("data-row")));
+        Assert.Equal(-2.43, Number(page.Find("#holdout-explanation").GetAttribute("data-raw")), 1e-12);
+        Assert.Equal(["amount", "ip_country", "merchant_category"], page.FindAll("[data-testid=holdout-bars] tbody tr").Select(b => b.GetAttribute("data-name")));
     }
 
     [Fact]

@@ -187,7 +187,8 @@ public static class Charts
     /// <see cref="WaterfallBars"/> (red raises the fraud score, blue lowers it), ending in the raw score at the bottom.
     /// Show it no wider than <paramref name="width"/>: the SVG has no viewBox to scale by.
     /// </summary>
-    public static string Waterfall(double baseValue, IReadOnlyList<WaterfallBar> bars, double rawScore, double probability, int width = 720)
+    /// <param name="title">Defaults to the probability; rows without one (holdout samples) name themselves instead.</param>
+    public static string Waterfall(double baseValue, IReadOnlyList<WaterfallBar> bars, double rawScore, double probability, int width = 720, string? title = null)
     {
         var rows = bars.Count + 2;
         var plot = new Plot();
@@ -236,7 +237,7 @@ public static class Charts
         labels.Add($"raw score {rawScore.ToString("0.000", CultureInfo.InvariantCulture)}");
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. Enumerable.Range(0, rows).Select(i => (double)(rows - 1 - i))], [.. labels]);
         plot.Axes.Bottom.Label.Text = "log-odds";
-        plot.Title($"fraud probability {probability.ToString("0.0000", CultureInfo.InvariantCulture)}", 13);
+        plot.Title(title ?? $"fraud probability {probability.ToString("0.0000", CultureInfo.InvariantCulture)}", 13);
         return plot.GetSvgXml(width, Math.Max(240, 26 * rows + 80));
     }
 
