@@ -26,6 +26,8 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
         await BrowserFixture.SignInAsync(page, WorkbenchAppFactory.AdminEmail, WorkbenchAppFactory.AdminPassword);
         await BrowserFixture.WaitForInteractiveAsync(page);
         await page.Locator("[data-testid=runs-empty]").WaitForAsync();
+        // The prerendered button has no handler: wait until the interactive page has loaded its data.
+        await page.Locator("[data-testid=start-run-button][data-ready]").WaitForAsync();
 
         await page.Locator("[data-testid=start-run-button]").ClickAsync();
 
