@@ -38,6 +38,9 @@ public sealed class Attribution
 
     public IReadOnlyList<string> Slots { get; }
 
+    /// <summary>The raw input column a model input (slot) is credited to.</summary>
+    public string ColumnOf(int slot) => columnNames[columnOfFeature[featureOfSlot[slot]]];
+
     public static string Name(FittedFeature f) => f.Spec.Kind switch
     {
         FeatureKind.Mismatch => $"{f.Spec.Column} ≠ {f.Spec.Other}",
@@ -50,16 +53,18 @@ public sealed class Attribution
     public TransactionExplanation Explain(Explanation explanation, double probability)
     {
         var features = new double[featureNames.Length];
-        var columns = new double[columnNames.Length];
-        for (var s = 0; s < explanation.Contributions.Length; s++)
-        {
-            features[featureOfSlot[s]] += explanation.Contributions[s];
-            columns[columnOfFeature[featureOfSlot[s]]] += explanation.Contributions[s];
-        }
-
+        for (var s = 0; s < explanation.Contributions.Length; s++) features[featureOfSlot[s]] += explanation.Contributions[s];
         return new TransactionExplanation(explanation.BaseValue, explanation.RawScore, probability,
             [.. Slots.Select((name, s) => new Contribution(name, explanation.Contributions[s]))],
             [.. featureNames.Select((name, f) => new Contribution(name, features[f]))],
-            [.. columnNames.Select((name, c) => new Contribution(name, columns[c]))]);
+            Columns(explanation));
+    }
+
+    /// <summary>The contributions by raw input column only: what a prediction's reasons need, on every scored transaction.</summary>
+    public IReadOnlyList<Contribution> Columns(Explanation explanation)
+    {
+        var columns = new double[columnNames.Length];
+        for (var s = 0; s < explanation.Contributions.Length; s++) columns[columnOfFeature[featureOfSlot[s]]] += explanation.Contributions[s];
+        return [.. columnNames.Select((name, c) => new Contribution(name, columns[c]))];
     }
 }

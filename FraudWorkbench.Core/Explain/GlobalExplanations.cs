@@ -99,8 +99,7 @@ public sealed class GlobalExplanationJobHandler(
         var contributions = new Dictionary<string, List<ContributionPoint>>();
         foreach (var r in picked)
         {
-            var explanation = model.Attribution.Explain(explainer.Explain(features.AsSpan(r * width, width)), double.NaN);
-            foreach (var column in explanation.Columns)
+            foreach (var column in model.Attribution.Columns(explainer.Explain(features.AsSpan(r * width, width))))
             {
                 if (!contributions.TryGetValue(column.Name, out var list)) contributions[column.Name] = list = [];
                 list.Add(new ContributionPoint(Math.Round(column.Value, 6), schema.IndexOf(column.Name) is var i and >= 0 ? rows[r][i] : null));
@@ -142,9 +141,7 @@ public sealed class GlobalExplanationJobHandler(
         var probabilities = new double[rows];
         model.Probabilities(sample, rows, probabilities);
         var baseline = ClassificationMetrics.AveragePrecision(probabilities, truth);
-        var slotsByColumn = model.Features.Features
-            .SelectMany((f, i) => f.Slots.Select(_ => f.Spec.Column ?? f.Spec.Entity ?? "(none)"))
-            .Select((column, slot) => (column, slot)).GroupBy(x => x.column, x => x.slot);
+        var slotsByColumn = Enumerable.Range(0, width).GroupBy(model.Attribution.ColumnOf);
         var random = new Random(7);
         var result = new List<PermutationImportance>();
         foreach (var group in slotsByColumn)

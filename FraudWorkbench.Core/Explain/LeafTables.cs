@@ -83,54 +83,22 @@ public sealed class LeafTables
             }
 
             var table = new double[(1 << d) * d];
-            var weights = new double[d + 1];
+            var elements = new TreeShap.PathElement[d + 1];
             for (var mask = 0; mask < 1 << d; mask++)
             {
-                // The permutation weights of the path with these one-fractions (Algorithm 2's EXTEND).
-                Array.Clear(weights);
-                weights[0] = 1;
+                // The path as Algorithm 2 builds it at this leaf, with these one-fractions; then its per-element sums.
+                TreeShap.Extend(elements, 0, 0, 1, 1, -1);
+                for (var k = 0; k < d; k++) TreeShap.Extend(elements, 0, k + 1, zero[k], (mask >> k) & 1, features[k]);
                 for (var k = 0; k < d; k++)
                 {
-                    var one = (mask >> k) & 1;
-                    for (var i = k; i >= 0; i--)
-                    {
-                        weights[i + 1] += one * weights[i] * (i + 1) / (k + 2);
-                        weights[i] = zero[k] * weights[i] * (k + 1 - i) / (k + 2);
-                    }
-                }
-
-                for (var k = 0; k < d; k++)
-                {
-                    var one = (mask >> k) & 1;
-                    table[mask * d + k] = UnwoundSum(weights, d, one, zero[k]) * (one - zero[k]) * value;
+                    var element = elements[k + 1];
+                    table[mask * d + k] = TreeShap.UnwoundPathSum(elements, 0, d, k + 1) * (element.One - element.Zero) * value;
                 }
             }
 
             leaves.Add(new Leaf(features, lower, upper, table));
             return true;
         }
-    }
-
-    /// <summary>Σ of the weights with one element (fractions <paramref name="one"/>, <paramref name="zero"/>) taken out, without taking it out.</summary>
-    private static double UnwoundSum(double[] weights, int depth, double one, double zero)
-    {
-        var next = weights[depth];
-        var total = 0.0;
-        for (var i = depth - 1; i >= 0; i--)
-        {
-            if (one != 0)
-            {
-                var t = next * (depth + 1) / ((i + 1) * one);
-                total += t;
-                next = weights[i] - t * zero * (depth - i) / (depth + 1);
-            }
-            else if (zero != 0)
-            {
-                total += weights[i] / zero / ((depth - i) / (double)(depth + 1));
-            }
-        }
-
-        return total;
     }
 
     public void Explain(ReadOnlySpan<float> x, Span<double> phi)

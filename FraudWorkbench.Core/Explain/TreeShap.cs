@@ -44,7 +44,7 @@ public static class TreeShap
     [ThreadStatic]
     private static PathElement[]? buffer;
 
-    private struct PathElement
+    internal struct PathElement
     {
         public int Feature;
         public double Zero;   // share of the training rows that would follow this path if the feature were unknown
@@ -117,7 +117,7 @@ public static class TreeShap
 
     private static double Cover(ShapTree tree, int child) => child < 0 ? tree.LeafCover[~child] : tree.NodeCover[child];
 
-    private static void Extend(PathElement[] path, int offset, int uniqueDepth, double zero, double one, int feature)
+    internal static void Extend(PathElement[] path, int offset, int uniqueDepth, double zero, double one, int feature)
     {
         path[offset + uniqueDepth] = new PathElement { Feature = feature, Zero = zero, One = one, Weight = uniqueDepth == 0 ? 1 : 0 };
         for (var i = uniqueDepth - 1; i >= 0; i--)
@@ -155,7 +155,7 @@ public static class TreeShap
     }
 
     /// <summary>The sum of the weights the path would have with element <paramref name="index"/> unwound, without unwinding it.</summary>
-    private static double UnwoundPathSum(PathElement[] path, int offset, int uniqueDepth, int index)
+    internal static double UnwoundPathSum(PathElement[] path, int offset, int uniqueDepth, int index)
     {
         var one = path[offset + index].One;
         var zero = path[offset + index].Zero;

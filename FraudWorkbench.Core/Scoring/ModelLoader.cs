@@ -37,12 +37,15 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
 
             var fitted = JsonSerializer.Deserialize<FittedFeatureSet>(await artifacts.ReadAllBytesAsync(files.Features, cancellationToken), DatasetSchema.Json)
                 ?? throw new ModelLoadException("features.json is empty.");
-            var engine = await EngineAsync(files, fitted.SlotCount, cancellationToken);
+            // The ML.NET model is read once, for whichever of the engine and the explainer needs it.
+            Task<(MLContext, ITransformer)>? zip = null;
+            Task<(MLContext, ITransformer)> Zip() => zip ??= LoadZipAsync(files, cancellationToken);
+            var engine = await EngineAsync(files, fitted.SlotCount, Zip, cancellationToken);
             var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken);
             ModelExplainer? explainer = null;
             try
             {
-                if (files.Explainer is not null) explainer = await ExplainerAsync(files, fitted.SlotCount, run.Config.Trainer?.Trainer ?? TrainerKind.LightGbm, cancellationToken);
+                if (files.Explainer is not null) explainer = await ExplainerAsync(files, fitted.SlotCount, run.Config.Trainer?.Trainer ?? TrainerKind.LightGbm, Zip, cancellationToken);
             }
             catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or JsonException)
             {
@@ -59,11 +62,11 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
         }
     }
 
-    private async Task<ModelExplainer> ExplainerAsync(ModelArtifacts files, int width, string trainer, CancellationToken cancellationToken)
+    private async Task<ModelExplainer> ExplainerAsync(ModelArtifacts files, int width, string trainer, Func<Task<(MLContext, ITransformer)>> zip, CancellationToken cancellationToken)
     {
         var data = JsonSerializer.Deserialize<ExplainerData>(await artifacts.ReadAllBytesAsync(files.Explainer!, cancellationToken), DatasetSchema.Json)
             ?? throw new ModelLoadException("explainer.json is empty.");
-        var (ml, model) = await LoadZipAsync(files, cancellationToken);
+        var (ml, model) = await zip();
         return ModelExplainer.Create(new TrainedModel(ml, model, width, trainer), data);
     }
 
@@ -77,7 +80,7 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
         return (ml, ml.Model.Load(buffer, out _));
     }
 
-    private async Task<IScoringEngine> EngineAsync(ModelArtifacts files, int width, CancellationToken cancellationToken)
+    private async Task<IScoringEngine> EngineAsync(ModelArtifacts files, int width, Func<Task<(MLContext, ITransformer)>> zip, CancellationToken cancellationToken)
     {
         var engine = options.Value.Engine;
         if (engine == ScoringEngineKind.Onnx && files.Onnx is null) throw new ModelLoadException("Scoring is configured for ONNX Runtime, but this model has no ONNX export: " + files.OnnxProblem);
@@ -86,7 +89,7 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
             return new OnnxScoringEngine(await artifacts.ReadAllBytesAsync(files.Onnx, cancellationToken), width);
         }
 
-        var (ml, model) = await LoadZipAsync(files, cancellationToken);
+        var (ml, model) = await zip();
         return new MlNetScoringEngine(ml, model, width);
     }
 }

@@ -75,8 +75,7 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
     private static List<Reason>? Reasons(ServingModel model, float[] features, string?[] row, int count)
     {
         if (model.Explainer is null) return null;
-        var explanation = model.Explainer.Explain(features);
-        var columns = model.Attribution.Explain(explanation, double.NaN).Columns;
+        var columns = model.Attribution.Columns(model.Explainer.Explain(features));
         var schema = model.Features.Schema;
         return [.. columns.OrderByDescending(c => Math.Abs(c.Value)).Take(count)
             .Select(c => new Reason(c.Name, Math.Round(c.Value, 6), schema.IndexOf(c.Name) is var i and >= 0 ? row[i] : null))];
