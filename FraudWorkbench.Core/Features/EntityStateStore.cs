@@ -22,11 +22,13 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
     {
         var output = new float[featurizer.Set.SlotCount];
         var ticks = featurizer.EventTicks(row);
-        var keys = Enumerable.Range(0, featurizer.Set.Features.Count)
-            .Select(i => (Feature: i, Entity: featurizer.EntityOf(i, row)))
-            .Where(k => k.Entity is not null && ticks is not null)
-            .Select(k => (k.Feature, Entity: k.Entity!))
-            .ToList();
+        var keys = new List<(int Feature, string Entity)>();
+        if (ticks is not null)
+        {
+            for (var i = 0; i < featurizer.Set.Features.Count; i++)
+                if (featurizer.EntityOf(i, row) is { } entity) keys.Add((i, entity));
+        }
+
         if (keys.Count == 0)
         {
             featurizer.Compute(row, ticks, (_, _) => null, output);
@@ -35,7 +37,10 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
 
         // Each key's history as it was before this transaction (JSON, null for a new entity) and its revision (0: new).
         var before = new Dictionary<(int, string), (string? State, long Revision)>();
+        // The same histories parsed; recording mutates them, so a retry parses again the ones it touched.
+        var histories = new Dictionary<(int, string), EntityHistory?>();
         var pending = keys;
+        IReadOnlyList<(int Feature, string Entity)> stale = keys;
         await using var connection = dataSource.CreateConnection();
         for (var attempt = 1; ; attempt++)
         {
@@ -62,15 +67,17 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
 
             // Features come only from the histories as they were before this transaction; each key's
             // features depend on its own history alone, so keys already written keep theirs.
-            featurizer.Compute(row, ticks, (f, e) => before.TryGetValue((f, e), out var b) && b.State is { } json ? JsonSerializer.Deserialize<EntityHistory>(json) : null, output);
+            foreach (var key in stale) histories[key] = before[key].State is { } json ? JsonSerializer.Deserialize<EntityHistory>(json) : null;
+            featurizer.Compute(row, ticks, (f, e) => histories.GetValueOrDefault((f, e)), output);
             if (!record) return output;
 
-            var after = pending.ToDictionary(k => k, k => before[k].State is { } json ? JsonSerializer.Deserialize<EntityHistory>(json)! : new EntityHistory());
-            featurizer.Observe(row, ticks!.Value, (f, e) => after.TryGetValue((f, e), out var h) ? h : new EntityHistory());
-            var states = after.ToDictionary(kv => kv.Key, kv => JsonSerializer.Serialize(kv.Value));
+            var open = pending.ToHashSet();
+            featurizer.Observe(row, ticks!.Value, (f, e) => open.Contains((f, e)) ? histories[(f, e)] ??= new EntityHistory() : new EntityHistory());
+            var states = pending.ToDictionary(k => k, k => JsonSerializer.Serialize(histories[k] ?? new EntityHistory()));
             if (connection.State != System.Data.ConnectionState.Open) await connection.OpenAsync(cancellationToken);
             var written = await WriteAsync(connection, versionId, pending, states, before, cancellationToken);
             foreach (var (key, revision) in written) Remember(versionId, key, (states[key], revision));
+            stale = pending;
             pending = [.. pending.Where(k => !written.ContainsKey(k))];
             if (pending.Count == 0) return output;
             if (attempt == MaxAttempts) throw new TimeoutException($"The entity histories of {string.Join(", ", pending.Select(k => k.Entity))} kept changing during {MaxAttempts} attempts.");

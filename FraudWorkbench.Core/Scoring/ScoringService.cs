@@ -33,13 +33,11 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
         try
         {
             var results = new Prediction[rows.Count];
-            var features = new float[model.Features.SlotCount];
             var probability = new double[1];
             for (var i = 0; i < rows.Count; i++)
             {
                 var start = Stopwatch.GetTimestamp();
-                var computed = await entities.ComputeAsync(model.FeatureSetVersionId, model.Featurizer, rows[i], record: !dryRun, cancellationToken);
-                computed.CopyTo(features, 0);
+                var features = await entities.ComputeAsync(model.FeatureSetVersionId, model.Featurizer, rows[i], record: !dryRun, cancellationToken);
                 model.Probabilities(features, 1, probability);
                 var decision = probability[0] >= model.Threshold;
                 var top = reasons > 0 ? Reasons(model, features, rows[i], reasons) : null;
@@ -49,7 +47,7 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
                 {
                     var now = time.GetUtcNow();
                     id = Guid.CreateVersion7(now);
-                    log.Write(new PredictionRecord(id.Value, now.UtcDateTime, model.VersionId, actor, inputs[i].GetRawText(), computed, probability[0], decision, (float)latency,
+                    log.Write(new PredictionRecord(id.Value, now.UtcDateTime, model.VersionId, actor, inputs[i].GetRawText(), features, probability[0], decision, (float)latency,
                         top is null ? null : JsonSerializer.Serialize(top, Data.DatasetSchema.Json)));
                     logged++;
                 }

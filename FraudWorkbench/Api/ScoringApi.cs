@@ -330,7 +330,7 @@ public static class ScoringApi
             if (InvalidText(document.RootElement) is { } path)
             {
                 document.Dispose();
-                return (null, JobsApi.Problem(400, "Malformed JSON", "The body holds an invalid Unicode escape (a lone surrogate).", path));
+                return (null, JobsApi.Problem(400, "Malformed JSON", "The body holds an invalid Unicode escape (a lone surrogate).", path.Length == 0 ? "body" : path));
             }
 
             return (document, null);
@@ -356,8 +356,12 @@ public static class ScoringApi
     private static ProblemHttpResult Unavailable(string detail) =>
         TypedResults.Problem(detail, statusCode: 503, title: "Scoring is temporarily unavailable", extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = 1 });
 
-    /// <summary>The first property or string that is not valid UTF-16 (the parser accepts lone surrogate escapes; reading them throws).</summary>
-    private static string? InvalidText(JsonElement element, string path = "body")
+    /// <summary>
+    /// Where the first property or string that is not valid UTF-16 is ("" for the root), or null: the parser
+    /// accepts lone surrogate escapes and reading them throws. The path is built on the way out, so a
+    /// valid body costs one read of each string and nothing more.
+    /// </summary>
+    private static string? InvalidText(JsonElement element)
     {
         try
         {
@@ -368,13 +372,18 @@ public static class ScoringApi
                     return null;
                 case JsonValueKind.Array:
                     var i = 0;
-                    foreach (var item in element.EnumerateArray()) if (InvalidText(item, $"{path}[{i++}]") is { } bad) return bad;
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        if (InvalidText(item) is { } bad) return $"[{i}]{(bad.Length == 0 || bad[0] == '[' ? bad : "." + bad)}";
+                        i++;
+                    }
+
                     return null;
                 case JsonValueKind.Object:
                     foreach (var property in element.EnumerateObject())
                     {
                         var name = property.Name;
-                        if (InvalidText(property.Value, path == "body" ? name : $"{path}.{name}") is { } bad) return bad;
+                        if (InvalidText(property.Value) is { } bad) return name + (bad.Length == 0 || bad[0] == '[' ? bad : "." + bad);
                     }
 
                     return null;
@@ -384,7 +393,7 @@ public static class ScoringApi
         }
         catch (InvalidOperationException)
         {
-            return path;
+            return "";
         }
     }
 
