@@ -3,6 +3,13 @@ namespace FraudWorkbench.Core.Data;
 /// <summary>A version's rows as cell text by schema column, for fitting and batch featurization.</summary>
 public static class DatasetRows
 {
+    /// <summary>Every row of a stored dataset version, its file's checksum verified on the way.</summary>
+    public static async Task<List<string?[]>> ReadAsync(Artifacts.ArtifactStore artifacts, DatasetVersion version, CancellationToken cancellationToken)
+    {
+        await using var file = await artifacts.OpenReadAsync(version.Checksum, cancellationToken);
+        return Read(file, version.Schema);
+    }
+
     public static List<string?[]> Read(Stream stream, DatasetSchema schema)
     {
         using var reader = CsvFile.OpenReader(stream, schema.Delimiter);

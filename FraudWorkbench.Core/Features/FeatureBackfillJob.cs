@@ -21,8 +21,7 @@ public sealed class FeatureBackfillJobHandler(FeatureSetStore featureSets, Datas
         var dataset = await datasets.GetVersionAsync(version.DatasetId, version.DatasetVersion, cancellationToken)
             ?? throw new NonRetryableJobException("The dataset version the feature set was fitted on no longer exists.");
         await context.ReportAsync(10, "reading the dataset", cancellationToken);
-        List<string?[]> rows;
-        await using (var file = await artifacts.OpenReadAsync(dataset.Checksum, cancellationToken)) rows = DatasetRows.Read(file, dataset.Schema);
+        var rows = await DatasetRows.ReadAsync(artifacts, dataset, cancellationToken);
         await context.ReportAsync(50, "replaying events and saving entity state", cancellationToken);
         var entities = await state.BackfillAsync(version.Id, version.Fitted, rows, cancellationToken);
         return new { entities, rows = rows.Count };

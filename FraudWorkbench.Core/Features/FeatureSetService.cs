@@ -20,11 +20,7 @@ public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artif
         FeatureValidation.Validate(request.Definition, schema);
         CheckRatioDenominators(request.Definition, version.Profile);
 
-        List<string?[]> rows;
-        await using (var file = await artifacts.OpenReadAsync(version.Checksum, cancellationToken))
-        {
-            rows = DatasetRows.Read(file, schema);
-        }
+        var rows = await DatasetRows.ReadAsync(artifacts, version, cancellationToken);
 
         var fitted = FeatureSetFitter.Fit(request.Definition, schema, rows);
         var matrix = BatchFeaturizer.Run(fitted, rows);

@@ -18,8 +18,7 @@ public sealed record Holdout(DatasetSchema Schema, List<string?[]> Train, List<s
     {
         var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken)
             ?? throw new NonRetryableJobException("The training dataset version no longer exists.");
-        List<string?[]> rows;
-        await using (var file = await artifacts.OpenReadAsync(dataset.Checksum, cancellationToken)) rows = DatasetRows.Read(file, dataset.Schema);
+        var rows = await DatasetRows.ReadAsync(artifacts, dataset, cancellationToken);
         var split = run.Config.Split ?? new SplitSettings();
         var (train, holdout) = split.Kind == SplitKind.KFold ? ([], rows) : TrainingJobHandler.Split(rows, dataset.Schema, split, (run.Config.Trainer ?? new TrainerSettings()).Seed);
         return new Holdout(dataset.Schema, train, holdout);

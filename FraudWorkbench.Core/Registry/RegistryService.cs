@@ -100,15 +100,8 @@ public sealed class RegistryService(NpgsqlDataSource dataSource, RegistryStore s
     public async Task<ModelVersion> RollbackAsync(RegisteredModel model, string? reason, string actor, CancellationToken cancellationToken = default)
     {
         var current = await store.GetProductionAsync(model.Name, cancellationToken);
-        ModelVersion previous;
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
-        {
-            previous = await store.PreviousProductionAsync(transaction, model.Id, current?.Id, cancellationToken)
-                ?? throw new RegistryException($"Model '{model.Name}' has no earlier production version to roll back to.");
-        }
-
-        previous = (await store.GetVersionAsync(previous.Id, cancellationToken))!;
+        var previous = await store.PreviousProductionAsync(model.Id, current?.Id, cancellationToken)
+            ?? throw new RegistryException($"Model '{model.Name}' has no earlier production version to roll back to.");
         var serving = await PrepareAsync(previous, cancellationToken);
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))

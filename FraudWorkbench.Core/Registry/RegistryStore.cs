@@ -225,15 +225,16 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource, TimeProvider time
     }
 
     /// <summary>The version that most recently left production (other than <paramref name="currentId"/>): where a rollback returns to.</summary>
-    public async Task<ModelVersion?> PreviousProductionAsync(NpgsqlTransaction transaction, Guid modelId, Guid? currentId, CancellationToken cancellationToken)
+    public async Task<ModelVersion?> PreviousProductionAsync(Guid modelId, Guid? currentId, CancellationToken cancellationToken)
     {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var sql = $"""
             SELECT {VersionColumns} FROM model_stage_history h
             JOIN model_versions v ON v.id = h.model_version_id JOIN registered_models m ON m.id = v.registered_model_id
             WHERE h.registered_model_id = @modelId AND h.from_stage = 'production' AND (@currentId::uuid IS NULL OR h.model_version_id <> @currentId)
             ORDER BY h.id DESC LIMIT 1
             """;
-        return await transaction.Connection!.QuerySingleOrDefaultAsync<ModelVersion>(new CommandDefinition(sql, new { modelId, currentId }, transaction, cancellationToken: cancellationToken));
+        return await connection.QuerySingleOrDefaultAsync<ModelVersion>(new CommandDefinition(sql, new { modelId, currentId }, cancellationToken: cancellationToken));
     }
 
     public async Task RecordIncidentAsync(string kind, string subjectType, string subjectId, string message, CancellationToken cancellationToken = default)

@@ -26,9 +26,13 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         var watch = Stopwatch.StartNew();
         try
         {
-            var (result, model, onnx, fitted, explainer) = await TrainAsync(run.Config, context, cancellationToken);
+            var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken)
+                ?? throw new NonRetryableJobException("The dataset version no longer exists.");
+            var featureSet = await featureSets.GetVersionAsync(run.FeatureSetVersionId, cancellationToken)
+                ?? throw new NonRetryableJobException("The feature set version no longer exists.");
+            var (result, model, onnx, fitted, explainer) = await TrainAsync(run.Config, dataset, featureSet, context, cancellationToken);
             await context.ReportAsync(95, "saving the model, its ONNX export and metadata", cancellationToken);
-            var files = await SaveAsync(run, result, model, onnx, fitted, explainer, cancellationToken);
+            var files = await SaveAsync(run, dataset, featureSet, result, model, onnx, fitted, explainer, cancellationToken);
             await runs.CompleteAsync(run.Id, result with { Artifacts = files }, files.ModelZip, watch.ElapsedMilliseconds, CancellationToken.None);
             return new { runId = run.Id, modelArtifact = files.ModelZip, onnx = files.Onnx, result.Metrics.AveragePrecision };
         }
@@ -50,14 +54,12 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
     }
 
     /// <summary>model.zip, model.onnx (when exact), features.json, metadata.json and checksum.sha256, each stored by its SHA-256.</summary>
-    private async Task<ModelArtifacts> SaveAsync(TrainingRun run, TrainingResult result, byte[] model, OnnxExportResult onnx, FittedFeatureSet fitted, Explain.ExplainerData explainer, CancellationToken cancellationToken)
+    private async Task<ModelArtifacts> SaveAsync(TrainingRun run, DatasetVersion dataset, FeatureSetVersion featureSet, TrainingResult result, byte[] model, OnnxExportResult onnx, FittedFeatureSet fitted, Explain.ExplainerData explainer, CancellationToken cancellationToken)
     {
         var zip = await artifacts.PutAsync(model, cancellationToken);
         var onnxFile = onnx.Onnx is null ? null : await artifacts.PutAsync(onnx.Onnx, cancellationToken);
         var featuresFile = await artifacts.PutAsync(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(fitted, DatasetSchema.Json), cancellationToken);
         var explainerFile = await artifacts.PutAsync(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(explainer, DatasetSchema.Json), cancellationToken);
-        var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken);
-        var featureSet = await featureSets.GetVersionAsync(run.FeatureSetVersionId, cancellationToken);
         var metadata = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
         {
             run = run.Id,
@@ -82,18 +84,14 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         return new ModelArtifacts(zip.Sha256, onnxFile?.Sha256, metadataFile.Sha256, checksums.Sha256, onnx.MaxProbabilityDifference, onnx.Problem, featuresFile.Sha256, explainerFile.Sha256);
     }
 
-    private async Task<(TrainingResult Result, byte[] Model, OnnxExportResult Onnx, FittedFeatureSet Fitted, Explain.ExplainerData Explainer)> TrainAsync(TrainingRunRequest config, JobContext context, CancellationToken cancellationToken)
+    private async Task<(TrainingResult Result, byte[] Model, OnnxExportResult Onnx, FittedFeatureSet Fitted, Explain.ExplainerData Explainer)> TrainAsync(
+        TrainingRunRequest config, DatasetVersion version, FeatureSetVersion featureSet, JobContext context, CancellationToken cancellationToken)
     {
-        var version = await datasets.GetVersionAsync(config.DatasetId, config.DatasetVersion, cancellationToken)
-            ?? throw new NonRetryableJobException("The dataset version no longer exists.");
-        var featureSet = await featureSets.GetVersionAsync(config.FeatureSetVersionId, cancellationToken)
-            ?? throw new NonRetryableJobException("The feature set version no longer exists.");
         var schema = version.Schema;
         var settings = config.Trainer ?? new TrainerSettings();
 
         await context.ReportAsync(5, "reading the dataset", cancellationToken);
-        List<string?[]> rows;
-        await using (var file = await artifacts.OpenReadAsync(version.Checksum, cancellationToken)) rows = DatasetRows.Read(file, schema);
+        var rows = await DatasetRows.ReadAsync(artifacts, version, cancellationToken);
         var splitSettings = config.Split ?? new SplitSettings();
         var imbalance = config.Imbalance ?? new ImbalanceSettings();
         Fold final;
