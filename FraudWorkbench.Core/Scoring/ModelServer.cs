@@ -30,6 +30,7 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
     private readonly ConcurrentDictionary<Guid, Lazy<Task<ServingModel>>> versions = new();
     private readonly SemaphoreSlim productionLoad = new(1, 1);
     private readonly Channel<string> refresh = Channel.CreateUnbounded<string>();
+    private string? oldest;
 
     /// <summary>The model a request asks for: a version, or the production version of the named (or default) model.</summary>
     public async Task<ServingModel> ResolveAsync(string? name, int? version, CancellationToken cancellationToken = default)
@@ -68,9 +69,12 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
 
     public ServingModel? Current(string name) => production.GetValueOrDefault(name);
 
-    private async Task<string> DefaultModelAsync(CancellationToken cancellationToken) =>
-        options.Value.DefaultModel is { Length: > 0 } configured ? configured
-        : await registry.OldestModelNameAsync(cancellationToken) ?? throw new ScoringException(404, "model", "No model is registered yet.");
+    private async Task<string> DefaultModelAsync(CancellationToken cancellationToken)
+    {
+        if (options.Value.DefaultModel is { Length: > 0 } configured) return configured;
+        // Registered models are never deleted, so the oldest one, once there, stays the oldest: ask once.
+        return oldest ??= await registry.OldestModelNameAsync(cancellationToken) ?? throw new ScoringException(404, "model", "No model is registered yet.");
+    }
 
     private async Task<ServingModel> LoadProductionAsync(string name, CancellationToken cancellationToken)
     {
