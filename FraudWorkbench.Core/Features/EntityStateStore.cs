@@ -11,11 +11,32 @@ namespace FraudWorkbench.Core.Features;
 /// carries a revision); a history someone else changed is read again and only its features recomputed,
 /// so concurrent scorings of one customer never lose an event and never hold a lock while they compute.
 /// </summary>
-public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider time)
+public sealed class EntityStateStore
 {
     private const int MaxAttempts = 20;
     private const int MaxKnown = 200_000;
+    private readonly NpgsqlDataSource dataSource;
+    private readonly TimeProvider time;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid, int, string), (string? State, long Revision)> known = new();
+
+    // Reads and writes of concurrent scorings share statements and transactions (group commit): the cost
+    // of a round trip, a transaction and a statement is paid once per batch, not once per transaction.
+    private readonly GroupCommit<Lookup, (Guid, int, string), Dictionary<(int, string), (string?, long)>> reads;
+    private readonly GroupCommit<Change, (Guid, int, string), Dictionary<(int, string), long>> writes;
+
+    public EntityStateStore(NpgsqlDataSource dataSource, TimeProvider time)
+    {
+        this.dataSource = dataSource;
+        this.time = time;
+        reads = new(ReadAsync);
+        // One entity's row appears at most once per write statement, so its result tells which change won.
+        writes = new(WriteAsync, c => c.Keys.Select(k => (c.VersionId, k.Feature, k.Entity)));
+    }
+
+    private sealed record Lookup(Guid VersionId, List<(int Feature, string Entity)> Keys);
+
+    /// <param name="States">The histories to write, each expected at the revision in <paramref name="Before"/> (0: not there yet).</param>
+    private sealed record Change(Guid VersionId, List<(int Feature, string Entity)> Keys, Dictionary<(int, string), string> States, Dictionary<(int, string), (string? State, long Revision)> Before);
 
     /// <summary>Computes one transaction's features from the stored histories; with <paramref name="record"/> the transaction is added to them.</summary>
     public async Task<float[]> ComputeAsync(Guid versionId, Featurizer featurizer, string?[] row, bool record, CancellationToken cancellationToken = default)
@@ -41,9 +62,9 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
         var histories = new Dictionary<(int, string), EntityHistory?>();
         var pending = keys;
         IReadOnlyList<(int Feature, string Entity)> stale = keys;
-        await using var connection = dataSource.CreateConnection();
         for (var attempt = 1; ; attempt++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             // The first attempt trusts what this instance last wrote or read; a write that then finds a newer
             // revision (another instance, a backfill) reads again, so a stale copy costs a retry, never an event.
             var unknown = new List<(int Feature, string Entity)>();
@@ -57,8 +78,7 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
 
             if (unknown.Count > 0)
             {
-                if (connection.State != System.Data.ConnectionState.Open) await connection.OpenAsync(cancellationToken);
-                foreach (var (key, value) in await ReadAsync(connection, versionId, unknown, cancellationToken))
+                foreach (var (key, value) in await reads.RunAsync(new Lookup(versionId, unknown)))
                 {
                     before[key] = value;
                     Remember(versionId, key, value);
@@ -74,8 +94,7 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
             var open = pending.ToHashSet();
             featurizer.Observe(row, ticks!.Value, (f, e) => open.Contains((f, e)) ? histories[(f, e)] ??= new EntityHistory() : new EntityHistory());
             var states = pending.ToDictionary(k => k, k => JsonSerializer.Serialize(histories[k] ?? new EntityHistory()));
-            if (connection.State != System.Data.ConnectionState.Open) await connection.OpenAsync(cancellationToken);
-            var written = await WriteAsync(connection, versionId, pending, states, before, cancellationToken);
+            var written = await writes.RunAsync(new Change(versionId, pending, states, before));
             foreach (var (key, revision) in written) Remember(versionId, key, (states[key], revision));
             stale = pending;
             pending = [.. pending.Where(k => !written.ContainsKey(k))];
@@ -91,75 +110,99 @@ public sealed class EntityStateStore(NpgsqlDataSource dataSource, TimeProvider t
         known[(versionId, key.Feature, key.Entity)] = value;
     }
 
-    private static async Task<List<((int, string) Key, (string?, long) Value)>> ReadAsync(NpgsqlConnection connection, Guid versionId, List<(int Feature, string Entity)> keys, CancellationToken cancellationToken)
+    private async Task<Dictionary<(int, string), (string?, long)>[]> ReadAsync(List<Lookup> lookups)
     {
         const string sql = """
-            SELECT feature_index, entity, state::text, revision FROM entity_state
-            WHERE feature_set_version_id = $1 AND (feature_index, entity) IN (SELECT * FROM unnest($2::int[], $3::text[]))
+            SELECT t.i, es.state::text, es.revision
+            FROM unnest($1::uuid[], $2::int[], $3::text[]) WITH ORDINALITY AS t(v, f, e, i)
+            JOIN entity_state es ON es.feature_set_version_id = t.v AND es.feature_index = t.f AND es.entity = t.e
             """;
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = versionId });
+        var keys = lookups.SelectMany((l, n) => l.Keys.Select(k => (Lookup: n, l.VersionId, k.Feature, k.Entity))).ToList();
+        var found = lookups.Select(l => l.Keys.ToDictionary(k => k, _ => ((string?)null, 0L))).ToArray();
+        await using var command = dataSource.CreateCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.VersionId).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Feature).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Entity).ToArray() });
-        var found = keys.ToDictionary(k => k, _ => ((string?)null, 0L));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken)) found[(reader.GetInt32(0), reader.GetString(1))] = (reader.GetString(2), reader.GetInt64(3));
-        return [.. found.Select(kv => (kv.Key, kv.Value))];
+        await using var reader = await command.ExecuteReaderAsync(CancellationToken.None);
+        while (await reader.ReadAsync(CancellationToken.None))
+        {
+            var key = keys[(int)reader.GetInt64(0) - 1];
+            found[key.Lookup][(key.Feature, key.Entity)] = (reader.GetString(1), reader.GetInt64(2));
+        }
+
+        return found;
     }
 
     /// <summary>
     /// Writes each history whose row still has the revision it was read at (or, for a new entity, still
-    /// does not exist) and returns the keys written. Without synchronous commit: a crash can lose the
-    /// last moment of history updates, never corrupt them — a fair price for velocity counts.
+    /// does not exist) and returns, per change, the keys written. Without synchronous commit: a crash can
+    /// lose the last moment of history updates, never corrupt them — a fair price for velocity counts.
     /// </summary>
-    private async Task<Dictionary<(int, string), long>> WriteAsync(
-        NpgsqlConnection connection, Guid versionId, List<(int Feature, string Entity)> keys, Dictionary<(int, string), string> states,
-        Dictionary<(int, string), (string? State, long Revision)> before, CancellationToken cancellationToken)
+    private async Task<Dictionary<(int, string), long>[]> WriteAsync(List<Change> changes)
     {
         const string sql = """
-            WITH input AS (SELECT * FROM unnest($3::int[], $4::text[], $5::text[], $6::bigint[]) AS t(f, e, s, rev)),
+            WITH input AS (SELECT * FROM unnest($2::int[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::bigint[]) AS t(c, v, f, e, s, rev)),
             updated AS (
-                UPDATE entity_state es SET state = i.s::jsonb, revision = nextval('entity_state_revision'), updated_at = $2
+                UPDATE entity_state es SET state = i.s::jsonb, revision = nextval('entity_state_revision'), updated_at = $1
                 FROM input i
-                WHERE es.feature_set_version_id = $1 AND es.feature_index = i.f AND es.entity = i.e AND i.rev > 0 AND es.revision = i.rev
-                RETURNING es.feature_index, es.entity, es.revision),
+                WHERE es.feature_set_version_id = i.v AND es.feature_index = i.f AND es.entity = i.e AND i.rev > 0 AND es.revision = i.rev
+                RETURNING i.c, es.feature_index, es.entity, es.revision),
             inserted AS (
                 INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
-                SELECT $1, i.f, i.e, i.s::jsonb, $2 FROM input i WHERE i.rev = 0
+                SELECT i.v, i.f, i.e, i.s::jsonb, $1 FROM input i WHERE i.rev = 0
                 ON CONFLICT DO NOTHING
-                RETURNING feature_index, entity, revision)
-            SELECT * FROM updated UNION ALL SELECT * FROM inserted
+                RETURNING feature_set_version_id, feature_index, entity, revision)
+            SELECT c, feature_index, entity, revision FROM updated
+            UNION ALL
+            SELECT i.c, n.feature_index, n.entity, n.revision FROM inserted n JOIN input i ON i.v = n.feature_set_version_id AND i.f = n.feature_index AND i.e = n.entity
             """;
+        // Rows in one order, so writers on other instances take their row locks in the same order.
+        var rows = changes.SelectMany((c, n) => c.Keys.Select(k => (Change: n, c.VersionId, k.Feature, k.Entity, State: c.States[k], c.Before[k].Revision)))
+            .OrderBy(r => r.VersionId).ThenBy(r => r.Feature).ThenBy(r => r.Entity, StringComparer.Ordinal).ToList();
+        var written = changes.Select(_ => new Dictionary<(int, string), long>()).ToArray();
+        await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
         await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
         var write = new NpgsqlBatchCommand(sql);
-        write.Parameters.Add(new NpgsqlParameter { Value = versionId });
         write.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow().UtcDateTime });
-        write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Feature).ToArray() });
-        write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Entity).ToArray() });
-        write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => states[k]).ToArray() });
-        write.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => before[k].Revision).ToArray() });
+        write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Change).ToArray() });
+        write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.VersionId).ToArray() });
+        write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Feature).ToArray() });
+        write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entity).ToArray() });
+        write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.State).ToArray() });
+        write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Revision).ToArray() });
         batch.BatchCommands.Add(write);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-        var written = new Dictionary<(int, string), long>();
         try
         {
-            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            await using var reader = await batch.ExecuteReaderAsync(CancellationToken.None);
             do
             {
-                if (reader.FieldCount != 3) continue;
-                while (await reader.ReadAsync(cancellationToken)) written[(reader.GetInt32(0), reader.GetString(1))] = reader.GetInt64(2);
+                if (reader.FieldCount != 4) continue;
+                while (await reader.ReadAsync(CancellationToken.None)) written[reader.GetInt32(0)][(reader.GetInt32(1), reader.GetString(2))] = reader.GetInt64(3);
             }
-            while (await reader.NextResultAsync(cancellationToken));
+            while (await reader.NextResultAsync(CancellationToken.None));
             return written;
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+        {
+            // Writers on two instances locked shared rows in turn and PostgreSQL chose this one: nothing
+            // was written, so every change reads its histories again and retries.
+            await RollbackAsync(connection);
+            return [.. changes.Select(_ => new Dictionary<(int, string), long>())];
         }
         catch when (connection.State == System.Data.ConnectionState.Open)
         {
-            await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
-            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+            await RollbackAsync(connection);
             throw;
         }
+    }
+
+    private static async Task RollbackAsync(NpgsqlConnection connection)
+    {
+        await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+        await rollback.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
     /// <summary>
