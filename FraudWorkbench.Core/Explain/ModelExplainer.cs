@@ -22,7 +22,7 @@ public sealed record Explanation(double BaseValue, double[] Contributions, doubl
 public sealed class ModelExplainer
 {
     private readonly IReadOnlyList<ShapTree>? trees;
-    private readonly LeafTables?[]? tables;
+    private readonly LeafTables? tables;
     private readonly double bias;
     private readonly double[]? gradient;
     private readonly double[]? means;
@@ -32,7 +32,7 @@ public sealed class ModelExplainer
         Width = width;
         BaseValue = baseValue;
         this.trees = trees;
-        tables = trees?.Select(LeafTables.TryBuild).ToArray();
+        tables = trees is null ? null : LeafTables.Build(trees);
         this.bias = bias;
         this.gradient = gradient;
         this.means = means;
@@ -54,12 +54,8 @@ public sealed class ModelExplainer
         if (trees is not null)
         {
             raw = bias;
-            for (var t = 0; t < trees.Count; t++)
-            {
-                if (tables![t] is { } table) table.Explain(x, phi);
-                else TreeShap.Explain(trees[t], x, phi);
-                raw += trees[t].Weight * trees[t].Predict(x);
-            }
+            tables?.Explain(x, phi);
+            for (var t = 0; t < trees.Count; t++) raw += trees[t].Weight * trees[t].Predict(x);
         }
         else
         {

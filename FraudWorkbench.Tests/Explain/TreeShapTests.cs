@@ -165,16 +165,17 @@ public sealed class LeafTablesTests
     [InlineData(11, 4, 4)]
     [InlineData(12, 6, 7)]
     [InlineData(13, 10, 9)]
-    public void Explain_ShallowRandomTrees_SameAsAlgorithm2(int seed, int features, int depth)
+    [InlineData(14, 16, 14)]
+    public void Explain_RandomTrees_SameAsAlgorithm2(int seed, int features, int depth)
     {
         var random = new Random(seed);
-        var built = 0;
+        var untabled = 0;
         for (var trial = 0; trial < 40; trial++)
         {
             var tree = TreeShapTestTrees.Random(random, features, depth, 0.5 + random.NextDouble());
-            var tables = LeafTables.TryBuild(tree);
-            if (tables is null) continue; // a path with more distinct features than the tables take
-            built++;
+            var tables = LeafTables.Build([tree]);
+            if (tables is null) continue; // a single leaf
+            untabled += tables.UntabledLeaves;
             for (var row = 0; row < 5; row++)
             {
                 // Values on the thresholds too: x ≤ t goes left in both.
@@ -189,13 +190,15 @@ public sealed class LeafTablesTests
             }
         }
 
-        Assert.True(built >= 20, $"only {built} trees were shallow enough");
+        // Trees this shallow and narrow cannot have a path through more distinct features than the tables take.
+        if (Math.Min(features, depth) <= LeafTables.MaxUniqueFeatures) Assert.Equal(0, untabled);
+        else Assert.True(untabled > 0, "no leaf was deep enough to be computed per row");
     }
 
     [Fact]
-    public void TryBuild_PathWithMoreDistinctFeaturesThanTheLimit_Null()
+    public void Explain_PathWithMoreDistinctFeaturesThanTheLimit_ComputedPerRowAndExact()
     {
-        // A chain of 9 splits on 9 different features.
+        // A chain of 9 splits on 9 different features: its deepest two leaves have 9 distinct features.
         var n = LeafTables.MaxUniqueFeatures + 1;
         var left = Enumerable.Range(0, n).Select(i => i + 1 < n ? i + 1 : ~(2 * i)).ToArray();
         var right = Enumerable.Range(0, n).Select(i => ~(2 * i + 1)).ToArray();
@@ -203,8 +206,37 @@ public sealed class LeafTablesTests
         right[n - 1] = ~(2 * n - 1);
         for (var i = 0; i < n - 1; i++) right[i] = ~i;
         var tree = new ShapTree(left, right, [.. Enumerable.Range(0, n)], [.. Enumerable.Repeat(0.5, n)],
-            [.. Enumerable.Range(0, 2 * n).Select(i => (double)i)], [.. Enumerable.Repeat(1.0, n)], [.. Enumerable.Repeat(1.0, 2 * n)]);
+            [.. Enumerable.Range(0, 2 * n).Select(i => (double)i)], [.. Enumerable.Range(0, n).Select(i => (double)(n + 1 - i))], [.. Enumerable.Repeat(1.0, 2 * n)]);
+        var tables = LeafTables.Build([tree])!;
+        var x = Enumerable.Range(0, n).Select(i => i % 3 == 0 ? 0.7f : 0.2f).ToArray();
+        var expected = new double[n];
+        var actual = new double[n];
 
-        Assert.Null(LeafTables.TryBuild(tree));
+        TreeShap.Explain(tree, x, expected);
+        tables.Explain(x, actual);
+
+        Assert.Equal(2, tables.UntabledLeaves);
+        for (var j = 0; j < n; j++) Assert.Equal(expected[j], actual[j], 1e-12);
+        Assert.Contains(actual, v => Math.Abs(v) > 0.01);
+    }
+
+    [Fact]
+    public void Build_TablesOverTheMemoryLimit_FewerLeavesTabled_SameContributions()
+    {
+        var random = new Random(15);
+        var trees = Enumerable.Range(0, 20).Select(_ => TreeShapTestTrees.Random(random, 12, 9)).ToList();
+        var full = LeafTables.Build(trees)!;
+        // A twentieth of the room: the deeper leaves are computed per row instead.
+        var small = LeafTables.Build(trees, maxTableBytes: full.TableBytes / 20)!;
+        var x = Enumerable.Range(0, 12).Select(_ => (float)random.NextDouble()).ToArray();
+        var expected = new double[12];
+        var actual = new double[12];
+
+        full.Explain(x, expected);
+        small.Explain(x, actual);
+
+        Assert.True(small.TableBytes <= full.TableBytes / 20);
+        Assert.True(small.UntabledLeaves > full.UntabledLeaves);
+        for (var j = 0; j < 12; j++) Assert.Equal(expected[j], actual[j], 1e-12);
     }
 }
