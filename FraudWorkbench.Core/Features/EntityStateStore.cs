@@ -160,10 +160,10 @@ public sealed class EntityStateStore
         var rows = changes.SelectMany((c, n) => c.Keys.Select(k => (Change: n, c.VersionId, k.Feature, k.Entity, State: c.States[k], c.Before[k].Revision)))
             .OrderBy(r => r.VersionId).ThenBy(r => r.Feature).ThenBy(r => r.Entity, StringComparer.Ordinal).ToList();
         var written = changes.Select(_ => new Dictionary<(int, string), long>()).ToArray();
-        await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
-        await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+        // The statements of a batch run in one implicit transaction: no BEGIN or COMMIT to send, and a
+        // failure rolls it back whole. set_config, not SET LOCAL, which warns outside BEGIN.
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
         var write = new NpgsqlBatchCommand(sql);
         write.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow().UtcDateTime });
         write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Change).ToArray() });
@@ -173,7 +173,6 @@ public sealed class EntityStateStore
         write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.State).ToArray() });
         write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Revision).ToArray() });
         batch.BatchCommands.Add(write);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         try
         {
             await using var reader = await batch.ExecuteReaderAsync(CancellationToken.None);
@@ -189,20 +188,8 @@ public sealed class EntityStateStore
         {
             // Writers on two instances locked shared rows in turn and PostgreSQL chose this one: nothing
             // was written, so every change reads its histories again and retries.
-            await RollbackAsync(connection);
             return [.. changes.Select(_ => new Dictionary<(int, string), long>())];
         }
-        catch when (connection.State == System.Data.ConnectionState.Open)
-        {
-            await RollbackAsync(connection);
-            throw;
-        }
-    }
-
-    private static async Task RollbackAsync(NpgsqlConnection connection)
-    {
-        await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
-        await rollback.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
     /// <summary>
