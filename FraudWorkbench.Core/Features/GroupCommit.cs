@@ -30,6 +30,9 @@ internal sealed class GroupCommit<TItem, TKey, TResult>(Func<List<TItem>, Task<T
 
         if (!lead && !await waiter.Turn.Task) return waiter.Outcome();
 
+        // Let work already queued on the thread pool (other requests on their way here) run first and
+        // join this flush: free when idle, larger batches when busy.
+        await Task.Yield();
         var batch = Take();
         try
         {
