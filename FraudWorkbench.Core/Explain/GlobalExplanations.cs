@@ -20,7 +20,10 @@ public sealed record ColumnSummary(string Column, double MeanAbsolute, IReadOnly
 /// <param name="Drop">Mean fall in PR-AUC when the input's values are shuffled across rows (permutation importance).</param>
 public sealed record PermutationImportance(string Input, double Drop, double StandardDeviation);
 
-public sealed record GlobalExplanation(int Rows, string Method, double BaseValue, IReadOnlyList<ColumnSummary> Columns, IReadOnlyList<PermutationImportance> Permutation, DateTime ComputedAt);
+/// <param name="Permutation">Ours, by input column: a column's model inputs shuffled together (a one-hot group stays one-hot).</param>
+/// <param name="MlNetPermutation">ML.NET's PFI, by model input, each shuffled on its own; null in results computed before it was added.</param>
+public sealed record GlobalExplanation(int Rows, string Method, double BaseValue, IReadOnlyList<ColumnSummary> Columns, IReadOnlyList<PermutationImportance> Permutation, DateTime ComputedAt,
+    IReadOnlyList<PermutationImportance>? MlNetPermutation = null);
 
 [EventName("model.explanation-changed")]
 public sealed record GlobalExplanationChanged(Guid ModelVersionId);
@@ -65,8 +68,8 @@ public sealed class GlobalExplanationStore(NpgsqlDataSource dataSource, EventHub
 
 /// <summary>
 /// Mean |contribution| per input column, the points of a beeswarm / dependence plot, and permutation
-/// importance (PR-AUC drop, as ML.NET's PFI measures it) — on up to <see cref="MaxRows"/> rows of the
-/// version's holdout, through the serving path.
+/// importance twice: ours by input column and ML.NET's PFI by model input (both as PR-AUC drop) — on up
+/// to <see cref="MaxRows"/> rows of the version's holdout, through the serving path.
 /// </summary>
 public sealed class GlobalExplanationJobHandler(
     RegistryStore registry, TrainingRunStore runs, DatasetStore datasets, ArtifactStore artifacts, ModelLoader loader, GlobalExplanationStore store, TimeProvider time) : IJobHandler
@@ -107,10 +110,13 @@ public sealed class GlobalExplanationJobHandler(
         }
 
         await context.ReportAsync(70, "permutation importance", cancellationToken);
-        var permutation = Permutation(model, features, labels, picked, width);
+        var (sample, truth) = Sample(features, labels, picked, width);
+        var permutation = Permutation(model, sample, truth, width);
+        await context.ReportAsync(85, "ML.NET permutation feature importance", cancellationToken);
+        var mlNet = await MlNetPermutationAsync(version, model, sample, truth, cancellationToken);
         var result = new GlobalExplanation(picked.Length, explainer.IsTreeShap ? "treeshap" : "linear", explainer.BaseValue,
             [.. contributions.Select(kv => new ColumnSummary(kv.Key, kv.Value.Average(p => Math.Abs(p.Contribution)), kv.Value)).OrderByDescending(c => c.MeanAbsolute)],
-            permutation, time.GetUtcNow().UtcDateTime);
+            permutation, time.GetUtcNow().UtcDateTime, mlNet);
         await store.SaveAsync(version.Id, result, cancellationToken);
         return new { rows = picked.Length, columns = result.Columns.Count };
     }
@@ -127,16 +133,42 @@ public sealed class GlobalExplanationJobHandler(
         }
     }
 
+    private static (float[] Sample, bool[] Truth) Sample(float[] features, bool[] labels, int[] picked, int width)
+    {
+        var sample = new float[picked.Length * width];
+        for (var k = 0; k < picked.Length; k++) features.AsSpan(picked[k] * width, width).CopyTo(sample.AsSpan(k * width, width));
+        return (sample, [.. picked.Select(i => labels[i])]);
+    }
+
+    /// <summary>
+    /// ML.NET's PFI on the same rows, by model input. Its ranking metric is on the model's raw score, which the
+    /// serving recalibration (monotone) does not change. Empty when the rows hold one class only.
+    /// </summary>
+    private async Task<List<PermutationImportance>> MlNetPermutationAsync(ModelVersion version, ServingModel model, float[] sample, bool[] truth, CancellationToken cancellationToken)
+    {
+        if (!truth.Contains(true) || !truth.Contains(false)) return [];
+        TrainedModel trained;
+        try
+        {
+            trained = await loader.LoadTrainedModelAsync(version, model.Features.SlotCount, cancellationToken);
+        }
+        catch (ModelLoadException ex)
+        {
+            throw new NonRetryableJobException(ex.Message);
+        }
+
+        return [.. trained.PermutationFeatureImportance(sample, truth, model.Features.SlotNames, PermutationRepeats)
+            .Select(p => new PermutationImportance(p.Input, -p.Change, p.StandardDeviation))
+            .OrderByDescending(p => p.Drop)];
+    }
+
     /// <summary>
     /// PR-AUC drop when one input column's values (all its model inputs together, so a one-hot group stays
     /// one-hot) are shuffled across the rows, averaged over a few shuffles with a fixed seed.
     /// </summary>
-    private static List<PermutationImportance> Permutation(ServingModel model, float[] features, bool[] labels, int[] picked, int width)
+    private static List<PermutationImportance> Permutation(ServingModel model, float[] sample, bool[] truth, int width)
     {
-        var rows = picked.Length;
-        var sample = new float[rows * width];
-        for (var k = 0; k < rows; k++) features.AsSpan(picked[k] * width, width).CopyTo(sample.AsSpan(k * width, width));
-        var truth = picked.Select(i => labels[i]).ToArray();
+        var rows = truth.Length;
         if (!truth.Contains(true) || !truth.Contains(false)) return [];
         var probabilities = new double[rows];
         model.Probabilities(sample, rows, probabilities);

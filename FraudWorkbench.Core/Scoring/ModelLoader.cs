@@ -62,6 +62,22 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
         }
     }
 
+    /// <summary>The version's ML.NET model itself (for ML.NET's own analyses, such as permutation feature importance).</summary>
+    public async Task<TrainedModel> LoadTrainedModelAsync(ModelVersion version, int width, CancellationToken cancellationToken = default)
+    {
+        var run = await runs.GetAsync(version.RunId, cancellationToken) ?? throw new ModelLoadException($"Training run {version.RunId} no longer exists.");
+        var files = run.Result?.Artifacts ?? throw new ModelLoadException($"Training run {run.Id} stored no model files.");
+        try
+        {
+            var (ml, model) = await LoadZipAsync(files, cancellationToken);
+            return new TrainedModel(ml, model, width, run.Config.Trainer?.Trainer ?? TrainerKind.LightGbm);
+        }
+        catch (Exception ex) when (ex is ArtifactCorruptedException or FileNotFoundException or DirectoryNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new ModelLoadException($"The ML.NET model of {version.ModelName} version {version.Version} could not be read: {ex.Message}", ex);
+        }
+    }
+
     private async Task<ModelExplainer> ExplainerAsync(ModelArtifacts files, int width, string trainer, Func<Task<(MLContext, ITransformer)>> zip, CancellationToken cancellationToken)
     {
         var data = JsonSerializer.Deserialize<ExplainerData>(await artifacts.ReadAllBytesAsync(files.Explainer!, cancellationToken), DatasetSchema.Json)

@@ -15,16 +15,26 @@ internal sealed class MatrixDataView : IDataView
 
     private readonly TrainingData data;
 
-    public MatrixDataView(TrainingData data)
+    /// <param name="slotNames">Names of the inputs, for ML.NET components that report per input (permutation feature importance).</param>
+    public MatrixDataView(TrainingData data, IReadOnlyList<string>? slotNames = null)
     {
         this.data = data;
-        Schema = SchemaFor(data.Width);
+        Schema = SchemaFor(data.Width, slotNames);
     }
 
-    public static DataViewSchema SchemaFor(int width)
+    public static DataViewSchema SchemaFor(int width, IReadOnlyList<string>? slotNames = null)
     {
         var builder = new DataViewSchema.Builder();
-        builder.AddColumn(Features, new VectorDataViewType(NumberDataViewType.Single, width));
+        DataViewSchema.Annotations? annotations = null;
+        if (slotNames is not null)
+        {
+            var names = new DataViewSchema.Annotations.Builder();
+            names.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, width), (ref VBuffer<ReadOnlyMemory<char>> value) =>
+                value = new VBuffer<ReadOnlyMemory<char>>(width, [.. slotNames.Select(n => n.AsMemory())]));
+            annotations = names.ToAnnotations();
+        }
+
+        builder.AddColumn(Features, new VectorDataViewType(NumberDataViewType.Single, width), annotations);
         builder.AddColumn(Label, BooleanDataViewType.Instance);
         builder.AddColumn(Weight, NumberDataViewType.Single);
         return builder.ToSchema();

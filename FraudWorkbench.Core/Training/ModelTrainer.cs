@@ -89,6 +89,31 @@ public sealed class TrainedModel(MLContext ml, ITransformer model, int width, st
         }
     }
 
+    /// <summary>
+    /// ML.NET's permutation feature importance (PFI): each input shuffled on its own across the rows, the change in
+    /// PR-AUC (negative: the model does worse without it), mean and standard deviation over <paramref name="permutations"/> shuffles.
+    /// </summary>
+    public IReadOnlyList<(string Input, double Change, double StandardDeviation)> PermutationFeatureImportance(
+        float[] features, bool[] labels, IReadOnlyList<string> inputNames, int permutations, int seed = 7)
+    {
+        // PFI needs the predictor last in the chain: a forest's Platt calibrator after it would be handed the raw rows.
+        // PR-AUC only ranks scores, which a monotone calibrator does not change.
+        var predictor = model;
+        if (model is IEnumerable<ITransformer> chain)
+        {
+            var parts = chain.ToList();
+            while (parts.Count > 1 && parts[^1].GetType().Name.Contains("CalibratorTransformer", StringComparison.Ordinal)) parts.RemoveAt(parts.Count - 1);
+            predictor = new TransformerChain<ITransformer>([.. parts]);
+        }
+
+        // ML.NET reports by input name, so the names must be unique.
+        var names = inputNames.Select((n, i) => inputNames.Count(m => m == n) > 1 ? $"{n} [{i}]" : n).ToList();
+        var context = new MLContext(seed);
+        var view = new MatrixDataView(new TrainingData(features, width, labels), names);
+        var result = context.BinaryClassification.PermutationFeatureImportanceNonCalibrated(predictor, view, MatrixDataView.Label, permutationCount: permutations);
+        return [.. names.Where(result.ContainsKey).Select(n => (n, result[n].AreaUnderPrecisionRecallCurve.Mean, result[n].AreaUnderPrecisionRecallCurve.StandardDeviation))];
+    }
+
     /// <summary>A calibrated model's inner model (SubModel is redeclared down the hierarchy, hence the walk).</summary>
     internal static object Unwrap(object parameters)
     {

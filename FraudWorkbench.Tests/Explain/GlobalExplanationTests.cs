@@ -42,5 +42,12 @@ public sealed class GlobalExplanationTests(ScoringFixture fixture) : IClassFixtu
         Assert.True(result.Permutation[0].Drop > 0, $"top permutation drop {result.Permutation[0].Drop}");
         Assert.True(result.Columns.Single(c => c.Column == result.Permutation[0].Input).MeanAbsolute > 0); // what permutation finds decisive moves scores too
         Assert.Equal(result.Columns.Select(c => c.Column).Order(), result.Permutation.Select(p => p.Input).Order()); // one entry per input column
+        // ML.NET's PFI as the second view: one entry per model input, sorted by drop, the strongest one decisive.
+        var model = await fixture.App.Get<FraudWorkbench.Core.Scoring.ModelServer>().ResolveAsync("global-explain", 1);
+        Assert.NotNull(result.MlNetPermutation);
+        Assert.Equal(model.Features.SlotNames.Order(), result.MlNetPermutation.Select(p => p.Input).Order());
+        Assert.Equal(result.MlNetPermutation.OrderByDescending(p => p.Drop).Select(p => p.Input), result.MlNetPermutation.Select(p => p.Input));
+        Assert.True(result.MlNetPermutation[0].Drop > 0, $"top ML.NET PFI drop {result.MlNetPermutation[0].Drop}");
+        Assert.All(result.MlNetPermutation, p => Assert.True(p.StandardDeviation >= 0));
     }
 }
