@@ -102,6 +102,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddJobHandler<PredictionRetentionJobHandler>();
         services.AddSingleton<Explain.GlobalExplanationStore>();
         services.AddJobHandler<Explain.GlobalExplanationJobHandler>();
+        services.AddSingleton<Explain.HoldoutExplainer>();
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

@@ -66,6 +66,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
             services.AddSingleton<ScoringService>();
             services.AddSingleton<PredictionStore>();
             services.AddSingleton<GlobalExplanationStore>();
+            services.AddSingleton<HoldoutExplainer>();
             fallback = services.BuildServiceProvider();
             Page.Bunit.Services.AddFallbackServiceProvider(fallback);
         }
@@ -774,5 +775,118 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
             page.WaitForAssertion(() => Assert.Contains("trained before explanations were stored", page.Find("[data-testid=global-unavailable]").TextContent));
             Assert.Empty(page.FindAll("#compute-global"));
         }
+    }
+
+    // ----- Any validation row -----
+
+    private static IRenderedComponent<MudNumericField<int>> ValidationRowField(IRenderedComponent<ModelVersionDetail> page) =>
+        page.FindComponents<MudNumericField<int>>().Single(s => s.Instance.UserAttributes.TryGetValue("id", out var id) && Equals(id, "validation-row"));
+
+    [Fact]
+    public async Task Version_RealModel_ExplainAnyValidationRow_NumbersAreTheModelsAndQuickPicksFollowTheScores()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var (version, _) = await TrainAndRegisterAsync(context, "validation-rows");
+
+        // The holdout rebuilt and scored here, independently of the page.
+        var model = await context.Get<ModelServer>().ResolveAsync("validation-rows", 1);
+        var run = (await context.Get<TrainingRunStore>().GetAsync(version.RunId))!;
+        var (features, labels, rows) = (await Holdout.LoadAsync(run, context.Get<DatasetStore>(), context.Get<ArtifactStore>(), default)).Featurize(model);
+        var count = labels.Length;
+        var width = model.Features.SlotCount;
+        var probabilities = new double[count];
+        model.Probabilities(features, count, probabilities);
+        Assert.True(count > 1000, $"only {count} holdout rows");
+
+        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "validation-rows").Add(x => x.Version, 1));
+        page.WaitForAssertion(() => Assert.Equal("idle", page.Find("#validation-rows").GetAttribute("data-state")));
+        Assert.Empty(page.FindAll("#validation-explanation"));
+
+        await page.ClickAsync("#load-holdout");
+
+        page.WaitForAssertion(() => Assert.Equal("ready", page.Find("#validation-rows").GetAttribute("data-state")));
+        var section = page.Find("#validation-rows");
+        Assert.Equal((count.ToString(CultureInfo.InvariantCulture), labels.Count(l => l).ToString(CultureInfo.InvariantCulture), "0"),
+            (section.GetAttribute("data-count"), section.GetAttribute("data-fraud-rows"), section.GetAttribute("data-row")));
+        Assert.Equal(count.ToString("N0", CultureInfo.InvariantCulture), page.Find("[data-testid=validation-count]").TextContent.Trim());
+        Assert.Empty(page.FindAll("#load-holdout"));
+
+        // A fraud row from the second half: any row, not a sample.
+        var chosen = Array.FindIndex(labels, count / 2, l => l);
+        Assert.True(chosen >= 0, "no fraud row in the holdout's second half");
+        await page.InvokeAsync(() => ValidationRowField(page).Instance.ValueChanged.InvokeAsync(chosen));
+
+        page.WaitForAssertion(() => Assert.Equal(chosen.ToString(CultureInfo.InvariantCulture), page.Find("#validation-rows").GetAttribute("data-row")));
+        var summary = page.Find("[data-testid=validation-row-summary]");
+        Assert.Equal("fraud", summary.GetAttribute("data-label"));
+        Assert.Equal(probabilities[chosen], Number(summary.GetAttribute("data-probability")), 1e-9);
+        var explanation = page.Find("#validation-explanation");
+        var (baseValue, raw, probability, bars) = Shown(explanation);
+        Assert.True(Math.Abs(baseValue + bars.Sum(b => b.Value) - raw) < 1e-6, $"{baseValue} + {bars.Sum(b => b.Value)} ≠ {raw}");
+        Assert.Equal(model.Explainer!.BaseValue, baseValue, 12);
+        Assert.Equal(model.Explain(features.AsSpan(chosen * width, width))!.RawScore, raw, 12);
+        Assert.Equal(probabilities[chosen], probability, 1e-9);
+        Assert.Contains($"validation row {chosen} of the holdout (label: fraud)", explanation.QuerySelector("[data-testid=explanation-method]")!.TextContent);
+        Assert.NotNull(explanation.QuerySelector("[data-testid=waterfall] svg"));
+        // The row's own raw values beside it.
+        var amount = model.Features.Schema.IndexOf("amount");
+        Assert.Equal(rows[chosen][amount], page.Find("[data-testid=validation-values] tr[data-column=amount]").GetAttribute("data-value"));
+        Assert.Equal(model.Features.Schema.Columns.Count, page.FindAll("[data-testid=validation-values] tbody tr").Count);
+
+        // "Highest score" and "Lowest score": the rows the model scores highest and lowest (the first, on a tie).
+        await page.ClickAsync("#validation-highest");
+
+        var highest = Array.IndexOf(probabilities, probabilities.Max());
+        page.WaitForAssertion(() => Assert.Equal(highest.ToString(CultureInfo.InvariantCulture), page.Find("#validation-rows").GetAttribute("data-row")));
+        Assert.Equal(probabilities.Max(), Number(page.Find("[data-testid=validation-row-summary]").GetAttribute("data-probability")), 1e-9);
+        Assert.Equal(probabilities.Max(), Shown(page.Find("#validation-explanation")).Probability, 1e-9);
+
+        await page.ClickAsync("#validation-lowest");
+
+        var lowest = Array.IndexOf(probabilities, probabilities.Min());
+        page.WaitForAssertion(() => Assert.Equal(lowest.ToString(CultureInfo.InvariantCulture), page.Find("#validation-rows").GetAttribute("data-row")));
+
+        // "Next fraud row" goes to the next labelled-fraud row after the current one, then the one after.
+        var fraudRows = Enumerable.Range(0, count).Where(i => labels[i]).ToList();
+        var next = fraudRows.FirstOrDefault(i => i > lowest, fraudRows[0]);
+        await page.ClickAsync("#validation-next-fraud");
+
+        page.WaitForAssertion(() => Assert.Equal(next.ToString(CultureInfo.InvariantCulture), page.Find("#validation-rows").GetAttribute("data-row")));
+        Assert.Equal("fraud", page.Find("[data-testid=validation-row-summary]").GetAttribute("data-label"));
+        var after = fraudRows.FirstOrDefault(i => i > next, fraudRows[0]);
+        await page.ClickAsync("#validation-next-fraud");
+
+        page.WaitForAssertion(() => Assert.Equal(after.ToString(CultureInfo.InvariantCulture), page.Find("#validation-rows").GetAttribute("data-row")));
+
+        // A row past the end is refused with the range; the row shown stays.
+        await page.InvokeAsync(() => ValidationRowField(page).Instance.ValueChanged.InvokeAsync(count));
+
+        page.WaitForAssertion(() => Assert.Contains($"There is no validation row {count}: choose one from 0 to {count - 1}.", page.Find("[data-testid=validation-row-error]").TextContent));
+        Assert.Equal(after.ToString(CultureInfo.InvariantCulture), page.Find("#validation-rows").GetAttribute("data-row"));
+
+        // The explainer itself: an out-of-range row says the range; a version whose run is gone says so.
+        var explainer = context.Get<HoldoutExplainer>();
+        var outOfRange = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => explainer.RowAsync(version, model, -1));
+        Assert.Contains($"numbered 0 to {count - 1}", outOfRange.Message);
+        var orphan = new HoldoutExplainer(context.Get<TrainingRunStore>(), context.Get<DatasetStore>(), context.Get<ArtifactStore>());
+        var gone = await Assert.ThrowsAsync<HoldoutUnavailableException>(() => orphan.LoadAsync(version with { RunId = Guid.CreateVersion7() }, model));
+        Assert.Equal("The version's training run no longer exists.", gone.Message);
+    }
+
+    [Fact]
+    public async Task Version_HoldoutCannotLoad_ReviewerMayTry_FailureShownNotThrown()
+    {
+        // A reviewer may load a holdout (it changes nothing). This version's artifacts were never written, so its model cannot load.
+        await using var context = new RegistryPageContext(db, Roles.Reviewer);
+        await PrepareFailedVersionAsync(context, "validation-unloadable", explainer: "explainer-sha");
+        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "validation-unloadable").Add(x => x.Version, 1));
+        page.WaitForAssertion(() => Assert.Equal("idle", page.Find("#validation-rows").GetAttribute("data-state")));
+
+        await page.ClickAsync("#load-holdout");
+
+        page.WaitForAssertion(() => Assert.Equal("failed", page.Find("#validation-rows").GetAttribute("data-state")));
+        Assert.StartsWith("The holdout cannot be loaded: ", page.Find("[data-testid=validation-error]").TextContent.Trim());
+        Assert.NotNull(page.Find("#load-holdout")); // it may be tried again
+        Assert.Empty(page.FindAll("#validation-explanation"));
     }
 }
