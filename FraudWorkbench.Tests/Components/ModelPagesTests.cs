@@ -580,7 +580,8 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         new ColumnSummary("merchant_category", 0.05, [new(0.05, "electronics"), new(-0.05, "groceries"), new(-0.05, "groceries"), new(0.05, "fashion"), new(-0.05, "groceries")]),
     ],
     [new PermutationImportance("ip_country", 0.12, 0.02), new PermutationImportance("amount", 0.08, 0.01), new PermutationImportance("merchant_category", -0.005, 0.004)],
-    computedAt);
+    computedAt,
+    [new PermutationImportance("ip_country_mismatch", 0.09, 0.01), new PermutationImportance("amount_log1p", 0.07, 0.02)]);
 
     private static IRenderedComponent<MudSelect<string>> DependenceSelect(IRenderedComponent<ModelVersionDetail> page) =>
         page.FindComponents<MudSelect<string>>().Single(s => s.Instance.UserAttributes.TryGetValue("id", out var id) && Equals(id, "dependence-column"));
@@ -618,8 +619,12 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Contains("mean |TreeSHAP contribution| (log-odds), 5 holdout rows", page.Find("[data-testid=chart-mean-contribution]").TextContent);
         Assert.Contains("permutation importance: PR-AUC drop when the column is shuffled (second view)", page.Find("[data-testid=chart-permutation]").TextContent);
         Assert.Contains("blue low", page.Find("[data-testid=beeswarm-note]").TextContent);
-        foreach (var chart in new[] { "chart-mean-contribution", "chart-beeswarm", "chart-permutation" })
+        foreach (var chart in new[] { "chart-mean-contribution", "chart-beeswarm", "chart-permutation", "chart-mlnet-pfi" })
             Assert.NotNull(page.Find($"[data-testid={chart}] .fw-chart svg"));
+        // ML.NET's PFI is by model input: its own names, not the columns.
+        var pfi = page.Find("[data-testid=chart-mlnet-pfi] .fw-chart svg").OuterHtml;
+        Assert.Contains("ip_country_mismatch", pfi);
+        Assert.Contains("amount_log1p", pfi);
         Assert.Contains("mean |contribution| (log-odds)", page.Find("[data-testid=chart-mean-contribution] .fw-chart svg").OuterHtml);
 
         // The top column first, with its numbers.
@@ -676,6 +681,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-holdout-row").Add(x => x.Version, 1));
 
         page.WaitForAssertion(() => Assert.Equal("ready", page.Find("#global-explanations").GetAttribute("data-state")));
+        Assert.Contains("recompute it", page.Find("[data-testid=mlnet-pfi-missing]").TextContent); // stored before ML.NET's PFI was added
         var note = page.Find("[data-testid=holdout-note]").TextContent;
         Assert.Contains("sampled holdout rows this global explanation was computed on", note);
         Assert.Contains("log-odds", note);
