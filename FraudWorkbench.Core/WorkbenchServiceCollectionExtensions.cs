@@ -114,6 +114,7 @@ public static class WorkbenchServiceCollectionExtensions
             services.AddHostedService<JobWorker>();
             services.AddHostedService(sp => sp.GetRequiredService<ModelServer>());
             services.AddHostedService<PredictionRetentionScheduler>();
+            services.AddHostedService<EntityStateWarmup>();
         }
 
         // Hosted services stop in reverse order and the web server (started after them) stops first, so

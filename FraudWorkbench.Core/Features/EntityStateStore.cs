@@ -19,6 +19,14 @@ public sealed class EntityStateStore
     private readonly TimeProvider time;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid, int, string), (string? State, long Revision)> known = new();
 
+    // Versions whose every stored history this instance has in `known` (as of a snapshot): a key it does not
+    // know is then taken to be new, written as an insert without reading first. A guess like any cached copy:
+    // if another instance created it since, the insert finds the row and the call reads and retries.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> complete = new();
+    private readonly System.Threading.Channels.Channel<Guid> warmups = System.Threading.Channels.Channel.CreateUnbounded<Guid>();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> warmupAsked = new();
+    private long lookups;
+
     // Reads and writes of concurrent scorings share statements and transactions (group commit): the cost
     // of a round trip, a transaction and a statement is paid once per batch, not once per transaction.
     private readonly GroupCommit<Lookup, (Guid, int, string), Dictionary<(int, string), (string?, long)>> reads;
@@ -38,6 +46,37 @@ public sealed class EntityStateStore
     /// <param name="States">The histories to write, each expected at the revision in <paramref name="Before"/> (0: not there yet).</param>
     private sealed record Change(Guid VersionId, List<(int Feature, string Entity)> Keys, Dictionary<(int, string), string> States, Dictionary<(int, string), (string? State, long Revision)> Before);
 
+    /// <summary>Versions a recording call found without a snapshot, for <see cref="EntityStateWarmup"/> to load.</summary>
+    public System.Threading.Channels.ChannelReader<Guid> WarmupRequests => warmups.Reader;
+
+    /// <summary>Keys this instance has had to look up in PostgreSQL (not counting the warm-up snapshot).</summary>
+    internal long Lookups => Interlocked.Read(ref lookups);
+
+    /// <summary>
+    /// Loads every stored history of <paramref name="versionId"/> into this instance's copy, when there are at most
+    /// <paramref name="limit"/>, so that recording calls need no read for entities it knows and none for new ones.
+    /// Returns the number loaded, or null when the version has more (its histories are then read as needed).
+    /// </summary>
+    public async Task<int?> WarmAsync(Guid versionId, int limit = MaxKnown / 2, CancellationToken cancellationToken = default)
+    {
+        const string sql = """
+            SELECT feature_index, entity, state::text, revision FROM entity_state
+            WHERE feature_set_version_id = @versionId LIMIT @take
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<(int Feature, string Entity, string State, long Revision)>(
+            new CommandDefinition(sql, new { versionId, take = limit + 1 }, cancellationToken: cancellationToken))).AsList();
+        if (rows.Count > limit) return null;
+        foreach (var row in rows)
+        {
+            // Revisions only grow: a copy this instance wrote after the snapshot was taken is the newer one.
+            known.AddOrUpdate((versionId, row.Feature, row.Entity), (row.State, row.Revision), (_, mine) => mine.Revision >= row.Revision ? mine : (row.State, row.Revision));
+        }
+
+        complete[versionId] = true;
+        return rows.Count;
+    }
+
     /// <summary>Computes one transaction's features from the stored histories; with <paramref name="record"/> the transaction is added to them.</summary>
     public async Task<float[]> ComputeAsync(Guid versionId, Featurizer featurizer, string?[] row, bool record, CancellationToken cancellationToken = default)
     {
@@ -56,6 +95,8 @@ public sealed class EntityStateStore
             return output;
         }
 
+        if (record && !complete.ContainsKey(versionId) && warmupAsked.TryAdd(versionId, true)) warmups.Writer.TryWrite(versionId);
+
         // Each key's history as it was before this transaction (JSON, null for a new entity) and its revision (0: new).
         var before = new Dictionary<(int, string), (string? State, long Revision)>();
         // The same histories parsed; recording mutates them, so a retry parses again the ones it touched.
@@ -73,11 +114,13 @@ public sealed class EntityStateStore
                 // Only a recording call may trust the copy: its write proves the copy current or sends it back.
                 // A read-only call (a dry run, an explanation) has no such check and always reads.
                 if (record && attempt == 1 && known.TryGetValue((versionId, key.Feature, key.Entity), out var cached)) before[key] = cached;
+                else if (record && attempt == 1 && complete.ContainsKey(versionId)) before[key] = (null, 0);
                 else unknown.Add(key);
             }
 
             if (unknown.Count > 0)
             {
+                Interlocked.Add(ref lookups, unknown.Count);
                 foreach (var (key, value) in await reads.RunAsync(new Lookup(versionId, unknown)))
                 {
                     before[key] = value;
@@ -106,8 +149,15 @@ public sealed class EntityStateStore
     private void Remember(Guid versionId, (int Feature, string Entity) key, (string? State, long Revision) value)
     {
         // A cache, not a source of truth: dropping it all costs reads, never correctness.
-        if (known.Count >= MaxKnown) known.Clear();
+        if (known.Count >= MaxKnown) Forget();
         known[(versionId, key.Feature, key.Entity)] = value;
+    }
+
+    private void Forget()
+    {
+        complete.Clear();
+        warmupAsked.Clear();
+        known.Clear();
     }
 
     private async Task<Dictionary<(int, string), (string?, long)>[]> ReadAsync(List<Lookup> lookups)
@@ -218,7 +268,7 @@ public sealed class EntityStateStore
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM entity_state WHERE feature_set_version_id = @versionId", new { versionId }, transaction, cancellationToken: cancellationToken));
         await SaveAsync(connection, transaction, versionId, histories, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        known.Clear();
+        Forget();
         return histories.Count;
     }
 

@@ -194,6 +194,41 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task Online_WarmSnapshot_KnownAndNewEntitiesNeedNoRead_OneCreatedElsewhereAfterwardsIsStillCounted()
+    {
+        var (version, _) = await fixture.Service.CreateAsync(Request("warm-snapshot", new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["7d"])])), "test");
+        var featurizer = new Featurizer(version.Fitted);
+        var schema = fixture.Sample.Version.Schema;
+        string?[] Transaction(string customer, int minute)
+        {
+            var row = new string?[schema.Columns.Count];
+            row[schema.IndexOf("event_time")] = $"2026-03-03T10:{minute:00}:00Z";
+            row[schema.IndexOf("customer_id")] = customer;
+            return row;
+        }
+
+        var a = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
+        var b = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
+        await b.ComputeAsync(version.Id, featurizer, Transaction("regular", 0), record: true);
+
+        Assert.Null(await a.WarmAsync(version.Id, limit: 0)); // more histories than it may keep: no snapshot
+        Assert.Equal(1, await a.WarmAsync(version.Id));
+        await b.ComputeAsync(version.Id, featurizer, Transaction("late", 1), record: true); // after a's snapshot
+        var before = a.Lookups;
+        var regular = (await a.ComputeAsync(version.Id, featurizer, Transaction("regular", 2), record: true))[0];
+        var brandNew = (await a.ComputeAsync(version.Id, featurizer, Transaction("brand-new", 3), record: true))[0];
+        var readsForThose = a.Lookups - before;
+        // a takes "late" for new; its insert finds b's row, so it reads it and counts b's event.
+        var late = (await a.ComputeAsync(version.Id, featurizer, Transaction("late", 4), record: true))[0];
+
+        Assert.Equal((1f, 0f, 1f), (regular, brandNew, late));
+        Assert.Equal(0, readsForThose);
+        Assert.Equal(1, a.Lookups - before);
+        Assert.Equal(2, (await b.ComputeAsync(version.Id, featurizer, Transaction("late", 59), record: false))[0]);
+        Assert.Equal(2, (await b.ComputeAsync(version.Id, featurizer, Transaction("regular", 59), record: false))[0]);
+    }
+
+    [Fact]
     public async Task Online_BackfilledFromEarlierRows_ThenScoringTheRest_EqualsBatch()
     {
         var (version, _) = await fixture.Service.CreateAsync(Request("online-parity"), "test");
