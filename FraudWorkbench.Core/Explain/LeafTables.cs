@@ -213,9 +213,10 @@ public sealed class LeafTables
     public void Explain(ReadOnlySpan<float> x, Span<double> phi)
     {
         // NaN fails every "x ≤ threshold" and so follows right branches only, exactly as +∞ does; with it
-        // replaced, following a leaf's interval is two comparisons without a branch.
+        // replaced, following a leaf's interval is two comparisons without a branch. −∞ goes left everywhere,
+        // as the lowest finite double does, which unlike −∞ passes a path's missing lower bound (−∞ < x).
         Span<double> v = x.Length <= 512 ? stackalloc double[x.Length] : new double[x.Length];
-        for (var j = 0; j < x.Length; j++) v[j] = float.IsNaN(x[j]) ? double.PositiveInfinity : x[j];
+        for (var j = 0; j < x.Length; j++) v[j] = float.IsNaN(x[j]) ? double.PositiveInfinity : float.IsNegativeInfinity(x[j]) ? double.MinValue : x[j];
         var rows = rowBuffer is { } r && r.Length >= tableStarts.Length ? r : rowBuffer = new int[tableStarts.Length];
 
         FindRows(v, rows);

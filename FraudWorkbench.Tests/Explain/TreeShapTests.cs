@@ -178,8 +178,17 @@ public sealed class LeafTablesTests
             untabled += tables.UntabledLeaves;
             for (var row = 0; row < 5; row++)
             {
-                // Values on the thresholds too: x ≤ t goes left in both.
-                var x = Enumerable.Range(0, features).Select(j => random.Next(4) == 0 ? (float)tree.Threshold[random.Next(tree.Threshold.Length)] : (float)random.NextDouble()).ToArray();
+                // Values on the thresholds (x ≤ t goes left in both), just either side of them (the tables keep float
+                // bounds), and missing or infinite values (NaN goes right everywhere, −∞ left).
+                var x = Enumerable.Range(0, features).Select(j => random.Next(8) switch
+                {
+                    0 or 1 => (float)tree.Threshold[random.Next(tree.Threshold.Length)],
+                    2 => MathF.BitIncrement((float)tree.Threshold[random.Next(tree.Threshold.Length)]),
+                    3 => MathF.BitDecrement((float)tree.Threshold[random.Next(tree.Threshold.Length)]),
+                    4 when row == 1 => float.NaN,
+                    4 when row == 2 => float.NegativeInfinity,
+                    _ => (float)random.NextDouble(),
+                }).ToArray();
                 var expected = new double[features];
                 var actual = new double[features];
 
