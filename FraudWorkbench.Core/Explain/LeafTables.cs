@@ -53,7 +53,9 @@ public sealed class LeafTables
             next += leaves[l].Table?.Length ?? 0;
         }
 
-        table = [.. leaves.SelectMany(l => l.Table ?? [])];
+        // Copied into one array of the final size: growing it would briefly hold several times the tables.
+        table = new double[next];
+        for (var l = 0; l < leaves.Length; l++) leaves[l].Table?.CopyTo(table, tableStarts[l]);
 
         features = [.. leaves.SelectMany(l => l.Features)];
         lower = [.. leaves.SelectMany(l => l.Lower)];
@@ -269,9 +271,9 @@ public sealed class LeafTables
 
                 rows[l] = mask;
                 if (!Sse.IsSupported) continue;
-                // A row of up to eight numbers can straddle two cache lines.
+                // A row of up to ten numbers spans up to three cache lines: ask for each.
                 var row = cells + tableStarts[l] + mask * (to - from);
-                Sse.Prefetch0(row);
+                for (var k = 0; k < to - from; k += 8) Sse.Prefetch0(row + k);
                 Sse.Prefetch0(row + (to - from - 1));
             }
         }

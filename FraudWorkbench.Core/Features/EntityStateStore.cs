@@ -31,6 +31,7 @@ public sealed class EntityStateStore
     // of a round trip, a transaction and a statement is paid once per batch, not once per transaction.
     private readonly GroupCommit<Lookup, (Guid, int, string), Dictionary<(int, string), (string?, long)>> reads;
     private readonly GroupCommit<Change, (Guid, int, string), Dictionary<(int, string), long>> writes;
+    private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1))];
 
     public EntityStateStore(NpgsqlDataSource dataSource, TimeProvider time)
     {
@@ -66,7 +67,8 @@ public sealed class EntityStateStore
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = (await connection.QueryAsync<(int Feature, string Entity, string State, long Revision)>(
             new CommandDefinition(sql, new { versionId, take = limit + 1 }, cancellationToken: cancellationToken))).AsList();
-        if (rows.Count > limit) return null;
+        // Room for it beside what this instance already holds, or no snapshot: overflowing clears the copy.
+        if (rows.Count > limit || known.Count + rows.Count > MaxKnown) return null;
         foreach (var row in rows)
         {
             // Revisions only grow: a copy this instance wrote after the snapshot was taken is the newer one.
@@ -95,8 +97,31 @@ public sealed class EntityStateStore
             return output;
         }
 
-        if (record && !complete.ContainsKey(versionId) && warmupAsked.TryAdd(versionId, true)) warmups.Writer.TryWrite(versionId);
+        if (!record) return await ComputeOnceAsync(versionId, featurizer, row, ticks, keys, record, output, cancellationToken);
+        if (!complete.ContainsKey(versionId) && warmupAsked.TryAdd(versionId, true)) warmups.Writer.TryWrite(versionId);
 
+        // Recording calls for one entity take turns on this instance, each starting from the copy the one before
+        // wrote; racing, all but one would fail their conditional write and go round again. (Other instances'
+        // writes are still caught by the revisions.) Striped, in one order, so two keys never deadlock.
+        var held = new List<SemaphoreSlim>();
+        try
+        {
+            foreach (var stripe in keys.Select(k => (HashCode.Combine(versionId, k.Feature, k.Entity) & int.MaxValue) % stripes.Length).Distinct().Order())
+            {
+                await stripes[stripe].WaitAsync(cancellationToken);
+                held.Add(stripes[stripe]);
+            }
+
+            return await ComputeOnceAsync(versionId, featurizer, row, ticks, keys, record, output, cancellationToken);
+        }
+        finally
+        {
+            foreach (var stripe in held) stripe.Release();
+        }
+    }
+
+    private async Task<float[]> ComputeOnceAsync(Guid versionId, Featurizer featurizer, string?[] row, long? ticks, List<(int Feature, string Entity)> keys, bool record, float[] output, CancellationToken cancellationToken)
+    {
         // Each key's history as it was before this transaction (JSON, null for a new entity) and its revision (0: new).
         var before = new Dictionary<(int, string), (string? State, long Revision)>();
         // The same histories parsed; recording mutates them, so a retry parses again the ones it touched.
@@ -105,7 +130,9 @@ public sealed class EntityStateStore
         IReadOnlyList<(int Feature, string Entity)> stale = keys;
         for (var attempt = 1; ; attempt++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            // Once a write has gone in, the call finishes: stopping halfway would leave the transaction in
+            // some of its histories, and a retry by the caller would count it twice there.
+            if (attempt == 1) cancellationToken.ThrowIfCancellationRequested();
             // The first attempt trusts what this instance last wrote or read; a write that then finds a newer
             // revision (another instance, a backfill) reads again, so a stale copy costs a retry, never an event.
             var unknown = new List<(int Feature, string Entity)>();
@@ -148,15 +175,17 @@ public sealed class EntityStateStore
 
     private void Remember(Guid versionId, (int Feature, string Entity) key, (string? State, long Revision) value)
     {
-        // A cache, not a source of truth: dropping it all costs reads, never correctness.
-        if (known.Count >= MaxKnown) Forget();
-        known[(versionId, key.Feature, key.Entity)] = value;
+        // A cache, not a source of truth: dropping it all costs reads, never correctness. Revisions only grow,
+        // so a late read never replaces a newer copy.
+        if (known.Count >= MaxKnown) Forget(warmAgain: false);
+        known.AddOrUpdate((versionId, key.Feature, key.Entity), value, (_, mine) => mine.Revision > value.Revision ? mine : value);
     }
 
-    private void Forget()
+    /// <param name="warmAgain">False when the copy overflowed: loading the same versions again would only overflow it again.</param>
+    private void Forget(bool warmAgain)
     {
         complete.Clear();
-        warmupAsked.Clear();
+        if (warmAgain) warmupAsked.Clear();
         known.Clear();
     }
 
@@ -206,14 +235,17 @@ public sealed class EntityStateStore
             UNION ALL
             SELECT i.c, n.feature_index, n.entity, n.revision FROM inserted n JOIN input i ON i.v = n.feature_set_version_id AND i.f = n.feature_index AND i.e = n.entity
             """;
-        // Rows in one order, so writers on other instances take their row locks in the same order.
+        // Rows in key order; PostgreSQL's plan decides the order it locks them in, so a deadlock with a writer on
+        // another instance stays possible and is handled below.
         var rows = changes.SelectMany((c, n) => c.Keys.Select(k => (Change: n, c.VersionId, k.Feature, k.Entity, State: c.States[k], c.Before[k].Revision)))
             .OrderBy(r => r.VersionId).ThenBy(r => r.Feature).ThenBy(r => r.Entity, StringComparer.Ordinal).ToList();
         var written = changes.Select(_ => new Dictionary<(int, string), long>()).ToArray();
         // The statements of a batch run in one implicit transaction: no BEGIN or COMMIT to send, and a
-        // failure rolls it back whole. set_config, not SET LOCAL, which warns outside BEGIN.
+        // failure rolls it back whole. set_config, not SET LOCAL, which warns outside BEGIN. A row locked for
+        // long (a backfill replacing the version's state) makes the flush give up after a second rather than
+        // hold every scoring on this instance behind it.
         await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true), set_config('lock_timeout', '1s', true)"));
         var write = new NpgsqlBatchCommand(sql);
         write.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow().UtcDateTime });
         write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Change).ToArray() });
@@ -234,10 +266,10 @@ public sealed class EntityStateStore
             while (await reader.NextResultAsync(CancellationToken.None));
             return written;
         }
-        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable)
         {
-            // Writers on two instances locked shared rows in turn and PostgreSQL chose this one: nothing
-            // was written, so every change reads its histories again and retries.
+            // Writers on two instances locked shared rows in turn and PostgreSQL chose this one, or a row stayed
+            // locked: nothing was written, so every change reads its histories again and retries.
             return [.. changes.Select(_ => new Dictionary<(int, string), long>())];
         }
     }
@@ -268,7 +300,7 @@ public sealed class EntityStateStore
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM entity_state WHERE feature_set_version_id = @versionId", new { versionId }, transaction, cancellationToken: cancellationToken));
         await SaveAsync(connection, transaction, versionId, histories, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        Forget();
+        Forget(warmAgain: true);
         return histories.Count;
     }
 

@@ -19,7 +19,7 @@ public sealed class EntityStateWarmup(EntityStateStore store, ILogger<EntityStat
                 if (loaded is { } count) logger.LogInformation("Entity histories of feature set version {Version} loaded: {Count}", versionId, count);
                 else logger.LogInformation("Feature set version {Version} has too many entity histories to keep; they are read as needed", versionId);
             }
-            catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 // Only an optimisation: scoring reads what it needs meanwhile.
                 logger.LogWarning(ex, "Could not load the entity histories of feature set version {Version}", versionId);

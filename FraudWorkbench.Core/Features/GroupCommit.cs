@@ -28,15 +28,17 @@ internal sealed class GroupCommit<TItem, TKey, TResult>(Func<List<TItem>, Task<T
             flushing = true;
         }
 
-        if (!lead && !await waiter.Turn.Task) return waiter.Outcome();
+        if (!lead && !await waiter.Turn.Task.ConfigureAwait(false)) return waiter.Outcome();
 
-        // Let work already queued on the thread pool (other requests on their way here) run first and
-        // join this flush: free when idle, larger batches when busy.
-        await Task.Yield();
-        var batch = Take();
+        // Off the caller's context (a Blazor circuit's, say: everyone waits on this flush), and after work already
+        // queued on the thread pool (other requests on their way here) has run and joined it: free when idle,
+        // larger batches when busy.
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+        List<Waiter> batch = [waiter];
         try
         {
-            var results = await flush([.. batch.Select(w => w.Item)]);
+            batch = Take();
+            var results = await flush([.. batch.Select(w => w.Item)]).ConfigureAwait(false);
             for (var i = 0; i < batch.Count; i++) batch[i].Result = results[i];
         }
         catch (Exception ex)
@@ -44,17 +46,22 @@ internal sealed class GroupCommit<TItem, TKey, TResult>(Func<List<TItem>, Task<T
             var error = ExceptionDispatchInfo.Capture(ex);
             foreach (var w in batch) w.Error = error;
         }
-
-        Waiter? next;
-        lock (queue)
+        finally
         {
-            next = queue.Count > 0 ? queue[0] : null;
-            flushing = next is not null;
+            // Whatever happened, the turn passes on: a caller left waiting would wait for ever.
+            Waiter? next;
+            lock (queue)
+            {
+                queue.Remove(waiter); // still queued only when Take itself failed
+                next = queue.Count > 0 ? queue[0] : null;
+                flushing = next is not null;
+            }
+
+            foreach (var w in batch)
+                if (w != waiter) w.Turn.TrySetResult(false);
+            next?.Turn.TrySetResult(true);
         }
 
-        foreach (var w in batch)
-            if (w != waiter) w.Turn.TrySetResult(false);
-        next?.Turn.TrySetResult(true);
         return waiter.Outcome();
     }
 

@@ -28,6 +28,7 @@ internal sealed class MatrixDataView : IDataView
         DataViewSchema.Annotations? annotations = null;
         if (slotNames is not null)
         {
+            if (slotNames.Count != width) throw new ArgumentException($"{slotNames.Count} input names for {width} inputs.", nameof(slotNames));
             var names = new DataViewSchema.Annotations.Builder();
             names.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, width), (ref VBuffer<ReadOnlyMemory<char>> value) =>
                 value = new VBuffer<ReadOnlyMemory<char>>(width, [.. slotNames.Select(n => n.AsMemory())]));

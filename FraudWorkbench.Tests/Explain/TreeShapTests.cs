@@ -207,7 +207,7 @@ public sealed class LeafTablesTests
     [Fact]
     public void Explain_PathWithMoreDistinctFeaturesThanTheLimit_ComputedPerRowAndExact()
     {
-        // A chain of 9 splits on 9 different features: its deepest two leaves have 9 distinct features.
+        // A chain of splits on one more distinct feature than the tables take: its deepest two leaves are computed per row.
         var n = LeafTables.MaxUniqueFeatures + 1;
         var left = Enumerable.Range(0, n).Select(i => i + 1 < n ? i + 1 : ~(2 * i)).ToArray();
         var right = Enumerable.Range(0, n).Select(i => ~(2 * i + 1)).ToArray();

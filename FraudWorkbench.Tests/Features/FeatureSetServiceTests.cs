@@ -168,6 +168,30 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task Online_OneInstance_FortyConcurrentScoringsOfOneEntity_TakeTurns_NoneLostNoneRetried()
+    {
+        var (version, _) = await fixture.Service.CreateAsync(Request("hot-entity", new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["7d"])])), "test");
+        var featurizer = new Featurizer(version.Fitted);
+        var schema = fixture.Sample.Version.Schema;
+        string?[] Transaction(int minute)
+        {
+            var row = new string?[schema.Columns.Count];
+            row[schema.IndexOf("event_time")] = $"2026-03-04T10:{minute:00}:00Z";
+            row[schema.IndexOf("customer_id")] = "hot-customer";
+            return row;
+        }
+
+        var store = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
+
+        // More than the attempts a call may take: racing each other, some would have given up.
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() => store.ComputeAsync(version.Id, featurizer, Transaction(i), record: true))));
+        var after = await new EntityStateStore(fixture.Db.DataSource, TimeProvider.System).ComputeAsync(version.Id, featurizer, Transaction(59), record: false);
+
+        Assert.Equal(40, after[0]);
+        Assert.Equal(1, store.Lookups); // the first call read the (absent) history; every later one used the copy the one before wrote
+    }
+
+    [Fact]
     public async Task Online_TwoInstancesWithTheirOwnCaches_ScoringOneEntityConcurrently_NoneLost()
     {
         var (version, _) = await fixture.Service.CreateAsync(Request("two-instances", new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["7d"])])), "test");

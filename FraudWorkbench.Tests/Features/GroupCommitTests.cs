@@ -59,14 +59,37 @@ public sealed class GroupCommitTests
     [Fact]
     public async Task RunAsync_FlushFails_EveryCallerInThatFlushSeesTheError_TheNextFlushStillRuns()
     {
-        var calls = 0;
-        var group = new GroupCommit<int, int, int>(items =>
-            Interlocked.Increment(ref calls) == 1 ? throw new InvalidOperationException("database gone") : Task.FromResult(items.ToArray()));
+        var flushes = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var group = new GroupCommit<int, int, int>(async items =>
+        {
+            var n = Interlocked.Increment(ref flushes);
+            if (n == 1) await release.Task; // the others queue meanwhile and share the second flush
+            if (n == 2) throw new InvalidOperationException("database gone");
+            return [.. items];
+        });
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => group.RunAsync(1));
-        var after = await group.RunAsync(2);
+        var first = group.RunAsync(0);
+        while (Volatile.Read(ref flushes) == 0) await Task.Delay(1);
+        var failing = new[] { 1, 2, 3 }.Select(group.RunAsync).ToList();
+        release.SetResult();
+        await first;
+        var errors = await Task.WhenAll(failing.Select(t => Assert.ThrowsAsync<InvalidOperationException>(() => t)));
+        var after = await group.RunAsync(4);
 
-        Assert.Equal("database gone", error.Message);
-        Assert.Equal(2, after);
+        Assert.All(errors, e => Assert.Equal("database gone", e.Message));
+        Assert.Equal(3, Volatile.Read(ref flushes)); // caller 0's, callers 1-3's together (failed), caller 4's
+        Assert.Equal(4, after);
+    }
+
+    [Fact]
+    public async Task RunAsync_KeysCannotBeRead_ThatCallerFails_NobodyHangs()
+    {
+        var group = new GroupCommit<int, int, int>(items => Task.FromResult(items.ToArray()), item => item < 0 ? throw new ArgumentException("no keys") : [item]);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => group.RunAsync(-1));
+        var after = await group.RunAsync(5).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(5, after);
     }
 }
