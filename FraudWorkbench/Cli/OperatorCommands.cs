@@ -159,10 +159,11 @@ public static class OperatorCommands
 
         var scoringSeconds = new Option<int>("--seconds") { Description = "Seconds of load per step", DefaultValueFactory = _ => 10 };
         var scoringRates = new Option<int[]>("--rates") { Description = "Open-loop request rates per second", DefaultValueFactory = _ => [500, 1000], AllowMultipleArgumentsPerToken = true };
-        var scoringConcurrency = new Option<int>("--concurrency") { Description = "Requests in flight for the maximum-throughput step", DefaultValueFactory = _ => 32 };
+        var scoringConcurrency = new Option<int[]>("--concurrency") { Description = "Requests in flight for the closed-loop steps (the maximum throughput is the best)", DefaultValueFactory = _ => [32, 64], AllowMultipleArgumentsPerToken = true };
+        var scoringNoReasons = new Option<bool>("--no-reasons") { Description = "Send explain: false (no TreeSHAP reasons), to see what explanations cost" };
         var scoringRaw = new Option<bool>("--raw-columns") { Description = "Train on the raw columns (no entity features, so no online entity state) instead of the fraud recipes" };
-        var benchScoring = new Command("scoring", "Start the app, promote a sample model and load POST /api/v1/predict: p50/p99 at fixed rates, maximum throughput, ML.NET vs ONNX Runtime") { scoringSeconds, scoringRates, scoringConcurrency, scoringRaw };
-        benchScoring.SetAction((parse, ct) => ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency), parse.GetValue(scoringRaw), output, ct));
+        var benchScoring = new Command("scoring", "Start the app, promote a sample model and load POST /api/v1/predict: p50/p99 at fixed rates, maximum throughput, ML.NET vs ONNX Runtime") { scoringSeconds, scoringRates, scoringConcurrency, scoringRaw, scoringNoReasons };
+        benchScoring.SetAction((parse, ct) => ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency)!, parse.GetValue(scoringRaw), output, ct, reasons: !parse.GetValue(scoringNoReasons)));
         var explainRows = new Option<int>("--rows") { Description = "Rows of generated data (70 % train the model)", DefaultValueFactory = _ => 200_000 };
         var explainCount = new Option<int>("--explain-rows") { Description = "Validation rows to explain", DefaultValueFactory = _ => 10_000 };
         var explainDepth = new Option<int>("--max-depth") { Description = "Maximum tree depth of both models (0: unlimited, LightGBM's default)", DefaultValueFactory = _ => 0 };
