@@ -167,6 +167,7 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"payment_method\":\"barter\"")), "transaction.payment_method", 400 },
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"favourite_colour\":\"blue\"")), "transaction.favourite_colour", 400 },
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"customer_id\":null")), "transaction.customer_id", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields($"\"customer_id\":\"{new string('c', 3000)}\"")), "transaction.customer_id", 400 },
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"event_time\":\"yesterday\"")), "transaction.event_time", 400 },
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"shipping_address_new\":\"maybe\"")), "transaction.shipping_address_new", 400 },
         { """{"model":"cnp-scoring","transaction":{"amount": 12,}""", "body", 400 },
