@@ -31,9 +31,11 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
 
         await page.Locator("[data-testid=start-run-button]").ClickAsync();
 
-        // The row appears at once and fills in its metrics when the job finishes, without a reload.
+        // The row appears at once and fills in its metrics when the job finishes, without a reload. On a loaded
+        // machine (the whole suite in parallel) starting can take a while; a refusal would show as errors instead.
         var row = page.Locator("[data-testid=runs-table] tbody tr").First;
-        await row.WaitForAsync();
+        await page.Locator("[data-testid=runs-table] tbody tr, [data-testid=run-errors]").First.WaitForAsync(new() { Timeout = 90_000 });
+        Assert.Equal(0, await page.Locator("[data-testid=run-errors]").CountAsync());
         await Assertions.Expect(row).ToContainTextAsync("lightgbm");
         await Assertions.Expect(row.Locator("td").Nth(5)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"0\.\d{3}"), new() { Timeout = 90_000 });
         await row.Locator("a").ClickAsync();
