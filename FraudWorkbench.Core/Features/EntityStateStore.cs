@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Threading.Channels;
 using Dapper;
 using Npgsql;
 
@@ -9,7 +11,8 @@ namespace FraudWorkbench.Core.Features;
 /// version. Scoring reads the histories, computes the transaction's features, and writes the histories
 /// back with the transaction included, on the condition that nobody wrote them in between (each row
 /// carries a revision); a history someone else changed is read again and only its features recomputed,
-/// so concurrent scorings of one customer never lose an event and never hold a lock while they compute.
+/// so concurrent scorings of one customer never lose an event and never hold a database lock while they
+/// compute. Each instance keeps a copy of the histories it has seen (a hint the conditional write checks).
 /// </summary>
 public sealed class EntityStateStore
 {
@@ -17,14 +20,14 @@ public sealed class EntityStateStore
     private const int MaxKnown = 200_000;
     private readonly NpgsqlDataSource dataSource;
     private readonly TimeProvider time;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid, int, string), (string? State, long Revision)> known = new();
+    private readonly ConcurrentDictionary<(Guid, int, string), (string? State, long Revision)> known = new();
 
     // Versions whose every stored history this instance has in `known` (as of a snapshot): a key it does not
     // know is then taken to be new, written as an insert without reading first. A guess like any cached copy:
     // if another instance created it since, the insert finds the row and the call reads and retries.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> complete = new();
-    private readonly System.Threading.Channels.Channel<Guid> warmups = System.Threading.Channels.Channel.CreateUnbounded<Guid>();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> warmupAsked = new();
+    private readonly ConcurrentDictionary<Guid, bool> complete = new();
+    private readonly Channel<Guid> warmups = Channel.CreateUnbounded<Guid>();
+    private readonly ConcurrentDictionary<Guid, bool> warmupAsked = new();
     private long lookups;
 
     // Reads and writes of concurrent scorings share statements and transactions (group commit): the cost
@@ -48,7 +51,7 @@ public sealed class EntityStateStore
     private sealed record Change(Guid VersionId, List<(int Feature, string Entity)> Keys, Dictionary<(int, string), string> States, Dictionary<(int, string), (string? State, long Revision)> Before);
 
     /// <summary>Versions a recording call found without a snapshot, for <see cref="EntityStateWarmup"/> to load.</summary>
-    public System.Threading.Channels.ChannelReader<Guid> WarmupRequests => warmups.Reader;
+    public ChannelReader<Guid> WarmupRequests => warmups.Reader;
 
     /// <summary>Keys this instance has had to look up in PostgreSQL (not counting the warm-up snapshot).</summary>
     internal long Lookups => Interlocked.Read(ref lookups);
