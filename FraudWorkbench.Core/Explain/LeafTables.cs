@@ -71,7 +71,8 @@ public sealed class LeafTables
     public int UntabledLeaves => tableStarts.Count(t => t < 0);
 
     public long TableBytes => table.Length * (long)sizeof(double);
-    public double MeanDepth => features.Length / (double)Leaves;
+
+    public double MeanDistinctFeatures => features.Length / (double)Leaves;
 
     /// <summary>The tables for every leaf of <paramref name="trees"/>; null when no tree has a split (single leaves explain nothing).</summary>
     public static LeafTables? Build(IEnumerable<ShapTree> trees, long maxTableBytes = MaxTableBytes)

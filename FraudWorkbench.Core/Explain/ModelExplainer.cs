@@ -47,6 +47,9 @@ public sealed class ModelExplainer
 
     public IReadOnlyList<ShapTree>? Trees => trees;
 
+    /// <summary>The leaf tables TreeSHAP reads (null for a linear model or trees without a split).</summary>
+    public LeafTables? Tables => tables;
+
     public Explanation Explain(ReadOnlySpan<float> x)
     {
         var phi = new double[Width];

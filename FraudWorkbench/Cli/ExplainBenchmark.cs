@@ -24,8 +24,8 @@ public static class ExplainBenchmark
             var x = prepared.Validation.Features[..(n * width)];
             await output.WriteLineAsync($"model: LightGBM {explainer.Trees!.Count} trees, up to 31 leaves (deepest {explainer.Trees.Max(t => t.Depth)} levels), {width} inputs, validation PR-AUC {TrainingBenchmark.ValidationPrAuc(model, prepared.Validation):0.000}; {n:N0} validation rows explained");
 
-            var leaves = LeafTables.Build(explainer.Trees)!;
-            await output.WriteLineAsync($"leaves: {leaves.Leaves:N0}, of which {leaves.UntabledLeaves:N0} computed per row rather than tabled (more distinct features on their path than the tables take); tables {leaves.TableBytes / 1e6:0.0} MB; mean distinct features per leaf {leaves.MeanDepth:0.00}");
+            var leaves = explainer.Tables!;
+            await output.WriteLineAsync($"leaves: {leaves.Leaves:N0}, of which {leaves.UntabledLeaves:N0} computed per row rather than tabled (more distinct features on their path than the tables take); tables {leaves.TableBytes / 1e6:0.0} MB; mean distinct features per leaf {leaves.MeanDistinctFeatures:0.00}");
             for (var r = 0; r < Math.Min(500, n); r++) explainer.Explain(x.AsSpan(r * width, width)); // JIT warm-up
             var best = double.MaxValue;
             var worstError = 0.0;
