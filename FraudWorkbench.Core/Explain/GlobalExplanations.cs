@@ -113,7 +113,7 @@ public sealed class GlobalExplanationJobHandler(
         var (sample, truth) = Sample(features, labels, picked, width);
         var permutation = Permutation(model, sample, truth, width);
         await context.ReportAsync(85, "ML.NET permutation feature importance", cancellationToken);
-        var mlNet = await MlNetPermutationAsync(version, model, sample, truth, cancellationToken);
+        var mlNet = await MlNetPermutationAsync(version, run, model, sample, truth, cancellationToken);
         var result = new GlobalExplanation(picked.Length, explainer.IsTreeShap ? "treeshap" : "linear", explainer.BaseValue,
             [.. contributions.Select(kv => new ColumnSummary(kv.Key, kv.Value.Average(p => Math.Abs(p.Contribution)), kv.Value)).OrderByDescending(c => c.MeanAbsolute)],
             permutation, time.GetUtcNow().UtcDateTime, mlNet);
@@ -144,13 +144,13 @@ public sealed class GlobalExplanationJobHandler(
     /// ML.NET's PFI on the same rows, by model input. Its ranking metric is on the model's raw score, which the
     /// serving recalibration (monotone) does not change. Empty when the rows hold one class only.
     /// </summary>
-    private async Task<List<PermutationImportance>> MlNetPermutationAsync(ModelVersion version, ServingModel model, float[] sample, bool[] truth, CancellationToken cancellationToken)
+    private async Task<List<PermutationImportance>> MlNetPermutationAsync(ModelVersion version, TrainingRun run, ServingModel model, float[] sample, bool[] truth, CancellationToken cancellationToken)
     {
         if (!truth.Contains(true) || !truth.Contains(false)) return [];
         TrainedModel trained;
         try
         {
-            trained = await loader.LoadTrainedModelAsync(version, model.Features.SlotCount, cancellationToken);
+            trained = await loader.LoadTrainedModelAsync(version, run, model.Features.SlotCount, cancellationToken);
         }
         catch (ModelLoadException ex)
         {

@@ -62,10 +62,9 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
         }
     }
 
-    /// <summary>The version's ML.NET model itself (for ML.NET's own analyses, such as permutation feature importance).</summary>
-    public async Task<TrainedModel> LoadTrainedModelAsync(ModelVersion version, int width, CancellationToken cancellationToken = default)
+    /// <summary>The ML.NET model a version's <paramref name="run"/> trained (for ML.NET's own analyses, such as permutation feature importance).</summary>
+    public async Task<TrainedModel> LoadTrainedModelAsync(ModelVersion version, TrainingRun run, int width, CancellationToken cancellationToken = default)
     {
-        var run = await runs.GetAsync(version.RunId, cancellationToken) ?? throw new ModelLoadException($"Training run {version.RunId} no longer exists.");
         var files = run.Result?.Artifacts ?? throw new ModelLoadException($"Training run {run.Id} stored no model files.");
         try
         {
