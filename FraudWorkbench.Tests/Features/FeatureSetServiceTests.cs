@@ -147,19 +147,28 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
         Assert.InRange(version.Reference.Slots.Single().Auc!.Value, 0.4, 0.6);
     }
 
+    /// <summary>A feature set counting each customer's events over seven days: the online-state tests' subject.</summary>
+    private async Task<(FeatureSetVersion Version, Featurizer Featurizer)> WeeklyVelocityAsync(string name)
+    {
+        var (version, _) = await fixture.Service.CreateAsync(Request(name, new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["7d"])])), "test");
+        return (version, new Featurizer(version.Fitted));
+    }
+
+    /// <summary>A sample-schema row with only the event time (10:<paramref name="minute"/> on <paramref name="day"/>) and the customer.</summary>
+    private string?[] Event(string customer, string day, int minute)
+    {
+        var schema = fixture.Sample.Version.Schema;
+        var row = new string?[schema.Columns.Count];
+        row[schema.IndexOf("event_time")] = $"{day}T10:{minute:00}:00Z";
+        row[schema.IndexOf("customer_id")] = customer;
+        return row;
+    }
+
     [Fact]
     public async Task Online_FirstEventsOfANewEntityScoredConcurrently_NoneLost()
     {
-        var (version, _) = await fixture.Service.CreateAsync(Request("concurrent", new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["7d"])])), "test");
-        var featurizer = new Featurizer(version.Fitted);
-        var schema = fixture.Sample.Version.Schema;
-        string?[] Transaction(int minute)
-        {
-            var row = new string?[schema.Columns.Count];
-            row[schema.IndexOf("event_time")] = $"2026-03-01T10:{minute:00}:00Z";
-            row[schema.IndexOf("customer_id")] = "brand-new-customer";
-            return row;
-        }
+        var (version, featurizer) = await WeeklyVelocityAsync("concurrent");
+        string?[] Transaction(int minute) => Event("brand-new-customer", "2026-03-01", minute);
 
         await Task.WhenAll(Enumerable.Range(0, 30).Select(i => Task.Run(() => new EntityStateStore(fixture.Db.DataSource, TimeProvider.System).ComputeAsync(version.Id, featurizer, Transaction(i), record: true))));
         var after = await new EntityStateStore(fixture.Db.DataSource, TimeProvider.System).ComputeAsync(version.Id, featurizer, Transaction(59), record: false);
@@ -170,16 +179,8 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     [Fact]
     public async Task Online_OneInstance_FortyConcurrentScoringsOfOneEntity_TakeTurns_NoneLostNoneRetried()
     {
-        var (version, _) = await fixture.Service.CreateAsync(Request("hot-entity", new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["7d"])])), "test");
-        var featurizer = new Featurizer(version.Fitted);
-        var schema = fixture.Sample.Version.Schema;
-        string?[] Transaction(int minute)
-        {
-            var row = new string?[schema.Columns.Count];
-            row[schema.IndexOf("event_time")] = $"2026-03-04T10:{minute:00}:00Z";
-            row[schema.IndexOf("customer_id")] = "hot-customer";
-            return row;
-        }
+        var (version, featurizer) = await WeeklyVelocityAsync("hot-entity");
+        string?[] Transaction(int minute) => Event("hot-customer", "2026-03-04", minute);
 
         var store = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
 
@@ -194,16 +195,8 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     [Fact]
     public async Task Online_TwoInstancesWithTheirOwnCaches_ScoringOneEntityConcurrently_NoneLost()
     {
-        var (version, _) = await fixture.Service.CreateAsync(Request("two-instances", new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["7d"])])), "test");
-        var featurizer = new Featurizer(version.Fitted);
-        var schema = fixture.Sample.Version.Schema;
-        string?[] Transaction(int minute)
-        {
-            var row = new string?[schema.Columns.Count];
-            row[schema.IndexOf("event_time")] = $"2026-03-02T10:{minute:00}:00Z";
-            row[schema.IndexOf("customer_id")] = "shared-customer";
-            return row;
-        }
+        var (version, featurizer) = await WeeklyVelocityAsync("two-instances");
+        string?[] Transaction(int minute) => Event("shared-customer", "2026-03-02", minute);
 
         // Each store caches what it wrote; every write by one makes the other's copy stale.
         var a = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
@@ -220,16 +213,8 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     [Fact]
     public async Task Online_WarmSnapshot_KnownAndNewEntitiesNeedNoRead_OneCreatedElsewhereAfterwardsIsStillCounted()
     {
-        var (version, _) = await fixture.Service.CreateAsync(Request("warm-snapshot", new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["7d"])])), "test");
-        var featurizer = new Featurizer(version.Fitted);
-        var schema = fixture.Sample.Version.Schema;
-        string?[] Transaction(string customer, int minute)
-        {
-            var row = new string?[schema.Columns.Count];
-            row[schema.IndexOf("event_time")] = $"2026-03-03T10:{minute:00}:00Z";
-            row[schema.IndexOf("customer_id")] = customer;
-            return row;
-        }
+        var (version, featurizer) = await WeeklyVelocityAsync("warm-snapshot");
+        string?[] Transaction(string customer, int minute) => Event(customer, "2026-03-03", minute);
 
         var a = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
         var b = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
