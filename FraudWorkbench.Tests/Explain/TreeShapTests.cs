@@ -178,8 +178,8 @@ public sealed class LeafTablesTests
             untabled += tables.UntabledLeaves;
             for (var row = 0; row < 5; row++)
             {
-                // Values on the thresholds (x ≤ t goes left in both), just either side of them (the tables keep float
-                // bounds), and missing or infinite values (NaN goes right everywhere, −∞ left).
+                // Values on the thresholds (x ≤ t goes left in both), one float either side of them, and missing or
+                // infinite values (NaN goes right everywhere, −∞ left).
                 var x = Enumerable.Range(0, features).Select(j => random.Next(8) switch
                 {
                     0 or 1 => (float)tree.Threshold[random.Next(tree.Threshold.Length)],
