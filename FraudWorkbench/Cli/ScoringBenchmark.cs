@@ -25,6 +25,7 @@ namespace FraudWorkbench.Cli;
 public static class ScoringBenchmark
 {
     private const string Model = "bench-cnp";
+    private const int WarmupSeconds = 10;
 
     /// <param name="rawColumns">Train on the raw columns (no entity features) instead of the fraud recipes: scoring without the online entity state.</param>
     /// <param name="concurrency">Requests in flight for the closed-loop steps; the maximum throughput is the best of them.</param>
@@ -55,12 +56,16 @@ public static class ScoringBenchmark
             using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) };
             using var client = new HttpClient(handler) { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-            await output.WriteLineAsync($"load: POST /api/v1/predict, one month B transaction per request ({bodies.Count:N0} distinct; {refused:N0} rows left out because the model refuses them, e.g. a home country it never saw), prediction logging on, {(reasons ? "reasons on (top 5 by TreeSHAP)" : "reasons off (explain: false)")}, {seconds} s per step after a 3 s warm-up");
-            await OpenLoopAsync(client, bodies, rates[0], 3, cancellationToken); // warm-up: JIT, connections, caches
+            await output.WriteLineAsync($"load: POST /api/v1/predict, one month B transaction per request ({bodies.Count:N0} distinct; {refused:N0} rows left out because the model refuses them, e.g. a home country it never saw), prediction logging on, {(reasons ? "reasons on (top 5 by TreeSHAP)" : "reasons off (explain: false)")}, {seconds} s per step after a {WarmupSeconds} s warm-up");
+            // Warm-up, shown but not counted: tiered JIT recompiling hot methods in the background, connections, the
+            // instance loading the entity histories, PostgreSQL's caches. It takes seconds; a server runs for days.
+            var warm = await OpenLoopAsync(client, bodies, rates[0], WarmupSeconds, cancellationToken);
+            await output.WriteLineAsync($"warm-up    {rates[0],5}/s for {WarmupSeconds} s: p50 {warm.P50:0.00} ms, p99 {warm.P99:0.00} ms (not counted)");
             foreach (var rate in rates)
             {
+                var (pause, collections) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0));
                 var result = await OpenLoopAsync(client, bodies, rate, seconds, cancellationToken);
-                await output.WriteLineAsync($"open loop {rate,5}/s: sent {result.Count:N0}, errors {result.Errors}, achieved {result.Count / (double)seconds:N0}/s, p50 {result.P50:0.00} ms, p99 {result.P99:0.00} ms, max {result.Max:0.0} ms");
+                await output.WriteLineAsync($"open loop {rate,5}/s: sent {result.Count:N0}, errors {result.Errors}, achieved {result.Count / (double)seconds:N0}/s, p50 {result.P50:0.00} ms, p99 {result.P99:0.00} ms, max {result.Max:0.0} ms (sent late by p50 {result.LateP50:0.00} / p99 {result.LateP99:0.00} ms; in the app p50 {result.ServerP50:0.00} / p99 {result.ServerP99:0.00} ms; GC: {GC.CollectionCount(0) - collections} collections, {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:0} ms paused)");
             }
 
             var best = (Rate: 0.0, InFlight: 0);
@@ -214,55 +219,77 @@ public static class ScoringBenchmark
         return ticks / 100.0; // USER_HZ
     }
 
-    private sealed record LoadResult(int Count, int Errors, double P50, double P99, double Max);
+    /// <param name="Late">How long after its scheduled time the generator sent the request (its own share of the latency).</param>
+    /// <param name="Server">The app's own <c>latencyMs</c>: features, entity state, model and reasons, without HTTP.</param>
+    private sealed record LoadResult(int Count, int Errors, double P50, double P99, double Max, double LateP50 = 0, double LateP99 = 0, double ServerP50 = 0, double ServerP99 = 0);
+
+    /// <summary>One request's latency from its scheduled time, how late it was sent, and the app's own latencyMs (NaN when not read).</summary>
+    private struct Sample
+    {
+        public double Total;
+        public double Late;
+        public double Server;
+    }
 
     private static async Task<LoadResult> OpenLoopAsync(HttpClient client, List<byte[]> bodies, int rate, int seconds, CancellationToken cancellationToken)
     {
         var total = rate * seconds;
-        var latencies = new double[total];
+        var samples = new Sample[total];
         var errors = 0;
-        var inflight = new List<Task>(total);
-        var start = Stopwatch.GetTimestamp();
-        var sent = 0;
-        while (sent < total)
+        var inflight = new Task[total];
+        // Paced by a thread of its own sleeping a millisecond at a time (1.1 ms here), not by Task.Delay(1): the
+        // runtime's timers wake 4-12 ms late on this host, and latency counts from the scheduled time, so the
+        // generator's lateness would be charged to the app.
+        var paced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pacer = new Thread(() =>
         {
-            var due = (int)Math.Min(total, Stopwatch.GetElapsedTime(start).TotalSeconds * rate);
-            for (; sent < due; sent++)
+            var start = Stopwatch.GetTimestamp();
+            var sent = 0;
+            while (sent < total && !cancellationToken.IsCancellationRequested)
             {
-                var index = sent;
-                var scheduled = start + (long)(index * (double)Stopwatch.Frequency / rate);
-                inflight.Add(SendAsync(client, bodies[index % bodies.Count], scheduled, latencies, index, () => Interlocked.Increment(ref errors), cancellationToken));
+                // Request k is due at k / rate: every request whose time has come, the one at time 0 included.
+                var due = (int)Math.Min(total, Math.Floor(Stopwatch.GetElapsedTime(start).TotalSeconds * rate) + 1);
+                for (; sent < due; sent++)
+                {
+                    var scheduled = start + (long)(sent * (double)Stopwatch.Frequency / rate);
+                    inflight[sent] = SendAsync(client, bodies[sent % bodies.Count], scheduled, samples, sent, readServer: true, () => Interlocked.Increment(ref errors), cancellationToken);
+                }
+
+                Thread.Sleep(1);
             }
 
-            await Task.Delay(1, cancellationToken);
-        }
-
+            paced.SetResult();
+        }) { IsBackground = true, Name = "open-loop pacer" };
+        pacer.Start();
+        await paced.Task;
+        cancellationToken.ThrowIfCancellationRequested();
         await Task.WhenAll(inflight);
-        return Summarise(latencies, total, errors);
+        return Summarise(samples, errors);
     }
 
     private static async Task<LoadResult> ClosedLoopAsync(HttpClient client, List<byte[]> bodies, int concurrency, int seconds, CancellationToken cancellationToken)
     {
-        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+        var samples = new System.Collections.Concurrent.ConcurrentBag<Sample>();
         var errors = 0;
         var next = 0;
         var end = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
-            var one = new double[1];
+            var one = new Sample[1];
             while (Stopwatch.GetTimestamp() < end)
             {
                 var i = Interlocked.Increment(ref next);
-                await SendAsync(client, bodies[i % bodies.Count], Stopwatch.GetTimestamp(), one, 0, () => Interlocked.Increment(ref errors), cancellationToken);
-                latencies.Add(one[0]);
+                await SendAsync(client, bodies[i % bodies.Count], Stopwatch.GetTimestamp(), one, 0, readServer: false, () => Interlocked.Increment(ref errors), cancellationToken);
+                samples.Add(one[0]);
             }
         }));
-        var all = latencies.ToArray();
-        return Summarise(all, all.Length, errors);
+        return Summarise([.. samples], errors);
     }
 
-    private static async Task SendAsync(HttpClient client, byte[] body, long scheduled, double[] latencies, int index, Action onError, CancellationToken cancellationToken)
+    private static async Task SendAsync(HttpClient client, byte[] body, long scheduled, Sample[] samples, int index, bool readServer, Action onError, CancellationToken cancellationToken)
     {
+        samples[index].Late = Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds;
+        samples[index].Server = double.NaN;
         try
         {
             using var content = new ByteArrayContent(body);
@@ -274,19 +301,32 @@ public static class ScoringBenchmark
                 onError();
                 if (Interlocked.Increment(ref reported) <= 3) Console.Error.WriteLine($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
             }
+            else if (readServer)
+            {
+                using var json = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+                samples[index].Server = json.RootElement.GetProperty("latencyMs").GetDouble();
+            }
         }
         catch (HttpRequestException)
         {
             onError();
         }
 
-        latencies[index] = Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds;
+        samples[index].Total = Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds;
     }
 
-    private static LoadResult Summarise(double[] latencies, int count, int errors)
+    private static LoadResult Summarise(Sample[] samples, int errors)
     {
-        var sorted = latencies[..count].Order().ToArray();
-        double At(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
-        return new LoadResult(count, errors, At(0.50), At(0.99), sorted.Length == 0 ? double.NaN : sorted[^1]);
+        static (double P50, double P99, double Max) Percentiles(IEnumerable<double> values)
+        {
+            var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+            double At(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+            return (At(0.50), At(0.99), sorted.Length == 0 ? double.NaN : sorted[^1]);
+        }
+
+        var total = Percentiles(samples.Select(s => s.Total));
+        var late = Percentiles(samples.Select(s => s.Late));
+        var server = Percentiles(samples.Select(s => s.Server));
+        return new LoadResult(samples.Length, errors, total.P50, total.P99, total.Max, late.P50, late.P99, server.P50, server.P99);
     }
 }
