@@ -8,7 +8,7 @@ namespace FraudWorkbench.Core.Explain;
 /// A faster exact TreeSHAP (the idea of Fast TreeSHAP v2, Yang 2021): a leaf's share of every contribution
 /// depends only on which of its path's distinct features the row agrees with. For a leaf with few distinct
 /// features the contributions for each agreement pattern are computed once, when the model loads, and
-/// explaining a row is one pass over the path to find the pattern and one table lookup per feature. A
+/// explaining a row is one comparison per split to find every leaf's pattern and one table lookup per feature. A
 /// leaf with more (2^D·D numbers would be too many) builds its path for the row's pattern and unwinds it
 /// on the spot, O(D²) for that leaf alone, so one deep leaf no longer costs its whole tree the tables.
 /// One instance holds every leaf of an ensemble: a row first finds every leaf's pattern (no branches, no
@@ -29,6 +29,9 @@ public sealed class LeafTables
     [ThreadStatic]
     private static int[]? rowBuffer;
 
+    [ThreadStatic]
+    private static int[]? patternBuffer;
+
     private readonly int[] starts;
     private readonly int[] features;
     private readonly double[] lower;
@@ -38,11 +41,26 @@ public sealed class LeafTables
     private readonly int[] tableStarts; // -1: computed per row
     private readonly double[] table;
     private readonly int maxUnique;
+    private readonly Split[] splits;
+    private readonly int[] roots;
+    private readonly int[] leafSlots;
 
     private sealed record Leaf(int[] Features, double[] Lower, double[] Upper, double[] Zero, double Value, double[]? Table);
 
-    private LeafTables(Leaf[] leaves)
+    /// <summary>
+    /// A split in the pattern pass, trees in pre-order. Slots hold the agreement pattern of the path to a node,
+    /// bit k for the path's k-th distinct feature (in order of first appearance, the order of a leaf's table).
+    /// </summary>
+    /// <param name="Bit">The split feature's bit on this path (0 past the 31st distinct feature: only tabled leaves, at most 10, use the pattern).</param>
+    /// <param name="New">The same bit when the feature first appears on the path here, else 0.</param>
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly record struct Split(double Threshold, int Feature, int Bit, int New, int Slot, int Left, int Right);
+
+    private LeafTables(Leaf[] leaves, Split[] splits, int[] roots, int[] leafSlots)
     {
+        this.splits = splits;
+        this.roots = roots;
+        this.leafSlots = leafSlots;
         starts = new int[leaves.Length + 1];
         tableStarts = new int[leaves.Length];
         var next = 0;
@@ -78,21 +96,44 @@ public sealed class LeafTables
     public static LeafTables? Build(IEnumerable<ShapTree> trees, long maxTableBytes = MaxTableBytes)
     {
         var leaves = new List<Leaf>();
+        var splits = new List<Split>();
+        var roots = new List<int>();
+        var leafSlots = new List<int>();
+        var slots = 0;
         var path = new List<(int Feature, double Threshold, bool Left, double Share)>();
-        foreach (var tree in trees.Where(t => t.Left.Length > 0)) Walk(tree, 0);
-        return leaves.Count == 0 ? null : new LeafTables(WithTables(leaves, maxTableBytes));
+        foreach (var tree in trees.Where(t => t.Left.Length > 0))
+        {
+            roots.Add(slots++);
+            Walk(tree, 0, roots[^1]);
+        }
 
-        void Walk(ShapTree tree, int node)
+        return leaves.Count == 0 ? null : new LeafTables(WithTables(leaves, maxTableBytes), [.. splits], [.. roots], [.. leafSlots]);
+
+        void Walk(ShapTree tree, int node, int slot)
         {
             var cover = tree.NodeCover[node];
-            foreach (var (child, left) in new[] { (tree.Left[node], true), (tree.Right[node], false) })
+            var distinct = path.Select(p => p.Feature).Distinct().ToList();
+            var seen = distinct.IndexOf(tree.Feature[node]);
+            var position = seen >= 0 ? seen : distinct.Count;
+            var bit = position < 31 ? 1 << position : 0;
+            var split = splits.Count;
+            splits.Add(new Split(tree.Threshold[node], tree.Feature[node], bit, seen < 0 ? bit : 0, slot, 0, 0));
+            var childSlots = new int[2];
+            foreach (var (child, left, side) in new[] { (tree.Left[node], true, 0), (tree.Right[node], false, 1) })
             {
                 var childCover = child < 0 ? tree.LeafCover[~child] : tree.NodeCover[child];
                 path.Add((tree.Feature[node], tree.Threshold[node], left, cover > 0 ? childCover / cover : 0.5));
-                if (child < 0) AddLeaf(tree.LeafValue[~child] * tree.Weight);
-                else Walk(tree, child);
+                childSlots[side] = slots++;
+                if (child < 0)
+                {
+                    leafSlots.Add(childSlots[side]);
+                    AddLeaf(tree.LeafValue[~child] * tree.Weight);
+                }
+                else Walk(tree, child, childSlots[side]);
                 path.RemoveAt(path.Count - 1);
             }
+
+            splits[split] = splits[split] with { Left = childSlots[0], Right = childSlots[1] };
         }
 
         void AddLeaf(double value)
@@ -216,8 +257,9 @@ public sealed class LeafTables
     public void Explain(ReadOnlySpan<float> x, Span<double> phi)
     {
         // NaN fails every "x ≤ threshold" and so follows right branches only, exactly as +∞ does; with it
-        // replaced, following a leaf's interval is two comparisons without a branch. −∞ goes left everywhere,
-        // as the lowest finite double does, which unlike −∞ passes a path's missing lower bound (−∞ < x).
+        // replaced, following a leaf's interval (for the leaves computed per row) is two comparisons without a
+        // branch. −∞ goes left everywhere, as the lowest finite double does, which unlike −∞ passes a path's
+        // missing lower bound (−∞ < x).
         Span<double> v = x.Length <= 512 ? stackalloc double[x.Length] : new double[x.Length];
         for (var j = 0; j < x.Length; j++) v[j] = float.IsNaN(x[j]) ? double.PositiveInfinity : float.IsNegativeInfinity(x[j]) ? double.MinValue : x[j];
         var rows = rowBuffer is { } r && r.Length >= tableStarts.Length ? r : rowBuffer = new int[tableStarts.Length];
@@ -252,30 +294,41 @@ public sealed class LeafTables
         }
     }
 
-    /// <summary>Pass 1: each tabled leaf's agreement pattern, hence the row of its table to read, asked of memory at once.</summary>
+    /// <summary>
+    /// Pass 1: each tabled leaf's agreement pattern, hence the row of its table to read, asked of memory at once.
+    /// The patterns come down the trees, one comparison per split rather than two per leaf and feature, with no
+    /// branch: a child's pattern is its parent's with the split's bit added where its feature first appears, and
+    /// cleared on the side the row does not take.
+    /// </summary>
     private unsafe void FindRows(ReadOnlySpan<double> v, int[] rows)
     {
-        ref var feature = ref MemoryMarshal.GetArrayDataReference(features);
-        ref var low = ref MemoryMarshal.GetArrayDataReference(lower);
-        ref var high = ref MemoryMarshal.GetArrayDataReference(upper);
+        var slots = roots.Length + 2 * splits.Length; // a slot per root and per child
+        var pattern = patternBuffer is { } b && b.Length >= slots ? b : patternBuffer = new int[slots];
+        ref var patterns = ref MemoryMarshal.GetArrayDataReference(pattern);
+        foreach (var root in roots) Unsafe.Add(ref patterns, root) = 0;
+        ref var split = ref MemoryMarshal.GetArrayDataReference(splits);
+        for (var i = 0; i < splits.Length; i++)
+        {
+            ref readonly var s = ref Unsafe.Add(ref split, i);
+            var p = Unsafe.Add(ref patterns, s.Slot) | s.New;
+            var right = v[s.Feature] <= s.Threshold ? 0 : s.Bit;
+            Unsafe.Add(ref patterns, s.Left) = p & ~right;
+            Unsafe.Add(ref patterns, s.Right) = p & ~(s.Bit ^ right);
+        }
+
         fixed (double* cells = table)
         {
             for (var l = 0; l < tableStarts.Length; l++)
             {
                 if (tableStarts[l] < 0) continue;
-                int from = starts[l], to = starts[l + 1], mask = 0;
-                for (int i = from, bit = 1; i < to; i++, bit <<= 1)
-                {
-                    var value = v[Unsafe.Add(ref feature, i)];
-                    mask |= (value > Unsafe.Add(ref low, i)) & (value <= Unsafe.Add(ref high, i)) ? bit : 0;
-                }
-
+                var mask = Unsafe.Add(ref patterns, leafSlots[l]);
                 rows[l] = mask;
                 if (!Sse.IsSupported) continue;
                 // A row of up to ten numbers spans up to three cache lines: ask for each.
-                var row = cells + tableStarts[l] + mask * (to - from);
-                for (var k = 0; k < to - from; k += 8) Sse.Prefetch0(row + k);
-                Sse.Prefetch0(row + (to - from - 1));
+                var d = starts[l + 1] - starts[l];
+                var row = cells + tableStarts[l] + mask * d;
+                for (var k = 0; k < d; k += 8) Sse.Prefetch0(row + k);
+                Sse.Prefetch0(row + (d - 1));
             }
         }
     }

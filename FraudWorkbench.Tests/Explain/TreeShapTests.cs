@@ -205,6 +205,31 @@ public sealed class LeafTablesTests
     }
 
     [Fact]
+    public void Explain_OneTableSetForManyTrees_SumOfEachTreesAlgorithm2()
+    {
+        // The patterns of all trees come down one array of slots: a slot mixed up between trees would show here.
+        var random = new Random(21);
+        var trees = Enumerable.Range(0, 30).Select(_ => TreeShapTestTrees.Random(random, 9, 1 + random.Next(12), 0.5 + random.NextDouble())).ToList();
+        var tables = LeafTables.Build(trees)!;
+        for (var row = 0; row < 20; row++)
+        {
+            var x = Enumerable.Range(0, 9).Select(j => random.Next(6) switch
+            {
+                0 => trees[random.Next(trees.Count)] is { Threshold.Length: > 0 } t ? (float)t.Threshold[random.Next(t.Threshold.Length)] : 0.5f,
+                1 => float.NaN,
+                _ => (float)random.NextDouble(),
+            }).ToArray();
+            var expected = new double[9];
+            var actual = new double[9];
+
+            foreach (var tree in trees) TreeShap.Explain(tree, x, expected);
+            tables.Explain(x, actual);
+
+            for (var j = 0; j < 9; j++) Assert.Equal(expected[j], actual[j], 1e-9);
+        }
+    }
+
+    [Fact]
     public void Explain_PathWithMoreDistinctFeaturesThanTheLimit_ComputedPerRowAndExact()
     {
         // A chain of splits on one more distinct feature than the tables take: its deepest two leaves are computed per row.
