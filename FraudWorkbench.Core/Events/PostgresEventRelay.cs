@@ -80,15 +80,33 @@ public sealed class PostgresEventListener(
                 }
 
                 listening.TrySetResult();
-
-                while (!stoppingToken.IsCancellationRequested)
+                try
                 {
-                    // An idle LISTEN socket dropped by a firewall or proxy raises nothing by itself:
-                    // probe it after each quiet period so a dead connection throws and we reconnect.
-                    if (!await connection.WaitAsync(ProbeInterval, stoppingToken))
+                    while (!stoppingToken.IsCancellationRequested)
                     {
-                        await using var probe = new NpgsqlCommand("SELECT 1", connection);
-                        await probe.ExecuteScalarAsync(stoppingToken);
+                        // An idle LISTEN socket dropped by a firewall or proxy raises nothing by itself:
+                        // probe it after each quiet period so a dead connection throws and we reconnect.
+                        if (!await connection.WaitAsync(ProbeInterval, stoppingToken))
+                        {
+                            await using var probe = new NpgsqlCommand("SELECT 1", connection);
+                            await probe.ExecuteScalarAsync(stoppingToken);
+                        }
+                    }
+                }
+                finally
+                {
+                    // Pooled connections are not reset when they go back (NoResetOnClose): stop listening first.
+                    if (connection.State == System.Data.ConnectionState.Open)
+                    {
+                        try
+                        {
+                            await using var unlisten = new NpgsqlCommand("UNLISTEN *", connection);
+                            await unlisten.ExecuteNonQueryAsync(CancellationToken.None);
+                        }
+                        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+                        {
+                            // A broken connection is not returned to the pool anyway.
+                        }
                     }
                 }
             }

@@ -73,12 +73,13 @@ public static class ScoringBenchmark
             {
                 var appBefore = CpuSeconds(p => p == Environment.ProcessId);
                 var postgresBefore = CpuSeconds(IsPostgres);
+                var (allocated, pause, collections) = (GC.GetTotalAllocatedBytes(), GC.GetTotalPauseDuration(), GC.CollectionCount(0));
                 var closed = await ClosedLoopAsync(client, bodies, inFlight, seconds, cancellationToken);
                 var appCpu = CpuSeconds(p => p == Environment.ProcessId) - appBefore;
                 var postgresCpu = CpuSeconds(IsPostgres) - postgresBefore;
                 var rate = closed.Count / (double)seconds;
                 if (rate > best.Rate) best = (rate, inFlight);
-                await output.WriteLineAsync($"closed loop, {inFlight} in flight: {rate:N0} requests/s, errors {closed.Errors}, p50 {closed.P50:0.00} ms, p99 {closed.P99:0.00} ms; CPU per request: app + load generator {1000 * appCpu / closed.Count:0.000} ms, PostgreSQL {1000 * postgresCpu / closed.Count:0.000} ms (of {Environment.ProcessorCount} cores)");
+                await output.WriteLineAsync($"closed loop, {inFlight} in flight: {rate:N0} requests/s, errors {closed.Errors}, p50 {closed.P50:0.00} ms, p99 {closed.P99:0.00} ms; CPU per request: app + load generator {1000 * appCpu / closed.Count:0.000} ms, PostgreSQL {1000 * postgresCpu / closed.Count:0.000} ms (of {Environment.ProcessorCount} cores); allocated {(GC.GetTotalAllocatedBytes() - allocated) / 1024.0 / closed.Count:0.0} KB per request; GC: {GC.CollectionCount(0) - collections} collections, {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:0} ms paused");
             }
 
             await output.WriteLineAsync($"maximum throughput: {best.Rate:N0} requests/s ({best.InFlight} in flight)");
