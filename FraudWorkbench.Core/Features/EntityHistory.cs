@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace FraudWorkbench.Core.Features;
 
 /// <summary>
@@ -79,5 +81,50 @@ public sealed class EntityHistory
         }
 
         return null;
+    }
+
+    private const byte FormatVersion = 1;
+    private const int HeaderBytes = 1 + 8 + 8;
+
+    /// <summary>
+    /// The stored form: a format byte (1), the older count (int64) and sum (float64), then each kept event's ticks
+    /// (int64) and value (float64), all big-endian, as PostgreSQL's int8send and float8send write them (migration
+    /// 0009 converted the earlier JSON with those). Exact, and a fraction of JSON's size and cost to read and write.
+    /// </summary>
+    public byte[] ToBytes()
+    {
+        var bytes = new byte[HeaderBytes + Times.Count * 16];
+        bytes[0] = FormatVersion;
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(1), OlderCount);
+        BinaryPrimitives.WriteDoubleBigEndian(bytes.AsSpan(9), OlderSum);
+        for (var i = 0; i < Times.Count; i++)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(HeaderBytes + i * 16), Times[i]);
+            BinaryPrimitives.WriteDoubleBigEndian(bytes.AsSpan(HeaderBytes + i * 16 + 8), Values[i]);
+        }
+
+        return bytes;
+    }
+
+    /// <exception cref="InvalidDataException">The bytes are not a history in the stored form.</exception>
+    public static EntityHistory FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < HeaderBytes || bytes[0] != FormatVersion || (bytes.Length - HeaderBytes) % 16 != 0)
+            throw new InvalidDataException($"An entity history of {bytes.Length} bytes is not in stored format {FormatVersion}.");
+        var count = (bytes.Length - HeaderBytes) / 16;
+        var history = new EntityHistory
+        {
+            OlderCount = BinaryPrimitives.ReadInt64BigEndian(bytes[1..]),
+            OlderSum = BinaryPrimitives.ReadDoubleBigEndian(bytes[9..]),
+            Times = new List<long>(count + 1),
+            Values = new List<double>(count + 1),
+        };
+        for (var i = 0; i < count; i++)
+        {
+            history.Times.Add(BinaryPrimitives.ReadInt64BigEndian(bytes[(HeaderBytes + i * 16)..]));
+            history.Values.Add(BinaryPrimitives.ReadDoubleBigEndian(bytes[(HeaderBytes + i * 16 + 8)..]));
+        }
+
+        return history;
     }
 }

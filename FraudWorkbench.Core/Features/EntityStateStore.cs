@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Threading.Channels;
 using Dapper;
 using Npgsql;
@@ -20,7 +19,7 @@ public sealed class EntityStateStore
     private const int MaxKnown = 200_000;
     private readonly NpgsqlDataSource dataSource;
     private readonly TimeProvider time;
-    private readonly ConcurrentDictionary<(Guid, int, string), (string? State, long Revision)> known = new();
+    private readonly ConcurrentDictionary<(Guid, int, string), (byte[]? State, long Revision)> known = new();
 
     // Versions whose every stored history this instance has in `known` (as of a snapshot): a key it does not
     // know is then taken to be new, written as an insert without reading first. A guess like any cached copy:
@@ -32,7 +31,7 @@ public sealed class EntityStateStore
 
     // Reads and writes of concurrent scorings share statements and transactions (group commit): the cost
     // of a round trip, a transaction and a statement is paid once per batch, not once per transaction.
-    private readonly GroupCommit<Lookup, (Guid, int, string), Dictionary<(int, string), (string?, long)>> reads;
+    private readonly GroupCommit<Lookup, (Guid, int, string), Dictionary<(int, string), (byte[]?, long)>> reads;
     private readonly GroupCommit<Change, (Guid, int, string), Dictionary<(int, string), long>> writes;
     private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1))];
 
@@ -48,7 +47,7 @@ public sealed class EntityStateStore
     private sealed record Lookup(Guid VersionId, List<(int Feature, string Entity)> Keys);
 
     /// <param name="States">The histories to write, each expected at the revision in <paramref name="Before"/> (0: not there yet).</param>
-    private sealed record Change(Guid VersionId, List<(int Feature, string Entity)> Keys, Dictionary<(int, string), string> States, Dictionary<(int, string), (string? State, long Revision)> Before);
+    private sealed record Change(Guid VersionId, List<(int Feature, string Entity)> Keys, Dictionary<(int, string), byte[]> States, Dictionary<(int, string), (byte[]? State, long Revision)> Before);
 
     /// <summary>Versions a recording call found without a snapshot, for <see cref="EntityStateWarmup"/> to load.</summary>
     public ChannelReader<Guid> WarmupRequests => warmups.Reader;
@@ -64,11 +63,11 @@ public sealed class EntityStateStore
     public async Task<int?> WarmAsync(Guid versionId, int limit = MaxKnown / 2, CancellationToken cancellationToken = default)
     {
         const string sql = """
-            SELECT feature_index, entity, state::text, revision FROM entity_state
+            SELECT feature_index, entity, state, revision FROM entity_state
             WHERE feature_set_version_id = @versionId LIMIT @take
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<(int Feature, string Entity, string State, long Revision)>(
+        var rows = (await connection.QueryAsync<(int Feature, string Entity, byte[] State, long Revision)>(
             new CommandDefinition(sql, new { versionId, take = limit + 1 }, cancellationToken: cancellationToken))).AsList();
         // Room for it beside what this instance already holds, or no snapshot: overflowing clears the copy.
         if (rows.Count > limit || known.Count + rows.Count > MaxKnown) return null;
@@ -125,8 +124,8 @@ public sealed class EntityStateStore
 
     private async Task<float[]> ComputeOnceAsync(Guid versionId, Featurizer featurizer, string?[] row, long? ticks, List<(int Feature, string Entity)> keys, bool record, float[] output, CancellationToken cancellationToken)
     {
-        // Each key's history as it was before this transaction (JSON, null for a new entity) and its revision (0: new).
-        var before = new Dictionary<(int, string), (string? State, long Revision)>();
+        // Each key's history as it was before this transaction (stored form, null for a new entity) and its revision (0: new).
+        var before = new Dictionary<(int, string), (byte[]? State, long Revision)>();
         // The same histories parsed; recording mutates them, so a retry parses again the ones it touched.
         var histories = new Dictionary<(int, string), EntityHistory?>();
         var pending = keys;
@@ -160,13 +159,13 @@ public sealed class EntityStateStore
 
             // Features come only from the histories as they were before this transaction; each key's
             // features depend on its own history alone, so keys already written keep theirs.
-            foreach (var key in stale) histories[key] = before[key].State is { } json ? JsonSerializer.Deserialize<EntityHistory>(json) : null;
+            foreach (var key in stale) histories[key] = before[key].State is { } bytes ? EntityHistory.FromBytes(bytes) : null;
             featurizer.Compute(row, ticks, (f, e) => histories.GetValueOrDefault((f, e)), output);
             if (!record) return output;
 
             var open = pending.ToHashSet();
             featurizer.Observe(row, ticks!.Value, (f, e) => open.Contains((f, e)) ? histories[(f, e)] ??= new EntityHistory() : new EntityHistory());
-            var states = pending.ToDictionary(k => k, k => JsonSerializer.Serialize(histories[k] ?? new EntityHistory()));
+            var states = pending.ToDictionary(k => k, k => (histories[k] ?? new EntityHistory()).ToBytes());
             var written = await writes.RunAsync(new Change(versionId, pending, states, before));
             foreach (var (key, revision) in written) Remember(versionId, key, (states[key], revision));
             stale = pending;
@@ -176,7 +175,7 @@ public sealed class EntityStateStore
         }
     }
 
-    private void Remember(Guid versionId, (int Feature, string Entity) key, (string? State, long Revision) value)
+    private void Remember(Guid versionId, (int Feature, string Entity) key, (byte[]? State, long Revision) value)
     {
         // A cache, not a source of truth: dropping it all costs reads, never correctness. Revisions only grow,
         // so a late read never replaces a newer copy.
@@ -192,15 +191,15 @@ public sealed class EntityStateStore
         known.Clear();
     }
 
-    private async Task<Dictionary<(int, string), (string?, long)>[]> ReadAsync(List<Lookup> lookups)
+    private async Task<Dictionary<(int, string), (byte[]?, long)>[]> ReadAsync(List<Lookup> lookups)
     {
         const string sql = """
-            SELECT t.i, es.state::text, es.revision
+            SELECT t.i, es.state, es.revision
             FROM unnest($1::uuid[], $2::int[], $3::text[]) WITH ORDINALITY AS t(v, f, e, i)
             JOIN entity_state es ON es.feature_set_version_id = t.v AND es.feature_index = t.f AND es.entity = t.e
             """;
         var keys = lookups.SelectMany((l, n) => l.Keys.Select(k => (Lookup: n, l.VersionId, k.Feature, k.Entity))).ToList();
-        var found = lookups.Select(l => l.Keys.ToDictionary(k => k, _ => ((string?)null, 0L))).ToArray();
+        var found = lookups.Select(l => l.Keys.ToDictionary(k => k, _ => ((byte[]?)null, 0L))).ToArray();
         await using var command = dataSource.CreateCommand(sql);
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.VersionId).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Feature).ToArray() });
@@ -209,7 +208,7 @@ public sealed class EntityStateStore
         while (await reader.ReadAsync(CancellationToken.None))
         {
             var key = keys[(int)reader.GetInt64(0) - 1];
-            found[key.Lookup][(key.Feature, key.Entity)] = (reader.GetString(1), reader.GetInt64(2));
+            found[key.Lookup][(key.Feature, key.Entity)] = (reader.GetFieldValue<byte[]>(1), reader.GetInt64(2));
         }
 
         return found;
@@ -223,15 +222,15 @@ public sealed class EntityStateStore
     private async Task<Dictionary<(int, string), long>[]> WriteAsync(List<Change> changes)
     {
         const string sql = """
-            WITH input AS (SELECT * FROM unnest($2::int[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::bigint[]) AS t(c, v, f, e, s, rev)),
+            WITH input AS (SELECT * FROM unnest($2::int[], $3::uuid[], $4::int[], $5::text[], $6::bytea[], $7::bigint[]) AS t(c, v, f, e, s, rev)),
             updated AS (
-                UPDATE entity_state es SET state = i.s::jsonb, revision = nextval('entity_state_revision'), updated_at = $1
+                UPDATE entity_state es SET state = i.s, revision = nextval('entity_state_revision'), updated_at = $1
                 FROM input i
                 WHERE es.feature_set_version_id = i.v AND es.feature_index = i.f AND es.entity = i.e AND i.rev > 0 AND es.revision = i.rev
                 RETURNING i.c, es.feature_index, es.entity, es.revision),
             inserted AS (
                 INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
-                SELECT i.v, i.f, i.e, i.s::jsonb, $1 FROM input i WHERE i.rev = 0
+                SELECT i.v, i.f, i.e, i.s, $1 FROM input i WHERE i.rev = 0
                 ON CONFLICT DO NOTHING
                 RETURNING feature_set_version_id, feature_index, entity, revision)
             SELECT c, feature_index, entity, revision FROM updated
@@ -311,7 +310,7 @@ public sealed class EntityStateStore
     {
         const string upsert = """
             INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
-            SELECT @versionId, f, e, s::jsonb, @now FROM unnest(@features, @entities, @states) AS t(f, e, s)
+            SELECT @versionId, f, e, s, @now FROM unnest(@features, @entities, @states) AS t(f, e, s)
             ON CONFLICT (feature_set_version_id, feature_index, entity)
             DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, revision = nextval('entity_state_revision')
             """;
@@ -323,7 +322,7 @@ public sealed class EntityStateStore
                 now = time.GetUtcNow().UtcDateTime,
                 features = chunk.Select(h => h.Key.Item1).ToArray(),
                 entities = chunk.Select(h => h.Key.Item2).ToArray(),
-                states = chunk.Select(h => JsonSerializer.Serialize(h.Value)).ToArray(),
+                states = chunk.Select(h => h.Value.ToBytes()).ToArray(),
             }, transaction, cancellationToken: cancellationToken));
         }
     }

@@ -1,5 +1,7 @@
 using Dapper;
+using System.Text.Json;
 using FraudWorkbench.Core.Db;
+using FraudWorkbench.Core.Features;
 using FraudWorkbench.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -30,6 +32,36 @@ public sealed class MigratorTests
         Assert.True(await migrator.IsUpToDateAsync());
         await using var connection = await dataSource.OpenConnectionAsync();
         Assert.Equal(Migrator.All.Count, await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM schema_migrations"));
+    }
+
+    [Fact]
+    public async Task ApplyAsync_EntityHistoriesStoredAsJson_ConvertedToTheBytesTheStoreWrites()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await PostgresServer.CreateDatabaseAsync(migrated: false));
+        var history = new EntityHistory { OlderCount = 3, OlderSum = 0.1 + 0.2, Times = [638_000_000_000_000_000, 638_000_000_360_000_000], Values = [-12.34, 1e-300] };
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            // The schema as it was before migration 9, and a history written as the JSON the store wrote then.
+            await connection.ExecuteAsync("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())", transaction: transaction);
+            foreach (var migration in Migrator.All.Where(m => m.Version < 9))
+            {
+                await connection.ExecuteAsync(migration.Sql, transaction: transaction);
+                await connection.ExecuteAsync("INSERT INTO schema_migrations (version, name) VALUES (@Version, @Name)", migration, transaction);
+            }
+
+            await connection.ExecuteAsync("SET LOCAL session_replication_role = replica", transaction: transaction); // no feature set row needed
+            await connection.ExecuteAsync("INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at) VALUES (@id, 0, 'c1', @json::jsonb, now()), (@id, 1, 'c1', @empty::jsonb, now())",
+                new { id = Guid.NewGuid(), json = JsonSerializer.Serialize(history), empty = JsonSerializer.Serialize(new EntityHistory()) }, transaction);
+            await transaction.CommitAsync();
+        }
+
+        await new Migrator(dataSource, NullLogger<Migrator>.Instance).ApplyAsync();
+
+        await using var check = await dataSource.OpenConnectionAsync();
+        var stored = (await check.QueryAsync<byte[]>("SELECT state FROM entity_state ORDER BY feature_index")).ToList();
+        Assert.Equal(history.ToBytes(), stored[0]);
+        Assert.Equal(new EntityHistory().ToBytes(), stored[1]);
     }
 
     [Fact]

@@ -220,7 +220,7 @@ public sealed class FeaturizerTests
         foreach (var r in BatchFeaturizer.TimeOrder([.. rows.Select(featurizer.EventTicks)]))
         {
             var ticks = featurizer.EventTicks(rows[r])!.Value;
-            var stored = histories.TryGetValue(rows[r][1]!, out var json) ? JsonSerializer.Deserialize<EntityHistory>(JsonSerializer.Serialize(json))! : new EntityHistory();
+            var stored = histories.TryGetValue(rows[r][1]!, out var kept) ? EntityHistory.FromBytes(kept.ToBytes()) : new EntityHistory();
             featurizer.Compute(rows[r], ticks, (_, _) => stored, online.AsSpan(r, 1));
             featurizer.Observe(rows[r], ticks, (_, _) => stored);
             histories[rows[r][1]!] = stored;
@@ -251,7 +251,7 @@ public sealed class FeaturizerTests
         // The scoring path: one transaction at a time, its entity state loaded from and saved to storage
         // (serialised here exactly as the PostgreSQL store keeps it).
         var featurizer = new Featurizer(set);
-        var stored = new Dictionary<(int, string), string>();
+        var stored = new Dictionary<(int, string), byte[]>();
         var online = new float[batch.Length];
         var order = Enumerable.Range(0, rows.Count).OrderBy(r => featurizer.EventTicks(rows[r])).ThenBy(r => r).ToList();
         foreach (var r in order)
@@ -260,14 +260,14 @@ public sealed class FeaturizerTests
             EntityHistory Load(int f, string key)
             {
                 if (!loaded.TryGetValue((f, key), out var h))
-                    loaded[(f, key)] = h = stored.TryGetValue((f, key), out var json) ? JsonSerializer.Deserialize<EntityHistory>(json)! : new EntityHistory();
+                    loaded[(f, key)] = h = stored.TryGetValue((f, key), out var bytes) ? EntityHistory.FromBytes(bytes) : new EntityHistory();
                 return h;
             }
 
             var ticks = featurizer.EventTicks(rows[r])!.Value;
             featurizer.Compute(rows[r], ticks, (f, key) => stored.ContainsKey((f, key)) ? Load(f, key) : null, online.AsSpan(r * set.SlotCount, set.SlotCount));
             featurizer.Observe(rows[r], ticks, Load);
-            foreach (var (key, history) in loaded) stored[key] = JsonSerializer.Serialize(history);
+            foreach (var (key, history) in loaded) stored[key] = history.ToBytes();
         }
 
         var maxDifference = batch.Zip(online, (a, b) => Math.Abs(a - b)).Max();
