@@ -164,12 +164,17 @@ public static class OperatorCommands
         var scoringRaw = new Option<bool>("--raw-columns") { Description = "Train on the raw columns (no entity features, so no online entity state) instead of the fraud recipes" };
         var benchScoring = new Command("scoring", "Start the app, promote a sample model and load POST /api/v1/predict: p50/p99 at fixed rates, maximum throughput, ML.NET vs ONNX Runtime") { scoringSeconds, scoringRates, scoringConcurrency, scoringRaw, scoringNoReasons };
         benchScoring.SetAction((parse, ct) => ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency)!, parse.GetValue(scoringRaw), output, ct, reasons: !parse.GetValue(scoringNoReasons)));
+        var loadUrl = new Option<string>("--url") { Description = "The app's base address", Required = true };
+        var loadBodies = new Option<string>("--bodies") { Description = "File of request bodies for POST /api/v1/predict, one JSON document per line", Required = true };
+        var loadWarmup = new Option<int>("--warmup-seconds") { Description = "Seconds of load at the first rate before the measured steps", DefaultValueFactory = _ => 10 };
+        var benchLoad = new Command("load", $"The scoring benchmark's load generator, as a process of its own (API key in {LoadGenerator.KeyVariable})") { loadUrl, loadBodies, scoringSeconds, loadWarmup, scoringRates, scoringConcurrency };
+        benchLoad.SetAction((parse, ct) => LoadGenerator.RunAsync(parse.GetValue(loadUrl)!, parse.GetValue(loadBodies)!, parse.GetValue(loadWarmup), parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency)!, output, ct));
         var explainRows = new Option<int>("--rows") { Description = "Rows of generated data (70 % train the model)", DefaultValueFactory = _ => 200_000 };
         var explainCount = new Option<int>("--explain-rows") { Description = "Validation rows to explain", DefaultValueFactory = _ => 10_000 };
         var explainDepth = new Option<int>("--max-depth") { Description = "Maximum tree depth of both models (0: unlimited, LightGBM's default)", DefaultValueFactory = _ => 0 };
         var benchExplain = new Command("explain", "Exact TreeSHAP per row against xgboost's pred_contribs on a same-size model, and a parallel batch") { explainRows, explainCount, explainDepth };
         benchExplain.SetAction((parse, ct) => ExplainBenchmark.RunAsync(parse.GetValue(explainRows), parse.GetValue(explainCount), parse.GetValue(explainDepth), output, ct));
-        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures, benchTraining, benchScoring, benchExplain });
+        root.Subcommands.Add(new Command("bench", "Benchmarks that print their figures") { benchIngest, benchFeatures, benchTraining, benchScoring, benchLoad, benchExplain });
         root.Subcommands.Add(new Command("user", "Manage local accounts") { userCreate, userReset, userList });
         root.Subcommands.Add(new Command("api-key", "Manage API keys for /api/v1") { keyCreate, keyRevoke, keyList });
         return await root.Parse(args).InvokeAsync();

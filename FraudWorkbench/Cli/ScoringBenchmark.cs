@@ -53,35 +53,40 @@ public static class ScoringBenchmark
             var (bodies, refused) = await BodiesAsync(app.Services, reasons, cancellationToken);
             await CompareEnginesAsync(app.Services, output, cancellationToken);
 
-            using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) };
-            using var client = new HttpClient(handler) { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-            await output.WriteLineAsync($"load: POST /api/v1/predict, one month B transaction per request ({bodies.Count:N0} distinct; {refused:N0} rows left out because the model refuses them, e.g. a home country it never saw), prediction logging on, {(reasons ? "reasons on (top 5 by TreeSHAP)" : "reasons off (explain: false)")}, {seconds} s per step after a {WarmupSeconds} s warm-up");
-            // Warm-up, shown but not counted: tiered JIT recompiling hot methods in the background, connections, the
-            // instance loading the entity histories, PostgreSQL's caches. It takes seconds; a server runs for days.
-            var warm = await OpenLoopAsync(client, bodies, rates[0], WarmupSeconds, cancellationToken);
-            await output.WriteLineAsync($"warm-up    {rates[0],5}/s for {WarmupSeconds} s: p50 {warm.P50:0.00} ms, p99 {warm.P99:0.00} ms (not counted)");
-            foreach (var rate in rates)
+            // The load comes from a process of its own, like a partner's client: its allocations, collections and
+            // threads are not the app's. It still shares the two cores with the app and PostgreSQL.
+            var bodiesPath = Path.Combine(dataDirectory, "bodies.jsonl");
+            await File.WriteAllLinesAsync(bodiesPath, bodies.Select(b => System.Text.Encoding.UTF8.GetString(b)), cancellationToken);
+            await output.WriteLineAsync($"load: POST /api/v1/predict from a separate process (bench load), one month B transaction per request ({bodies.Count:N0} distinct; {refused:N0} rows left out because the model refuses them, e.g. a home country it never saw), prediction logging on, {(reasons ? "reasons on (top 5 by TreeSHAP)" : "reasons off (explain: false)")}, {seconds} s per step after a {WarmupSeconds} s warm-up");
+            using var generator = StartGenerator(address, bodiesPath, seconds, rates, concurrency, secret);
+            await using var stop = cancellationToken.Register(() => generator.Kill(entireProcessTree: true));
+            var best = (Rate: 0.0, InFlight: "");
+            var before = Snapshot.Take(generator.Id);
+            while (await generator.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
             {
-                var (pause, collections) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0));
-                var result = await OpenLoopAsync(client, bodies, rate, seconds, cancellationToken);
-                await output.WriteLineAsync($"open loop {rate,5}/s: sent {result.Count:N0}, errors {result.Errors}, achieved {result.Count / (double)seconds:N0}/s, p50 {result.P50:0.00} ms, p99 {result.P99:0.00} ms, max {result.Max:0.0} ms (sent late by p50 {result.LateP50:0.00} / p99 {result.LateP99:0.00} ms; in the app p50 {result.ServerP50:0.00} / p99 {result.ServerP99:0.00} ms; GC: {GC.CollectionCount(0) - collections} collections, {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:0} ms paused)");
+                if (line.StartsWith("begin ", StringComparison.Ordinal)) before = Snapshot.Take(generator.Id);
+                if (!line.StartsWith("result ", StringComparison.Ordinal)) continue;
+                var r = JsonSerializer.Deserialize<LoadGenerator.LoadResult>(line["result ".Length..], LoadGenerator.Json)!;
+                var d = Snapshot.Take(generator.Id) - before;
+                var rate = r.Count / r.Seconds;
+                var gc = $"GC in the app: {d.Collections} collections, {d.Pause.TotalMilliseconds:0} ms paused";
+                if (r.Step == "warm-up")
+                {
+                    await output.WriteLineAsync($"warm-up    {rates[0],5}/s for {WarmupSeconds} s: p50 {r.P50:0.00} ms, p99 {r.P99:0.00} ms (not counted)");
+                }
+                else if (r.Step.StartsWith("open ", StringComparison.Ordinal))
+                {
+                    await output.WriteLineAsync($"open loop {r.Step[5..],5}/s: sent {r.Count:N0}, errors {r.Errors}, achieved {rate:N0}/s, p50 {r.P50:0.00} ms, p99 {r.P99:0.00} ms, max {r.Max:0.0} ms (sent late by p50 {r.LateP50:0.00} / p99 {r.LateP99:0.00} ms; in the app p50 {r.ServerP50:0.00} / p99 {r.ServerP99:0.00} ms; {gc})");
+                }
+                else
+                {
+                    if (rate > best.Rate) best = (rate, r.Step[7..]);
+                    await output.WriteLineAsync($"closed loop, {r.Step[7..]} in flight: {rate:N0} requests/s, errors {r.Errors}, p50 {r.P50:0.00} ms, p99 {r.P99:0.00} ms; CPU per request: app {1000 * d.App / r.Count:0.000} ms, load generator {1000 * d.Generator / r.Count:0.000} ms, PostgreSQL {1000 * d.Postgres / r.Count:0.000} ms (of {Environment.ProcessorCount} cores); app allocated {d.Allocated / 1024.0 / r.Count:0.0} KB per request; {gc}");
+                }
             }
 
-            var best = (Rate: 0.0, InFlight: 0);
-            foreach (var inFlight in concurrency)
-            {
-                var appBefore = CpuSeconds(p => p == Environment.ProcessId);
-                var postgresBefore = CpuSeconds(IsPostgres);
-                var (allocated, pause, collections) = (GC.GetTotalAllocatedBytes(), GC.GetTotalPauseDuration(), GC.CollectionCount(0));
-                var closed = await ClosedLoopAsync(client, bodies, inFlight, seconds, cancellationToken);
-                var appCpu = CpuSeconds(p => p == Environment.ProcessId) - appBefore;
-                var postgresCpu = CpuSeconds(IsPostgres) - postgresBefore;
-                var rate = closed.Count / (double)seconds;
-                if (rate > best.Rate) best = (rate, inFlight);
-                await output.WriteLineAsync($"closed loop, {inFlight} in flight: {rate:N0} requests/s, errors {closed.Errors}, p50 {closed.P50:0.00} ms, p99 {closed.P99:0.00} ms; CPU per request: app + load generator {1000 * appCpu / closed.Count:0.000} ms, PostgreSQL {1000 * postgresCpu / closed.Count:0.000} ms (of {Environment.ProcessorCount} cores); allocated {(GC.GetTotalAllocatedBytes() - allocated) / 1024.0 / closed.Count:0.0} KB per request; GC: {GC.CollectionCount(0) - collections} collections, {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:0} ms paused");
-            }
-
+            await generator.WaitForExitAsync(cancellationToken);
+            if (generator.ExitCode != 0) throw new InvalidOperationException($"The load generator exited with {generator.ExitCode}.");
             await output.WriteLineAsync($"maximum throughput: {best.Rate:N0} requests/s ({best.InFlight} in flight)");
             var log = app.Services.GetRequiredService<PredictionLog>();
             await log.FlushAsync(cancellationToken);
@@ -94,6 +99,29 @@ public static class ScoringBenchmark
             await app.DisposeAsync(); // stops the private PostgreSQL before its directory goes
             try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary><c>bench load</c> in a child process: the same host (dotnet or the app's own launcher), workstation GC as a small client would have.</summary>
+    private static Process StartGenerator(string address, string bodiesPath, int seconds, int[] rates, int[] concurrency, string secret)
+    {
+        var host = Environment.ProcessPath!;
+        var info = new ProcessStartInfo(host) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet") info.ArgumentList.Add(typeof(ScoringBenchmark).Assembly.Location);
+        string[] arguments = ["bench", "load", "--url", address, "--bodies", bodiesPath, "--seconds", $"{seconds}", "--warmup-seconds", $"{WarmupSeconds}", "--rates", .. rates.Select(r => $"{r}"), "--concurrency", .. concurrency.Select(c => $"{c}")];
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        info.Environment[LoadGenerator.KeyVariable] = secret; // not on the command line, where any user's ps would show it
+        info.Environment["DOTNET_gcServer"] = "0";
+        return Process.Start(info) ?? throw new InvalidOperationException("The load generator did not start.");
+    }
+
+    /// <summary>CPU seconds of the app, the generator and PostgreSQL, and the app's GC figures, at one moment.</summary>
+    private sealed record Snapshot(double App, double Generator, double Postgres, long Allocated, TimeSpan Pause, int Collections)
+    {
+        public static Snapshot Take(int generator) => new(CpuSeconds(p => p == Environment.ProcessId), CpuSeconds(p => p == generator), CpuSeconds(IsPostgres),
+            GC.GetTotalAllocatedBytes(), GC.GetTotalPauseDuration(), GC.CollectionCount(0));
+
+        public static Snapshot operator -(Snapshot a, Snapshot b) =>
+            new(a.App - b.App, a.Generator - b.Generator, a.Postgres - b.Postgres, a.Allocated - b.Allocated, a.Pause - b.Pause, a.Collections - b.Collections);
     }
 
     /// <summary>Month A sample → features → LightGBM (100 trees, class weights) → registered, gated, promoted; a key without a practical rate limit.</summary>
@@ -191,8 +219,6 @@ public static class ScoringBenchmark
         }
     }
 
-    private static int reported;
-
     private static bool IsPostgres(int pid) => File.Exists($"/proc/{pid}/comm") && File.ReadAllText($"/proc/{pid}/comm").Trim() == "postgres";
 
     /// <summary>User + system CPU seconds of the matching processes, from /proc (Linux; 0 elsewhere).</summary>
@@ -218,116 +244,5 @@ public static class ScoringBenchmark
         }
 
         return ticks / 100.0; // USER_HZ
-    }
-
-    /// <param name="Late">How long after its scheduled time the generator sent the request (its own share of the latency).</param>
-    /// <param name="Server">The app's own <c>latencyMs</c>: features, entity state, model and reasons, without HTTP.</param>
-    private sealed record LoadResult(int Count, int Errors, double P50, double P99, double Max, double LateP50 = 0, double LateP99 = 0, double ServerP50 = 0, double ServerP99 = 0);
-
-    /// <summary>One request's latency from its scheduled time, how late it was sent, and the app's own latencyMs (NaN when not read).</summary>
-    private struct Sample
-    {
-        public double Total;
-        public double Late;
-        public double Server;
-    }
-
-    private static async Task<LoadResult> OpenLoopAsync(HttpClient client, List<byte[]> bodies, int rate, int seconds, CancellationToken cancellationToken)
-    {
-        var total = rate * seconds;
-        var samples = new Sample[total];
-        var errors = 0;
-        var inflight = new Task[total];
-        // Paced by a thread of its own sleeping a millisecond at a time (1.1 ms here), not by Task.Delay(1): the
-        // runtime's timers wake 4-12 ms late on this host, and latency counts from the scheduled time, so the
-        // generator's lateness would be charged to the app.
-        var paced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var pacer = new Thread(() =>
-        {
-            var start = Stopwatch.GetTimestamp();
-            var sent = 0;
-            while (sent < total && !cancellationToken.IsCancellationRequested)
-            {
-                // Request k is due at k / rate: every request whose time has come, the one at time 0 included.
-                var due = (int)Math.Min(total, Math.Floor(Stopwatch.GetElapsedTime(start).TotalSeconds * rate) + 1);
-                for (; sent < due; sent++)
-                {
-                    var scheduled = start + (long)(sent * (double)Stopwatch.Frequency / rate);
-                    inflight[sent] = SendAsync(client, bodies[sent % bodies.Count], scheduled, samples, sent, readServer: true, () => Interlocked.Increment(ref errors), cancellationToken);
-                }
-
-                Thread.Sleep(1);
-            }
-
-            paced.SetResult();
-        }) { IsBackground = true, Name = "open-loop pacer" };
-        pacer.Start();
-        await paced.Task;
-        cancellationToken.ThrowIfCancellationRequested();
-        await Task.WhenAll(inflight);
-        return Summarise(samples, errors);
-    }
-
-    private static async Task<LoadResult> ClosedLoopAsync(HttpClient client, List<byte[]> bodies, int concurrency, int seconds, CancellationToken cancellationToken)
-    {
-        var samples = new System.Collections.Concurrent.ConcurrentBag<Sample>();
-        var errors = 0;
-        var next = 0;
-        var end = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
-        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
-        {
-            var one = new Sample[1];
-            while (Stopwatch.GetTimestamp() < end)
-            {
-                var i = Interlocked.Increment(ref next);
-                await SendAsync(client, bodies[i % bodies.Count], Stopwatch.GetTimestamp(), one, 0, readServer: false, () => Interlocked.Increment(ref errors), cancellationToken);
-                samples.Add(one[0]);
-            }
-        }));
-        return Summarise([.. samples], errors);
-    }
-
-    private static async Task SendAsync(HttpClient client, byte[] body, long scheduled, Sample[] samples, int index, bool readServer, Action onError, CancellationToken cancellationToken)
-    {
-        samples[index].Late = Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds;
-        samples[index].Server = double.NaN;
-        try
-        {
-            using var content = new ByteArrayContent(body);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using var response = await client.PostAsync("/api/v1/predict", content, cancellationToken);
-            await response.Content.LoadIntoBufferAsync(cancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                onError();
-                if (Interlocked.Increment(ref reported) <= 3) Console.Error.WriteLine($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
-            }
-            else if (readServer)
-            {
-                using var json = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
-                samples[index].Server = json.RootElement.GetProperty("latencyMs").GetDouble();
-            }
-        }
-        catch (HttpRequestException)
-        {
-            onError();
-        }
-
-        samples[index].Total = Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds;
-    }
-
-    private static LoadResult Summarise(Sample[] samples, int errors)
-    {
-        static (double P50, double P99, double Max) Percentiles(IEnumerable<double> values)
-        {
-            var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
-            double At(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
-            return (At(0.50), At(0.99), sorted.Length == 0 ? double.NaN : sorted[^1]);
-        }
-
-        var total = Percentiles(samples.Select(s => s.Total));
-        var late = Percentiles(samples.Select(s => s.Late));
-        var server = Percentiles(samples.Select(s => s.Server));
-        return new LoadResult(samples.Length, errors, total.P50, total.P99, total.Max, late.P50, late.P99, server.P50, server.P99);
     }
 }
