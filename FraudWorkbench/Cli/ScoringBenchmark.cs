@@ -118,7 +118,7 @@ public static class ScoringBenchmark
     private sealed record Snapshot(double App, double Generator, double Postgres, long Allocated, TimeSpan Pause, int Collections)
     {
         public static Snapshot Take(int generator) => new(CpuSeconds(p => p == Environment.ProcessId), CpuSeconds(p => p == generator), CpuSeconds(IsPostgres),
-            GC.GetTotalAllocatedBytes(), GC.GetTotalPauseDuration(), GC.CollectionCount(0));
+            GC.GetTotalAllocatedBytes(precise: true), GC.GetTotalPauseDuration(), GC.CollectionCount(0));
 
         public static Snapshot operator -(Snapshot a, Snapshot b) =>
             new(a.App - b.App, a.Generator - b.Generator, a.Postgres - b.Postgres, a.Allocated - b.Allocated, a.Pause - b.Pause, a.Collections - b.Collections);
