@@ -23,7 +23,8 @@ public static class LoadGenerator
 
     private static int reported;
 
-    public static async Task<int> RunAsync(string address, string bodiesPath, int warmupSeconds, int seconds, int[] rates, int[] concurrency, TextWriter output, CancellationToken cancellationToken)
+    /// <param name="secret">The API key, from <see cref="KeyVariable"/>.</param>
+    public static async Task<int> RunAsync(string address, string bodiesPath, string? secret, int warmupSeconds, int seconds, int[] rates, int[] concurrency, TextWriter output, CancellationToken cancellationToken)
     {
         if (!Uri.TryCreate(address, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
@@ -31,7 +32,6 @@ public static class LoadGenerator
             return 2;
         }
 
-        var secret = Environment.GetEnvironmentVariable(KeyVariable);
         if (string.IsNullOrEmpty(secret))
         {
             await Console.Error.WriteLineAsync($"{KeyVariable}: set it to an API key with the predict scope.");
@@ -87,8 +87,7 @@ public static class LoadGenerator
             var sent = 0;
             while (sent < total && !cancellationToken.IsCancellationRequested)
             {
-                // Request k is due at k / rate: every request whose time has come, the one at time 0 included.
-                var due = (int)Math.Min(total, Math.Floor(Stopwatch.GetElapsedTime(start).TotalSeconds * rate) + 1);
+                var due = Due(Stopwatch.GetElapsedTime(start).TotalSeconds, rate, total);
                 for (; sent < due; sent++)
                 {
                     var scheduled = start + (long)(sent * (double)Stopwatch.Frequency / rate);
@@ -106,6 +105,9 @@ public static class LoadGenerator
         await Task.WhenAll(inflight);
         return Summarise(samples, errors, seconds);
     }
+
+    /// <summary>How many requests are due <paramref name="elapsed"/> seconds into an open loop: request k is due at k / rate, the one at time 0 included.</summary>
+    internal static int Due(double elapsed, int rate, int total) => (int)Math.Min(total, Math.Floor(elapsed * rate) + 1);
 
     private static async Task<LoadResult> ClosedLoopAsync(HttpClient client, List<byte[]> bodies, int concurrency, int seconds, CancellationToken cancellationToken)
     {
