@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using FraudWorkbench.Core.Data;
 
 namespace FraudWorkbench.Core.Features;
@@ -37,9 +39,20 @@ public sealed class Featurizer
     public long? EventTicks(string?[] row) =>
         eventTime >= 0 && row[eventTime] is { } text && !CsvFile.IsMissing(text) && ValueParsing.TryDateTime(text, eventFormat, out var t) ? t.Ticks : null;
 
-    /// <summary>The entity each entity feature of the row belongs to (null for other features or a missing key).</summary>
-    public string? EntityOf(int feature, string?[] row) =>
-        entity[feature] >= 0 && row[entity[feature]] is { } key && !CsvFile.IsMissing(key) ? key.Trim() : null;
+    /// <summary>Entity keys longer than this are known by their SHA-256 instead (see <see cref="EntityOf"/>).</summary>
+    public const int MaxKeyLength = 256;
+
+    /// <summary>
+    /// The entity each entity feature of the row belongs to (null for other features or a missing key). A key longer
+    /// than <see cref="MaxKeyLength"/> characters becomes "sha256:" and its hash: the online state's primary key holds
+    /// it, and PostgreSQL cannot index a text of a few kilobytes. Every path (batch, backfill, scoring) keys by this.
+    /// </summary>
+    public string? EntityOf(int feature, string?[] row)
+    {
+        if (entity[feature] < 0 || row[entity[feature]] is not { } text || CsvFile.IsMissing(text)) return null;
+        var key = text.Trim();
+        return key.Length <= MaxKeyLength ? key : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+    }
 
     public bool IsEntityFeature(int feature) => entity[feature] >= 0;
 

@@ -20,10 +20,7 @@ public sealed class TransactionContract
     private readonly Dictionary<string, int> index;
     private readonly HashSet<int> required = [];
     private readonly HashSet<int> notNull = [];
-    private readonly HashSet<int> entities = [];
 
-    /// <summary>An entity key is part of the online state's primary key, whose index entries PostgreSQL caps at ~2.7 KB.</summary>
-    public const int MaxEntityKeyLength = 256;
     private readonly Dictionary<int, HashSet<string>> vocabularies = [];
 
     public TransactionContract(FittedFeatureSet features, DatasetProfile? profile)
@@ -35,11 +32,7 @@ public sealed class TransactionContract
         {
             foreach (var name in new[] { spec.Column, spec.Other, spec.Entity })
                 if (name is not null && index.TryGetValue(name, out var i)) required.Add(i);
-            if (spec.Entity is not null && index.TryGetValue(spec.Entity, out var e))
-            {
-                notNull.Add(e);
-                entities.Add(e);
-            }
+            if (spec.Entity is not null && index.TryGetValue(spec.Entity, out var e)) notNull.Add(e);
             needsTime |= spec.Kind is FeatureKind.Velocity or FeatureKind.EntityRatio;
         }
 
@@ -105,10 +98,6 @@ public sealed class TransactionContract
             else if (row[i] is null && notNull.Contains(i))
             {
                 issues.Add(new InputIssue(prefix + column.Name, column.Role == ColumnRole.EventTime ? "The event time may not be null." : "An entity key may not be null."));
-            }
-            else if (row[i] is { Length: > MaxEntityKeyLength } key && entities.Contains(i))
-            {
-                issues.Add(new InputIssue(prefix + column.Name, $"An entity key may have at most {MaxEntityKeyLength} characters; this one has {key.Length:N0}."));
             }
             else if (row[i] is { } value && vocabularies.TryGetValue(i, out var known) && !known.Contains(value))
             {

@@ -238,6 +238,29 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task Online_KeysLongerThanPostgresCanIndex_BackfilledAndScoredByTheirHash_NotConfused()
+    {
+        var (version, featurizer) = await WeeklyVelocityAsync("long-keys");
+        var random = new Random(5);
+        // An index entry of PostgreSQL's holds at most ~2.7 KB after compression, which random letters defeat.
+        var key = string.Concat(Enumerable.Range(0, 5_000).Select(_ => (char)('a' + random.Next(26))));
+        var other = key + "x";            // the same first 5,000 characters
+        var store = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
+
+        var backfilled = await store.BackfillAsync(version.Id, version.Fitted, [Event(key, "2026-03-05", 0), Event(key, "2026-03-05", 1), Event(other, "2026-03-05", 2)]);
+        var scored = await store.ComputeAsync(version.Id, featurizer, Event(key, "2026-03-05", 3), record: true);
+        var after = await new EntityStateStore(fixture.Db.DataSource, TimeProvider.System).ComputeAsync(version.Id, featurizer, Event(key, "2026-03-05", 4), record: false);
+        var otherAfter = await new EntityStateStore(fixture.Db.DataSource, TimeProvider.System).ComputeAsync(version.Id, featurizer, Event(other, "2026-03-05", 4), record: false);
+
+        Assert.Equal(2, backfilled);
+        Assert.Equal(2, scored[0]);
+        Assert.Equal(3, after[0]);
+        Assert.Equal(1, otherAfter[0]);
+        Assert.StartsWith("sha256:", featurizer.EntityOf(0, Event(key, "2026-03-05", 0)));
+        Assert.Equal(new string('k', Featurizer.MaxKeyLength), featurizer.EntityOf(0, Event(new string('k', Featurizer.MaxKeyLength), "2026-03-05", 0)));
+    }
+
+    [Fact]
     public async Task Online_BackfilledFromEarlierRows_ThenScoringTheRest_EqualsBatch()
     {
         var (version, _) = await fixture.Service.CreateAsync(Request("online-parity"), "test");
