@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using FraudWorkbench.Core;
 using FraudWorkbench.Core.Accounts;
@@ -17,9 +16,10 @@ namespace FraudWorkbench.Cli;
 
 /// <summary>
 /// <c>bench scoring</c>: starts the app (its own PostgreSQL, prediction logging on), trains and promotes a
-/// LightGBM model (100 trees, the fraud recipes) on the month A sample, then drives <c>POST /api/v1/predict</c>
-/// over loopback with month B transactions: open-loop at fixed rates (latency from each request's scheduled
-/// time, so a stall is not hidden) and closed-loop for the maximum throughput. Before that it compares the
+/// LightGBM model (100 trees, the fraud recipes) on the month A sample, then has a separate load-generator process
+/// (<see cref="LoadGenerator"/>) drive <c>POST /api/v1/predict</c> over loopback with month B transactions: open-loop
+/// at fixed rates (latency from each request's scheduled time, so a stall is not hidden) and closed-loop for the
+/// maximum throughput, with CPU per request and the app's GC read around each step. Before that it compares the
 /// two in-process engines on the same feature rows.
 /// </summary>
 public static class ScoringBenchmark
