@@ -15,6 +15,17 @@ public sealed record Reason(string Column, double Contribution, string? Value);
 public sealed class PredictionLogFullException() : Exception("The prediction log is saturated; retry shortly.");
 
 /// <summary>
+/// A batch failed after its first <see cref="Recorded"/> transactions were scored, logged and added to their entities'
+/// histories: those stay (undoing them could erase other requests' events), so the caller must learn which they
+/// were, or a resend of the whole batch would count them twice in every velocity feature.
+/// </summary>
+public sealed class PartialBatchException(IReadOnlyList<Prediction> recorded, Exception inner)
+    : Exception($"The batch failed after {recorded.Count} of its transactions were scored and recorded.", inner)
+{
+    public IReadOnlyList<Prediction> Recorded { get; } = recorded;
+}
+
+/// <summary>
 /// Scores transactions: the model's own feature fit computes the features (entity features from the
 /// online state, which each scored transaction then joins), the engine scores them, the recalibration
 /// and threshold decide, and the prediction goes to the log.
@@ -30,11 +41,12 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
     {
         if (!dryRun && !log.TryReserve(rows.Count)) throw new PredictionLogFullException();
         var logged = 0;
+        var results = new Prediction[rows.Count];
+        var done = 0;
         try
         {
-            var results = new Prediction[rows.Count];
             var probability = new double[1];
-            for (var i = 0; i < rows.Count; i++)
+            for (var i = 0; i < rows.Count; i++, done++)
             {
                 var start = Stopwatch.GetTimestamp();
                 var features = await entities.ComputeAsync(model.FeatureSetVersionId, model.Featurizer, rows[i], record: !dryRun, cancellationToken);
@@ -56,6 +68,10 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
             }
 
             return results;
+        }
+        catch (Exception ex) when (!dryRun && done > 0 && ex is not OperationCanceledException)
+        {
+            throw new PartialBatchException(results[..done], ex);
         }
         finally
         {

@@ -247,6 +247,60 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
     }
 
     [Fact]
+    public async Task PredictBatch_FeatureStoreFailsPartway_503ListsTheRecordedOnes_ResendingTheRestCountsEachOnce()
+    {
+        using var client = Client();
+        var customer = "c_partial_" + Guid.NewGuid().ToString("N")[..8];
+        var poison = "c_poison_" + Guid.NewGuid().ToString("N")[..8];
+        var transactions = new[] { customer, customer, poison, customer }.Select((c, i) =>
+        {
+            var t = fixture.Transaction(2000 + i);
+            t["customer_id"] = c;
+            t["event_time"] = $"2026-02-02T10:0{i}:00Z";
+            return t;
+        }).ToList();
+        var dataSource = fixture.App.Get<Npgsql.NpgsqlDataSource>();
+        var function = "fail_" + poison;
+        // A failure inside PostgreSQL itself, for one entity's writes only.
+        await using (var create = dataSource.CreateCommand($"""
+            CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.entity = '{poison}' THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER {function} BEFORE INSERT OR UPDATE ON entity_state FOR EACH ROW EXECUTE FUNCTION {function}();
+            """))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        HttpResponseMessage failed;
+        try
+        {
+            failed = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions });
+        }
+        finally
+        {
+            await using var drop = dataSource.CreateCommand($"DROP TRIGGER {function} ON entity_state; DROP FUNCTION {function}();");
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        var problem = await Json(failed);
+        Assert.Contains("transactions[2]", problem.GetProperty("detail").GetString());
+        var recorded = problem.GetProperty("recorded").EnumerateArray().Select(p => p.GetProperty("predictionId").GetGuid()).ToList();
+        Assert.Equal(2, recorded.Count);
+
+        var resent = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions = transactions[2..] });
+
+        Assert.Equal(HttpStatusCode.OK, resent.StatusCode);
+        var rest = (await resent.Content.ReadFromJsonAsync<BatchPredictionResponse>(DatasetSchema.Json))!.Predictions.Select(p => p.PredictionId!.Value);
+        await fixture.App.Get<PredictionLog>().FlushAsync();
+        var store = fixture.App.Get<PredictionStore>();
+        var count1h = fixture.App.Get<ModelServer>().Current(Model)!.Features.SlotNames.ToList().FindIndex(n => n.Contains("count") && n.Contains("1h"));
+        var counts = new List<float>();
+        foreach (var id in recorded.Concat(rest)) counts.Add((await store.GetAsync(id))!.Features[count1h]);
+        Assert.Equal([0f, 1f, 0f, 2f], counts); // the recorded two are in the log, and counted once each
+    }
+
+    [Fact]
     public async Task Predict_BatchWithOneBadTransaction_400NamingItsIndex_NothingScored()
     {
         using var client = Client();

@@ -47,7 +47,8 @@ public static class ScoringApi
                 """);
         api.MapPost("/predict/batch", PredictBatch).WithName("PredictBatch").RequireAuthorization(Policies.Predict)
             .Accepts<PredictBatchRequestExample>("application/json")
-            .WithSummary("Scores up to 1,000 transactions (configurable) in one call, in order.");
+            .WithSummary("Scores up to 1,000 transactions (configurable) in one call, in order.")
+            .WithDescription("A 503 after some transactions were scored lists them in 'recorded' (with their prediction ids): they are logged and in their entities' histories, so resend only the rest.");
         api.MapPost("/models/{name}/versions/{version:int}/explain", Explain).WithName("ExplainTransaction").RequireAuthorization(Policies.Predict)
             .Accepts<ExplainRequestExample>("application/json")
             .WithSummary("Explains one transaction with a version: base value, every contribution (by input, feature and column), raw score and probability. Records nothing.");
@@ -173,6 +174,16 @@ public static class ScoringApi
         catch (PredictionLogFullException ex)
         {
             return (null, Unavailable(ex.Message));
+        }
+        catch (PartialBatchException ex) when (IsDatabaseFault(ex.InnerException!, cancellationToken))
+        {
+            // The first transactions are in the log and in their entities' histories: say which, so that a retry
+            // sends only the rest instead of counting these twice.
+            logger.LogWarning(ex.InnerException, "Batch scoring stopped with 503 after {Recorded} of {Count} transactions: the feature store failed", ex.Recorded.Count, rows.Count);
+            return (null, TypedResults.Problem(
+                $"The feature store failed after the first {ex.Recorded.Count} of {rows.Count} transactions were scored and recorded (listed in 'recorded', with their prediction ids). Resend only transactions[{ex.Recorded.Count}] onwards: sending the recorded ones again would count them twice in their entities' histories.",
+                statusCode: 503, title: "Scoring is temporarily unavailable",
+                extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = 1, ["recorded"] = ex.Recorded.Select(PredictionResponse.From).ToList() }));
         }
         catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
         {
