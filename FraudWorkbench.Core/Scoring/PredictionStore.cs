@@ -35,6 +35,24 @@ public sealed class PredictionStore(NpgsqlDataSource dataSource, PredictionLog l
         p.reasons::text AS reasons, f.is_fraud, f.label_date::timestamp AS label_date, f.received_at AS labelled_at
         """;
 
+    /// <summary>How long after scoring a prediction's id may still be unknown here: queued in another instance's log.</summary>
+    public static readonly TimeSpan InFlightWindow = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// True when <paramref name="id"/> is a prediction id (UUIDv7, the time it was made in its first 48 bits) from the
+    /// last <see cref="InFlightWindow"/>: not finding it may mean another instance has not written it yet, so the
+    /// caller should retry rather than be told it does not exist.
+    /// </summary>
+    public bool MayStillBeQueued(Guid id)
+    {
+        if (id.Version != 7) return false;
+        var bytes = id.ToByteArray(bigEndian: true);
+        var milliseconds = 0L;
+        for (var i = 0; i < 6; i++) milliseconds = (milliseconds << 8) | bytes[i];
+        var age = time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+        return age >= -InFlightWindow && age <= InFlightWindow; // a little ahead too: clocks of instances differ
+    }
+
     /// <summary>
     /// Stores the labels, all or none: ids that match no logged prediction are returned and nothing is written.
     /// Predictions still queued in this instance's log are written first, so a label sent right after scoring finds them.

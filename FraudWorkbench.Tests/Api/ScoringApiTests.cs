@@ -395,6 +395,26 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
     }
 
     [Fact]
+    public async Task Feedback_UnknownIdMadeMomentsAgo_503Retry_OlderOne404()
+    {
+        // A prediction id made moments ago may still be queued in another instance's log; one from minutes ago is unknown.
+        using var client = Client();
+        var recent = Guid.CreateVersion7(DateTimeOffset.UtcNow.AddSeconds(-5));
+        var older = Guid.CreateVersion7(DateTimeOffset.UtcNow.AddMinutes(-3));
+
+        var retry = await client.PostAsJsonAsync("/api/v1/feedback", new { predictionId = recent, isFraud = true });
+        var retryInBatch = await client.PostAsJsonAsync("/api/v1/feedback/batch", new { items = new object[] { new { predictionId = older, isFraud = true }, new { predictionId = recent, isFraud = true } } });
+        var notFound = await client.PostAsJsonAsync("/api/v1/feedback", new { predictionId = older, isFraud = true });
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, retry.StatusCode);
+        var problem = await Json(retry);
+        Assert.Contains(recent.ToString(), problem.GetProperty("detail").GetString());
+        Assert.Equal(1, problem.GetProperty("retryAfterSeconds").GetInt32());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, retryInBatch.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);
+    }
+
+    [Fact]
     public async Task OpenApi_DocumentsScoringAndRegistry_InteractivePageServed()
     {
         using var client = Client();

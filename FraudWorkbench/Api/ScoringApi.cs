@@ -240,6 +240,9 @@ public static class ScoringApi
         }
 
         if (unknown.Count == 0) return TypedResults.Ok(new FeedbackResponse(items.Count));
+        // Made moments ago, it may still be queued in another instance's log: a retry will find it, "not found" would mislead.
+        if (unknown.FirstOrDefault(predictions.MayStillBeQueued) is var recent && recent != Guid.Empty)
+            return Unavailable($"Prediction {recent} was made in the last minute and may not be written to the log yet; nothing was stored, retry shortly.");
         if (single) return JobsApi.Problem(404, "Prediction not found", $"No logged prediction has the id {unknown[0]}; nothing was stored.", "predictionId");
         var positions = items.Select((item, i) => (item, i)).Where(x => unknown.Contains(x.item.PredictionId))
             .Select(x => new InputIssue($"items[{x.i}].predictionId", $"No logged prediction has the id {x.item.PredictionId}.")).ToList();
