@@ -37,7 +37,7 @@ public sealed class HoldoutExplainer(TrainingRunStore runs, DatasetStore dataset
 {
     public const int MaxVersions = 3;
 
-    private sealed record Loaded(HoldoutRows Summary, float[] Features, bool[] Labels, List<string?[]> Rows, double[] Probabilities);
+    private sealed record Loaded(HoldoutRows Summary, float[] Features, bool[] Labels, PackedRows Rows, double[] Probabilities);
 
     /// <summary>Most recently used first.</summary>
     private readonly LinkedList<(Guid VersionId, Task<Loaded> Load)> recent = new();
@@ -61,7 +61,7 @@ public sealed class HoldoutExplainer(TrainingRunStore runs, DatasetStore dataset
         }
 
         var width = model.Features.SlotCount;
-        var raw = loaded.Rows[index];
+        var raw = loaded.Rows.Row(index);
         var columns = model.Features.Schema.Columns;
         return new HoldoutRow(index, loaded.Labels[index], loaded.Probabilities[index],
             [.. columns.Select((c, i) => (c.Name, i < raw.Length ? raw[i] : null))],
@@ -149,6 +149,7 @@ public sealed class HoldoutExplainer(TrainingRunStore runs, DatasetStore dataset
         }
 
         int[] fraud = [.. Enumerable.Range(0, count).Where(i => labels[i])];
-        return new Loaded(new HoldoutRows(version.Id, count, highest, lowest, fraud), features, labels, rows, probabilities);
+        // Kept as one UTF-8 buffer: the raw text of every holdout row, for the few versions asked for last.
+        return new Loaded(new HoldoutRows(version.Id, count, highest, lowest, fraud), features, labels, new PackedRows(rows), probabilities);
     }
 }
