@@ -100,10 +100,12 @@ public sealed class PostgresEventListener(
                     {
                         try
                         {
+                            // Bounded: shutting down must not wait on a connection that stopped answering.
+                            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                             await using var unlisten = new NpgsqlCommand("UNLISTEN *", connection);
-                            await unlisten.ExecuteNonQueryAsync(CancellationToken.None);
+                            await unlisten.ExecuteNonQueryAsync(timeout.Token);
                         }
-                        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+                        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or OperationCanceledException)
                         {
                             // A broken connection is not returned to the pool anyway.
                         }
