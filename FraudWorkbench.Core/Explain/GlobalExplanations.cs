@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dapper;
-using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Jobs;
@@ -72,7 +71,7 @@ public sealed class GlobalExplanationStore(NpgsqlDataSource dataSource, EventHub
 /// to <see cref="MaxRows"/> rows of the version's holdout, through the serving path.
 /// </summary>
 public sealed class GlobalExplanationJobHandler(
-    RegistryStore registry, TrainingRunStore runs, DatasetStore datasets, ArtifactStore artifacts, ModelLoader loader, GlobalExplanationStore store, TimeProvider time) : IJobHandler
+    RegistryStore registry, TrainingRunStore runs, HoldoutExplainer holdouts, ModelLoader loader, GlobalExplanationStore store, TimeProvider time) : IJobHandler
 {
     public const string KindName = "explain.global";
     public const int MaxRows = 2_000;
@@ -90,8 +89,19 @@ public sealed class GlobalExplanationJobHandler(
         var explainer = model.Explainer ?? throw new NonRetryableJobException("This version was trained before explanations were stored; train it again.");
         var run = await runs.GetAsync(version.RunId, cancellationToken) ?? throw new NonRetryableJobException("The version's training run no longer exists.");
         await context.ReportAsync(15, "rebuilding the holdout", cancellationToken);
-        var holdout = await Holdout.LoadAsync(run, datasets, artifacts, cancellationToken);
-        var (features, labels, rows) = holdout.Featurize(model);
+        // Through the page's cache: the version page's "Explain a validation row" then finds it rebuilt already.
+        HoldoutData holdout;
+        try
+        {
+            holdout = await holdouts.DataAsync(version, model, cancellationToken);
+        }
+        catch (HoldoutUnavailableException ex) when (ex.InnerException is not IOException)
+        {
+            // A file that could not be read may be readable on the next attempt; a missing run or column will not be.
+            throw new NonRetryableJobException(ex.Message);
+        }
+
+        var (features, labels, rows) = holdout;
         var width = model.Features.SlotCount;
         // Evenly spaced rows across the holdout (which is in time order for a time split).
         var step = Math.Max(1, labels.Length / (double)MaxRows);
@@ -102,10 +112,11 @@ public sealed class GlobalExplanationJobHandler(
         var contributions = new Dictionary<string, List<ContributionPoint>>();
         foreach (var r in picked)
         {
+            var raw = rows.Row(r);
             foreach (var column in model.Attribution.Columns(explainer.Explain(features.AsSpan(r * width, width))))
             {
                 if (!contributions.TryGetValue(column.Name, out var list)) contributions[column.Name] = list = [];
-                list.Add(new ContributionPoint(Math.Round(column.Value, 6), schema.IndexOf(column.Name) is var i and >= 0 ? rows[r][i] : null));
+                list.Add(new ContributionPoint(Math.Round(column.Value, 6), schema.IndexOf(column.Name) is var i and >= 0 ? raw[i] : null));
             }
         }
 

@@ -25,6 +25,9 @@ public sealed record HoldoutRows(Guid VersionId, int Count, int Highest, int Low
 /// <param name="Explanation">Null when the version cannot explain its scores (trained before explanations were stored).</param>
 public sealed record HoldoutRow(int Index, bool IsFraud, double Probability, IReadOnlyList<(string Column, string? Value)> Values, TransactionExplanation? Explanation);
 
+/// <summary>A version's holdout featurized for its model: <paramref name="Features"/> row-major, one label and one raw row per holdout row.</summary>
+public sealed record HoldoutData(float[] Features, bool[] Labels, PackedRows Rows);
+
 /// <summary>A holdout that cannot be rebuilt: its run or dataset version is gone, its file unreadable, or it lacks the label or a model input.</summary>
 public sealed class HoldoutUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
@@ -41,6 +44,19 @@ public sealed class HoldoutExplainer(TrainingRunStore runs, DatasetStore dataset
 
     /// <summary>Most recently used first.</summary>
     private readonly LinkedList<(Guid VersionId, Task<Loaded> Load)> recent = new();
+
+    private int builds;
+
+    /// <summary>How many holdouts this instance has rebuilt (a kept one is not rebuilt).</summary>
+    internal int Builds => Volatile.Read(ref builds);
+
+    /// <summary>The holdout's features, labels and raw rows, rebuilt or kept: the global explanation job reads the same one the page does.</summary>
+    /// <exception cref="HoldoutUnavailableException">The holdout cannot be rebuilt; the message says why.</exception>
+    public async Task<HoldoutData> DataAsync(ModelVersion version, ServingModel model, CancellationToken cancellationToken = default)
+    {
+        var loaded = await GetAsync(version, model, cancellationToken);
+        return new HoldoutData(loaded.Features, loaded.Labels, loaded.Rows);
+    }
 
     /// <summary>Rebuilds and scores <paramref name="version"/>'s holdout, or returns the one already kept.</summary>
     /// <exception cref="HoldoutUnavailableException">The holdout cannot be rebuilt; the message says why.</exception>
@@ -117,6 +133,7 @@ public sealed class HoldoutExplainer(TrainingRunStore runs, DatasetStore dataset
 
     private async Task<Loaded> BuildAsync(ModelVersion version, ServingModel model)
     {
+        Interlocked.Increment(ref builds);
         (float[] Features, bool[] Labels, List<string?[]> Rows) holdout;
         try
         {

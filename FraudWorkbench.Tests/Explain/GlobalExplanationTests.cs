@@ -49,5 +49,13 @@ public sealed class GlobalExplanationTests(ScoringFixture fixture) : IClassFixtu
         Assert.Equal(result.MlNetPermutation.OrderByDescending(p => p.Drop).Select(p => p.Input), result.MlNetPermutation.Select(p => p.Input));
         Assert.True(result.MlNetPermutation[0].Drop > 0, $"top ML.NET PFI drop {result.MlNetPermutation[0].Drop}");
         Assert.All(result.MlNetPermutation, p => Assert.True(p.StandardDeviation >= 0));
+        // The job rebuilt the holdout through the page's cache: explaining a validation row now rebuilds nothing.
+        var holdouts = fixture.App.Get<FraudWorkbench.Core.Explain.HoldoutExplainer>();
+        var builds = holdouts.Builds;
+        var version = (await fixture.App.Get<FraudWorkbench.Core.Registry.RegistryStore>().GetVersionAsync("global-explain", 1))!;
+        var row = await holdouts.RowAsync(version, model, 0);
+        Assert.Equal(builds, holdouts.Builds);
+        Assert.Equal(12_000, (await holdouts.LoadAsync(version, model)).Count);
+        Assert.NotNull(row.Explanation);
     }
 }
