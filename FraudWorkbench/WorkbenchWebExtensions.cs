@@ -84,7 +84,7 @@ public static class WorkbenchWebExtensions
                 });
             };
         });
-        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]).AddCheck<FraudWorkbench.Core.Scoring.ModelsHealthCheck>("models", tags: ["ready"]);
 
         // Method, path, status and duration only: headers (Authorization, X-Api-Key, cookies) and query strings never reach the log.
         services.AddHttpLogging(o =>

@@ -143,9 +143,15 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
         }
     }
 
+    private readonly TaskCompletionSource preloaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the production versions registered when this instance started are loaded (or refused) and warmed.</summary>
+    public Task Preloaded => preloaded.Task;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var subscription = events.Subscribe<ModelStageChanged>(e => refresh.Writer.TryWrite(e.ModelName));
+        await PreloadAsync(stoppingToken);
         await foreach (var name in refresh.Reader.ReadAllAsync(stoppingToken))
         {
             try
@@ -156,6 +162,40 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
             {
                 logger.LogError(ex, "Could not refresh the production version of {Model}; the current one keeps serving", name);
             }
+        }
+    }
+
+    /// <summary>
+    /// Loads every production version before this instance reports ready, and runs each once: otherwise the first
+    /// requests after a start wait for the artifacts, the ONNX session, the TreeSHAP tables and the JIT compiler.
+    /// </summary>
+    private async Task PreloadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var model in (await registry.ListModelsAsync(cancellationToken)).Where(m => m.ProductionVersion is not null))
+            {
+                try
+                {
+                    var serving = await LoadProductionAsync(model.Name, cancellationToken);
+                    var row = new float[serving.Features.SlotCount];
+                    serving.Probabilities(row, 1, new double[1]);
+                    serving.Explain(row);
+                }
+                catch (ScoringException ex)
+                {
+                    // Refused and recorded as an incident by the load: requests for it get the same answer.
+                    logger.LogWarning("{Model} was not preloaded: {Problem}", model.Name, ex.Message);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogError(ex, "Could not preload the production models; each loads on its first request");
+        }
+        finally
+        {
+            preloaded.TrySetResult();
         }
     }
 

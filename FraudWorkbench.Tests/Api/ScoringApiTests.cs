@@ -415,6 +415,27 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
     }
 
     [Fact]
+    public async Task ModelServer_Start_ProductionModelsLoadedAndWarmedBeforeReady()
+    {
+        // A second server over the same registry and artifacts, as a newly started instance has.
+        var server = new ModelServer(fixture.App.Get<FraudWorkbench.Core.Registry.RegistryStore>(), fixture.App.Get<ModelLoader>(), fixture.App.Get<FraudWorkbench.Core.Events.EventHub>(),
+            fixture.App.Get<Microsoft.Extensions.Options.IOptions<ScoringOptions>>(), Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelServer>.Instance);
+        var check = new ModelsHealthCheck(server);
+        var context = new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext();
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, (await check.CheckHealthAsync(context)).Status);
+
+        await server.StartAsync(CancellationToken.None);
+        await server.Preloaded.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await check.CheckHealthAsync(context)).Status);
+        var production = (await fixture.App.Get<FraudWorkbench.Core.Registry.RegistryStore>().GetProductionAsync(Model))!;
+        Assert.Equal(production.Id, server.Current(Model)?.VersionId); // loaded without a request asking for it
+        await server.StopAsync(CancellationToken.None);
+        using var client = fixture.App.CreateHttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode); // the app's own server has preloaded too
+    }
+
+    [Fact]
     public async Task OpenApi_DocumentsScoringAndRegistry_InteractivePageServed()
     {
         using var client = Client();
