@@ -128,3 +128,46 @@ public sealed class EntityHistory
         return history;
     }
 }
+
+/// <summary>
+/// The stored form of one entity's row: the histories its entity features keep, each as a feature index (int32),
+/// a length (int32) and <see cref="EntityHistory.ToBytes"/>, big-endian, in feature order (migration 0010 joined
+/// the rows of one entity with int4send). One row per entity: a transaction rewrites one row, not one per feature.
+/// </summary>
+public static class EntityRow
+{
+    /// <summary>Each feature's stored history in the row (none for a null row).</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a row in the stored form.</exception>
+    public static Dictionary<int, ReadOnlyMemory<byte>> Split(byte[]? row)
+    {
+        var parts = new Dictionary<int, ReadOnlyMemory<byte>>();
+        for (var at = 0; row is not null && at < row.Length;)
+        {
+            if (row.Length - at < 8) throw new InvalidDataException($"An entity row of {row.Length} bytes ends inside a header at {at}.");
+            var feature = BinaryPrimitives.ReadInt32BigEndian(row.AsSpan(at));
+            var length = BinaryPrimitives.ReadInt32BigEndian(row.AsSpan(at + 4));
+            if (length < 0 || length > row.Length - at - 8) throw new InvalidDataException($"An entity row of {row.Length} bytes has a history of {length} bytes at {at}.");
+            parts[feature] = row.AsMemory(at + 8, length);
+            at += 8 + length;
+        }
+
+        return parts;
+    }
+
+    /// <summary>The row holding <paramref name="parts"/>, in feature order.</summary>
+    public static byte[] Join(IEnumerable<KeyValuePair<int, ReadOnlyMemory<byte>>> parts)
+    {
+        var ordered = parts.OrderBy(p => p.Key).ToList();
+        var row = new byte[ordered.Sum(p => 8 + p.Value.Length)];
+        var at = 0;
+        foreach (var (feature, history) in ordered)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(row.AsSpan(at), feature);
+            BinaryPrimitives.WriteInt32BigEndian(row.AsSpan(at + 4), history.Length);
+            history.Span.CopyTo(row.AsSpan(at + 8));
+            at += 8 + history.Length;
+        }
+
+        return row;
+    }
+}

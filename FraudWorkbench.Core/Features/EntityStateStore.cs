@@ -7,9 +7,10 @@ namespace FraudWorkbench.Core.Features;
 
 /// <summary>
 /// The online half of the one featurization path: entity histories kept in PostgreSQL per feature set
-/// version. Scoring reads the histories, computes the transaction's features, and writes the histories
-/// back with the transaction included, on the condition that nobody wrote them in between (each row
-/// carries a revision); a history someone else changed is read again and only its features recomputed,
+/// version, one row per entity holding the histories of all its features (<see cref="EntityRow"/>). Scoring
+/// reads the rows, computes the transaction's features, and writes the rows back with the transaction
+/// included, on the condition that nobody wrote them in between (each row carries a revision); a row
+/// someone else changed is read again and only its features recomputed,
 /// so concurrent scorings of one customer never lose an event and never hold a database lock while they
 /// compute. Each instance keeps a copy of the histories it has seen (a hint the conditional write checks).
 /// </summary>
@@ -19,7 +20,7 @@ public sealed class EntityStateStore
     private const int MaxKnown = 200_000;
     private readonly NpgsqlDataSource dataSource;
     private readonly TimeProvider time;
-    private readonly ConcurrentDictionary<(Guid, int, string), (byte[]? State, long Revision)> known = new();
+    private readonly ConcurrentDictionary<(Guid, string), (byte[]? State, long Revision)> known = new();
 
     // Versions whose every stored history this instance has in `known` (as of a snapshot): a key it does not
     // know is then taken to be new, written as an insert without reading first. A guess like any cached copy:
@@ -31,8 +32,8 @@ public sealed class EntityStateStore
 
     // Reads and writes of concurrent scorings share statements and transactions (group commit): the cost
     // of a round trip, a transaction and a statement is paid once per batch, not once per transaction.
-    private readonly GroupCommit<Lookup, (Guid, int, string), Dictionary<(int, string), (byte[]?, long)>> reads;
-    private readonly GroupCommit<Change, (Guid, int, string), Dictionary<(int, string), long>> writes;
+    private readonly GroupCommit<Lookup, (Guid, string), Dictionary<string, (byte[]?, long)>> reads;
+    private readonly GroupCommit<Change, (Guid, string), Dictionary<string, long>> writes;
     private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1))];
 
     public EntityStateStore(NpgsqlDataSource dataSource, TimeProvider time)
@@ -41,40 +42,40 @@ public sealed class EntityStateStore
         this.time = time;
         reads = new(ReadAsync);
         // One entity's row appears at most once per write statement, so its result tells which change won.
-        writes = new(WriteAsync, c => c.Keys.Select(k => (c.VersionId, k.Feature, k.Entity)));
+        writes = new(WriteAsync, c => c.Entities.Select(e => (c.VersionId, e)));
     }
 
-    private sealed record Lookup(Guid VersionId, List<(int Feature, string Entity)> Keys);
+    private sealed record Lookup(Guid VersionId, List<string> Entities);
 
-    /// <param name="States">The histories to write, each expected at the revision in <paramref name="Before"/> (0: not there yet).</param>
-    private sealed record Change(Guid VersionId, List<(int Feature, string Entity)> Keys, Dictionary<(int, string), byte[]> States, Dictionary<(int, string), (byte[]? State, long Revision)> Before);
+    /// <param name="States">The rows to write, each expected at the revision in <paramref name="Before"/> (0: not there yet).</param>
+    private sealed record Change(Guid VersionId, List<string> Entities, Dictionary<string, byte[]> States, Dictionary<string, (byte[]? State, long Revision)> Before);
 
     /// <summary>Versions a recording call found without a snapshot, for <see cref="EntityStateWarmup"/> to load.</summary>
     public ChannelReader<Guid> WarmupRequests => warmups.Reader;
 
-    /// <summary>Keys this instance has had to look up in PostgreSQL (not counting the warm-up snapshot).</summary>
+    /// <summary>Entity rows this instance has had to look up in PostgreSQL (not counting the warm-up snapshot).</summary>
     internal long Lookups => Interlocked.Read(ref lookups);
 
     /// <summary>
-    /// Loads every stored history of <paramref name="versionId"/> into this instance's copy, when there are at most
+    /// Loads every stored entity row of <paramref name="versionId"/> into this instance's copy, when there are at most
     /// <paramref name="limit"/>, so that recording calls need no read for entities it knows and none for new ones.
     /// Returns the number loaded, or null when the version has more (its histories are then read as needed).
     /// </summary>
     public async Task<int?> WarmAsync(Guid versionId, int limit = MaxKnown / 2, CancellationToken cancellationToken = default)
     {
         const string sql = """
-            SELECT feature_index, entity, state, revision FROM entity_state
+            SELECT entity, state, revision FROM entity_state
             WHERE feature_set_version_id = @versionId LIMIT @take
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<(int Feature, string Entity, byte[] State, long Revision)>(
+        var rows = (await connection.QueryAsync<(string Entity, byte[] State, long Revision)>(
             new CommandDefinition(sql, new { versionId, take = limit + 1 }, cancellationToken: cancellationToken))).AsList();
         // Room for it beside what this instance already holds, or no snapshot: overflowing clears the copy.
         if (rows.Count > limit || known.Count + rows.Count > MaxKnown) return null;
         foreach (var row in rows)
         {
             // Revisions only grow: a copy this instance wrote after the snapshot was taken is the newer one.
-            known.AddOrUpdate((versionId, row.Feature, row.Entity), (row.State, row.Revision), (_, mine) => mine.Revision >= row.Revision ? mine : (row.State, row.Revision));
+            known.AddOrUpdate((versionId, row.Entity), (row.State, row.Revision), (_, mine) => mine.Revision >= row.Revision ? mine : (row.State, row.Revision));
         }
 
         complete[versionId] = true;
@@ -104,11 +105,11 @@ public sealed class EntityStateStore
 
         // Recording calls for one entity take turns on this instance, each starting from the copy the one before
         // wrote; racing, all but one would fail their conditional write and go round again. (Other instances'
-        // writes are still caught by the revisions.) Striped, in one order, so two keys never deadlock.
+        // writes are still caught by the revisions.) Striped, in one order, so two entities never deadlock.
         var held = new List<SemaphoreSlim>();
         try
         {
-            foreach (var stripe in keys.Select(k => (HashCode.Combine(versionId, k.Feature, k.Entity) & int.MaxValue) % stripes.Length).Distinct().Order())
+            foreach (var stripe in keys.Select(k => (HashCode.Combine(versionId, k.Entity) & int.MaxValue) % stripes.Length).Distinct().Order())
             {
                 await stripes[stripe].WaitAsync(cancellationToken);
                 held.Add(stripes[stripe]);
@@ -124,12 +125,14 @@ public sealed class EntityStateStore
 
     private async Task<float[]> ComputeOnceAsync(Guid versionId, Featurizer featurizer, string?[] row, long? ticks, List<(int Feature, string Entity)> keys, bool record, float[] output, CancellationToken cancellationToken)
     {
-        // Each key's history as it was before this transaction (stored form, null for a new entity) and its revision (0: new).
-        var before = new Dictionary<(int, string), (byte[]? State, long Revision)>();
-        // The same histories parsed; recording mutates them, so a retry parses again the ones it touched.
+        // Each entity's row as it was before this transaction (stored form, null for a new entity) and its revision (0: new).
+        var before = new Dictionary<string, (byte[]? State, long Revision)>();
+        // The rows split into their features' histories, and this transaction's keys parsed; recording mutates
+        // them, so a retry parses again the rows it touched.
+        var parts = new Dictionary<string, Dictionary<int, ReadOnlyMemory<byte>>>();
         var histories = new Dictionary<(int, string), EntityHistory?>();
-        var pending = keys;
-        IReadOnlyList<(int Feature, string Entity)> stale = keys;
+        List<string> pending = [.. keys.Select(k => k.Entity).Distinct()];
+        IReadOnlyList<string> stale = pending;
         for (var attempt = 1; ; attempt++)
         {
             // Once a write has gone in, the call finishes: stopping halfway would leave the transaction in
@@ -137,50 +140,54 @@ public sealed class EntityStateStore
             if (attempt == 1) cancellationToken.ThrowIfCancellationRequested();
             // The first attempt trusts what this instance last wrote or read; a write that then finds a newer
             // revision (another instance, a backfill) reads again, so a stale copy costs a retry, never an event.
-            var unknown = new List<(int Feature, string Entity)>();
-            foreach (var key in pending)
+            var unknown = new List<string>();
+            foreach (var entity in pending)
             {
                 // Only a recording call may trust the copy: its write proves the copy current or sends it back.
                 // A read-only call (a dry run, an explanation) has no such check and always reads.
-                if (record && attempt == 1 && known.TryGetValue((versionId, key.Feature, key.Entity), out var cached)) before[key] = cached;
-                else if (record && attempt == 1 && complete.ContainsKey(versionId)) before[key] = (null, 0);
-                else unknown.Add(key);
+                if (record && attempt == 1 && known.TryGetValue((versionId, entity), out var cached)) before[entity] = cached;
+                else if (record && attempt == 1 && complete.ContainsKey(versionId)) before[entity] = (null, 0);
+                else unknown.Add(entity);
             }
 
             if (unknown.Count > 0)
             {
                 Interlocked.Add(ref lookups, unknown.Count);
-                foreach (var (key, value) in await reads.RunAsync(new Lookup(versionId, unknown)))
+                foreach (var (entity, value) in await reads.RunAsync(new Lookup(versionId, unknown)))
                 {
-                    before[key] = value;
-                    Remember(versionId, key, value);
+                    before[entity] = value;
+                    Remember(versionId, entity, value);
                 }
             }
 
-            // Features come only from the histories as they were before this transaction; each key's
-            // features depend on its own history alone, so keys already written keep theirs.
-            foreach (var key in stale) histories[key] = before[key].State is { } bytes ? EntityHistory.FromBytes(bytes) : null;
+            // Features come only from the histories as they were before this transaction; each entity's
+            // features depend on its own row alone, so entities already written keep theirs.
+            foreach (var entity in stale) parts[entity] = EntityRow.Split(before[entity].State);
+            foreach (var key in keys.Where(k => stale.Contains(k.Entity)))
+                histories[key] = parts[key.Entity].TryGetValue(key.Feature, out var stored) ? EntityHistory.FromBytes(stored.Span) : null;
             featurizer.Compute(row, ticks, (f, e) => histories.GetValueOrDefault((f, e)), output);
             if (!record) return output;
 
             var open = pending.ToHashSet();
-            featurizer.Observe(row, ticks!.Value, (f, e) => open.Contains((f, e)) ? histories[(f, e)] ??= new EntityHistory() : new EntityHistory());
-            var states = pending.ToDictionary(k => k, k => (histories[k] ?? new EntityHistory()).ToBytes());
+            featurizer.Observe(row, ticks!.Value, (f, e) => open.Contains(e) ? histories[(f, e)] ??= new EntityHistory() : new EntityHistory());
+            // The row again with this transaction's histories in it; the histories of its other features as they were.
+            var states = pending.ToDictionary(e => e, e => EntityRow.Join(keys.Where(k => k.Entity == e && histories[k] is not null)
+                .Aggregate(new Dictionary<int, ReadOnlyMemory<byte>>(parts[e]), (merged, k) => { merged[k.Feature] = histories[k]!.ToBytes(); return merged; })));
             var written = await writes.RunAsync(new Change(versionId, pending, states, before));
-            foreach (var (key, revision) in written) Remember(versionId, key, (states[key], revision));
+            foreach (var (entity, revision) in written) Remember(versionId, entity, (states[entity], revision));
             stale = pending;
-            pending = [.. pending.Where(k => !written.ContainsKey(k))];
+            pending = [.. pending.Where(e => !written.ContainsKey(e))];
             if (pending.Count == 0) return output;
-            if (attempt == MaxAttempts) throw new TimeoutException($"The entity histories of {string.Join(", ", pending.Select(k => k.Entity))} kept changing during {MaxAttempts} attempts.");
+            if (attempt == MaxAttempts) throw new TimeoutException($"The entity histories of {string.Join(", ", pending)} kept changing during {MaxAttempts} attempts.");
         }
     }
 
-    private void Remember(Guid versionId, (int Feature, string Entity) key, (byte[]? State, long Revision) value)
+    private void Remember(Guid versionId, string entity, (byte[]? State, long Revision) value)
     {
         // A cache, not a source of truth: dropping it all costs reads, never correctness. Revisions only grow,
         // so a late read never replaces a newer copy.
         if (known.Count >= MaxKnown) Forget(warmAgain: false);
-        known.AddOrUpdate((versionId, key.Feature, key.Entity), value, (_, mine) => mine.Revision > value.Revision ? mine : value);
+        known.AddOrUpdate((versionId, entity), value, (_, mine) => mine.Revision > value.Revision ? mine : value);
     }
 
     /// <param name="warmAgain">False when the copy overflowed: loading the same versions again would only overflow it again.</param>
@@ -191,57 +198,56 @@ public sealed class EntityStateStore
         known.Clear();
     }
 
-    private async Task<Dictionary<(int, string), (byte[]?, long)>[]> ReadAsync(List<Lookup> lookups)
+    private async Task<Dictionary<string, (byte[]?, long)>[]> ReadAsync(List<Lookup> lookups)
     {
         const string sql = """
             SELECT t.i, es.state, es.revision
-            FROM unnest($1::uuid[], $2::int[], $3::text[]) WITH ORDINALITY AS t(v, f, e, i)
-            JOIN entity_state es ON es.feature_set_version_id = t.v AND es.feature_index = t.f AND es.entity = t.e
+            FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS t(v, e, i)
+            JOIN entity_state es ON es.feature_set_version_id = t.v AND es.entity = t.e
             """;
-        var keys = lookups.SelectMany((l, n) => l.Keys.Select(k => (Lookup: n, l.VersionId, k.Feature, k.Entity))).ToList();
-        var found = lookups.Select(l => l.Keys.ToDictionary(k => k, _ => ((byte[]?)null, 0L))).ToArray();
+        var keys = lookups.SelectMany((l, n) => l.Entities.Select(e => (Lookup: n, l.VersionId, Entity: e))).ToList();
+        var found = lookups.Select(l => l.Entities.Distinct().ToDictionary(e => e, _ => ((byte[]?)null, 0L))).ToArray();
         await using var command = dataSource.CreateCommand(sql);
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.VersionId).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Feature).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Entity).ToArray() });
         await using var reader = await command.ExecuteReaderAsync(CancellationToken.None);
         while (await reader.ReadAsync(CancellationToken.None))
         {
             var key = keys[(int)reader.GetInt64(0) - 1];
-            found[key.Lookup][(key.Feature, key.Entity)] = (reader.GetFieldValue<byte[]>(1), reader.GetInt64(2));
+            found[key.Lookup][key.Entity] = (reader.GetFieldValue<byte[]>(1), reader.GetInt64(2));
         }
 
         return found;
     }
 
     /// <summary>
-    /// Writes each history whose row still has the revision it was read at (or, for a new entity, still
-    /// does not exist) and returns, per change, the keys written. Without synchronous commit: a crash can
+    /// Writes each entity row that still has the revision it was read at (or, for a new entity, still does
+    /// not exist) and returns, per change, the entities written. Without synchronous commit: a crash can
     /// lose the last moment of history updates, never corrupt them — a fair price for velocity counts.
     /// </summary>
-    private async Task<Dictionary<(int, string), long>[]> WriteAsync(List<Change> changes)
+    private async Task<Dictionary<string, long>[]> WriteAsync(List<Change> changes)
     {
         const string sql = """
-            WITH input AS (SELECT * FROM unnest($2::int[], $3::uuid[], $4::int[], $5::text[], $6::bytea[], $7::bigint[]) AS t(c, v, f, e, s, rev)),
+            WITH input AS (SELECT * FROM unnest($2::int[], $3::uuid[], $4::text[], $5::bytea[], $6::bigint[]) AS t(c, v, e, s, rev)),
             updated AS (
                 UPDATE entity_state es SET state = i.s, revision = nextval('entity_state_revision'), updated_at = $1
                 FROM input i
-                WHERE es.feature_set_version_id = i.v AND es.feature_index = i.f AND es.entity = i.e AND i.rev > 0 AND es.revision = i.rev
-                RETURNING i.c, es.feature_index, es.entity, es.revision),
+                WHERE es.feature_set_version_id = i.v AND es.entity = i.e AND i.rev > 0 AND es.revision = i.rev
+                RETURNING i.c, es.entity, es.revision),
             inserted AS (
-                INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
-                SELECT i.v, i.f, i.e, i.s, $1 FROM input i WHERE i.rev = 0
+                INSERT INTO entity_state (feature_set_version_id, entity, state, updated_at)
+                SELECT i.v, i.e, i.s, $1 FROM input i WHERE i.rev = 0
                 ON CONFLICT DO NOTHING
-                RETURNING feature_set_version_id, feature_index, entity, revision)
-            SELECT c, feature_index, entity, revision FROM updated
+                RETURNING feature_set_version_id, entity, revision)
+            SELECT c, entity, revision FROM updated
             UNION ALL
-            SELECT i.c, n.feature_index, n.entity, n.revision FROM inserted n JOIN input i ON i.v = n.feature_set_version_id AND i.f = n.feature_index AND i.e = n.entity
+            SELECT i.c, n.entity, n.revision FROM inserted n JOIN input i ON i.v = n.feature_set_version_id AND i.e = n.entity
             """;
         // Rows in key order; PostgreSQL's plan decides the order it locks them in, so a deadlock with a writer on
         // another instance stays possible and is handled below.
-        var rows = changes.SelectMany((c, n) => c.Keys.Select(k => (Change: n, c.VersionId, k.Feature, k.Entity, State: c.States[k], c.Before[k].Revision)))
-            .OrderBy(r => r.VersionId).ThenBy(r => r.Feature).ThenBy(r => r.Entity, StringComparer.Ordinal).ToList();
-        var written = changes.Select(_ => new Dictionary<(int, string), long>()).ToArray();
+        var rows = changes.SelectMany((c, n) => c.Entities.Select(e => (Change: n, c.VersionId, Entity: e, State: c.States[e], c.Before[e].Revision)))
+            .OrderBy(r => r.VersionId).ThenBy(r => r.Entity, StringComparer.Ordinal).ToList();
+        var written = changes.Select(_ => new Dictionary<string, long>()).ToArray();
         // The statements of a batch run in one implicit transaction: no BEGIN or COMMIT to send, and a
         // failure rolls it back whole. set_config, not SET LOCAL, which warns outside BEGIN. A row locked for
         // long (a backfill replacing the version's state) makes the flush give up after a second rather than
@@ -252,7 +258,6 @@ public sealed class EntityStateStore
         write.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow().UtcDateTime });
         write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Change).ToArray() });
         write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.VersionId).ToArray() });
-        write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Feature).ToArray() });
         write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entity).ToArray() });
         write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.State).ToArray() });
         write.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Revision).ToArray() });
@@ -262,8 +267,8 @@ public sealed class EntityStateStore
             await using var reader = await batch.ExecuteReaderAsync(CancellationToken.None);
             do
             {
-                if (reader.FieldCount != 4) continue;
-                while (await reader.ReadAsync(CancellationToken.None)) written[reader.GetInt32(0)][(reader.GetInt32(1), reader.GetString(2))] = reader.GetInt64(3);
+                if (reader.FieldCount != 3) continue;
+                while (await reader.ReadAsync(CancellationToken.None)) written[reader.GetInt32(0)][reader.GetString(1)] = reader.GetInt64(2);
             }
             while (await reader.NextResultAsync(CancellationToken.None));
             return written;
@@ -271,8 +276,8 @@ public sealed class EntityStateStore
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable)
         {
             // Writers on two instances locked shared rows in turn and PostgreSQL chose this one, or a row stayed
-            // locked: nothing was written, so every change reads its histories again and retries.
-            return [.. changes.Select(_ => new Dictionary<(int, string), long>())];
+            // locked: nothing was written, so every change reads its rows again and retries.
+            return [.. changes.Select(_ => new Dictionary<string, long>())];
         }
     }
 
@@ -300,29 +305,30 @@ public sealed class EntityStateStore
         await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtextextended(@v, 0))",
             new { v = versionId.ToString() }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM entity_state WHERE feature_set_version_id = @versionId", new { versionId }, transaction, cancellationToken: cancellationToken));
-        await SaveAsync(connection, transaction, versionId, histories, cancellationToken);
+        var entities = histories.GroupBy(h => h.Key.Item2, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => EntityRow.Join(g.Select(h => KeyValuePair.Create(h.Key.Item1, (ReadOnlyMemory<byte>)h.Value.ToBytes()))), StringComparer.Ordinal);
+        await SaveAsync(connection, transaction, versionId, entities, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         Forget(warmAgain: true);
-        return histories.Count;
+        return entities.Count;
     }
 
-    private async Task SaveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId, Dictionary<(int, string), EntityHistory> histories, CancellationToken cancellationToken)
+    private async Task SaveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId, Dictionary<string, byte[]> entities, CancellationToken cancellationToken)
     {
         const string upsert = """
-            INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at)
-            SELECT @versionId, f, e, s, @now FROM unnest(@features, @entities, @states) AS t(f, e, s)
-            ON CONFLICT (feature_set_version_id, feature_index, entity)
+            INSERT INTO entity_state (feature_set_version_id, entity, state, updated_at)
+            SELECT @versionId, e, s, @now FROM unnest(@entities, @states) AS t(e, s)
+            ON CONFLICT (feature_set_version_id, entity)
             DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, revision = nextval('entity_state_revision')
             """;
-        foreach (var chunk in histories.Chunk(5_000))
+        foreach (var chunk in entities.Chunk(5_000))
         {
             await connection.ExecuteAsync(new CommandDefinition(upsert, new
             {
                 versionId,
                 now = time.GetUtcNow().UtcDateTime,
-                features = chunk.Select(h => h.Key.Item1).ToArray(),
-                entities = chunk.Select(h => h.Key.Item2).ToArray(),
-                states = chunk.Select(h => h.Value.ToBytes()).ToArray(),
+                entities = chunk.Select(e => e.Key).ToArray(),
+                states = chunk.Select(e => e.Value).ToArray(),
             }, transaction, cancellationToken: cancellationToken));
         }
     }

@@ -35,7 +35,7 @@ public sealed class MigratorTests
     }
 
     [Fact]
-    public async Task ApplyAsync_EntityHistoriesStoredAsJson_ConvertedToTheBytesTheStoreWrites()
+    public async Task ApplyAsync_EntityHistoriesStoredAsJson_ConvertedToTheRowTheStoreWrites()
     {
         await using var dataSource = NpgsqlDataSource.Create(await PostgresServer.CreateDatabaseAsync(migrated: false));
         var history = new EntityHistory { OlderCount = 3, OlderSum = 0.1 + 0.2, Times = [638_000_000_000_000_000, 638_000_000_360_000_000], Values = [-12.34, 1e-300] };
@@ -50,18 +50,28 @@ public sealed class MigratorTests
                 await connection.ExecuteAsync("INSERT INTO schema_migrations (version, name) VALUES (@Version, @Name)", migration, transaction);
             }
 
-            await connection.ExecuteAsync("SET LOCAL session_replication_role = replica", transaction: transaction); // no feature set row needed
+            // A feature set version row for the histories to belong to, without its feature set and dataset.
+            await connection.ExecuteAsync("SET LOCAL session_replication_role = replica", transaction: transaction);
+            var id = Guid.NewGuid();
+            await connection.ExecuteAsync("""
+                INSERT INTO feature_set_versions (id, feature_set_id, version, hash, dataset_id, dataset_version, definition, fitted, reference, created_by, created_at)
+                VALUES (@id, @id, 1, 'h', @id, 1, '{}', '{}', '{}', 'test', now())
+                """, new { id }, transaction);
             await connection.ExecuteAsync("INSERT INTO entity_state (feature_set_version_id, feature_index, entity, state, updated_at) VALUES (@id, 0, 'c1', @json::jsonb, now()), (@id, 1, 'c1', @empty::jsonb, now())",
-                new { id = Guid.NewGuid(), json = JsonSerializer.Serialize(history), empty = JsonSerializer.Serialize(new EntityHistory()) }, transaction);
+                new { id, json = JsonSerializer.Serialize(history), empty = JsonSerializer.Serialize(new EntityHistory()) }, transaction);
             await transaction.CommitAsync();
         }
 
         await new Migrator(dataSource, NullLogger<Migrator>.Instance).ApplyAsync();
 
+        // Migration 9 turned each history into bytes, migration 10 joined the entity's two rows into one.
         await using var check = await dataSource.OpenConnectionAsync();
-        var stored = (await check.QueryAsync<byte[]>("SELECT state FROM entity_state ORDER BY feature_index")).ToList();
-        Assert.Equal(history.ToBytes(), stored[0]);
-        Assert.Equal(new EntityHistory().ToBytes(), stored[1]);
+        var stored = (await check.QueryAsync<byte[]>("SELECT state FROM entity_state WHERE entity = 'c1'")).Single();
+        var parts = EntityRow.Split(stored);
+        Assert.Equal([0, 1], parts.Keys.Order());
+        Assert.Equal(history.ToBytes(), parts[0].ToArray());
+        Assert.Equal(new EntityHistory().ToBytes(), parts[1].ToArray());
+        Assert.Equal(EntityRow.Join(parts), stored);
     }
 
     [Fact]

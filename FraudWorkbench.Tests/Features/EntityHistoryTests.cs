@@ -61,3 +61,37 @@ public sealed class EntityHistoryTests
         Assert.Throws<InvalidDataException>(() => EntityHistory.FromBytes(bytes));
     }
 }
+
+public sealed class EntityRowTests
+{
+    [Fact]
+    public void Join_TwoHistories_FeatureLengthBytesInFeatureOrder()
+    {
+        byte[] a = [1, 2, 3];
+        byte[] b = [9];
+
+        var row = EntityRow.Join([KeyValuePair.Create(5, (ReadOnlyMemory<byte>)a), KeyValuePair.Create(2, (ReadOnlyMemory<byte>)b)]);
+
+        // Feature 2 first: int32 2, int32 1, 9; then feature 5: int32 5, int32 3, 1 2 3 (big-endian, as int4send writes).
+        Assert.Equal([0, 0, 0, 2, 0, 0, 0, 1, 9, 0, 0, 0, 5, 0, 0, 0, 3, 1, 2, 3], row);
+        var parts = EntityRow.Split(row);
+        Assert.Equal(b, parts[2].ToArray());
+        Assert.Equal(a, parts[5].ToArray());
+    }
+
+    [Fact]
+    public void Split_NullOrEmpty_NoHistories()
+    {
+        Assert.Empty(EntityRow.Split(null));
+        Assert.Empty(EntityRow.Split([]));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0, 0, 0, 1 })]                       // a header cut short
+    [InlineData(new byte[] { 0, 0, 0, 1, 0, 0, 0, 5, 1, 2 })]     // a history longer than what is left
+    [InlineData(new byte[] { 0, 0, 0, 1, 255, 255, 255, 255 })]   // a negative length
+    public void Split_NotARow_Throws(byte[] bytes)
+    {
+        Assert.Throws<InvalidDataException>(() => EntityRow.Split(bytes));
+    }
+}

@@ -238,6 +238,39 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task Online_RunningMeanAndVelocityOfOneCustomer_OneRowHoldsBoth_AMissingAmountCountsForVelocityOnly()
+    {
+        var definition = new FeatureSetDefinition(
+        [
+            new FeatureSpec(FeatureKind.EntityRatio, Column: "amount", Entity: "customer_id"),
+            new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["7d"]),
+        ]);
+        var (version, _) = await fixture.Service.CreateAsync(Request("one-row", definition), "test");
+        var featurizer = new Featurizer(version.Fitted);
+        string?[] Paid(int minute, string? amount)
+        {
+            var row = Event("row-customer", "2026-03-06", minute);
+            row[fixture.Sample.Version.Schema.IndexOf("amount")] = amount;
+            return row;
+        }
+
+        var store = new EntityStateStore(fixture.Db.DataSource, TimeProvider.System);
+        await store.ComputeAsync(version.Id, featurizer, Paid(0, "10"), record: true);
+        await store.ComputeAsync(version.Id, featurizer, Paid(1, null), record: true); // no amount: says nothing about the mean
+        await store.ComputeAsync(version.Id, featurizer, Paid(2, "30"), record: true);
+        // Another instance reads the row from PostgreSQL: slots are ratio, then count, sum and seconds since the last event.
+        var after = await new EntityStateStore(fixture.Db.DataSource, TimeProvider.System).ComputeAsync(version.Id, featurizer, Paid(3, "40"), record: false);
+
+        Assert.Equal([2f, 3f, 40f, 60f], after); // 40 / mean(10, 30); three events, 10 + 0 + 30, a minute ago
+        await using var connection = await fixture.Db.DataSource.OpenConnectionAsync();
+        var stored = await connection.QuerySingleAsync<byte[]>("SELECT state FROM entity_state WHERE feature_set_version_id = @id", new { id = version.Id });
+        var parts = EntityRow.Split(stored);
+        Assert.Equal([0, 1], parts.Keys.Order()); // one row, both features' histories
+        Assert.Equal(2, EntityHistory.FromBytes(parts[0].Span).Times.Count);
+        Assert.Equal(3, EntityHistory.FromBytes(parts[1].Span).Times.Count);
+    }
+
+    [Fact]
     public async Task Online_KeysLongerThanPostgresCanIndex_BackfilledAndScoredByTheirHash_NotConfused()
     {
         var (version, featurizer) = await WeeklyVelocityAsync("long-keys");
