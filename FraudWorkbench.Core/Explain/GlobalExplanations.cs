@@ -71,7 +71,7 @@ public sealed class GlobalExplanationStore(NpgsqlDataSource dataSource, EventHub
 /// to <see cref="MaxRows"/> rows of the version's holdout, through the serving path.
 /// </summary>
 public sealed class GlobalExplanationJobHandler(
-    RegistryStore registry, TrainingRunStore runs, HoldoutExplainer holdouts, ModelLoader loader, GlobalExplanationStore store, TimeProvider time) : IJobHandler
+    RegistryStore registry, HoldoutExplainer holdouts, ModelLoader loader, GlobalExplanationStore store, TimeProvider time) : IJobHandler
 {
     public const string KindName = "explain.global";
     public const int MaxRows = 2_000;
@@ -84,10 +84,10 @@ public sealed class GlobalExplanationJobHandler(
         var payload = context.Payload<GlobalExplanationPayload>();
         var version = await registry.GetVersionAsync(payload.VersionId, cancellationToken) ?? throw new NonRetryableJobException($"Model version {payload.VersionId} does not exist.");
         await context.ReportAsync(5, "loading the model", cancellationToken);
-        using var model = await LoadAsync(version, cancellationToken);
+        var loaded = await LoadAsync(version, cancellationToken);
+        using var model = loaded.Model;
 
         var explainer = model.Explainer ?? throw new NonRetryableJobException("This version was trained before explanations were stored; train it again.");
-        var run = await runs.GetAsync(version.RunId, cancellationToken) ?? throw new NonRetryableJobException("The version's training run no longer exists.");
         await context.ReportAsync(15, "rebuilding the holdout", cancellationToken);
         // Through the page's cache: the version page's "Explain a validation row" then finds it rebuilt already.
         HoldoutData holdout;
@@ -124,7 +124,7 @@ public sealed class GlobalExplanationJobHandler(
         var (sample, truth) = Sample(features, labels, picked, width);
         var permutation = Permutation(model, sample, truth, width);
         await context.ReportAsync(85, "ML.NET permutation feature importance", cancellationToken);
-        var mlNet = await MlNetPermutationAsync(version, run, model, sample, truth, cancellationToken);
+        var mlNet = MlNetPermutation(loaded.Trained, model, sample, truth);
         var result = new GlobalExplanation(picked.Length, explainer.IsTreeShap ? "treeshap" : "linear", explainer.BaseValue,
             [.. contributions.Select(kv => new ColumnSummary(kv.Key, kv.Value.Average(p => Math.Abs(p.Contribution)), kv.Value)).OrderByDescending(c => c.MeanAbsolute)],
             permutation, time.GetUtcNow().UtcDateTime, mlNet);
@@ -132,11 +132,11 @@ public sealed class GlobalExplanationJobHandler(
         return new { rows = picked.Length, columns = result.Columns.Count };
     }
 
-    private async Task<ServingModel> LoadAsync(ModelVersion version, CancellationToken cancellationToken)
+    private async Task<(ServingModel Model, TrainedModel Trained)> LoadAsync(ModelVersion version, CancellationToken cancellationToken)
     {
         try
         {
-            return await loader.LoadAsync(version, cancellationToken);
+            return await loader.LoadWithTrainedModelAsync(version, cancellationToken);
         }
         catch (ModelLoadException ex)
         {
@@ -155,19 +155,9 @@ public sealed class GlobalExplanationJobHandler(
     /// ML.NET's PFI on the same rows, by model input. Its ranking metric is on the model's raw score, which the
     /// serving recalibration (monotone) does not change. Empty when the rows hold one class only.
     /// </summary>
-    private async Task<List<PermutationImportance>> MlNetPermutationAsync(ModelVersion version, TrainingRun run, ServingModel model, float[] sample, bool[] truth, CancellationToken cancellationToken)
+    private static List<PermutationImportance> MlNetPermutation(TrainedModel trained, ServingModel model, float[] sample, bool[] truth)
     {
         if (!truth.Contains(true) || !truth.Contains(false)) return [];
-        TrainedModel trained;
-        try
-        {
-            trained = await loader.LoadTrainedModelAsync(version, run, model.Features.SlotCount, cancellationToken);
-        }
-        catch (ModelLoadException ex)
-        {
-            throw new NonRetryableJobException(ex.Message);
-        }
-
         return [.. trained.PermutationFeatureImportance(sample, truth, model.Features.SlotNames, PermutationRepeats)
             .Select(p => new PermutationImportance(p.Input, -p.Change, p.StandardDeviation))
             .OrderByDescending(p => p.Drop)];

@@ -20,7 +20,20 @@ public sealed class ModelLoadException(string message, Exception? inner = null) 
 /// </summary>
 public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, ArtifactStore artifacts, IOptions<ScoringOptions> options, ILogger<ModelLoader>? logger = null)
 {
-    public async Task<ServingModel> LoadAsync(ModelVersion version, CancellationToken cancellationToken = default)
+    public async Task<ServingModel> LoadAsync(ModelVersion version, CancellationToken cancellationToken = default) =>
+        (await LoadAsync(version, withTrained: false, cancellationToken)).Model;
+
+    /// <summary>
+    /// The serving model and the ML.NET model its run trained, from one read of the artifacts (for ML.NET's own
+    /// analyses, such as permutation feature importance, beside the serving path).
+    /// </summary>
+    public async Task<(ServingModel Model, TrainedModel Trained)> LoadWithTrainedModelAsync(ModelVersion version, CancellationToken cancellationToken = default)
+    {
+        var (model, trained) = await LoadAsync(version, withTrained: true, cancellationToken);
+        return (model, trained!);
+    }
+
+    private async Task<(ServingModel Model, TrainedModel? Trained)> LoadAsync(ModelVersion version, bool withTrained, CancellationToken cancellationToken)
     {
         var run = await runs.GetAsync(version.RunId, cancellationToken) ?? throw new ModelLoadException($"Training run {version.RunId} no longer exists.");
         var result = run.Result ?? throw new ModelLoadException($"Training run {run.Id} has no result.");
@@ -37,15 +50,22 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
 
             var fitted = JsonSerializer.Deserialize<FittedFeatureSet>(await artifacts.ReadAllBytesAsync(files.Features, cancellationToken), DatasetSchema.Json)
                 ?? throw new ModelLoadException("features.json is empty.");
-            // The ML.NET model is read once, for whichever of the engine and the explainer needs it.
+            // The ML.NET model is read once, for whichever of the engine, the explainer and the caller needs it.
             Task<(MLContext, ITransformer)>? zip = null;
             Task<(MLContext, ITransformer)> Zip() => zip ??= LoadZipAsync(files, cancellationToken);
+            var trainer = run.Config.Trainer?.Trainer ?? TrainerKind.LightGbm;
+            async Task<TrainedModel> Trained()
+            {
+                var (ml, model) = await Zip();
+                return new TrainedModel(ml, model, fitted.SlotCount, trainer);
+            }
+
             var engine = await EngineAsync(files, fitted.SlotCount, Zip, cancellationToken);
             var dataset = await datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion, cancellationToken);
             ModelExplainer? explainer = null;
             try
             {
-                if (files.Explainer is not null) explainer = await ExplainerAsync(files, fitted.SlotCount, run.Config.Trainer?.Trainer ?? TrainerKind.LightGbm, Zip, cancellationToken);
+                if (files.Explainer is not null) explainer = await ExplainerAsync(files, Trained, cancellationToken);
             }
             catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or JsonException)
             {
@@ -53,8 +73,9 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
                 logger?.LogWarning("{Model} version {Version} serves without explanations: {Problem}", version.ModelName, version.Version, ex.Message);
             }
 
-            return new ServingModel(version.Id, version.ModelName, version.Version, run.FeatureSetVersionId, fitted, engine,
+            var serving = new ServingModel(version.Id, version.ModelName, version.Version, run.FeatureSetVersionId, fitted, engine,
                 result.Threshold.Threshold, result.Recalibration, new TransactionContract(fitted, dataset?.Profile), explainer);
+            return (serving, withTrained ? await Trained() : null);
         }
         catch (Exception ex) when (ex is ArtifactCorruptedException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException or JsonException or InvalidOperationException or FormatException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
@@ -62,27 +83,11 @@ public sealed class ModelLoader(TrainingRunStore runs, DatasetStore datasets, Ar
         }
     }
 
-    /// <summary>The ML.NET model a version's <paramref name="run"/> trained (for ML.NET's own analyses, such as permutation feature importance).</summary>
-    public async Task<TrainedModel> LoadTrainedModelAsync(ModelVersion version, TrainingRun run, int width, CancellationToken cancellationToken = default)
-    {
-        var files = run.Result?.Artifacts ?? throw new ModelLoadException($"Training run {run.Id} stored no model files.");
-        try
-        {
-            var (ml, model) = await LoadZipAsync(files, cancellationToken);
-            return new TrainedModel(ml, model, width, run.Config.Trainer?.Trainer ?? TrainerKind.LightGbm);
-        }
-        catch (Exception ex) when (ex is ArtifactCorruptedException or FileNotFoundException or DirectoryNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new ModelLoadException($"The ML.NET model of {version.ModelName} version {version.Version} could not be read: {ex.Message}", ex);
-        }
-    }
-
-    private async Task<ModelExplainer> ExplainerAsync(ModelArtifacts files, int width, string trainer, Func<Task<(MLContext, ITransformer)>> zip, CancellationToken cancellationToken)
+    private async Task<ModelExplainer> ExplainerAsync(ModelArtifacts files, Func<Task<TrainedModel>> trained, CancellationToken cancellationToken)
     {
         var data = JsonSerializer.Deserialize<ExplainerData>(await artifacts.ReadAllBytesAsync(files.Explainer!, cancellationToken), DatasetSchema.Json)
             ?? throw new ModelLoadException("explainer.json is empty.");
-        var (ml, model) = await zip();
-        return ModelExplainer.Create(new TrainedModel(ml, model, width, trainer), data);
+        return ModelExplainer.Create(await trained(), data);
     }
 
     private async Task<(MLContext, ITransformer)> LoadZipAsync(ModelArtifacts files, CancellationToken cancellationToken)
