@@ -15,6 +15,11 @@ public static class LoadGenerator
 {
     public const string KeyVariable = "FWB_BENCH_KEY";
 
+    // Long enough for tiered compilation to settle: after 10 s at 1,000/s the app was still recompiling thousands of
+    // hot methods (4.5 s of JIT in the next 10 s, and that step's p99 three times the following ones'). The parent
+    // prints the JIT work done during each step, so a step measured before it settled shows.
+    public const int DefaultWarmupSeconds = 30;
+
     /// <summary>One step's figures, in milliseconds; <c>Late</c>: how long after its scheduled time the request was sent; <c>Server</c>: the app's own latencyMs (features, entity state, model, reasons; no HTTP).</summary>
     public sealed record LoadResult(string Step, int Count, int Errors, double Seconds, double P50, double P99, double Max, double LateP50 = 0, double LateP99 = 0, double ServerP50 = 0, double ServerP99 = 0);
 

@@ -166,7 +166,7 @@ public static class OperatorCommands
         benchScoring.SetAction((parse, ct) => ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency)!, parse.GetValue(scoringRaw), output, ct, reasons: !parse.GetValue(scoringNoReasons)));
         var loadUrl = new Option<string>("--url") { Description = "The app's base address", Required = true };
         var loadBodies = new Option<string>("--bodies") { Description = "File of request bodies for POST /api/v1/predict, one JSON document per line", Required = true };
-        var loadWarmup = new Option<int>("--warmup-seconds") { Description = "Seconds of load at the first rate before the measured steps", DefaultValueFactory = _ => 10 };
+        var loadWarmup = new Option<int>("--warmup-seconds") { Description = "Seconds of load at the first rate before the measured steps", DefaultValueFactory = _ => LoadGenerator.DefaultWarmupSeconds };
         var benchLoad = new Command("load", $"The scoring benchmark's load generator, as a process of its own (API key in {LoadGenerator.KeyVariable})") { loadUrl, loadBodies, scoringSeconds, loadWarmup, scoringRates, scoringConcurrency };
         benchLoad.SetAction((parse, ct) => LoadGenerator.RunAsync(parse.GetValue(loadUrl)!, parse.GetValue(loadBodies)!, Environment.GetEnvironmentVariable(LoadGenerator.KeyVariable), parse.GetValue(loadWarmup), parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency)!, output, ct));
         var explainRows = new Option<int>("--rows") { Description = "Rows of generated data (70 % train the model)", DefaultValueFactory = _ => 200_000 };

@@ -25,10 +25,7 @@ namespace FraudWorkbench.Cli;
 public static class ScoringBenchmark
 {
     private const string Model = "bench-cnp";
-    // Long enough for tiered compilation to settle: after 10 s at 1,000/s the app was still recompiling thousands of
-    // hot methods (4.5 s of JIT in the next 10 s, and that step's p99 three times the following ones'). Each line
-    // prints the JIT work done during it, so a step measured before it settled shows.
-    private const int WarmupSeconds = 30;
+    private const int WarmupSeconds = LoadGenerator.DefaultWarmupSeconds;
 
     /// <param name="rawColumns">Train on the raw columns (no entity features) instead of the fraud recipes: scoring without the online entity state.</param>
     /// <param name="concurrency">Requests in flight for the closed-loop steps; the maximum throughput is the best of them.</param>
