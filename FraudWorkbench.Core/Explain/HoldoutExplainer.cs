@@ -40,7 +40,7 @@ public sealed class HoldoutExplainer(TrainingRunStore runs, DatasetStore dataset
 {
     public const int MaxVersions = 3;
 
-    private sealed record Loaded(HoldoutRows Summary, float[] Features, bool[] Labels, PackedRows Rows, double[] Probabilities);
+    private sealed record Loaded(HoldoutRows Summary, HoldoutData Data, double[] Probabilities);
 
     /// <summary>Most recently used first.</summary>
     private readonly LinkedList<(Guid VersionId, Task<Loaded> Load)> recent = new();
@@ -52,11 +52,8 @@ public sealed class HoldoutExplainer(TrainingRunStore runs, DatasetStore dataset
 
     /// <summary>The holdout's features, labels and raw rows, rebuilt or kept: the global explanation job reads the same one the page does.</summary>
     /// <exception cref="HoldoutUnavailableException">The holdout cannot be rebuilt; the message says why.</exception>
-    public async Task<HoldoutData> DataAsync(ModelVersion version, ServingModel model, CancellationToken cancellationToken = default)
-    {
-        var loaded = await GetAsync(version, model, cancellationToken);
-        return new HoldoutData(loaded.Features, loaded.Labels, loaded.Rows);
-    }
+    public async Task<HoldoutData> DataAsync(ModelVersion version, ServingModel model, CancellationToken cancellationToken = default) =>
+        (await GetAsync(version, model, cancellationToken)).Data;
 
     /// <summary>Rebuilds and scores <paramref name="version"/>'s holdout, or returns the one already kept.</summary>
     /// <exception cref="HoldoutUnavailableException">The holdout cannot be rebuilt; the message says why.</exception>
@@ -68,7 +65,8 @@ public sealed class HoldoutExplainer(TrainingRunStore runs, DatasetStore dataset
     public async Task<HoldoutRow> RowAsync(ModelVersion version, ServingModel model, int index, CancellationToken cancellationToken = default)
     {
         var loaded = await GetAsync(version, model, cancellationToken);
-        var count = loaded.Labels.Length;
+        var data = loaded.Data;
+        var count = data.Labels.Length;
         if (index < 0 || index >= count)
         {
             throw new ArgumentOutOfRangeException(nameof(index), index, count == 0
@@ -77,11 +75,11 @@ public sealed class HoldoutExplainer(TrainingRunStore runs, DatasetStore dataset
         }
 
         var width = model.Features.SlotCount;
-        var raw = loaded.Rows.Row(index);
+        var raw = data.Rows.Row(index);
         var columns = model.Features.Schema.Columns;
-        return new HoldoutRow(index, loaded.Labels[index], loaded.Probabilities[index],
+        return new HoldoutRow(index, data.Labels[index], loaded.Probabilities[index],
             [.. columns.Select((c, i) => (c.Name, i < raw.Length ? raw[i] : null))],
-            model.Explain(loaded.Features.AsSpan(index * width, width)));
+            model.Explain(data.Features.AsSpan(index * width, width)));
     }
 
     private async Task<Loaded> GetAsync(ModelVersion version, ServingModel model, CancellationToken cancellationToken)
@@ -167,6 +165,6 @@ public sealed class HoldoutExplainer(TrainingRunStore runs, DatasetStore dataset
 
         int[] fraud = [.. Enumerable.Range(0, count).Where(i => labels[i])];
         // Kept as one UTF-8 buffer: the raw text of every holdout row, for the few versions asked for last.
-        return new Loaded(new HoldoutRows(version.Id, count, highest, lowest, fraud), features, labels, new PackedRows(rows), probabilities);
+        return new Loaded(new HoldoutRows(version.Id, count, highest, lowest, fraud), new HoldoutData(features, labels, new PackedRows(rows)), probabilities);
     }
 }

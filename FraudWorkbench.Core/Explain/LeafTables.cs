@@ -53,7 +53,6 @@ public sealed class LeafTables
     /// </summary>
     /// <param name="Bit">The split feature's bit on this path (0 past the 31st distinct feature: only tabled leaves, at most 10, use the pattern).</param>
     /// <param name="New">The same bit when the feature first appears on the path here, else 0.</param>
-    [StructLayout(LayoutKind.Sequential)]
     private readonly record struct Split(double Threshold, int Feature, int Bit, int New, int Slot, int Left, int Right);
 
     private LeafTables(Leaf[] leaves, Split[] splits, int[] roots, int[] leafSlots)

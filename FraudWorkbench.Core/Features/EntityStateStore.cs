@@ -170,15 +170,22 @@ public sealed class EntityStateStore
 
             var open = pending.ToHashSet();
             featurizer.Observe(row, ticks!.Value, (f, e) => open.Contains(e) ? histories[(f, e)] ??= new EntityHistory() : new EntityHistory());
-            // The row again with this transaction's histories in it; the histories of its other features as they were.
-            var states = pending.ToDictionary(e => e, e => EntityRow.Join(keys.Where(k => k.Entity == e && histories[k] is not null)
-                .Aggregate(new Dictionary<int, ReadOnlyMemory<byte>>(parts[e]), (merged, k) => { merged[k.Feature] = histories[k]!.ToBytes(); return merged; })));
+            var states = pending.ToDictionary(e => e, RowWithTransaction);
             var written = await writes.RunAsync(new Change(versionId, pending, states, before));
             foreach (var (entity, revision) in written) Remember(versionId, entity, (states[entity], revision));
             stale = pending;
             pending = [.. pending.Where(e => !written.ContainsKey(e))];
             if (pending.Count == 0) return output;
             if (attempt == MaxAttempts) throw new TimeoutException($"The entity histories of {string.Join(", ", pending)} kept changing during {MaxAttempts} attempts.");
+        }
+
+        // The entity's row again with this transaction's histories in it; its other features' histories as they were.
+        byte[] RowWithTransaction(string entity)
+        {
+            var merged = new Dictionary<int, ReadOnlyMemory<byte>>(parts[entity]);
+            foreach (var key in keys)
+                if (key.Entity == entity && histories[key] is { } history) merged[key.Feature] = history.ToBytes();
+            return EntityRow.Join(merged);
         }
     }
 

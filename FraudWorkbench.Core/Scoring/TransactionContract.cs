@@ -20,7 +20,6 @@ public sealed class TransactionContract
     private readonly Dictionary<string, int> index;
     private readonly HashSet<int> required = [];
     private readonly HashSet<int> notNull = [];
-
     private readonly Dictionary<int, HashSet<string>> vocabularies = [];
 
     public TransactionContract(FittedFeatureSet features, DatasetProfile? profile)
