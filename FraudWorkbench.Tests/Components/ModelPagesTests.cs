@@ -179,12 +179,15 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Equal("0.3125", page.Find("[data-testid=threshold]").TextContent);
         Assert.NotNull(page.Find("[data-testid=chart-roc] svg"));
         Assert.Contains("split gain", page.Find("[data-testid=chart-importance]").TextContent);
-        Assert.Equal(prepared.Dataset.Version.Checksum, page.Find("[data-testid=lineage-checksum]").TextContent);
-        Assert.Contains("failed-gate-features v1", page.Find("[data-testid=lineage-feature-set]").TextContent);
+        page.WaitForAssertion(() => // the lineage loads after the run, and the page may render between
+        {
+            Assert.Equal(prepared.Dataset.Version.Checksum, page.Find("[data-testid=lineage-checksum]").TextContent);
+            Assert.Contains("failed-gate-features v1", page.Find("[data-testid=lineage-feature-set]").TextContent);
+        });
         Assert.Contains("Registered by the page tests.", page.Find("[data-testid=version-notes]").TextContent);
 
         // The try-it form reads the model's columns, prefilled from the profile: the median amount of 10, 12, 30, 250 is 21.
-        Assert.Equal("21", page.Find("input[data-testid=try-amount]").GetAttribute("value"));
+        page.WaitForAssertion(() => Assert.Equal("21", page.Find("input[data-testid=try-amount]").GetAttribute("value")));
         Assert.Empty(page.FindAll("[data-testid=override-form]")); // Admins only
 
         await page.ClickAsync("#promote-production");
