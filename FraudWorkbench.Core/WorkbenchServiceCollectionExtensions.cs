@@ -85,6 +85,8 @@ public static class WorkbenchServiceCollectionExtensions
 
         services.AddSingleton<FeatureSetStore>();
         services.AddSingleton<FeatureSetService>();
+        services.AddOptions<EntityStateOptions>().BindConfiguration(EntityStateOptions.Section)
+            .Validate(o => o.MaxUnwritten > 0, "FraudWorkbench:EntityState:MaxUnwritten must be positive.").ValidateOnStart();
         services.AddSingleton<EntityStateStore>();
         services.AddJobHandler<FeatureBackfillJobHandler>();
 
@@ -122,8 +124,9 @@ public static class WorkbenchServiceCollectionExtensions
         }
 
         // Hosted services stop in reverse order and the web server (started after them) stops first, so
-        // the log drains once no request can add to it, and before the services it registered after.
+        // the log and the entity histories drain once no request can add to them, before the services registered ahead of them.
         services.AddHostedService(sp => sp.GetRequiredService<PredictionLog>());
+        services.AddHostedService(sp => sp.GetRequiredService<EntityStateStore>());
 
         return services;
     }

@@ -1,26 +1,42 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Dapper;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace FraudWorkbench.Core.Features;
 
+/// <summary>Too many scored transactions wait for their entity histories to be stored: the request is refused (503).</summary>
+public sealed class EntityStateBackloggedException() : Exception("The entity histories are not being stored fast enough; retry shortly.");
+
 /// <summary>
 /// The online half of the one featurization path: entity histories kept in PostgreSQL per feature set
-/// version, one row per entity holding the histories of all its features (<see cref="EntityRow"/>). Scoring
-/// reads the rows, computes the transaction's features, and writes the rows back with the transaction
-/// included, on the condition that nobody wrote them in between (each row carries a revision); a row
-/// someone else changed is read again and only its features recomputed,
-/// so concurrent scorings of one customer never lose an event and never hold a database lock while they
-/// compute. Each instance keeps a copy of the histories it has seen (a hint the conditional write checks).
+/// version, one row per entity holding the histories of all its features (<see cref="EntityRow"/>). Each
+/// instance keeps a copy of the rows it has seen; scoring one entity takes turns on an instance, computes the
+/// transaction's features from the copy and adds the transaction to it.
+/// <para>
+/// Rows are written on the condition that nobody wrote them in between (each carries a revision), so concurrent
+/// scorings on several instances never lose an event and never hold a database lock while they compute. By
+/// default (<see cref="EntityStateOptions.WriteBehind"/>) a writer stores the copy behind the responses, in
+/// batches, and a row another instance changed is read again and this instance's unwritten transactions added
+/// to it: a scoring then costs no database round trip, and another instance's transactions reach this one's
+/// features once this one has written that entity after them. Otherwise each scoring waits for its write and,
+/// when the row had changed, reads it and computes its features again.
+/// </para>
 /// </summary>
-public sealed class EntityStateStore
+public sealed class EntityStateStore : BackgroundService
 {
     private const int MaxAttempts = 20;
     private const int MaxKnown = 200_000;
+    private const int MaxWriteBatch = 512;
     private readonly NpgsqlDataSource dataSource;
     private readonly TimeProvider time;
-    private readonly ConcurrentDictionary<(Guid, string), (byte[]? State, long Revision)> known = new();
+    private readonly EntityStateOptions options;
+    private readonly ILogger logger;
+    private readonly ConcurrentDictionary<(Guid, string), Entry> known = new();
 
     // Versions whose every stored history this instance has in `known` (as of a snapshot): a key it does not
     // know is then taken to be new, written as an insert without reading first. A guess like any cached copy:
@@ -30,20 +46,53 @@ public sealed class EntityStateStore
     private readonly ConcurrentDictionary<Guid, bool> warmupAsked = new();
     private long lookups;
 
+    // Entries with transactions not yet stored, each queued once until it has none (write-behind).
+    private readonly Channel<Pending> dirty = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private long unwritten;
+    private volatile bool writerStarted;
+    private TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     // Reads and writes of concurrent scorings share statements and transactions (group commit): the cost
     // of a round trip, a transaction and a statement is paid once per batch, not once per transaction.
     private readonly GroupCommit<Lookup, (Guid, string), Dictionary<string, (byte[]?, long)>> reads;
     private readonly GroupCommit<Change, (Guid, string), Dictionary<string, long>> writes;
+
+    // Guard the entries too: whoever changes an entry (a scoring, the writer) holds its entity's stripe.
     private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1))];
 
-    public EntityStateStore(NpgsqlDataSource dataSource, TimeProvider time)
+    public EntityStateStore(NpgsqlDataSource dataSource, TimeProvider time, IOptions<EntityStateOptions>? options = null, ILogger<EntityStateStore>? logger = null)
     {
         this.dataSource = dataSource;
         this.time = time;
+        this.options = options?.Value ?? new EntityStateOptions();
+        this.logger = logger ?? NullLogger<EntityStateStore>.Instance;
         reads = new(ReadAsync);
         // One entity's row appears at most once per write statement, so its result tells which change won.
         writes = new(WriteAsync, c => c.Entities.Select(e => (c.VersionId, e)));
     }
+
+    /// <summary>
+    /// One entity's row as this instance knows it. <see cref="Stored"/> and <see cref="Revision"/>: as last read from
+    /// or written to PostgreSQL (null and 0: no row). <see cref="State"/>: that row with <see cref="Unwritten"/> in it.
+    /// </summary>
+    private sealed class Entry(byte[]? stored, long revision)
+    {
+        public byte[]? Stored { get; set; } = stored;
+
+        public long Revision { get; set; } = revision;
+
+        public byte[]? State { get; set; } = stored;
+
+        public List<Observation> Unwritten { get; } = [];
+
+        /// <summary>In the writer's queue (or being written).</summary>
+        public bool Queued { get; set; }
+    }
+
+    /// <summary>A scored transaction as its entities' histories take it in, kept to add it again to a row read anew.</summary>
+    private sealed record Observation(Featurizer Featurizer, string?[] Row, long Ticks);
+
+    private sealed record Pending(Guid VersionId, string Entity, Entry Entry);
 
     private sealed record Lookup(Guid VersionId, List<string> Entities);
 
@@ -55,6 +104,16 @@ public sealed class EntityStateStore
 
     /// <summary>Entity rows this instance has had to look up in PostgreSQL (not counting the warm-up snapshot).</summary>
     internal long Lookups => Interlocked.Read(ref lookups);
+
+    /// <summary>Scored transactions in this instance's copy that are not yet stored, counted once per entity.</summary>
+    public long Unwritten => Interlocked.Read(ref unwritten);
+
+    /// <summary>Completes once nothing scored on this instance waits to be stored (at once without write-behind).</summary>
+    public Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        var signal = Volatile.Read(ref drained);
+        return Unwritten == 0 ? Task.CompletedTask : signal.Task.WaitAsync(cancellationToken);
+    }
 
     /// <summary>
     /// Loads every stored entity row of <paramref name="versionId"/> into this instance's copy, when there are at most
@@ -75,7 +134,8 @@ public sealed class EntityStateStore
         foreach (var row in rows)
         {
             // Revisions only grow: a copy this instance wrote after the snapshot was taken is the newer one.
-            known.AddOrUpdate((versionId, row.Entity), (row.State, row.Revision), (_, mine) => mine.Revision >= row.Revision ? mine : (row.State, row.Revision));
+            // A copy with transactions waiting for the writer is this instance's latest word on the entity.
+            known.AddOrUpdate((versionId, row.Entity), new Entry(row.State, row.Revision), (_, mine) => mine.Queued || mine.Revision >= row.Revision ? mine : new Entry(row.State, row.Revision));
         }
 
         complete[versionId] = true;
@@ -101,6 +161,7 @@ public sealed class EntityStateStore
         }
 
         if (!record) return await ComputeOnceAsync(versionId, featurizer, row, ticks, keys, record, output, cancellationToken);
+        if (options.WriteBehind && Unwritten >= options.MaxUnwritten) throw new EntityStateBackloggedException();
         if (!complete.ContainsKey(versionId) && warmupAsked.TryAdd(versionId, true)) warmups.Writer.TryWrite(versionId);
 
         // Recording calls for one entity take turns on this instance, each starting from the copy the one before
@@ -109,13 +170,15 @@ public sealed class EntityStateStore
         var held = new List<SemaphoreSlim>();
         try
         {
-            foreach (var stripe in keys.Select(k => (HashCode.Combine(versionId, k.Entity) & int.MaxValue) % stripes.Length).Distinct().Order())
+            foreach (var stripe in keys.Select(k => StripeOf(versionId, k.Entity)).Distinct().Order())
             {
                 await stripes[stripe].WaitAsync(cancellationToken);
                 held.Add(stripes[stripe]);
             }
 
-            return await ComputeOnceAsync(versionId, featurizer, row, ticks, keys, record, output, cancellationToken);
+            return options.WriteBehind
+                ? await RecordAsync(versionId, featurizer, row, ticks!.Value, keys, output, cancellationToken)
+                : await ComputeOnceAsync(versionId, featurizer, row, ticks, keys, record, output, cancellationToken);
         }
         finally
         {
@@ -145,7 +208,9 @@ public sealed class EntityStateStore
             {
                 // Only a recording call may trust the copy: its write proves the copy current or sends it back.
                 // A read-only call (a dry run, an explanation) has no such check and always reads.
-                if (record && attempt == 1 && known.TryGetValue((versionId, entity), out var cached)) before[entity] = cached;
+                if (record && attempt == 1 && known.TryGetValue((versionId, entity), out var cached)) before[entity] = (cached.Stored, cached.Revision);
+                // Transactions still waiting for the writer are newer than anything stored.
+                else if (!record && known.TryGetValue((versionId, entity), out var mine) && mine.Queued) before[entity] = (mine.State, mine.Revision);
                 else if (record && attempt == 1 && complete.ContainsKey(versionId)) before[entity] = (null, 0);
                 else unknown.Add(entity);
             }
@@ -170,7 +235,7 @@ public sealed class EntityStateStore
 
             var open = pending.ToHashSet();
             featurizer.Observe(row, ticks!.Value, (f, e) => open.Contains(e) ? histories[(f, e)] ??= new EntityHistory() : new EntityHistory());
-            var states = pending.ToDictionary(e => e, RowWithTransaction);
+            var states = pending.ToDictionary(e => e, e => WithHistories(parts[e], keys, histories, e));
             var written = await writes.RunAsync(new Change(versionId, pending, states, before));
             foreach (var (entity, revision) in written) Remember(versionId, entity, (states[entity], revision));
             stale = pending;
@@ -178,15 +243,69 @@ public sealed class EntityStateStore
             if (pending.Count == 0) return output;
             if (attempt == MaxAttempts) throw new TimeoutException($"The entity histories of {string.Join(", ", pending)} kept changing during {MaxAttempts} attempts.");
         }
+    }
 
-        // The entity's row again with this transaction's histories in it; its other features' histories as they were.
-        byte[] RowWithTransaction(string entity)
+    /// <summary>The entity's row again with the histories of <paramref name="keys"/> in it; its other features' histories as they were.</summary>
+    private static byte[] WithHistories(Dictionary<int, ReadOnlyMemory<byte>> parts, List<(int Feature, string Entity)> keys, Dictionary<(int, string), EntityHistory?> histories, string entity)
+    {
+        var merged = new Dictionary<int, ReadOnlyMemory<byte>>(parts);
+        foreach (var key in keys)
+            if (key.Entity == entity && histories[key] is { } history) merged[key.Feature] = history.ToBytes();
+        return EntityRow.Join(merged);
+    }
+
+    private int StripeOf(Guid versionId, string entity) => (HashCode.Combine(versionId, entity) & int.MaxValue) % stripes.Length;
+
+    /// <summary>
+    /// Write-behind: the features from this instance's copy, and the transaction added to it for the writer to store.
+    /// The caller holds the entities' stripes.
+    /// </summary>
+    private async Task<float[]> RecordAsync(Guid versionId, Featurizer featurizer, string?[] row, long ticks, List<(int Feature, string Entity)> keys, float[] output, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var entries = new Dictionary<string, Entry>();
+        var unknown = new List<string>();
+        foreach (var entity in keys.Select(k => k.Entity).Distinct())
         {
-            var merged = new Dictionary<int, ReadOnlyMemory<byte>>(parts[entity]);
-            foreach (var key in keys)
-                if (key.Entity == entity && histories[key] is { } history) merged[key.Feature] = history.ToBytes();
-            return EntityRow.Join(merged);
+            if (known.TryGetValue((versionId, entity), out var entry)) entries[entity] = entry;
+            else if (complete.ContainsKey(versionId)) entries[entity] = Adopt(versionId, entity, new Entry(null, 0));
+            else unknown.Add(entity);
         }
+
+        if (unknown.Count > 0)
+        {
+            Interlocked.Add(ref lookups, unknown.Count);
+            foreach (var (entity, (state, revision)) in await reads.RunAsync(new Lookup(versionId, unknown)))
+                entries[entity] = Adopt(versionId, entity, new Entry(state, revision));
+        }
+
+        // Features come only from the histories as they were before this transaction.
+        var parts = entries.ToDictionary(e => e.Key, e => EntityRow.Split(e.Value.State));
+        var histories = new Dictionary<(int, string), EntityHistory?>();
+        foreach (var key in keys)
+            histories[key] = parts[key.Entity].TryGetValue(key.Feature, out var stored) ? EntityHistory.FromBytes(stored.Span) : null;
+        featurizer.Compute(row, ticks, (f, e) => histories.GetValueOrDefault((f, e)), output);
+        featurizer.Observe(row, ticks, (f, e) => histories[(f, e)] ??= new EntityHistory());
+
+        var observation = new Observation(featurizer, row, ticks);
+        foreach (var (entity, entry) in entries)
+        {
+            entry.State = WithHistories(parts[entity], keys, histories, entity);
+            entry.Unwritten.Add(observation);
+            Interlocked.Increment(ref unwritten);
+            if (entry.Queued) continue;
+            entry.Queued = true;
+            dirty.Writer.TryWrite(new Pending(versionId, entity, entry));
+        }
+
+        return output;
+    }
+
+    /// <summary>This instance's entry for the entity: <paramref name="entry"/>, unless a warm-up put one there first.</summary>
+    private Entry Adopt(Guid versionId, string entity, Entry entry)
+    {
+        if (known.Count >= MaxKnown) Forget(warmAgain: false);
+        return known.GetOrAdd((versionId, entity), entry);
     }
 
     private void Remember(Guid versionId, string entity, (byte[]? State, long Revision) value)
@@ -194,7 +313,7 @@ public sealed class EntityStateStore
         // A cache, not a source of truth: dropping it all costs reads, never correctness. Revisions only grow,
         // so a late read never replaces a newer copy.
         if (known.Count >= MaxKnown) Forget(warmAgain: false);
-        known.AddOrUpdate((versionId, entity), value, (_, mine) => mine.Revision > value.Revision ? mine : value);
+        known.AddOrUpdate((versionId, entity), new Entry(value.State, value.Revision), (_, mine) => mine.Queued || mine.Revision > value.Revision ? mine : new Entry(value.State, value.Revision));
     }
 
     /// <param name="warmAgain">False when the copy overflowed: loading the same versions again would only overflow it again.</param>
@@ -202,7 +321,186 @@ public sealed class EntityStateStore
     {
         complete.Clear();
         if (warmAgain) warmupAsked.Clear();
-        known.Clear();
+        // Entries with transactions waiting for the writer stay: dropping them would drop the transactions.
+        foreach (var (key, entry) in known)
+            if (!entry.Queued) known.TryRemove(KeyValuePair.Create(key, entry));
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        writerStarted = true;
+        return WriteUntilStoppedAsync(stoppingToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // A host stopping as it starts can cancel the writer before it ever ran: this call then stores what is queued.
+        if (!writerStarted && Unwritten > 0) await WriteUntilStoppedAsync(new CancellationToken(canceled: true));
+    }
+
+    private async Task WriteUntilStoppedAsync(CancellationToken stoppingToken)
+    {
+        var reader = dirty.Reader;
+        var failures = 0;
+        // Not stopped by stoppingToken: on shutdown (the web server has stopped taking requests by then) the
+        // writer goes on until every entry is stored, unless the database keeps failing.
+        while (true)
+        {
+            // One row per entity in a statement (an entry dropped from the copy and made again can be queued twice).
+            var batch = new List<Pending>();
+            var later = new List<Pending>();
+            var keys = new HashSet<(Guid, string)>();
+            while (batch.Count < MaxWriteBatch && reader.TryRead(out var item)) (keys.Add((item.VersionId, item.Entity)) ? batch : later).Add(item);
+            foreach (var item in later) dirty.Writer.TryWrite(item);
+            if (batch.Count == 0)
+            {
+                if (stoppingToken.IsCancellationRequested) return;
+                try
+                {
+                    await reader.WaitToReadAsync(stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopping: one more round finds the queue empty and returns.
+                }
+
+                continue;
+            }
+
+            try
+            {
+                await WriteBehindAsync(batch);
+                failures = 0;
+            }
+            catch (Exception ex)
+            {
+                // What was not stored is queued again and stays in the copy, counting towards MaxUnwritten: a
+                // database that stays down turns scoring into 503s, never into loss. Whatever the failure, the
+                // writer carries on: stopping it would stop every instance's histories from being stored.
+                failures++;
+                if (stoppingToken.IsCancellationRequested && failures >= 5)
+                {
+                    logger.LogError(ex, "Shutting down with {Count} scored transactions not stored in their entity histories", Unwritten);
+                    return;
+                }
+
+                logger.LogWarning(ex, "Storing the entity histories of {Count} entities failed (attempt {Attempt}); retrying", batch.Count, failures);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * failures * failures)), CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stores the batch's entries on the condition that their rows are still at the revisions they were read at; a row
+    /// that changed is read again, the entry's unwritten transactions are added to it, and the entry queued again.
+    /// </summary>
+    private async Task WriteBehindAsync(List<Pending> batch)
+    {
+        // What each write carries: the row with the entry's transactions so far, and how many they are. Later
+        // transactions are added to the entry meanwhile and go with the next write.
+        var sent = new List<(Pending Item, byte[] State, long Revision, int Count)>(batch.Count);
+        foreach (var item in batch)
+        {
+            var stripe = stripes[StripeOf(item.VersionId, item.Entity)];
+            await stripe.WaitAsync();
+            try
+            {
+                sent.Add((item, item.Entry.State!, item.Entry.Revision, item.Entry.Unwritten.Count));
+            }
+            finally
+            {
+                stripe.Release();
+            }
+        }
+
+        Dictionary<string, long>[] written;
+        try
+        {
+            written = await WriteAsync([.. sent.Select(s => new Change(s.Item.VersionId, [s.Item.Entity],
+                new Dictionary<string, byte[]> { [s.Item.Entity] = s.State }, new Dictionary<string, (byte[]?, long)> { [s.Item.Entity] = (null, s.Revision) }))]);
+        }
+        catch
+        {
+            foreach (var item in batch) dirty.Writer.TryWrite(item);
+            throw;
+        }
+
+        var changed = new List<Pending>();
+        for (var i = 0; i < sent.Count; i++)
+        {
+            var (item, state, _, count) = sent[i];
+            if (!written[i].TryGetValue(item.Entity, out var revision))
+            {
+                changed.Add(item);
+                continue;
+            }
+
+            await OnStripeAsync(item, entry =>
+            {
+                entry.Stored = state;
+                entry.Revision = revision;
+                entry.Unwritten.RemoveRange(0, count);
+                if (entry.Unwritten.Count > 0) dirty.Writer.TryWrite(item);
+                else entry.Queued = false;
+            });
+            if (Interlocked.Add(ref unwritten, -count) == 0) Interlocked.Exchange(ref drained, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+
+        if (changed.Count == 0) return;
+        try
+        {
+            var rows = await ReadAsync([.. changed.Select(c => new Lookup(c.VersionId, [c.Entity]))]);
+            for (var i = 0; i < changed.Count; i++)
+            {
+                var (stored, revision) = rows[i][changed[i].Entity];
+                await OnStripeAsync(changed[i], entry =>
+                {
+                    entry.Stored = stored;
+                    entry.Revision = revision;
+                    entry.State = Replay(stored, changed[i].Entity, entry.Unwritten);
+                });
+            }
+        }
+        finally
+        {
+            // Read or not, they go round again: a failed read leaves the old revision, which fails the write again.
+            foreach (var item in changed) dirty.Writer.TryWrite(item);
+        }
+    }
+
+    private async Task OnStripeAsync(Pending item, Action<Entry> change)
+    {
+        var stripe = stripes[StripeOf(item.VersionId, item.Entity)];
+        await stripe.WaitAsync();
+        try
+        {
+            change(item.Entry);
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    /// <summary>The row <paramref name="stored"/> with <paramref name="observations"/> added to the histories of <paramref name="entity"/>, in order.</summary>
+    private static byte[] Replay(byte[]? stored, string entity, List<Observation> observations)
+    {
+        var parts = EntityRow.Split(stored);
+        var histories = new Dictionary<int, EntityHistory>();
+        foreach (var o in observations)
+        {
+            o.Featurizer.Observe(o.Row, o.Ticks, (f, e) =>
+            {
+                if (e != entity) return new EntityHistory(); // another entity's row: not this one's business
+                if (!histories.TryGetValue(f, out var history))
+                    histories[f] = history = parts.TryGetValue(f, out var bytes) ? EntityHistory.FromBytes(bytes.Span) : new EntityHistory();
+                return history;
+            });
+        }
+
+        foreach (var (feature, history) in histories) parts[feature] = history.ToBytes();
+        return EntityRow.Join(parts);
     }
 
     private async Task<Dictionary<string, (byte[]?, long)>[]> ReadAsync(List<Lookup> lookups)

@@ -7,7 +7,9 @@ using Dapper;
 using FraudWorkbench.Api;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Scoring;
+using FraudWorkbench.Tests.Infrastructure;
 using FraudWorkbench.Tests.Scoring;
 using Npgsql;
 
@@ -246,40 +248,105 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         Assert.Equal("transactions", (await Json(tooMany)).GetProperty("field").GetString());
     }
 
-    [Fact]
-    public async Task PredictBatch_FeatureStoreFailsPartway_503ListsTheRecordedOnes_ResendingTheRestCountsEachOnce()
-    {
-        using var client = Client();
-        var customer = "c_partial_" + Guid.NewGuid().ToString("N")[..8];
-        var poison = "c_poison_" + Guid.NewGuid().ToString("N")[..8];
-        var transactions = new[] { customer, customer, poison, customer }.Select((c, i) =>
+    /// <summary>Four transactions of one customer and a "poison" one third, whose entity writes PostgreSQL refuses while <see cref="PoisonAsync"/> holds.</summary>
+    private List<Dictionary<string, object?>> CustomerWithPoisonThird(string customer, string poison) =>
+        [.. new[] { customer, customer, poison, customer }.Select((c, i) =>
         {
             var t = fixture.Transaction(2000 + i);
             t["customer_id"] = c;
             t["event_time"] = $"2026-02-02T10:0{i}:00Z";
             return t;
-        }).ToList();
-        var dataSource = fixture.App.Get<Npgsql.NpgsqlDataSource>();
-        var function = "fail_" + poison;
-        // A failure inside PostgreSQL itself, for one entity's writes only.
+        })];
+
+    /// <summary>A failure inside PostgreSQL itself, for one entity's writes only, until the returned object is disposed.</summary>
+    private async Task<IAsyncDisposable> PoisonAsync(string entity)
+    {
+        var dataSource = fixture.App.Get<NpgsqlDataSource>();
+        var function = "fail_" + entity;
         await using (var create = dataSource.CreateCommand($"""
             CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN IF NEW.entity = '{poison}' THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$;
+            BEGIN IF NEW.entity = '{entity}' THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$;
             CREATE TRIGGER {function} BEFORE INSERT OR UPDATE ON entity_state FOR EACH ROW EXECUTE FUNCTION {function}();
             """))
         {
             await create.ExecuteNonQueryAsync();
         }
 
-        HttpResponseMessage failed;
-        try
-        {
-            failed = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions });
-        }
-        finally
+        return new Cleanup(async () =>
         {
             await using var drop = dataSource.CreateCommand($"DROP TRIGGER {function} ON entity_state; DROP FUNCTION {function}();");
             await drop.ExecuteNonQueryAsync();
+        });
+    }
+
+    private sealed class Cleanup(Func<Task> action) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await action();
+    }
+
+    /// <summary>The 1 h transaction count each prediction's logged features hold.</summary>
+    private async Task<List<float>> HourCountsAsync(IEnumerable<Guid> ids)
+    {
+        await fixture.App.Get<PredictionLog>().FlushAsync();
+        var store = fixture.App.Get<PredictionStore>();
+        var count1h = fixture.App.Get<ModelServer>().Current(Model)!.Features.SlotNames.ToList().FindIndex(n => n.Contains("count") && n.Contains("1h"));
+        var counts = new List<float>();
+        foreach (var id in ids) counts.Add((await store.GetAsync(id))!.Features[count1h]);
+        return counts;
+    }
+
+    private static async Task<List<Guid>> IdsAsync(HttpResponseMessage response) =>
+        [.. (await response.Content.ReadFromJsonAsync<BatchPredictionResponse>(DatasetSchema.Json))!.Predictions.Select(p => p.PredictionId!.Value)];
+
+    [Fact]
+    public async Task PredictBatch_EntityWritesFailForAWhile_ScoredAt200_EveryTransactionStoredOnceTheyWork()
+    {
+        using var client = Client();
+        var customer = "c_behind_" + Guid.NewGuid().ToString("N")[..8];
+        var poison = "c_poison_" + Guid.NewGuid().ToString("N")[..8];
+        HttpResponseMessage response;
+        await using (await PoisonAsync(poison))
+        {
+            response = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions = CustomerWithPoisonThird(customer, poison) });
+            // Held until the writer has met the failure, so that the test shows it retried rather than never tried.
+            for (var waited = 0; !fixture.App.Logs.Any(l => l.Contains("Storing the entity histories")); waited += 20)
+            {
+                Assert.True(waited < 10_000, "The writer never reported the injected failure.");
+                await Task.Delay(20);
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal([0f, 1f, 0f, 2f], await HourCountsAsync(await IdsAsync(response)));
+        await fixture.App.Get<EntityStateStore>().FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await using var connection = new NpgsqlConnection(fixture.App.ConnectionString);
+        foreach (var (entity, events) in new[] { (customer, 3), (poison, 1) })
+        {
+            var row = await connection.QuerySingleAsync<byte[]>("SELECT state FROM entity_state WHERE entity = @entity", new { entity });
+            Assert.All(EntityRow.Split(row).Values, history => Assert.Equal(events, EntityHistory.FromBytes(history.Span).Times.Count));
+        }
+    }
+
+    [Fact]
+    public async Task PredictBatch_SynchronousEntityWrites_FeatureStoreFailsPartway_503ListsTheRecordedOnes_ResendingTheRestCountsEachOnce()
+    {
+        // A second instance on the same database and artifacts, waiting for each entity write before it answers.
+        await using var synchronous = new WorkbenchAppFactory(fixture.App.ConnectionString, new Dictionary<string, string?>
+        {
+            ["FraudWorkbench:DataDirectory"] = fixture.App.DataDirectory,
+            ["FraudWorkbench:EntityState:WriteBehind"] = "false",
+        });
+        synchronous.StartServer();
+        using var client = synchronous.CreateHttpClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.ApiKey);
+        var customer = "c_partial_" + Guid.NewGuid().ToString("N")[..8];
+        var poison = "c_poison_" + Guid.NewGuid().ToString("N")[..8];
+        var transactions = CustomerWithPoisonThird(customer, poison);
+
+        HttpResponseMessage failed;
+        await using (await PoisonAsync(poison))
+        {
+            failed = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions });
         }
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
@@ -291,13 +358,8 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         var resent = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions = transactions[2..] });
 
         Assert.Equal(HttpStatusCode.OK, resent.StatusCode);
-        var rest = (await resent.Content.ReadFromJsonAsync<BatchPredictionResponse>(DatasetSchema.Json))!.Predictions.Select(p => p.PredictionId!.Value);
-        await fixture.App.Get<PredictionLog>().FlushAsync();
-        var store = fixture.App.Get<PredictionStore>();
-        var count1h = fixture.App.Get<ModelServer>().Current(Model)!.Features.SlotNames.ToList().FindIndex(n => n.Contains("count") && n.Contains("1h"));
-        var counts = new List<float>();
-        foreach (var id in recorded.Concat(rest)) counts.Add((await store.GetAsync(id))!.Features[count1h]);
-        Assert.Equal([0f, 1f, 0f, 2f], counts); // the recorded two are in the log, and counted once each
+        await synchronous.Get<PredictionLog>().FlushAsync();
+        Assert.Equal([0f, 1f, 0f, 2f], await HourCountsAsync(recorded.Concat(await IdsAsync(resent)))); // the recorded two are in the log, and counted once each
     }
 
     [Fact]

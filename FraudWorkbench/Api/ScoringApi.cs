@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Security;
 using Microsoft.AspNetCore.Http.Features;
@@ -365,7 +366,7 @@ public static class ScoringApi
     }
 
     private static bool IsDatabaseFault(Exception ex, CancellationToken cancellationToken) =>
-        ex is Npgsql.NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested;
+        ex is Npgsql.NpgsqlException or TimeoutException or EntityStateBackloggedException && !cancellationToken.IsCancellationRequested;
 
     private static ProblemHttpResult Unavailable(string detail) =>
         TypedResults.Problem(detail, statusCode: 503, title: "Scoring is temporarily unavailable", extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = 1 });
