@@ -32,6 +32,7 @@ public sealed class EntityStateStore : BackgroundService
     private const int MaxAttempts = 20;
     private const int MaxKnown = 200_000;
     private const int MaxWriteBatch = 512;
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(5);
     private readonly NpgsqlDataSource dataSource;
     private readonly TimeProvider time;
     private readonly EntityStateOptions options;
@@ -359,6 +360,9 @@ public sealed class EntityStateStore : BackgroundService
                 try
                 {
                     await reader.WaitToReadAsync(stoppingToken);
+                    // A moment for the next entries to join the first: one statement per few ms instead of one per
+                    // scoring or two, and a hot entity's transactions stored together.
+                    await Task.Delay(Linger, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {

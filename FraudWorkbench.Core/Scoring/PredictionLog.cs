@@ -24,6 +24,7 @@ public sealed class PredictionLog(NpgsqlDataSource dataSource, IOptions<ScoringO
 
     private sealed record Flush(TaskCompletionSource Done) : Item;
 
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(5);
     private readonly Channel<Item> channel = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
     private int reserved;
     private long written;
@@ -80,6 +81,8 @@ public sealed class PredictionLog(NpgsqlDataSource dataSource, IOptions<ScoringO
         // Not stoppingToken: on shutdown the channel completes and the loop ends once it is drained.
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
+            // A moment for the next records to join the first: one COPY per few ms instead of one per scoring or two.
+            if (!stoppingToken.IsCancellationRequested) await Task.Delay(Linger, CancellationToken.None);
             while (batch.Count < options.Value.LogBatchSize && reader.TryRead(out var item))
             {
                 if (item is Prediction p) batch.Add(p.Record);
