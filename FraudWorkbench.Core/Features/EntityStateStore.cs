@@ -344,29 +344,44 @@ public sealed class EntityStateStore : BackgroundService
     {
         var reader = dirty.Reader;
         var failures = 0;
+        // Entries PostgreSQL refused on their own (a row it will not take), waiting apart so they never hold up the
+        // rest: each goes back into a batch when its time comes. Touched by this loop only.
+        var parked = new List<(Pending Item, long Due, int Refusals)>();
         // Not stopped by stoppingToken: on shutdown (the web server has stopped taking requests by then) the
         // writer goes on until every entry is stored, unless the database keeps failing.
         while (true)
         {
+            var now = time.GetTimestamp();
+            var batch = parked.Where(p => p.Due <= now).Select(p => p.Item).ToList();
+            var refusals = parked.Where(p => p.Due <= now).ToDictionary(p => p.Item, p => p.Refusals);
+            parked.RemoveAll(p => p.Due <= now);
             // One row per entity in a statement (an entry dropped from the copy and made again can be queued twice).
-            var batch = new List<Pending>();
             var later = new List<Pending>();
-            var keys = new HashSet<(Guid, string)>();
+            var keys = batch.Select(p => (p.VersionId, p.Entity)).ToHashSet();
             while (batch.Count < MaxWriteBatch && reader.TryRead(out var item)) (keys.Add((item.VersionId, item.Entity)) ? batch : later).Add(item);
             foreach (var item in later) dirty.Writer.TryWrite(item);
             if (batch.Count == 0)
             {
-                if (stoppingToken.IsCancellationRequested) return;
+                if (stoppingToken.IsCancellationRequested && parked.Count == 0) return;
+                var untilParked = parked.Count == 0 ? Timeout.InfiniteTimeSpan : time.GetElapsedTime(now, parked.Min(p => p.Due)).Duration();
                 try
                 {
-                    await reader.WaitToReadAsync(stoppingToken);
+                    if (stoppingToken.IsCancellationRequested)
+                    {
+                        await Task.Delay(untilParked, CancellationToken.None);
+                        continue;
+                    }
+
+                    using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    if (parked.Count > 0) wake.CancelAfter(untilParked);
+                    await reader.WaitToReadAsync(wake.Token);
                     // A moment for the next entries to join the first: one statement per few ms instead of one per
                     // scoring or two, and a hot entity's transactions stored together.
-                    await Task.Delay(Linger, stoppingToken);
+                    await Task.Delay(Linger, wake.Token);
                 }
                 catch (OperationCanceledException)
                 {
-                    // Stopping: one more round finds the queue empty and returns.
+                    // Stopping, or a parked entry's time: the next round takes it from there.
                 }
 
                 continue;
@@ -377,11 +392,49 @@ public sealed class EntityStateStore : BackgroundService
                 await WriteBehindAsync(batch);
                 failures = 0;
             }
+            catch (PostgresException ex)
+            {
+                // PostgreSQL refused the statement: most likely for one row's sake, so each entry is tried alone and
+                // only those it refuses again are parked.
+                foreach (var item in batch)
+                {
+                    var refused = ex;
+                    if (batch.Count > 1)
+                    {
+                        try
+                        {
+                            await WriteBehindAsync([item]);
+                            continue;
+                        }
+                        catch (PostgresException alone)
+                        {
+                            refused = alone;
+                        }
+                        catch (Exception other)
+                        {
+                            logger.LogWarning(other, "Storing an entity history failed; retrying");
+                            dirty.Writer.TryWrite(item);
+                            continue;
+                        }
+                    }
+
+                    var count = refusals.GetValueOrDefault(item) + 1;
+                    if (stoppingToken.IsCancellationRequested && count >= 5)
+                    {
+                        logger.LogError(refused, "Shutting down without storing an entity history PostgreSQL refused {Count} times: its transactions since it was last stored are lost", count);
+                        await DropAsync(item);
+                        continue;
+                    }
+
+                    logger.LogWarning(refused, "Storing an entity history failed ({State}, refused {Count} times); retrying it on its own", refused.SqlState, count);
+                    parked.Add((item, time.GetTimestamp() + (long)(Math.Min(60, Math.Pow(2, count - 1)) * time.TimestampFrequency), count));
+                }
+            }
             catch (Exception ex)
             {
-                // What was not stored is queued again and stays in the copy, counting towards MaxUnwritten: a
-                // database that stays down turns scoring into 503s, never into loss. Whatever the failure, the
-                // writer carries on: stopping it would stop every instance's histories from being stored.
+                // The database is out of reach: everything waits in the copy, counting towards MaxUnwritten, so a database
+                // that stays down turns scoring into 503s, never into loss. Whatever the failure, the writer carries on.
+                foreach (var item in batch) dirty.Writer.TryWrite(item);
                 failures++;
                 if (stoppingToken.IsCancellationRequested && failures >= 5)
                 {
@@ -395,9 +448,30 @@ public sealed class EntityStateStore : BackgroundService
         }
     }
 
+    /// <summary>Gives up on an entry's unwritten transactions (only when stopping, after PostgreSQL refused it repeatedly).</summary>
+    private async Task DropAsync(Pending item)
+    {
+        var count = 0;
+        await OnStripeAsync(item, entry =>
+        {
+            count = entry.Unwritten.Count;
+            entry.Unwritten.Clear();
+            entry.Queued = false;
+        });
+        known.TryRemove(KeyValuePair.Create((item.VersionId, item.Entity), item.Entry));
+        Stored(count);
+    }
+
+    /// <summary>Counts <paramref name="count"/> transactions as no longer waiting, and wakes <see cref="FlushAsync"/> when none is.</summary>
+    private void Stored(int count)
+    {
+        if (Interlocked.Add(ref unwritten, -count) == 0) Interlocked.Exchange(ref drained, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
     /// <summary>
     /// Stores the batch's entries on the condition that their rows are still at the revisions they were read at; a row
     /// that changed is read again, the entry's unwritten transactions are added to it, and the entry queued again.
+    /// Throws only when the write itself failed, with every entry as it was.
     /// </summary>
     private async Task WriteBehindAsync(List<Pending> batch)
     {
@@ -418,17 +492,9 @@ public sealed class EntityStateStore : BackgroundService
             }
         }
 
-        Dictionary<string, long>[] written;
-        try
-        {
-            written = await WriteAsync([.. sent.Select(s => new Change(s.Item.VersionId, [s.Item.Entity],
-                new Dictionary<string, byte[]> { [s.Item.Entity] = s.State }, new Dictionary<string, (byte[]?, long)> { [s.Item.Entity] = (null, s.Revision) }))]);
-        }
-        catch
-        {
-            foreach (var item in batch) dirty.Writer.TryWrite(item);
-            throw;
-        }
+        // A failure here leaves every entry as it was, for the caller to queue again.
+        var written = await WriteAsync([.. sent.Select(s => new Change(s.Item.VersionId, [s.Item.Entity],
+            new Dictionary<string, byte[]> { [s.Item.Entity] = s.State }, new Dictionary<string, (byte[]?, long)> { [s.Item.Entity] = (null, s.Revision) }))]);
 
         var changed = new List<Pending>();
         for (var i = 0; i < sent.Count; i++)
@@ -448,7 +514,7 @@ public sealed class EntityStateStore : BackgroundService
                 if (entry.Unwritten.Count > 0) dirty.Writer.TryWrite(item);
                 else entry.Queued = false;
             });
-            if (Interlocked.Add(ref unwritten, -count) == 0) Interlocked.Exchange(ref drained, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            Stored(count);
         }
 
         if (changed.Count == 0) return;
@@ -466,9 +532,13 @@ public sealed class EntityStateStore : BackgroundService
                 });
             }
         }
+        catch (Exception ex)
+        {
+            // What was stored stays stored; the rest keeps its old revision, which fails the write again and is read then.
+            logger.LogWarning(ex, "Reading {Count} entity histories changed elsewhere failed; retrying", changed.Count);
+        }
         finally
         {
-            // Read or not, they go round again: a failed read leaves the old revision, which fails the write again.
             foreach (var item in changed) dirty.Writer.TryWrite(item);
         }
     }
