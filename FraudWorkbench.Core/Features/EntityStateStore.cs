@@ -41,7 +41,7 @@ public sealed class EntityStateStore : BackgroundService
 
     // Versions whose every stored history this instance has in `known` (as of a snapshot): a key it does not
     // know is then taken to be new, written as an insert without reading first. A guess like any cached copy:
-    // if another instance created it since, the insert finds the row and the call reads and retries.
+    // if another instance created it since, the insert finds the row, which is then read and written again.
     private readonly ConcurrentDictionary<Guid, bool> complete = new();
     private readonly Channel<Guid> warmups = Channel.CreateUnbounded<Guid>();
     private readonly ConcurrentDictionary<Guid, bool> warmupAsked = new();
