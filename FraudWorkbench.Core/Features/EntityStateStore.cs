@@ -46,6 +46,7 @@ public sealed class EntityStateStore : BackgroundService
     private readonly Channel<Guid> warmups = Channel.CreateUnbounded<Guid>();
     private readonly ConcurrentDictionary<Guid, bool> warmupAsked = new();
     private long lookups;
+    private int forgotten;
 
     // Entries with transactions not yet stored, each queued once until it has none (write-behind).
     private readonly Channel<Pending> dirty = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
@@ -88,6 +89,13 @@ public sealed class EntityStateStore : BackgroundService
 
         /// <summary>In the writer's queue (or being written).</summary>
         public bool Queued { get; set; }
+
+        /// <summary>
+        /// A write that failed without telling whether it committed (the connection broke): the row it carried and the
+        /// transactions in it. If the row is found holding exactly that, those transactions are stored, not added again.
+        /// Touched by the writer only.
+        /// </summary>
+        public (byte[] State, int Count)? InDoubt { get; set; }
     }
 
     /// <summary>A scored transaction as its entities' histories take it in, kept to add it again to a row read anew.</summary>
@@ -110,10 +118,15 @@ public sealed class EntityStateStore : BackgroundService
     public long Unwritten => Interlocked.Read(ref unwritten);
 
     /// <summary>Completes once nothing scored on this instance waits to be stored (at once without write-behind).</summary>
-    public Task FlushAsync(CancellationToken cancellationToken = default)
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
-        var signal = Volatile.Read(ref drained);
-        return Unwritten == 0 ? Task.CompletedTask : signal.Task.WaitAsync(cancellationToken);
+        // Looked at again after each wake-up: the signal taken may belong to a moment of zero that has passed.
+        while (true)
+        {
+            var signal = Volatile.Read(ref drained);
+            if (Unwritten == 0) return;
+            await signal.Task.WaitAsync(cancellationToken);
+        }
     }
 
     /// <summary>
@@ -127,11 +140,13 @@ public sealed class EntityStateStore : BackgroundService
             SELECT entity, state, revision FROM entity_state
             WHERE feature_set_version_id = @versionId LIMIT @take
             """;
+        var generation = Volatile.Read(ref forgotten);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = (await connection.QueryAsync<(string Entity, byte[] State, long Revision)>(
             new CommandDefinition(sql, new { versionId, take = limit + 1 }, cancellationToken: cancellationToken))).AsList();
-        // Room for it beside what this instance already holds, or no snapshot: overflowing clears the copy.
-        if (rows.Count > limit || known.Count + rows.Count > MaxKnown) return null;
+        // Room for it beside what this instance already holds, or no snapshot: overflowing clears the copy. A snapshot
+        // taken before the copy was last dropped (a backfill replaced the histories) is not the version's whole story.
+        if (rows.Count > limit || known.Count + rows.Count > MaxKnown || generation != Volatile.Read(ref forgotten)) return null;
         foreach (var row in rows)
         {
             // Revisions only grow: a copy this instance wrote after the snapshot was taken is the newer one.
@@ -222,7 +237,8 @@ public sealed class EntityStateStore : BackgroundService
                 foreach (var (entity, value) in await reads.RunAsync(new Lookup(versionId, unknown)))
                 {
                     before[entity] = value;
-                    Remember(versionId, entity, value);
+                    // Written behind, entries change only under their stripe, which a read-only call does not hold.
+                    if (record || !options.WriteBehind) Remember(versionId, entity, value);
                 }
             }
 
@@ -314,12 +330,13 @@ public sealed class EntityStateStore : BackgroundService
         // A cache, not a source of truth: dropping it all costs reads, never correctness. Revisions only grow,
         // so a late read never replaces a newer copy.
         if (known.Count >= MaxKnown) Forget(warmAgain: false);
-        known.AddOrUpdate((versionId, entity), new Entry(value.State, value.Revision), (_, mine) => mine.Queued || mine.Revision > value.Revision ? mine : new Entry(value.State, value.Revision));
+        known.AddOrUpdate((versionId, entity), new Entry(value.State, value.Revision), (_, mine) => mine.Queued || mine.Revision >= value.Revision ? mine : new Entry(value.State, value.Revision));
     }
 
     /// <param name="warmAgain">False when the copy overflowed: loading the same versions again would only overflow it again.</param>
     private void Forget(bool warmAgain)
     {
+        Interlocked.Increment(ref forgotten);
         complete.Clear();
         if (warmAgain) warmupAsked.Clear();
         // Entries with transactions waiting for the writer stay: dropping them would drop the transactions.
@@ -352,9 +369,12 @@ public sealed class EntityStateStore : BackgroundService
         while (true)
         {
             var now = time.GetTimestamp();
-            var batch = parked.Where(p => p.Due <= now).Select(p => p.Item).ToList();
-            var refusals = parked.Where(p => p.Due <= now).ToDictionary(p => p.Item, p => p.Refusals);
-            parked.RemoveAll(p => p.Due <= now);
+            // Stopping, nothing waits for its time: the host gives shutdown half a minute.
+            var stopping = stoppingToken.IsCancellationRequested;
+            var dueBy = stopping ? long.MaxValue : now;
+            var batch = parked.Where(p => p.Due <= dueBy).Select(p => p.Item).ToList();
+            var refusals = parked.Where(p => p.Due <= dueBy).ToDictionary(p => p.Item, p => p.Refusals);
+            parked.RemoveAll(p => p.Due <= dueBy);
             // One row per entity in a statement (an entry dropped from the copy and made again can be queued twice).
             var later = new List<Pending>();
             var keys = batch.Select(p => (p.VersionId, p.Entity)).ToHashSet();
@@ -362,18 +382,12 @@ public sealed class EntityStateStore : BackgroundService
             foreach (var item in later) dirty.Writer.TryWrite(item);
             if (batch.Count == 0)
             {
-                if (stoppingToken.IsCancellationRequested && parked.Count == 0) return;
-                var untilParked = parked.Count == 0 ? Timeout.InfiniteTimeSpan : time.GetElapsedTime(now, parked.Min(p => p.Due)).Duration();
+                // Stopping, every parked entry was due, so nothing is left.
+                if (stopping) return;
                 try
                 {
-                    if (stoppingToken.IsCancellationRequested)
-                    {
-                        await Task.Delay(untilParked, CancellationToken.None);
-                        continue;
-                    }
-
                     using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                    if (parked.Count > 0) wake.CancelAfter(untilParked);
+                    if (parked.Count > 0) wake.CancelAfter(time.GetElapsedTime(now, parked.Min(p => p.Due)).Duration());
                     await reader.WaitToReadAsync(wake.Token);
                     // A moment for the next entries to join the first: one statement per few ms instead of one per
                     // scoring or two, and a hot entity's transactions stored together.
@@ -389,10 +403,10 @@ public sealed class EntityStateStore : BackgroundService
 
             try
             {
-                await WriteBehindAsync(batch);
-                failures = 0;
+                if (await WriteBehindAsync(batch)) failures = 0;
+                else await BackOffAsync(); // rows changed elsewhere could not be read: queued again, tried after a pause
             }
-            catch (PostgresException ex)
+            catch (PostgresException ex) when (!ex.IsTransient)
             {
                 // PostgreSQL refused the statement: most likely for one row's sake, so each entry is tried alone and
                 // only those it refuses again are parked.
@@ -435,16 +449,21 @@ public sealed class EntityStateStore : BackgroundService
                 // The database is out of reach: everything waits in the copy, counting towards MaxUnwritten, so a database
                 // that stays down turns scoring into 503s, never into loss. Whatever the failure, the writer carries on.
                 foreach (var item in batch) dirty.Writer.TryWrite(item);
-                failures++;
-                if (stoppingToken.IsCancellationRequested && failures >= 5)
-                {
-                    logger.LogError(ex, "Shutting down with {Count} scored transactions not stored in their entity histories", Unwritten);
-                    return;
-                }
-
-                logger.LogWarning(ex, "Storing the entity histories of {Count} entities failed (attempt {Attempt}); retrying", batch.Count, failures);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * failures * failures)), CancellationToken.None);
+                logger.LogWarning(ex, "Storing the entity histories of {Count} entities failed (attempt {Attempt}); retrying", batch.Count, failures + 1);
+                await BackOffAsync();
             }
+
+            if (stoppingToken.IsCancellationRequested && failures >= 5)
+            {
+                logger.LogError("Shutting down with {Count} scored transactions not stored in their entity histories", Unwritten);
+                return;
+            }
+        }
+
+        Task BackOffAsync()
+        {
+            failures++;
+            return Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * failures * failures)), CancellationToken.None);
         }
     }
 
@@ -473,7 +492,7 @@ public sealed class EntityStateStore : BackgroundService
     /// that changed is read again, the entry's unwritten transactions are added to it, and the entry queued again.
     /// Throws only when the write itself failed, with every entry as it was.
     /// </summary>
-    private async Task WriteBehindAsync(List<Pending> batch)
+    private async Task<bool> WriteBehindAsync(List<Pending> batch)
     {
         // What each write carries: the row with the entry's transactions so far, and how many they are. Later
         // transactions are added to the entry meanwhile and go with the next write.
@@ -493,8 +512,18 @@ public sealed class EntityStateStore : BackgroundService
         }
 
         // A failure here leaves every entry as it was, for the caller to queue again.
-        var written = await WriteAsync([.. sent.Select(s => new Change(s.Item.VersionId, [s.Item.Entity],
-            new Dictionary<string, byte[]> { [s.Item.Entity] = s.State }, new Dictionary<string, (byte[]?, long)> { [s.Item.Entity] = (null, s.Revision) }))]);
+        Dictionary<string, long>[] written;
+        try
+        {
+            written = await WriteAsync([.. sent.Select(s => new Change(s.Item.VersionId, [s.Item.Entity],
+                new Dictionary<string, byte[]> { [s.Item.Entity] = s.State }, new Dictionary<string, (byte[]?, long)> { [s.Item.Entity] = (null, s.Revision) }))]);
+        }
+        catch (Exception ex) when (ex is not PostgresException)
+        {
+            // PostgreSQL answering with an error rolled the statement back; anything else may have come after the commit.
+            foreach (var (item, state, _, count) in sent) item.Entry.InDoubt = (state, count);
+            throw;
+        }
 
         var changed = new List<Pending>();
         for (var i = 0; i < sent.Count; i++)
@@ -510,6 +539,7 @@ public sealed class EntityStateStore : BackgroundService
             {
                 entry.Stored = state;
                 entry.Revision = revision;
+                entry.InDoubt = null;
                 entry.Unwritten.RemoveRange(0, count);
                 if (entry.Unwritten.Count > 0) dirty.Writer.TryWrite(item);
                 else entry.Queued = false;
@@ -517,25 +547,38 @@ public sealed class EntityStateStore : BackgroundService
             Stored(count);
         }
 
-        if (changed.Count == 0) return;
+        if (changed.Count == 0) return true;
         try
         {
             var rows = await ReadAsync([.. changed.Select(c => new Lookup(c.VersionId, [c.Entity]))]);
             for (var i = 0; i < changed.Count; i++)
             {
                 var (stored, revision) = rows[i][changed[i].Entity];
+                var committed = 0;
                 await OnStripeAsync(changed[i], entry =>
                 {
                     entry.Stored = stored;
                     entry.Revision = revision;
-                    entry.State = Replay(stored, changed[i].Entity, entry.Unwritten);
+                    if (entry.InDoubt is { } doubt && stored is not null && stored.AsSpan().SequenceEqual(doubt.State))
+                    {
+                        // The write in doubt did commit: its transactions are in the row, the later ones already on top in State.
+                        committed = doubt.Count;
+                        entry.Unwritten.RemoveRange(0, committed);
+                    }
+                    else entry.State = Replay(stored, changed[i].Entity, entry.Unwritten);
+
+                    entry.InDoubt = null;
                 });
+                Stored(committed);
             }
+
+            return true;
         }
         catch (Exception ex)
         {
             // What was stored stays stored; the rest keeps its old revision, which fails the write again and is read then.
             logger.LogWarning(ex, "Reading {Count} entity histories changed elsewhere failed; retrying", changed.Count);
+            return false;
         }
         finally
         {

@@ -197,6 +197,39 @@ public sealed class EntityStateStoreTests(SampleDatasetFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task ComputeAsync_WriteBehind_TwoInstancesOutOfOrder_RowsReadAgainTakeTheUnwrittenTransactionsExactly()
+    {
+        var definition = new FeatureSetDefinition(
+        [
+            new FeatureSpec(FeatureKind.EntityRatio, Column: "amount", Entity: "customer_id"),
+            new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["7d"]),
+        ]);
+        var (version, _) = await fixture.Service.CreateAsync(Request("replay", definition), "test");
+        var featurizer = new Featurizer(version.Fitted);
+        string?[] Paid(int minute, string? amount)
+        {
+            var row = Event("replayed-customer", "2026-03-10", minute);
+            row[fixture.Sample.Version.Schema.IndexOf("amount")] = amount;
+            return row;
+        }
+
+        var a = await StoreAsync();
+        var b = await StoreAsync();
+        // Each write after the first finds the row changed by the other instance: read again, the transaction added
+        // to it, and written; the events arrive out of time order, one without an amount.
+        foreach (var (store, minute, amount) in new[] { (a, 5, "50"), (b, 3, "30"), (a, 1, "10"), (b, 0, (string?)null) })
+        {
+            await store.ComputeAsync(version.Id, featurizer, Paid(minute, amount), record: true);
+            await store.FlushAsync();
+        }
+
+        var after = await StoredAsync(version.Id, featurizer, Paid(10, "60"));
+
+        // 60 / mean(10, 30, 50); four events summing 90; the latest at minute 5, five minutes before.
+        Assert.Equal([2f, 4f, 90f, 300f], after);
+    }
+
+    [Fact]
     public async Task ComputeAsync_WriteBehind_ReadOnlyCallOnTheSameInstance_SeesTransactionsNotYetStored()
     {
         var (version, featurizer) = await WeeklyVelocityAsync("read-own-unwritten");
