@@ -246,7 +246,7 @@ public sealed class EntityStateStore : BackgroundService
             // features depend on its own row alone, so entities already written keep theirs.
             foreach (var entity in stale) parts[entity] = EntityRow.Split(before[entity].State);
             foreach (var key in keys.Where(k => stale.Contains(k.Entity)))
-                histories[key] = parts[key.Entity].TryGetValue(key.Feature, out var stored) ? EntityHistory.FromBytes(stored.Span) : null;
+                histories[key] = HistoryOf(parts[key.Entity], key.Feature);
             featurizer.Compute(row, ticks, (f, e) => histories.GetValueOrDefault((f, e)), output);
             if (!record) return output;
 
@@ -261,6 +261,10 @@ public sealed class EntityStateStore : BackgroundService
             if (attempt == MaxAttempts) throw new TimeoutException($"The entity histories of {string.Join(", ", pending)} kept changing during {MaxAttempts} attempts.");
         }
     }
+
+    /// <summary>One feature's history from a split row (null: none yet).</summary>
+    private static EntityHistory? HistoryOf(Dictionary<int, ReadOnlyMemory<byte>> parts, int feature) =>
+        parts.TryGetValue(feature, out var stored) ? EntityHistory.FromBytes(stored.Span) : null;
 
     /// <summary>The entity's row again with the histories of <paramref name="keys"/> in it; its other features' histories as they were.</summary>
     private static byte[] WithHistories(Dictionary<int, ReadOnlyMemory<byte>> parts, List<(int Feature, string Entity)> keys, Dictionary<(int, string), EntityHistory?> histories, string entity)
@@ -300,7 +304,7 @@ public sealed class EntityStateStore : BackgroundService
         var parts = entries.ToDictionary(e => e.Key, e => EntityRow.Split(e.Value.State));
         var histories = new Dictionary<(int, string), EntityHistory?>();
         foreach (var key in keys)
-            histories[key] = parts[key.Entity].TryGetValue(key.Feature, out var stored) ? EntityHistory.FromBytes(stored.Span) : null;
+            histories[key] = HistoryOf(parts[key.Entity], key.Feature);
         featurizer.Compute(row, ticks, (f, e) => histories.GetValueOrDefault((f, e)), output);
         featurizer.Observe(row, ticks, (f, e) => histories[(f, e)] ??= new EntityHistory());
 
@@ -372,9 +376,9 @@ public sealed class EntityStateStore : BackgroundService
             // Stopping, nothing waits for its time: the host gives shutdown half a minute.
             var stopping = stoppingToken.IsCancellationRequested;
             var dueBy = stopping ? long.MaxValue : now;
-            var batch = parked.Where(p => p.Due <= dueBy).Select(p => p.Item).ToList();
             var refusals = parked.Where(p => p.Due <= dueBy).ToDictionary(p => p.Item, p => p.Refusals);
             parked.RemoveAll(p => p.Due <= dueBy);
+            var batch = refusals.Keys.ToList();
             // One row per entity in a statement (an entry dropped from the copy and made again can be queued twice).
             var later = new List<Pending>();
             var keys = batch.Select(p => (p.VersionId, p.Entity)).ToHashSet();
@@ -497,19 +501,7 @@ public sealed class EntityStateStore : BackgroundService
         // What each write carries: the row with the entry's transactions so far, and how many they are. Later
         // transactions are added to the entry meanwhile and go with the next write.
         var sent = new List<(Pending Item, byte[] State, long Revision, int Count)>(batch.Count);
-        foreach (var item in batch)
-        {
-            var stripe = stripes[StripeOf(item.VersionId, item.Entity)];
-            await stripe.WaitAsync();
-            try
-            {
-                sent.Add((item, item.Entry.State!, item.Entry.Revision, item.Entry.Unwritten.Count));
-            }
-            finally
-            {
-                stripe.Release();
-            }
-        }
+        foreach (var item in batch) await OnStripeAsync(item, entry => sent.Add((item, entry.State!, entry.Revision, entry.Unwritten.Count)));
 
         // A failure here leaves every entry as it was, for the caller to queue again.
         Dictionary<string, long>[] written;
@@ -610,8 +602,7 @@ public sealed class EntityStateStore : BackgroundService
             o.Featurizer.Observe(o.Row, o.Ticks, (f, e) =>
             {
                 if (e != entity) return new EntityHistory(); // another entity's row: not this one's business
-                if (!histories.TryGetValue(f, out var history))
-                    histories[f] = history = parts.TryGetValue(f, out var bytes) ? EntityHistory.FromBytes(bytes.Span) : new EntityHistory();
+                if (!histories.TryGetValue(f, out var history)) histories[f] = history = HistoryOf(parts, f) ?? new EntityHistory();
                 return history;
             });
         }

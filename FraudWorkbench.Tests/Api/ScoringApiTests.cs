@@ -306,15 +306,6 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         return [.. EntityRow.Split(row).Values.Select(history => EntityHistory.FromBytes(history.Span).Times.Count)];
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
-    {
-        for (var waited = 0; !await condition(); waited += 20)
-        {
-            Assert.True(waited < 15_000, failure);
-            await Task.Delay(20);
-        }
-    }
-
     [Fact]
     public async Task PredictBatch_PostgresRefusesOneEntitysWrites_ScoredAt200_OthersStoredMeanwhile_ItOnceAccepted()
     {
@@ -326,12 +317,12 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         await using (await PoisonAsync(poison))
         {
             first = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions = transactions[..3] });
-            await WaitUntilAsync(() => Task.FromResult(fixture.App.Logs.Any(l => l.Contains("Storing") && l.Contains("failed"))), "The writer never reported the refused row.");
+            await Wait.UntilAsync(() => Task.FromResult(fixture.App.Logs.Any(l => l.Contains("Storing") && l.Contains("failed"))), 15, "the writer reports the refused row");
             second = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions = transactions[3..] });
 
             // The refused row waits apart instead of failing every later statement: the customer's transaction scored
             // after the refusal is stored while PostgreSQL still refuses the other.
-            await WaitUntilAsync(async () => await StoredEventsAsync(customer) is [3, 3], "The customer's history was held up by another entity's refused row.");
+            await Wait.UntilAsync(async () => await StoredEventsAsync(customer) is [3, 3], 15, "the customer's history is stored while another entity's row is refused");
             Assert.Empty(await StoredEventsAsync(poison));
         }
 

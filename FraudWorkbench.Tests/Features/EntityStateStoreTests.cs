@@ -44,6 +44,26 @@ public sealed class EntityStateStoreTests(SampleDatasetFixture fixture) : IClass
         return (version, new Featurizer(version.Fitted));
     }
 
+    /// <summary>A feature set with each customer's running mean amount and seven-day velocity: slots ratio, count, sum, seconds since the last event.</summary>
+    private async Task<(FeatureSetVersion Version, Featurizer Featurizer)> MeanAndVelocityAsync(string name)
+    {
+        var definition = new FeatureSetDefinition(
+        [
+            new FeatureSpec(FeatureKind.EntityRatio, Column: "amount", Entity: "customer_id"),
+            new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["7d"]),
+        ]);
+        var (version, _) = await fixture.Service.CreateAsync(Request(name, definition), "test");
+        return (version, new Featurizer(version.Fitted));
+    }
+
+    /// <summary><see cref="Event"/> with an amount (or none).</summary>
+    private string?[] Payment(string customer, string day, int minute, string? amount)
+    {
+        var row = Event(customer, day, minute);
+        row[fixture.Sample.Version.Schema.IndexOf("amount")] = amount;
+        return row;
+    }
+
     /// <summary>A sample-schema row with only the event time (10:<paramref name="minute"/> on <paramref name="day"/>) and the customer.</summary>
     private string?[] Event(string customer, string day, int minute)
     {
@@ -164,19 +184,8 @@ public sealed class EntityStateStoreTests(SampleDatasetFixture fixture) : IClass
     [Fact]
     public async Task ComputeAsync_RunningMeanAndVelocityOfOneCustomer_OneRowHoldsBoth_AMissingAmountCountsForVelocityOnly()
     {
-        var definition = new FeatureSetDefinition(
-        [
-            new FeatureSpec(FeatureKind.EntityRatio, Column: "amount", Entity: "customer_id"),
-            new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["7d"]),
-        ]);
-        var (version, _) = await fixture.Service.CreateAsync(Request("one-row", definition), "test");
-        var featurizer = new Featurizer(version.Fitted);
-        string?[] Paid(int minute, string? amount)
-        {
-            var row = Event("row-customer", "2026-03-06", minute);
-            row[fixture.Sample.Version.Schema.IndexOf("amount")] = amount;
-            return row;
-        }
+        var (version, featurizer) = await MeanAndVelocityAsync("one-row");
+        string?[] Paid(int minute, string? amount) => Payment("row-customer", "2026-03-06", minute, amount);
 
         var store = await StoreAsync();
         await store.ComputeAsync(version.Id, featurizer, Paid(0, "10"), record: true);
@@ -199,19 +208,8 @@ public sealed class EntityStateStoreTests(SampleDatasetFixture fixture) : IClass
     [Fact]
     public async Task ComputeAsync_WriteBehind_TwoInstancesOutOfOrder_RowsReadAgainTakeTheUnwrittenTransactionsExactly()
     {
-        var definition = new FeatureSetDefinition(
-        [
-            new FeatureSpec(FeatureKind.EntityRatio, Column: "amount", Entity: "customer_id"),
-            new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["7d"]),
-        ]);
-        var (version, _) = await fixture.Service.CreateAsync(Request("replay", definition), "test");
-        var featurizer = new Featurizer(version.Fitted);
-        string?[] Paid(int minute, string? amount)
-        {
-            var row = Event("replayed-customer", "2026-03-10", minute);
-            row[fixture.Sample.Version.Schema.IndexOf("amount")] = amount;
-            return row;
-        }
+        var (version, featurizer) = await MeanAndVelocityAsync("replay");
+        string?[] Paid(int minute, string? amount) => Payment("replayed-customer", "2026-03-10", minute, amount);
 
         var a = await StoreAsync();
         var b = await StoreAsync();

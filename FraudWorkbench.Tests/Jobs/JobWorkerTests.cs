@@ -32,7 +32,7 @@ public sealed class JobWorkerTests(DatabaseFixture db) : IClassFixture<DatabaseF
 
         await a.StartAsync(CancellationToken.None);
         await b.StartAsync(CancellationToken.None);
-        await WaitForAsync(async () => (await Task.WhenAll(ids.Select(id => store.GetAsync(id)))).All(j => j!.Status == JobStatus.Succeeded));
+        await Wait.UntilAsync(async () => (await Task.WhenAll(ids.Select(id => store.GetAsync(id)))).All(j => j!.Status == JobStatus.Succeeded));
         await a.StopAsync(CancellationToken.None);
         await b.StopAsync(CancellationToken.None);
 
@@ -53,7 +53,7 @@ public sealed class JobWorkerTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var job = await db.Jobs(hub).EnqueueAsync(StepsJobHandler.KindName, new StepsPayload(4), "test");
 
         await worker.StartAsync(CancellationToken.None);
-        await WaitForAsync(async () => (await db.Jobs().GetAsync(job.Id))!.Status == JobStatus.Succeeded);
+        await Wait.UntilAsync(async () => (await db.Jobs().GetAsync(job.Id))!.Status == JobStatus.Succeeded);
         await worker.StopAsync(CancellationToken.None);
 
         lock (progress)
@@ -72,10 +72,10 @@ public sealed class JobWorkerTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var job = await store.EnqueueAsync(StepsJobHandler.KindName, new StepsPayload(5, gate), "test");
         await worker.StartAsync(CancellationToken.None);
         StepsJobHandler.Gate(gate).Release();
-        await WaitForAsync(async () => (await store.GetAsync(job.Id))!.Progress == 20);
+        await Wait.UntilAsync(async () => (await store.GetAsync(job.Id))!.Progress == 20);
 
         await store.CancelAsync(job.Id, "user:lead@example.com");
-        await WaitForAsync(async () => (await store.GetAsync(job.Id))!.IsFinished);
+        await Wait.UntilAsync(async () => (await store.GetAsync(job.Id))!.IsFinished);
         await worker.StopAsync(CancellationToken.None);
 
         var final = (await store.GetAsync(job.Id))!;
@@ -92,7 +92,7 @@ public sealed class JobWorkerTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var broken = await store.EnqueueAsync(FlakyJobHandler.KindName, new FlakyJobHandler.Payload(true), "test");
 
         await worker.StartAsync(CancellationToken.None);
-        await WaitForAsync(async () => (await store.GetAsync(flaky.Id))!.IsFinished && (await store.GetAsync(broken.Id))!.IsFinished);
+        await Wait.UntilAsync(async () => (await store.GetAsync(flaky.Id))!.IsFinished && (await store.GetAsync(broken.Id))!.IsFinished);
         await worker.StopAsync(CancellationToken.None);
 
         var ok = (await store.GetAsync(flaky.Id))!;
@@ -111,7 +111,7 @@ public sealed class JobWorkerTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var first = NewWorker(hub);
         await first.StartAsync(CancellationToken.None);
         // Claimed is not yet started: wait until the handler itself runs (it then waits at the gate).
-        await WaitForAsync(async () => (await store.GetAsync(job.Id))!.Status == JobStatus.Running && StepsJobHandler.Executions.ContainsKey(job.Id));
+        await Wait.UntilAsync(async () => (await store.GetAsync(job.Id))!.Status == JobStatus.Running && StepsJobHandler.Executions.ContainsKey(job.Id));
 
         await first.StopAsync(CancellationToken.None); // the restart
         first.Dispose();
@@ -119,7 +119,7 @@ public sealed class JobWorkerTests(DatabaseFixture db) : IClassFixture<DatabaseF
         using var second = NewWorker(hub);
         await second.StartAsync(CancellationToken.None);
         StepsJobHandler.Gate(gate).Release(2);
-        await WaitForAsync(async () => (await store.GetAsync(job.Id))!.IsFinished);
+        await Wait.UntilAsync(async () => (await store.GetAsync(job.Id))!.IsFinished);
         await second.StopAsync(CancellationToken.None);
 
         Assert.Equal((JobStatus.Queued, 0), (interrupted.Status, interrupted.Attempts));
@@ -139,20 +139,10 @@ public sealed class JobWorkerTests(DatabaseFixture db) : IClassFixture<DatabaseF
 
         using var worker = NewWorker(hub);
         await worker.StartAsync(CancellationToken.None);
-        await WaitForAsync(async () => (await store.GetAsync(job.Id))!.IsFinished);
+        await Wait.UntilAsync(async () => (await store.GetAsync(job.Id))!.IsFinished);
         await worker.StopAsync(CancellationToken.None);
 
         var final = (await store.GetAsync(job.Id))!;
         Assert.Equal((JobStatus.Succeeded, 2), (final.Status, final.Attempts));
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met within 30 s");
-            await Task.Delay(50);
-        }
     }
 }

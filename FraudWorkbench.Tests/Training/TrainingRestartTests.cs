@@ -30,7 +30,7 @@ public sealed class TrainingRestartTests : IDisposable
             (runId, jobId) = await first.Get<TrainingService>().StartAsync(
                 new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id, new TrainerSettings(Trees: 800, Leaves: 63)), "test");
             var jobs = first.Get<JobStore>();
-            await WaitForAsync(async () => (await jobs.GetAsync(jobId))!.Stage?.Contains("training") == true);
+            await Wait.UntilAsync(async () => (await jobs.GetAsync(jobId))!.Stage?.Contains("training") == true, seconds: 60);
         } // the restart: a graceful stop in the middle of training
 
         await using var probe = Npgsql.NpgsqlDataSource.Create(database);
@@ -41,22 +41,12 @@ public sealed class TrainingRestartTests : IDisposable
         await using var second = new WorkbenchAppFactory(database, settings);
         second.StartServer();
         var runs = second.Get<TrainingRunStore>();
-        await WaitForAsync(async () => (await runs.GetAsync(runId))!.Status is JobStatus.Succeeded or JobStatus.Failed, seconds: 180);
+        await Wait.UntilAsync(async () => (await runs.GetAsync(runId))!.Status is JobStatus.Succeeded or JobStatus.Failed, seconds: 180);
 
         var run = (await runs.GetAsync(runId))!;
         Assert.True(run.Status == JobStatus.Succeeded, run.Error);
         Assert.NotNull(run.Result!.Artifacts);
         Assert.Equal(1, (await second.Get<JobStore>().GetAsync(jobId))!.Attempts); // the interruption did not spend an attempt
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, int seconds = 60)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"condition not met within {seconds} s");
-            await Task.Delay(50);
-        }
     }
 
     public void Dispose()
