@@ -192,6 +192,9 @@ public sealed class AuthTests(AppFixture fixture) : IClassFixture<AppFixture>
         Assert.Equal("/account/password", new Uri(App.BaseAddress, signIn.Headers.Location!).AbsolutePath);
         Assert.Equal("/account/password", new Uri(App.BaseAddress, home.Headers.Location!).AbsolutePath);
         Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/v1/jobs")).StatusCode); // not through the API either
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/openapi/v1.json")).StatusCode); // nor a path that looks like a file
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/account/password")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
     }
 
     [Fact]

@@ -1,8 +1,12 @@
+using Microsoft.AspNetCore.Authorization;
+
 namespace FraudWorkbench.Security;
 
 /// <summary>
 /// A user who signed in with a one-time password must choose their own before anything else:
-/// pages redirect to the change-password form, and the API and other writes are refused.
+/// pages redirect to the change-password form, and the API and other writes are refused. Only the
+/// account pages and what anyone may fetch (static assets, health) answer meanwhile — decided by the
+/// endpoint, not by the look of the path (a path with a file extension is not necessarily a static file).
 /// </summary>
 public sealed class PasswordChangeRequiredMiddleware(RequestDelegate next)
 {
@@ -13,12 +17,12 @@ public sealed class PasswordChangeRequiredMiddleware(RequestDelegate next)
             || path.StartsWithSegments("/account")
             || path.StartsWithSegments("/_framework")
             || path.StartsWithSegments("/_content")
-            || (HttpMethods.IsGet(context.Request.Method) && Path.HasExtension(path.Value) && !path.StartsWithSegments("/api")))
+            || context.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is not null)
         {
             return next(context);
         }
 
-        if (HttpMethods.IsGet(context.Request.Method) && !path.StartsWithSegments("/api"))
+        if (HttpMethods.IsGet(context.Request.Method) && !path.StartsWithSegments("/api") && !path.StartsWithSegments("/openapi"))
         {
             context.Response.Redirect("/account/password");
             return Task.CompletedTask;

@@ -61,10 +61,16 @@ public static class SecurityExtensions
 
     public const string CookieName = "fwb.auth";
 
-    /// <summary>Every endpoint requires sign-in unless it opts out; writes and administration have their own policies.</summary>
+    /// <summary>
+    /// Every endpoint requires the read policy unless it opts out; writes and administration have their own
+    /// policies. A bare <c>[Authorize]</c> uses the default policy, so that is the read policy too: otherwise a
+    /// key with only the predict scope would pass it and read pages.
+    /// </summary>
     public static void ConfigurePolicies(AuthorizationOptions options)
     {
-        options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanRead(c.User)).Build();
+        var read = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanRead(c.User)).Build();
+        options.FallbackPolicy = read;
+        options.DefaultPolicy = read;
         options.AddPolicy(Policies.Write, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanWrite(c.User)));
         options.AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.IsAdmin(c.User)));
         options.AddPolicy(Policies.Predict, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.HasScopeOrWriterRole(c.User, Scopes.Predict)));
