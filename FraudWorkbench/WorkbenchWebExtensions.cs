@@ -1,5 +1,6 @@
 using FraudWorkbench.Api;
 using FraudWorkbench.Components;
+using FraudWorkbench.Operations;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Db;
 using FraudWorkbench.Security;
@@ -114,6 +115,9 @@ public static class WorkbenchWebExtensions
             app.UseHsts();
         }
 
+        // Inside the exception handler, so a database outage is a 503 and not the handler's 500; ahead of authentication, whose checks read the database.
+        app.UseMiddleware<DatabaseFaultMiddleware>();
+
         app.UseStatusCodePages();
         app.UseHttpLogging();
         app.UseAuthentication();
@@ -124,7 +128,7 @@ public static class WorkbenchWebExtensions
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponses.WriteAsync }).AllowAnonymous();
         app.MapOpenApi();
         app.MapScalarApiReference("/api/docs", o => o.WithTitle("FraudWorkbench API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         app.MapAccountEndpoints();

@@ -37,7 +37,14 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
     // Scoring calls authenticate thousands of times a second; a verified key is trusted this long. Revocation
     // clears this instance's entry at once; other instances see it within this window.
     private static readonly TimeSpan TrustFor = TimeSpan.FromSeconds(10);
+
+    /// <summary>While the database is unreachable, a key verified this recently keeps working (scoring goes on from memory).</summary>
+    public static readonly TimeSpan OutageGrace = TimeSpan.FromMinutes(15);
+
+    // A wrong key is remembered as briefly as a right one, so a client retrying a bad key costs no database round trip per call.
+    private const int MaxRememberedFailures = 10_000;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ApiKey Key, DateTime Until)> verified = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTime> failed = new();
 
     public async Task<(ApiKey Key, string Secret)> CreateAsync(string name, IReadOnlyCollection<string> scopes, DateTime? expiresAt, string actor,
         string? secret = null, CancellationToken cancellationToken = default, int? rateLimitPerMinute = null)
@@ -68,6 +75,7 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
             transaction, cancellationToken: cancellationToken));
         await AuditLog.WriteAsync(transaction, now, actor, "api-key.create", "api-key", id.ToString(), new { name, scopes = normalised, expiresAt }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        failed.TryRemove(Convert.ToHexString(Hash(secret)), out _);
         return (key, secret);
     }
 
@@ -79,6 +87,19 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         var hash = Hash(secret);
         var cacheKey = Convert.ToHexString(hash);
         if (verified.TryGetValue(cacheKey, out var hit) && hit.Until > now && hit.Key.IsActive(now)) return hit.Key;
+        if (failed.TryGetValue(cacheKey, out var failedUntil) && failedUntil > now) return null;
+        try
+        {
+            return await LookUpAsync(hash, cacheKey, now, cancellationToken);
+        }
+        catch (Exception ex) when (Db.DatabaseFault.IsUnavailable(ex) && hit.Key is not null && hit.Until - TrustFor + OutageGrace > now && hit.Key.IsActive(now))
+        {
+            return hit.Key;
+        }
+    }
+
+    private async Task<ApiKey?> LookUpAsync(byte[] hash, string cacheKey, DateTime now, CancellationToken cancellationToken)
+    {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         // last_used_at is written at most once a minute per key to keep hot keys from rewriting their row on every call.
         const string sql = $"""
@@ -92,8 +113,18 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
             SELECT * FROM found
             """;
         var key = await connection.QuerySingleOrDefaultAsync<ApiKey>(new CommandDefinition(sql, new { hash, now }, cancellationToken: cancellationToken));
-        if (key is null) verified.TryRemove(cacheKey, out _);
-        else verified[cacheKey] = (key, now + TrustFor);
+        if (key is null)
+        {
+            verified.TryRemove(cacheKey, out _);
+            if (failed.Count >= MaxRememberedFailures) failed.Clear();
+            failed[cacheKey] = now + TrustFor;
+        }
+        else
+        {
+            verified[cacheKey] = (key, now + TrustFor);
+            failed.TryRemove(cacheKey, out _);
+        }
+
         return key;
     }
 

@@ -2,6 +2,7 @@ using Dapper;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 
 namespace FraudWorkbench.Tests.Accounts;
 
@@ -51,5 +52,50 @@ public sealed class ApiKeyStoreTests(DatabaseFixture db) : IClassFixture<Databas
         Assert.True(admin.HasScope(Scopes.Feedback));
         Assert.True(predict.HasScope(Scopes.Predict));
         Assert.False(predict.HasScope(Scopes.Write));
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_UnknownKeyAskedAgain_AnsweredFromMemoryForTenSeconds()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var keys = db.ApiKeys(time);
+        const string secret = "fwb_guessed_key_0000000000000000000000000000";
+
+        var first = await keys.AuthenticateAsync(secret);
+        // The key appears behind the store's back: an answer from the database would now be the key.
+        var (created, _) = await db.ApiKeys().CreateAsync("appears-later", [Scopes.Read], null, "test", secret);
+        var soon = await keys.AuthenticateAsync(secret);
+        time.Advance(TimeSpan.FromSeconds(11));
+        var later = await keys.AuthenticateAsync(secret);
+
+        Assert.Null(first);
+        Assert.Null(soon);
+        Assert.Equal(created.Id, later?.Id);
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_DatabaseUnreachable_RecentlyVerifiedKeyWorksForTheGraceOthersThrow()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (proxy, connectionString) = TcpProxy.For(db.ConnectionString);
+        await using var _ = proxy;
+        await using var dataSource = NpgsqlDataSource.Create(connectionString + ";Timeout=2");
+        var keys = new ApiKeyStore(dataSource, time);
+        var (known, knownSecret) = await keys.CreateAsync("known-before-outage", [Scopes.Predict], null, "test");
+        var (_, otherSecret) = await keys.CreateAsync("never-used", [Scopes.Predict], null, "test");
+        Assert.NotNull(await keys.AuthenticateAsync(knownSecret));
+
+        proxy.Cut();
+        time.Advance(TimeSpan.FromMinutes(1));
+        var duringOutage = await keys.AuthenticateAsync(knownSecret);
+        var unknownDuringOutage = await Assert.ThrowsAnyAsync<NpgsqlException>(() => keys.AuthenticateAsync(otherSecret));
+        time.Advance(ApiKeyStore.OutageGrace);
+        var afterGrace = await Record.ExceptionAsync(() => keys.AuthenticateAsync(knownSecret));
+
+        Assert.Equal(known.Id, duringOutage?.Id);
+        Assert.True(FraudWorkbench.Core.Db.DatabaseFault.IsUnavailable(unknownDuringOutage));
+        Assert.True(FraudWorkbench.Core.Db.DatabaseFault.IsUnavailable(afterGrace));
+        proxy.Restore();
+        Assert.Equal(known.Id, (await keys.AuthenticateAsync(knownSecret))?.Id);
     }
 }
