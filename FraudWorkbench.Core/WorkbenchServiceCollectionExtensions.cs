@@ -59,6 +59,9 @@ public static class WorkbenchServiceCollectionExtensions
             if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)max(imum)?\s*pool\s*size")) builder.ConnectionStringBuilder.MaxPoolSize = 40;
             if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)max\s*auto\s*prepare")) builder.ConnectionStringBuilder.MaxAutoPrepare = 50;
             if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)no\s*reset\s*on\s*close")) builder.ConnectionStringBuilder.NoResetOnClose = true;
+            // A database that is away or stalled must cost a request seconds at most, not Npgsql's 15 s to connect
+            // and 30 s per command (jobs that run long statements set their own command timeout).
+            if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)(^|;)\s*timeout\s*=")) builder.ConnectionStringBuilder.Timeout = 3;
             return builder.Build();
         });
         services.AddSingleton<Migrator>();
@@ -112,6 +115,7 @@ public static class WorkbenchServiceCollectionExtensions
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();
+        services.AddHostedService<LocalClusterWatchdog>();
         if (background)
         {
             services.AddHostedService<AccountBootstrapService>();

@@ -85,18 +85,51 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         else
         {
             Port = FreeLoopbackPort();
-            var settings = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''";
-            if (throwaway)
-            {
-                settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
-            }
-
-            await RunAsync(runAs, "pg_ctl", ["start", "-w", "-t", "60", "-D", ClusterDirectory, "-l", Path.Combine(ClusterDirectory, "server.log"), "-o", settings], cancellationToken);
-            ownsServer = true;
+            await StartServerAsync(runAs, cancellationToken);
         }
 
         await EnsureDatabaseAsync(database, cancellationToken);
         return ConnectionString(database);
+    }
+
+    /// <summary>True while the postmaster named in the cluster's pid file is alive.</summary>
+    public bool IsRunning()
+    {
+        try
+        {
+            var pidFile = Path.Combine(ClusterDirectory, "postmaster.pid");
+            if (!File.Exists(pidFile) || !int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid)) return false;
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Starts the server again on the same port (connection strings hold it) after it died. Fails, to be tried
+    /// again, while the dead server's backends still hold its shared memory.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        var runAs = RunAsUser();
+        await using var startLock = await AcquireFileLockAsync(Path.Combine(root, "cluster.lock"), cancellationToken);
+        if (IsRunning()) return;
+        await StartServerAsync(runAs, cancellationToken);
+    }
+
+    private async Task StartServerAsync(string? runAs, CancellationToken cancellationToken)
+    {
+        var settings = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''";
+        if (throwaway)
+        {
+            settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+        }
+
+        await RunAsync(runAs, "pg_ctl", ["start", "-w", "-t", "60", "-D", ClusterDirectory, "-l", Path.Combine(ClusterDirectory, "server.log"), "-o", settings], cancellationToken);
+        ownsServer = true;
     }
 
     public async Task StopAsync()

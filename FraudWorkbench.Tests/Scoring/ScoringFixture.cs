@@ -102,13 +102,14 @@ public sealed class ScoringFixture : IAsyncLifetime
     }
 
     /// <summary>A sample row as the JSON transaction a partner would send (every column but the label).</summary>
-    public Dictionary<string, object?> Transaction(int index)
+    public Dictionary<string, object?> Transaction(int index) => Transaction(Schema, Rows[index]);
+
+    public static Dictionary<string, object?> Transaction(DatasetSchema schema, string?[] row)
     {
-        var row = Rows[index];
         var transaction = new Dictionary<string, object?>();
-        for (var c = 0; c < Schema.Columns.Count; c++)
+        for (var c = 0; c < schema.Columns.Count; c++)
         {
-            var column = Schema.Columns[c];
+            var column = schema.Columns[c];
             if (column.Role == ColumnRole.Label) continue;
             transaction[column.Name] = row[c] is null ? null : column.Type switch
             {
