@@ -59,9 +59,12 @@ public static class WorkbenchServiceCollectionExtensions
             if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)max(imum)?\s*pool\s*size")) builder.ConnectionStringBuilder.MaxPoolSize = 40;
             if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)max\s*auto\s*prepare")) builder.ConnectionStringBuilder.MaxAutoPrepare = 50;
             if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)no\s*reset\s*on\s*close")) builder.ConnectionStringBuilder.NoResetOnClose = true;
-            // A database that is away or stalled must cost a request seconds at most, not Npgsql's 15 s to connect
-            // and 30 s per command (jobs that run long statements set their own command timeout).
-            if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)(^|;)\s*timeout\s*=")) builder.ConnectionStringBuilder.Timeout = 3;
+            // A database that is away or stalled must cost a caller seconds, not Npgsql's 15 s to connect and 30 s per
+            // command. A stalled statement is given up only by the command timeout (a cancelled token still waits for
+            // the server), after which Npgsql spends up to two connect timeouts asking the server to cancel it: about
+            // 10 + 2 x 2 s at most. Statements that may legitimately run longer (migrations) set their own.
+            if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)(^|;)\s*timeout\s*=")) builder.ConnectionStringBuilder.Timeout = 2;
+            if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)command\s*timeout")) builder.ConnectionStringBuilder.CommandTimeout = 10;
             return builder.Build();
         });
         services.AddSingleton<Migrator>();

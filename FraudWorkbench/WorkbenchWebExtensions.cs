@@ -49,6 +49,7 @@ public static class WorkbenchWebExtensions
             .Configure<DataProtectionKeyRepository>((o, repository) => o.XmlRepository = repository);
 
         services.AddProblemDetails();
+        services.AddWorkbenchRequestTimeouts(builder.Configuration);
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "FraudWorkbench API";
@@ -117,6 +118,7 @@ public static class WorkbenchWebExtensions
 
         // Inside the exception handler, so a database outage is a 503 and not the handler's 500; ahead of authentication, whose checks read the database.
         app.UseMiddleware<DatabaseFaultMiddleware>();
+        app.UseRequestTimeouts();
 
         app.UseStatusCodePages();
         app.UseHttpLogging();
@@ -132,13 +134,17 @@ public static class WorkbenchWebExtensions
         app.MapOpenApi();
         app.MapScalarApiReference("/api/docs", o => o.WithTitle("FraudWorkbench API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         app.MapAccountEndpoints();
-        app.MapAccountsApi();
-        app.MapJobsApi();
-        app.MapDatasetsApi();
-        app.MapFeatureSetsApi();
-        app.MapTrainingApi();
-        app.MapRegistryApi();
-        app.MapScoringApi();
+        var api = app.MapGroup("");
+        api.WithRequestTimeout(RequestTimeouts.Api);
+        api.MapAccountsApi();
+        api.MapJobsApi();
+        api.MapDatasetsApi();
+        api.MapFeatureSetsApi();
+        api.MapTrainingApi();
+        api.MapRegistryApi();
+        var scoring = app.MapGroup("");
+        scoring.WithRequestTimeout(RequestTimeouts.Scoring);
+        scoring.MapScoringApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

@@ -19,13 +19,16 @@ public sealed class Migrator(NpgsqlDataSource dataSource, ILogger<Migrator> logg
 
     public static IReadOnlyList<Migration> All { get; } = LoadEmbedded();
 
+    // Waiting for another instance's migrations and rewriting large tables may take minutes; the data source's short command timeout is for requests.
+    private const int NoLimit = 0;
+
     public async Task<IReadOnlyList<int>> ApplyAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         await connection.ExecuteAsync(new CommandDefinition(
-            "SELECT pg_advisory_xact_lock(@key)", new { key = AdvisoryLockKey }, transaction, cancellationToken: cancellationToken));
+            "SELECT pg_advisory_xact_lock(@key)", new { key = AdvisoryLockKey }, transaction, commandTimeout: NoLimit, cancellationToken: cancellationToken));
 
         const string createTable = """
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -43,7 +46,7 @@ public sealed class Migrator(NpgsqlDataSource dataSource, ILogger<Migrator> logg
         foreach (var migration in All.Where(m => !applied.Contains(m.Version)))
         {
             logger.LogInformation("Applying migration {Version} {Name}", migration.Version, migration.Name);
-            await connection.ExecuteAsync(new CommandDefinition(migration.Sql, transaction: transaction, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(migration.Sql, transaction: transaction, commandTimeout: NoLimit, cancellationToken: cancellationToken));
             const string record = "INSERT INTO schema_migrations (version, name) VALUES (@Version, @Name)";
             await connection.ExecuteAsync(new CommandDefinition(record, migration, transaction, cancellationToken: cancellationToken));
             newlyApplied.Add(migration.Version);

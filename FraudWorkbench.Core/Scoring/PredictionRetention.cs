@@ -69,7 +69,7 @@ public sealed class PredictionRetentionScheduler(NpgsqlDataSource dataSource, Ti
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtextextended('predictions.retention', 0))", transaction: transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtextextended('predictions.retention', 0))", transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
         const string sql = "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = @kind AND created_at > @since)";
         var recent = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(sql, new
         {

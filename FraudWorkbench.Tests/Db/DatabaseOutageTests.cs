@@ -95,7 +95,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         Assert.NotNull(read.Headers.RetryAfter);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         Assert.Contains("database", await ready.Content.ReadAsStringAsync());
-        Assert.True(readiness.Elapsed < TimeSpan.FromSeconds(1.5), $"/readyz took {readiness.Elapsed}");
+        Assert.True(readiness.Elapsed < TimeSpan.FromSeconds(2.5), $"/readyz took {readiness.Elapsed}"); // the check gives up after 1 s
         var statuses = answered.GroupBy(a => a.Status).ToDictionary(g => g.Key, g => g.Count());
         Assert.True(statuses.Keys.All(s => s is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable), string.Join(", ", statuses));
         Assert.All(answered.Where(a => a.Status == HttpStatusCode.ServiceUnavailable), a => Assert.True(a.RetryAfter));

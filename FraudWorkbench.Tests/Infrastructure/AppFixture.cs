@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text.RegularExpressions;
-
 namespace FraudWorkbench.Tests.Infrastructure;
 
 /// <summary>One running app (real Kestrel, own database) shared by the tests of a class.</summary>
@@ -22,25 +19,7 @@ public sealed class AppFixture : IAsyncLifetime
     public async Task DisposeAsync() => await App.DisposeAsync();
 
     /// <summary>Signs in through the real form (antiforgery token included) and returns the response to the POST.</summary>
-    public async Task<HttpResponseMessage> SignInAsync(HttpClient client, string email, string password)
-    {
-        var page = await client.GetStringAsync("/account/login");
-        var token = Regex.Match(page, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
-        Assert.False(string.IsNullOrEmpty(token), "the sign-in form must carry an antiforgery token");
-        return await client.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["_handler"] = "login",
-            ["__RequestVerificationToken"] = token,
-            ["Input.Email"] = email,
-            ["Input.Password"] = password,
-        }));
-    }
+    public Task<HttpResponseMessage> SignInAsync(HttpClient client, string email, string password) => WorkbenchAppFactory.SignInAsync(client, email, password);
 
-    public async Task<HttpClient> SignedInClientAsync(string email, string password)
-    {
-        var client = App.CreateHttpClient(cookies: true);
-        var response = await SignInAsync(client, email, password);
-        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
-        return client;
-    }
+    public Task<HttpClient> SignedInClientAsync(string email, string password) => App.SignedInClientAsync(email, password);
 }

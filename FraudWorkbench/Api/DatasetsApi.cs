@@ -31,6 +31,7 @@ public static class DatasetsApi
     {
         var api = app.MapGroup("/api/v1/datasets").WithTags("Datasets");
         api.MapPost("/", UploadDataset).WithName("UploadDataset").RequireAuthorization(Policies.Write)
+            .DisableRequestTimeout() // a 2 GB upload streams for minutes
             .DisableAntiforgery()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute()) // the ingestor enforces the configured limit while streaming
             .WithSummary("Uploads a CSV as a new version of the named dataset (multipart fields 'file', 'name', optional 'schema' JSON).");
