@@ -608,6 +608,11 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
 
         Assert.True(paths.TryGetProperty("/api/v1/predict", out var predict));
         Assert.True(predict.GetProperty("post").TryGetProperty("requestBody", out _));
+        // What a transaction may hold, beyond its columns: the boolean spellings, the limits, and what an unseen value does.
+        var description = predict.GetProperty("post").GetProperty("description").GetString()!;
+        Assert.Contains("yes/no, y/n, t/f, 1/0", description);
+        Assert.Contains("between 1970 and 2100", description);
+        Assert.Contains("`warnings`", description);
         Assert.True(paths.TryGetProperty("/api/v1/feedback/batch", out _));
         Assert.True(paths.TryGetProperty("/api/v1/models/{name}/versions/{version}/promote", out _));
         var docs = await client.GetAsync("/api/docs/");
