@@ -19,6 +19,9 @@ public sealed class Featurizer
     private readonly int eventTime;
     private readonly string eventFormat;
     private readonly int[] offset;
+    private readonly bool[] booleanCategory;
+    private readonly IReadOnlyList<string>?[] categories;
+    private readonly IReadOnlyDictionary<string, double>?[] encodings;
 
     public Featurizer(FittedFeatureSet set)
     {
@@ -31,7 +34,24 @@ public sealed class Featurizer
         eventFormat = schema.EventTime?.DateFormat ?? ValueParsing.Iso;
         offset = new int[set.Features.Count];
         for (int i = 0, slot = 0; i < set.Features.Count; slot += set.Features[i].Slots.Count, i++) offset[i] = slot;
+
+        // A boolean column's categories are compared as true/false, whichever spelling the dataset used (yes/no, Y/N, 1/0):
+        // a transaction may send any of them, and a fit stored with the file's own spelling keeps working.
+        booleanCategory = [.. set.Features.Select((f, i) => column[i] >= 0 && schema.Columns[column[i]].Type == ColumnType.Boolean
+            && f.Spec.Kind is FeatureKind.OneHot or FeatureKind.Frequency or FeatureKind.TargetEncoding)];
+        categories = [.. set.Features.Select((f, i) => f.Categories is { } c && booleanCategory[i] ? [.. c.Select(BooleanCategory)] : f.Categories)];
+        encodings = [.. set.Features.Select((f, i) => f.Encoding is { } e && booleanCategory[i] ? Canonical(e) : f.Encoding)];
     }
+
+    /// <summary>The encoding keyed by true/false; of spellings the fit kept apart (Yes and yes), the first in ordinal order stands.</summary>
+    private static Dictionary<string, double> Canonical(IReadOnlyDictionary<string, double> encoding)
+    {
+        var canonical = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (key, value) in encoding.OrderBy(kv => kv.Key, StringComparer.Ordinal)) canonical.TryAdd(BooleanCategory(key), value);
+        return canonical;
+    }
+
+    private static string BooleanCategory(string category) => ValueParsing.TryBoolean(category, out var flag) ? flag ? "true" : "false" : category;
 
     public FittedFeatureSet Set => set;
 
@@ -94,16 +114,17 @@ public sealed class Featurizer
                     if (f.Spec.MissingIndicator) output[slot++] = missing ? 1 : 0;
                     break;
                 case FeatureKind.OneHot:
-                    var category = CategoryOf(row[column[i]]);
-                    var hit = -1;
-                    for (var c = 0; c < f.Categories!.Count; c++) if (f.Categories[c] == category) hit = c;
-                    for (var c = 0; c <= f.Categories.Count; c++) output[slot + c] = 0;
-                    output[slot + (hit < 0 ? f.Categories.Count : hit)] = 1;
-                    slot += f.Categories.Count + 1;
+                    var known = categories[i]!;
+                    var hit = OneHotIndex(i, row);
+                    for (var c = 0; c <= known.Count; c++) output[slot + c] = 0;
+                    output[slot + (hit < 0 ? known.Count : hit)] = 1;
+                    slot += known.Count + 1;
                     break;
                 case FeatureKind.Frequency:
                 case FeatureKind.TargetEncoding:
-                    output[slot++] = (float)f.Encoding!.GetValueOrDefault(CategoryOf(row[column[i]]));
+                    // Unseen: frequency 0, and weight of evidence 0, the population's own odds (also what out-of-fold training
+                    // gave a category its other folds never saw).
+                    output[slot++] = (float)encodings[i]!.GetValueOrDefault(CategoryValue(i, row));
                     break;
                 case FeatureKind.DateParts:
                     var instant = default(DateTime);
@@ -153,6 +174,40 @@ public sealed class Featurizer
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The row's value as category feature <paramref name="feature"/> compares it with its fitted state: trimmed, and
+    /// true/false for any spelling of a boolean column.
+    /// </summary>
+    public string CategoryValue(int feature, string?[] row)
+    {
+        var category = CategoryOf(row[column[feature]]);
+        return booleanCategory[feature] ? BooleanCategory(category) : category;
+    }
+
+    private int OneHotIndex(int feature, string?[] row)
+    {
+        var category = CategoryValue(feature, row);
+        var known = categories[feature]!;
+        for (var c = 0; c < known.Count; c++) if (known[c] == category) return c;
+        return -1;
+    }
+
+    /// <summary>
+    /// Whether category feature <paramref name="feature"/> has fitted state for the row's value: for one-hot, whether
+    /// it is one of the top K (else it goes to 'other', as rare values did in training); for frequency and target
+    /// encodings, whether the fitting rows held it (else 0). Null for other kinds and for a missing value.
+    /// </summary>
+    public bool? Knows(int feature, string?[] row)
+    {
+        if (column[feature] < 0 || row[column[feature]] is not { } text || CsvFile.IsMissing(text)) return null;
+        return set.Features[feature].Spec.Kind switch
+        {
+            FeatureKind.OneHot => OneHotIndex(feature, row) >= 0,
+            FeatureKind.Frequency or FeatureKind.TargetEncoding => encodings[feature]!.ContainsKey(CategoryValue(feature, row)),
+            _ => null,
+        };
     }
 
     /// <summary>Records the row in its entities' histories, after its features were computed.</summary>

@@ -8,8 +8,10 @@ using NpgsqlTypes;
 namespace FraudWorkbench.Core.Scoring;
 
 /// <summary>One scored transaction as the log stores it.</summary>
+/// <param name="UnseenJson">The category values it held that training never saw (<see cref="UnseenValue"/>s), null when none: for data-quality monitoring.</param>
 public sealed record PredictionRecord(
-    Guid Id, DateTime CreatedAt, Guid ModelVersionId, string Actor, string InputJson, float[] Features, double Probability, bool Decision, float LatencyMs, string? ReasonsJson = null);
+    Guid Id, DateTime CreatedAt, Guid ModelVersionId, string Actor, string InputJson, float[] Features, double Probability, bool Decision, float LatencyMs,
+    string? ReasonsJson = null, string? UnseenJson = null);
 
 /// <summary>
 /// Writes predictions to PostgreSQL off the request path: requests hand records to a channel and a single
@@ -144,7 +146,7 @@ public sealed class PredictionLog(NpgsqlDataSource dataSource, IOptions<ScoringO
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var importer = await connection.BeginBinaryImportAsync(
-            "COPY predictions (id, created_at, model_version_id, actor, input, features, probability, decision, latency_ms, reasons) FROM STDIN (FORMAT BINARY)");
+            "COPY predictions (id, created_at, model_version_id, actor, input, features, probability, decision, latency_ms, reasons, unseen) FROM STDIN (FORMAT BINARY)");
         foreach (var r in batch)
         {
             await importer.StartRowAsync();
@@ -159,6 +161,8 @@ public sealed class PredictionLog(NpgsqlDataSource dataSource, IOptions<ScoringO
             await importer.WriteAsync(r.LatencyMs, NpgsqlDbType.Real);
             if (r.ReasonsJson is null) await importer.WriteNullAsync();
             else await importer.WriteAsync(r.ReasonsJson, NpgsqlDbType.Jsonb);
+            if (r.UnseenJson is null) await importer.WriteNullAsync();
+            else await importer.WriteAsync(r.UnseenJson, NpgsqlDbType.Jsonb);
         }
 
         await importer.CompleteAsync();

@@ -22,6 +22,8 @@ public sealed record LoggedPrediction
     public bool Decision { get; init; }
     public float LatencyMs { get; init; }
     public string? Reasons { get; init; }
+    /// <summary>JSON array of the category values training never saw, with how they were scored; null when none.</summary>
+    public string? Unseen { get; init; }
     public bool? IsFraud { get; init; }
     public DateTime? LabelDate { get; init; }
     public DateTime? LabelledAt { get; init; }
@@ -32,7 +34,7 @@ public sealed class PredictionStore(NpgsqlDataSource dataSource, PredictionLog l
 {
     private const string Columns = """
         p.id, p.created_at, p.model_version_id, p.actor, p.input::text AS input, p.features, p.probability, p.decision, p.latency_ms,
-        p.reasons::text AS reasons, f.is_fraud, f.label_date::timestamp AS label_date, f.received_at AS labelled_at
+        p.reasons::text AS reasons, p.unseen::text AS unseen, f.is_fraud, f.label_date::timestamp AS label_date, f.received_at AS labelled_at
         """;
 
     /// <summary>How long after scoring a prediction's id may still be unknown here: queued in another instance's log.</summary>

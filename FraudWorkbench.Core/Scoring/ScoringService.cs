@@ -6,7 +6,8 @@ namespace FraudWorkbench.Core.Scoring;
 
 /// <param name="PredictionId">Null for a dry run (nothing logged, entity histories untouched).</param>
 /// <param name="Reasons">The input columns that moved the score most, by |contribution| (log-odds), signed; null when not asked for or the version cannot explain.</param>
-public sealed record Prediction(Guid? PredictionId, double Probability, bool Decision, double Threshold, string Model, int Version, double LatencyMs, IReadOnlyList<Reason>? Reasons = null);
+/// <param name="Unseen">Category values the model did not see in training and how it scored them; empty when none.</param>
+public sealed record Prediction(Guid? PredictionId, double Probability, bool Decision, double Threshold, string Model, int Version, double LatencyMs, IReadOnlyList<Reason>? Reasons, IReadOnlyList<UnseenValue> Unseen);
 
 /// <summary>An input column's signed contribution to the raw score, with the value the transaction had.</summary>
 public sealed record Reason(string Column, double Contribution, string? Value);
@@ -53,6 +54,7 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
                 model.Probabilities(features, 1, probability);
                 var decision = probability[0] >= model.Threshold;
                 var top = reasons > 0 ? Reasons(model, features, rows[i], reasons) : null;
+                var unseen = model.Contract.Unseen(rows[i]);
                 var latency = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 Guid? id = null;
                 if (!dryRun)
@@ -60,11 +62,11 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
                     var now = time.GetUtcNow();
                     id = Guid.CreateVersion7(now);
                     log.Write(new PredictionRecord(id.Value, now.UtcDateTime, model.VersionId, actor, inputs[i].GetRawText(), features, probability[0], decision, (float)latency,
-                        top is null ? null : JsonSerializer.Serialize(top, Data.DatasetSchema.Json)));
+                        top is null ? null : JsonSerializer.Serialize(top, Data.DatasetSchema.Json), unseen.Count == 0 ? null : JsonSerializer.Serialize(unseen, Data.DatasetSchema.Json)));
                     logged++;
                 }
 
-                results[i] = new Prediction(id, probability[0], decision, model.Threshold, model.ModelName, model.Version, Math.Round(latency, 3), top);
+                results[i] = new Prediction(id, probability[0], decision, model.Threshold, model.ModelName, model.Version, Math.Round(latency, 3), top, unseen);
             }
 
             return results;

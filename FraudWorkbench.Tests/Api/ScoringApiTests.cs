@@ -166,7 +166,11 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"amount\":\"twelve\"")), "transaction.amount", 400 },
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"amount\":\"NaN\"")), "transaction.amount", 400 },
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"amount\":1e400")), "transaction.amount", 400 },
-        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"payment_method\":\"barter\"")), "transaction.payment_method", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"event_time\":\"0001-01-01T00:00:00Z\"")), "transaction.event_time", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"event_time\":\"2999-01-01T00:00:00Z\"")), "transaction.event_time", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"merchant_category\":\"" + new string('x', 1_048_576) + "\"")), "transaction.merchant_category", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"transaction_id\":\"" + new string('x', 1_025) + "\"")), "transaction.transaction_id", 400 },
+        { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"shipping_address_new\":2")), "transaction.shipping_address_new", 400 },
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"favourite_colour\":\"blue\"")), "transaction.favourite_colour", 400 },
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"customer_id\":null")), "transaction.customer_id", 400 },
         { """{"model":"cnp-scoring","transaction":{AMOUNT}}""".Replace("AMOUNT", Fields("\"event_time\":\"yesterday\"")), "transaction.event_time", 400 },
@@ -226,9 +230,10 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
     public async Task Predict_EntityKeyLongerThanPostgresCanIndex_Scored()
     {
         // The online state keys it by its hash (Featurizer.MaxKeyLength); the write would otherwise fail in PostgreSQL.
-        // Random letters: PostgreSQL would compress a run of one letter into an entry it can index.
+        // 1,000 random CJK characters (within TransactionContract.MaxTextLength) are 3,000 bytes of UTF-8, beyond the
+        // 2,704 a btree entry holds; random, because PostgreSQL would compress a run of one character into an entry it can index.
         var random = new Random(3);
-        var key = string.Concat(Enumerable.Range(0, 5_000).Select(_ => (char)('a' + random.Next(26))));
+        var key = string.Concat(Enumerable.Range(0, 1_000).Select(_ => (char)(0x4E00 + random.Next(20_000))));
         using var client = Client();
         var response = await client.PostAsync("/api/v1/predict", new StringContent("{\"model\":\"cnp-scoring\",\"transaction\":{" + Fields($"\"customer_id\":\"{key}\"") + "}}", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -366,6 +371,97 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         Assert.Equal(HttpStatusCode.OK, resent.StatusCode);
         await synchronous.Get<PredictionLog>().FlushAsync();
         Assert.Equal([0f, 1f, 0f, 2f], await HourCountsAsync(recorded.Concat(await IdsAsync(resent)))); // the recorded two are in the log, and counted once each
+    }
+
+    /// <summary>The sample transaction <paramref name="index"/> with a new customer and a payment method training never saw.</summary>
+    private Dictionary<string, object?> WithNewPaymentMethod(int index)
+    {
+        var transaction = fixture.Transaction(index);
+        transaction["customer_id"] = "c_unseen_" + Guid.NewGuid().ToString("N")[..8];
+        transaction["payment_method"] = "barter";
+        return transaction;
+    }
+
+    private static void AssertUnseenPaymentMethod(IReadOnlyList<InputWarning> warnings, string field) =>
+        Assert.Equal([new InputWarning(field, "barter", "not seen in training; scored as 'other'")], warnings);
+
+    [Fact]
+    public async Task Predict_CategoryTrainingNeverSaw_ScoredAsOtherWithAWarning_LoggedWithIt()
+    {
+        // payment_method is one-hot, and the training profile counted all of its values: 'barter' is new, not rare.
+        using var client = Client();
+        var transaction = WithNewPaymentMethod(21);
+        var model = fixture.App.Get<ModelServer>().Current(Model)!;
+        var other = model.Features.SlotNames.ToList().IndexOf("payment_method=(other)");
+
+        var response = await client.PostAsJsonAsync("/api/v1/predict", new { model = Model, transaction });
+        var known = await client.PostAsJsonAsync("/api/v1/predict", new { model = Model, transaction = fixture.Transaction(22) });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var prediction = (await response.Content.ReadFromJsonAsync<PredictionResponse>(DatasetSchema.Json))!;
+        AssertUnseenPaymentMethod(prediction.Warnings, "transaction.payment_method");
+        var knownPrediction = await Json(known);
+        Assert.Equal(0, knownPrediction.GetProperty("warnings").GetArrayLength()); // always a list, empty when nothing is new
+        await fixture.App.Get<PredictionLog>().FlushAsync();
+        var logged = (await fixture.App.Get<PredictionStore>().GetAsync(prediction.PredictionId!.Value))!;
+        Assert.Equal(1, logged.Features[other]); // scored as 'other', as the warning says
+        Assert.Equal(prediction.Probability, logged.Probability, 12);
+        var unseen = JsonDocument.Parse(logged.Unseen!).RootElement.EnumerateArray().Single();
+        Assert.Equal(("payment_method", "barter"), (unseen.GetProperty("column").GetString(), unseen.GetProperty("value").GetString()));
+        await using var connection = new NpgsqlConnection(fixture.App.ConnectionString);
+        Assert.Null(await connection.ExecuteScalarAsync<string?>("SELECT unseen::text FROM predictions WHERE id = @id", new { id = knownPrediction.GetProperty("predictionId").GetGuid() }));
+    }
+
+    [Fact]
+    public async Task PredictBatch_OneUnseenCategoryAmongGoodTransactions_AllScored_WarningOnItsIndexOnly()
+    {
+        using var client = Client();
+        var transactions = new[] { fixture.Transaction(30), WithNewPaymentMethod(31), fixture.Transaction(32) };
+
+        var response = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, transactions });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var batch = (await response.Content.ReadFromJsonAsync<BatchPredictionResponse>(DatasetSchema.Json))!;
+        Assert.Equal(3, batch.Predictions.Count);
+        Assert.All(batch.Predictions, p => Assert.NotNull(p.PredictionId));
+        Assert.Empty(batch.Predictions[0].Warnings);
+        AssertUnseenPaymentMethod(batch.Predictions[1].Warnings, "transactions[1].payment_method");
+        Assert.Empty(batch.Predictions[2].Warnings);
+    }
+
+    [Fact]
+    public async Task Explain_CategoryTrainingNeverSaw_ExplainedWithTheWarning()
+    {
+        using var client = Client();
+        var transaction = WithNewPaymentMethod(23);
+
+        var response = await client.PostAsJsonAsync("/api/v1/models/cnp-scoring/versions/1/explain", new { transaction });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var explanation = (await response.Content.ReadFromJsonAsync<ExplainResponse>(DatasetSchema.Json))!;
+        AssertUnseenPaymentMethod(explanation.Warnings, "transaction.payment_method");
+        Assert.Equal(explanation.RawScore, explanation.BaseValue + explanation.Columns.Sum(c => c.Value), 1e-9);
+    }
+
+    [Fact]
+    public async Task Explain_BooleanInTheSpellingsTheUploadAccepts_SameScoreAsJsonBoolean()
+    {
+        using var client = Client();
+        var transaction = fixture.Transaction(24);
+        async Task<double> ScoreAsync(object? flag)
+        {
+            transaction["shipping_address_new"] = flag;
+            var response = await client.PostAsJsonAsync("/api/v1/models/cnp-scoring/versions/1/explain", new { transaction });
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{flag}: {await response.Content.ReadAsStringAsync()}");
+            return (await Json(response)).GetProperty("rawScore").GetDouble();
+        }
+
+        var yes = await ScoreAsync(true);
+        var no = await ScoreAsync(false);
+
+        Assert.NotEqual(yes, no); // the model reads the flag, so a wrong spelling would show
+        foreach (var spelling in new object[] { "yes", "YES", "y", "T", "true", "1", 1 }) Assert.Equal(yes, await ScoreAsync(spelling));
+        foreach (var spelling in new object[] { "no", "N", "f", "False", "0", 0 }) Assert.Equal(no, await ScoreAsync(spelling));
     }
 
     [Fact]
@@ -512,6 +608,11 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
 
         Assert.True(paths.TryGetProperty("/api/v1/predict", out var predict));
         Assert.True(predict.GetProperty("post").TryGetProperty("requestBody", out _));
+        // What a transaction may hold, beyond its columns: the boolean spellings, the limits, and what an unseen value does.
+        var description = predict.GetProperty("post").GetProperty("description").GetString()!;
+        Assert.Contains("yes/no, y/n, t/f, 1/0", description);
+        Assert.Contains("between 1970 and 2100", description);
+        Assert.Contains("`warnings`", description);
         Assert.True(paths.TryGetProperty("/api/v1/feedback/batch", out _));
         Assert.True(paths.TryGetProperty("/api/v1/models/{name}/versions/{version}/promote", out _));
         var docs = await client.GetAsync("/api/docs/");

@@ -470,6 +470,15 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         for (var i = 0; i < reasons.Count; i++) Assert.Equal(reasons[i].Contribution, stored.Bars[i].Value, 5);
         Assert.NotNull(page.Find("#prediction-explanation [data-testid=waterfall] svg"));
         Assert.Contains(logged[1].PredictionId!.Value.ToString()[..8], page.Find("#prediction-explanation [data-testid=explanation-method]").TextContent);
+
+        // Try it with a payment method training never saw: scored, and the form says how.
+        Assert.Empty(page.FindAll("[data-testid=try-it-warnings]"));
+        var paymentMethod = page.FindComponents<MudBlazor.MudSelect<string>>().Single(s => s.Instance.Label == "payment_method");
+        await page.InvokeAsync(() => paymentMethod.Instance.ValueChanged.InvokeAsync("barter"));
+        await page.ClickAsync("#try-it-score");
+
+        page.WaitForAssertion(() => Assert.Contains("payment_method \"barter\": not seen in training; scored as 'other'", page.Find("[data-testid=try-it-warnings]").TextContent));
+        Assert.NotNull(page.Find("#try-it-result"));
     }
 
     // ----- Global explanations -----

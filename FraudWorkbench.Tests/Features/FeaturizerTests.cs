@@ -105,6 +105,83 @@ public sealed class FeaturizerTests
     }
 
     [Fact]
+    public void OutOfFoldTargetEncoding_CategoryOnlyInItsOwnFold_GetsThePriorAnUnseenValueGetsWhenScored()
+    {
+        // Five rows, five folds of one row each: every row is encoded by a fit on the other four.
+        var schema = Schema(new DatasetColumn("cat", ColumnType.Categorical, ColumnRole.Feature), new DatasetColumn("y", ColumnType.Boolean, ColumnRole.Label));
+        string?[][] rows = [["a", "1"], ["a", "0"], ["b", "0"], ["b", "0"], ["c", "1"]];
+        var set = FeatureSetFitter.Fit(new FeatureSetDefinition([new FeatureSpec(FeatureKind.TargetEncoding, Column: "cat")]), schema, rows);
+        var matrix = BatchFeaturizer.Run(set, rows);
+
+        FeatureSetFitter.ApplyOutOfFoldTargetEncoding(set, rows, matrix);
+        var scored = new float[2];
+        var featurizer = new Featurizer(set);
+        featurizer.Compute(["zzz", null], null, (_, _) => null, scored.AsSpan(0, 1));
+        featurizer.Compute(["c", null], null, (_, _) => null, scored.AsSpan(1, 1));
+
+        // Row 0 ('a', fraud) sees rows 1-4: 'a' has 0 frauds and 1 legitimate of P = 1, N = 3: ln(0.5/1.5) - ln(1.5/3.5) = ln(7/9).
+        Assert.Equal(Math.Log(7.0 / 9), matrix[0], 6);
+        Assert.Equal(-0.251314, matrix[0], 6);
+        // 'c' is only in its own fold: training gave it weight of evidence 0, which an unseen value gets when scored.
+        Assert.Equal(0, matrix[4]);
+        Assert.Equal(0, scored[0]);
+        // The full fit, which scoring uses: 'c' has 1 fraud, 0 legitimate of P = 2, N = 3: ln(1.5/2.5) - ln(0.5/3.5) = ln(4.2).
+        Assert.Equal(1.435085, scored[1], 5);
+    }
+
+    [Fact]
+    public void Compute_BooleanColumnSpelledYesNo_AnySpellingIsTheSameCategory()
+    {
+        // The file spelled the flag Yes/No; a transaction may send true, 1, y or YES (the API turns them all into true/false).
+        var schema = Schema(new DatasetColumn("flag", ColumnType.Boolean, ColumnRole.Feature), new DatasetColumn("y", ColumnType.Boolean, ColumnRole.Label));
+        string?[][] rows = [["Yes", "1"], ["Yes", "0"], ["No", "0"], ["No", "0"], ["No", "0"], ["No", "1"]];
+        var set = FeatureSetFitter.Fit(new FeatureSetDefinition(
+        [
+            new FeatureSpec(FeatureKind.OneHot, Column: "flag", TopK: 1),
+            new FeatureSpec(FeatureKind.Frequency, Column: "flag"),
+            new FeatureSpec(FeatureKind.TargetEncoding, Column: "flag"),
+        ]), schema, rows);
+        var featurizer = new Featurizer(set);
+        float[] Features(string value)
+        {
+            var output = new float[set.SlotCount];
+            featurizer.Compute([value, null], null, (_, _) => null, output);
+            return output;
+        }
+
+        Assert.Equal(["flag=No", "flag=(other)", "flag__freq", "flag__woe"], set.SlotNames);
+        // 'Yes': 2 of 6 rows; 1 fraud and 1 legitimate of P = 2, N = 4: ln(1.5/2.5) - ln(1.5/4.5) = ln(1.8) = 0.587787.
+        float[] yes = [0, 1, (float)(2.0 / 6), (float)(Math.Log(1.5 / 2.5) - Math.Log(1.5 / 4.5))];
+        float[] no = [1, 0, (float)(4.0 / 6), (float)(Math.Log(1.5 / 2.5) - Math.Log(3.5 / 4.5))];
+        Assert.Equal(0.587787, yes[3], 6);
+        Assert.Equal(yes, Features("Yes"));
+        foreach (var spelling in new[] { "true", "1", "y", "YES", "t" }) Assert.Equal(yes, Features(spelling));
+        foreach (var spelling in new[] { "false", "0", "n", "no", "F" }) Assert.Equal(no, Features(spelling));
+        Assert.True(featurizer.Knows(1, ["true", null]));
+        Assert.Equal("true", featurizer.CategoryValue(0, [" YES ", null]));
+    }
+
+    [Fact]
+    public void Knows_TopKOrFittedEncoding_MissingIsNotAValue()
+    {
+        var schema = Schema(new DatasetColumn("cat", ColumnType.Categorical, ColumnRole.Feature), new DatasetColumn("n", ColumnType.Decimal, ColumnRole.Feature));
+        string?[][] rows = [["a", "1"], ["a", "0"], ["b", "0"]];
+        var set = FeatureSetFitter.Fit(new FeatureSetDefinition(
+        [
+            new FeatureSpec(FeatureKind.OneHot, Column: "cat", TopK: 1),
+            new FeatureSpec(FeatureKind.Frequency, Column: "cat"),
+            new FeatureSpec(FeatureKind.Numeric, Column: "n"),
+        ]), schema, rows);
+        var featurizer = new Featurizer(set);
+
+        Assert.Equal((true, true), (featurizer.Knows(0, [" a ", "1"]), featurizer.Knows(1, ["a", "1"])));
+        Assert.Equal((false, true), (featurizer.Knows(0, ["b", "1"]), featurizer.Knows(1, ["b", "1"]))); // rare: outside the top 1, but fitted
+        Assert.Equal((false, false), (featurizer.Knows(0, ["new", "1"]), featurizer.Knows(1, ["new", "1"])));
+        Assert.Equal((null, null), (featurizer.Knows(0, [null, "1"]), featurizer.Knows(1, ["NA", "1"])));
+        Assert.Null(featurizer.Knows(2, ["a", "1"])); // not a category feature
+    }
+
+    [Fact]
     public void Hash_SameMeaningSameHash_AnyChangeNewHash()
     {
         var spelledOut = new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["24h", "1h", "7d"])]);

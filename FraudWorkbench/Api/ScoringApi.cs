@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Explain;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Security;
@@ -10,13 +11,29 @@ using Microsoft.Extensions.Options;
 
 namespace FraudWorkbench.Api;
 
+/// <summary>A value the transaction was scored with although training never saw it, e.g. a new merchant category.</summary>
+/// <param name="Field">As the request named it, e.g. <c>transaction.merchant_category</c> or <c>transactions[3].merchant_category</c>.</param>
+/// <param name="Message">How the model scored it, e.g. "not seen in training; scored as 'other'".</param>
+public sealed record InputWarning(string Field, string Value, string Message)
+{
+    public static IReadOnlyList<InputWarning> From(IReadOnlyList<UnseenValue> unseen, string prefix) =>
+        unseen.Count == 0 ? [] : [.. unseen.Select(u => new InputWarning(prefix + u.Column, u.Value, u.Message))];
+}
+
 /// <param name="Decision"><c>fraud</c> when the probability reaches the model's threshold, else <c>legitimate</c>.</param>
 /// <param name="Reasons">The input columns that moved the score most (log-odds contributions, signed), when asked for.</param>
-public sealed record PredictionResponse(Guid? PredictionId, double Probability, string Decision, double Threshold, string Model, int Version, double LatencyMs, IReadOnlyList<Reason>? Reasons = null)
+/// <param name="Warnings">Values scored although training never saw them (empty when none): the transaction is scored all the same.</param>
+public sealed record PredictionResponse(Guid? PredictionId, double Probability, string Decision, double Threshold, string Model, int Version, double LatencyMs,
+    IReadOnlyList<Reason>? Reasons, IReadOnlyList<InputWarning> Warnings)
 {
-    public static PredictionResponse From(Prediction p) =>
-        new(p.PredictionId, p.Probability, p.Decision ? "fraud" : "legitimate", p.Threshold, p.Model, p.Version, p.LatencyMs, p.Reasons);
+    public static PredictionResponse From(Prediction p, string prefix) =>
+        new(p.PredictionId, p.Probability, p.Decision ? "fraud" : "legitimate", p.Threshold, p.Model, p.Version, p.LatencyMs, p.Reasons, InputWarning.From(p.Unseen, prefix));
 }
+
+/// <summary>A transaction's explanation (see <see cref="TransactionExplanation"/>) with the values it was scored with although training never saw them.</summary>
+public sealed record ExplainResponse(
+    double BaseValue, double RawScore, double Probability, IReadOnlyList<Contribution> Inputs, IReadOnlyList<Contribution> Features, IReadOnlyList<Contribution> Columns,
+    IReadOnlyList<InputWarning> Warnings);
 
 public sealed record BatchPredictionResponse(string Model, int Version, IReadOnlyList<PredictionResponse> Predictions, double LatencyMs);
 
@@ -45,14 +62,21 @@ public static class ScoringApi
                 Body: `{"model": "card-not-present", "transaction": {"amount": 129.5, "card_id": "c-1042", "event_time": "2026-03-01T14:05:00Z", ...}}`.
                 `model` is optional (default: the default registered model); `version` picks a specific version.
                 The transaction holds the columns of the model's training dataset; columns its features read are required.
+                Numbers as JSON numbers; a boolean column as JSON true/false, or as text true/false, yes/no, y/n, t/f, 1/0 (any case), or the numbers 1/0;
+                date-times as text in the dataset's format (ISO 8601 unless it used another); the event time between 1970 and 2100; text at most 1,024 characters.
+                A category value the model never saw in training is scored as the model treats unknown values ('other' for a one-hot encoding,
+                frequency 0, weight of evidence 0) and named in `warnings`: `[{"field": "transaction.merchant_category", "value": "crypto", "message": "not seen in training; scored as 'other'"}]`.
                 """);
         api.MapPost("/predict/batch", PredictBatch).WithName("PredictBatch").RequireAuthorization(Policies.Predict)
             .Accepts<PredictBatchRequestExample>("application/json")
             .WithSummary("Scores up to 1,000 transactions (configurable) in one call, in order.")
-            .WithDescription("A 503 after some transactions were scored lists them in 'recorded' (with their prediction ids): they are logged and in their entities' histories, so resend only the rest.");
+            .WithDescription("""
+                Transactions as for /predict; each prediction carries its own `warnings` (fields named `transactions[i].column`): a value training never saw does not stop the batch.
+                A 503 after some transactions were scored lists them in 'recorded' (with their prediction ids): they are logged and in their entities' histories, so resend only the rest.
+                """);
         api.MapPost("/models/{name}/versions/{version:int}/explain", Explain).WithName("ExplainTransaction").RequireAuthorization(Policies.Predict)
             .Accepts<ExplainRequestExample>("application/json")
-            .WithSummary("Explains one transaction with a version: base value, every contribution (by input, feature and column), raw score and probability. Records nothing.");
+            .WithSummary("Explains one transaction with a version: base value, every contribution (by input, feature and column), raw score and probability, and `warnings` as /predict gives them. Records nothing.");
         api.MapPost("/feedback", Feedback).WithName("Feedback").RequireAuthorization(Policies.Feedback)
             .Accepts<FeedbackItem>("application/json")
             .WithSummary("Attaches a confirmed label to a prediction: {\"predictionId\": \"…\", \"isFraud\": true, \"labelDate\": \"2026-03-09\"}.");
@@ -71,7 +95,7 @@ public static class ScoringApi
 
     public sealed record ExplainRequestExample(Dictionary<string, object?> Transaction);
 
-    public static async Task<Results<Ok<FraudWorkbench.Core.Explain.TransactionExplanation>, ProblemHttpResult>> Explain(
+    public static async Task<Results<Ok<ExplainResponse>, ProblemHttpResult>> Explain(
         string name, int version, HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, CancellationToken cancellationToken)
     {
         var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
@@ -82,11 +106,13 @@ public static class ScoringApi
             Envelope(body!.RootElement, "transaction", issues, allowModel: false);
             if (issues.Count > 0) return Invalid(issues);
             ServingModel model;
-            Core.Explain.TransactionExplanation? explanation;
+            TransactionExplanation? explanation;
+            IReadOnlyList<UnseenValue> unseen;
             try
             {
                 model = await server.ResolveAsync(name, version, cancellationToken);
                 if (model.Contract.Parse(body.RootElement.GetProperty("transaction"), "transaction.", issues) is not { } row) return Invalid(issues);
+                unseen = model.Contract.Unseen(row);
                 explanation = await scoring.ExplainAsync(model, row, cancellationToken);
             }
             catch (ScoringException ex)
@@ -98,9 +124,9 @@ public static class ScoringApi
                 return Unavailable("The feature store is unavailable; retry shortly.");
             }
 
-            return explanation is null
+            return explanation is not { } e
                 ? JobsApi.Problem(409, "No explanation", $"{model.ModelName} version {model.Version} was trained before explanations were stored; train it again.", "version")
-                : TypedResults.Ok(explanation);
+                : TypedResults.Ok(new ExplainResponse(e.BaseValue, e.RawScore, e.Probability, e.Inputs, e.Features, e.Columns, InputWarning.From(unseen, "transaction.")));
         }
     }
 
@@ -116,7 +142,7 @@ public static class ScoringApi
             if (issues.Count > 0) return Invalid(issues);
             var (outcome, error) = await ScoreAsync(server, scoring, logger, user, name, version, [body.RootElement.GetProperty("transaction")], single: true, reasons, cancellationToken);
             if (error is not null) return error;
-            return TypedResults.Ok(PredictionResponse.From(outcome![0]));
+            return TypedResults.Ok(PredictionResponse.From(outcome![0], "transaction."));
         }
     }
 
@@ -137,7 +163,7 @@ public static class ScoringApi
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             var (outcome, error) = await ScoreAsync(server, scoring, logger, user, name, version, [.. list.EnumerateArray()], single: false, reasons, cancellationToken);
             if (error is not null) return error;
-            return TypedResults.Ok(new BatchPredictionResponse(outcome![0].Model, outcome[0].Version, [.. outcome.Select(PredictionResponse.From)],
+            return TypedResults.Ok(new BatchPredictionResponse(outcome![0].Model, outcome[0].Version, [.. outcome.Select(BatchItem)],
                 Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3)));
         }
     }
@@ -184,7 +210,7 @@ public static class ScoringApi
             return (null, TypedResults.Problem(
                 $"The feature store failed after the first {ex.Recorded.Count} of {rows.Count} transactions were scored and recorded (listed in 'recorded', with their prediction ids). Resend only transactions[{ex.Recorded.Count}] onwards: sending the recorded ones again would count them twice in their entities' histories.",
                 statusCode: 503, title: "Scoring is temporarily unavailable",
-                extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = 1, ["recorded"] = ex.Recorded.Select(PredictionResponse.From).ToList() }));
+                extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = 1, ["recorded"] = ex.Recorded.Select(BatchItem).ToList() }));
         }
         catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
         {
@@ -193,6 +219,8 @@ public static class ScoringApi
             return (null, Unavailable("The feature store is unavailable or overloaded; retry shortly."));
         }
     }
+
+    private static PredictionResponse BatchItem(Prediction prediction, int index) => PredictionResponse.From(prediction, $"transactions[{index}].");
 
     public static async Task<Results<Ok<FeedbackResponse>, ProblemHttpResult>> Feedback(
         HttpContext context, PredictionStore predictions, IOptions<ScoringOptions> options, ClaimsPrincipal user, CancellationToken cancellationToken)
