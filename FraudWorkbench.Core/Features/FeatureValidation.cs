@@ -54,7 +54,8 @@ public static class FeatureValidation
                 case FeatureKind.Numeric:
                     Need(f.Column, "column", NumericTypes);
                     if (f.Impute is not (null or "median" or "mean" or "constant")) issues.Add(new($"{at}.impute", "Impute with median, mean or constant."));
-                    if (f.Clip is { } clip && (clip.Count != 2 || clip[0] < 0 || clip[1] > 1 || clip[0] >= clip[1]))
+                    if (f.ImputeValue is { } imputeValue && !double.IsFinite(imputeValue)) issues.Add(new($"{at}.imputeValue", "The constant to impute must be a finite number."));
+                    if (f.Clip is { } clip && (clip.Count != 2 || clip[0] is not (>= 0 and <= 1) || clip[1] is not (>= 0 and <= 1) || !(clip[0] < clip[1])))
                         issues.Add(new($"{at}.clip", "Clip takes two quantile levels, lower before upper, within [0, 1], e.g. [0.01, 0.99]."));
                     break;
                 case FeatureKind.OneHot:

@@ -69,14 +69,19 @@ public static class RegistryApi
     }
 
     public static async Task<Results<Ok<ModelResponse>, ProblemHttpResult>> UpdateModel(
-        string name, UpdateModelRequest request, RegistryStore registry, TrainingRunStore runs, DatasetStore datasets, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string name, UpdateModelRequest request, RegistryStore registry, RegistryService service, TrainingRunStore runs, DatasetStore datasets, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         if (await registry.GetModelAsync(name, cancellationToken) is not { } model) return ModelNotFound(name);
-        var gate = request.Gate ?? model.Gate;
-        var issues = (gate.Baselines is null || gate.CompareMetrics is null) ? [("gate", "Give baselines and compareMetrics (either may be empty).")] : gate.Validate();
-        if ((request.Description?.Length ?? 0) > 2000) issues = [.. issues, ("description", "At most 2,000 characters.")];
-        if (issues.Count > 0) return JobsApi.Invalid("The gate is not valid", issues);
-        await registry.UpdateModelAsync(model.Id, request.Description?.Trim() ?? model.Description, gate, WorkbenchClaims.Actor(user), cancellationToken);
+        try
+        {
+            await service.UpdateModelAsync(model, request.Description, request.Gate ?? model.Gate, WorkbenchClaims.Actor(user), cancellationToken);
+        }
+        catch (RegistryException ex)
+        {
+            return Problem(ex);
+        }
+
         return await GetModel(name, registry, runs, datasets, cancellationToken);
     }
 
@@ -101,13 +106,19 @@ public static class RegistryApi
             : VersionNotFound(name, version);
 
     public static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> UpdateVersion(
-        string name, int version, UpdateVersionRequest request, RegistryStore registry, TrainingRunStore runs, DatasetStore datasets, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string name, int version, UpdateVersionRequest request, RegistryStore registry, RegistryService service, TrainingRunStore runs, DatasetStore datasets,
+        ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (await registry.GetVersionAsync(name, version, cancellationToken) is not { } found) return VersionNotFound(name, version);
-        var tags = (request.Tags ?? found.Tags).Where(t => t is not null).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-        if (tags.Count > 20 || tags.Any(t => t.Length > 50)) return JobsApi.Problem(400, "Invalid tags", "At most 20 tags of up to 50 characters each.", "tags");
-        if ((request.Notes?.Length ?? 0) > 10_000) return JobsApi.Problem(400, "Invalid notes", "Notes are at most 10,000 characters.", "notes");
-        await registry.UpdateVersionAsync(found, tags, request.Notes?.Trim() ?? found.Notes, WorkbenchClaims.Actor(user), cancellationToken);
+        try
+        {
+            await service.UpdateVersionAsync(found, request.Tags, request.Notes, WorkbenchClaims.Actor(user), cancellationToken);
+        }
+        catch (RegistryException ex)
+        {
+            return Problem(ex);
+        }
+
         return TypedResults.Ok(await ResponseAsync((await registry.GetVersionAsync(found.Id, cancellationToken))!, runs, datasets, cancellationToken));
     }
 
@@ -197,8 +208,9 @@ public static class RegistryApi
             run?.Result?.Metrics, run?.Result?.Threshold.Threshold, lineage, v.CreatedBy, v.CreatedAt);
     }
 
-    private static ProblemHttpResult Problem(RegistryException ex) =>
-        JobsApi.Problem(ex.Status, ex.Status == 400 ? "Invalid request" : "Not possible now", ex.Message, ex.Field ?? "version");
+    private static ProblemHttpResult Problem(RegistryException ex) => ex.Issues.Count > 1
+        ? JobsApi.Invalid("Invalid request", ex.Issues)
+        : JobsApi.Problem(ex.Status, ex.Status == 400 ? "Invalid request" : "Not possible now", ex.Message, ex.Field ?? "version");
 
     private static ProblemHttpResult ModelNotFound(string name) => JobsApi.Problem(404, "Model not found", $"There is no registered model '{name}'.", "name");
 
