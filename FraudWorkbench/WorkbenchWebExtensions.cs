@@ -48,6 +48,7 @@ public static class WorkbenchWebExtensions
             .Configure<DataProtectionKeyRepository>((o, repository) => o.XmlRepository = repository);
 
         services.AddProblemDetails();
+        services.AddApiInputRules();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "FraudWorkbench API";
@@ -115,6 +116,7 @@ public static class WorkbenchWebExtensions
         }
 
         app.UseStatusCodePages();
+        app.UseApiInputRules();
         app.UseHttpLogging();
         app.UseAuthentication();
         app.UseMiddleware<PasswordChangeRequiredMiddleware>();

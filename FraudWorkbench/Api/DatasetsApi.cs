@@ -27,6 +27,8 @@ public sealed record DatasetVersionDetail(DatasetVersionResponse Version, Datase
 
 public static class DatasetsApi
 {
+    private static readonly JsonSerializerOptions StrictSchemaJson = ApiInput.Strict(DatasetSchema.Json);
+
     public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/datasets").WithTags("Datasets");
@@ -35,10 +37,10 @@ public static class DatasetsApi
             .WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute()) // the ingestor enforces the configured limit while streaming
             .WithSummary("Uploads a CSV as a new version of the named dataset (multipart fields 'file', 'name', optional 'schema' JSON).");
         api.MapGet("/", ListDatasets).WithName("ListDatasets");
-        api.MapGet("/{id:guid}", GetDataset).WithName("GetDataset");
-        api.MapGet("/{id:guid}/versions/{version:int}", GetDatasetVersion).WithName("GetDatasetVersion")
+        api.MapGet("/{id}", GetDataset).WithName("GetDataset");
+        api.MapGet("/{id}/versions/{version}", GetDatasetVersion).WithName("GetDatasetVersion")
             .WithSummary("A version's schema, roles and profile.");
-        api.MapDelete("/{id:guid}", ArchiveDataset).WithName("ArchiveDataset").RequireAuthorization(Policies.Write)
+        api.MapDelete("/{id}", ArchiveDataset).WithName("ArchiveDataset").RequireAuthorization(Policies.Write)
             .WithSummary("Archives (soft-deletes) a dataset; its versions stay readable for lineage.");
         return app;
     }
@@ -82,11 +84,12 @@ public static class DatasetsApi
             {
                 try
                 {
-                    overrides = JsonSerializer.Deserialize<SchemaOverrides>(schemaJson, DatasetSchema.Json) ?? SchemaOverrides.None;
+                    overrides = JsonSerializer.Deserialize<SchemaOverrides>(schemaJson, StrictSchemaJson) ?? SchemaOverrides.None;
                 }
                 catch (JsonException ex)
                 {
-                    return Problem(400, "Invalid schema", $"The 'schema' field is not valid JSON: {ex.Message}", "schema");
+                    var (title, field, message) = ApiInput.Explain(ex, typeof(SchemaOverrides), StrictSchemaJson, "schema");
+                    return JobsApi.Invalid(title, [(field, message)]);
                 }
             }
 

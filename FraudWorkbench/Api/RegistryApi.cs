@@ -38,18 +38,18 @@ public static class RegistryApi
             .WithSummary("Sets the description and the validation gate (baselines, compared metrics, absolute and relative margins).");
         api.MapPost("/{name}/versions", RegisterVersion).WithName("RegisterModelVersion").RequireAuthorization(Policies.Write)
             .WithSummary("Registers a succeeded training run as the next candidate version (creating the model) and queues its validation gate.");
-        api.MapGet("/{name}/versions/{version:int}", GetVersion).WithName("GetModelVersion");
-        api.MapPatch("/{name}/versions/{version:int}", UpdateVersion).WithName("UpdateModelVersion").RequireAuthorization(Policies.Write)
+        api.MapGet("/{name}/versions/{version}", GetVersion).WithName("GetModelVersion");
+        api.MapPatch("/{name}/versions/{version}", UpdateVersion).WithName("UpdateModelVersion").RequireAuthorization(Policies.Write)
             .WithSummary("Replaces a version's tags and notes.");
-        api.MapPost("/{name}/versions/{version:int}/promote", Promote).WithName("PromoteModelVersion").RequireAuthorization(Policies.Write)
+        api.MapPost("/{name}/versions/{version}/promote", Promote).WithName("PromoteModelVersion").RequireAuthorization(Policies.Write)
             .WithSummary("Moves a version to a stage (default production). Production needs a passed or overridden gate and verified artifacts; serving switches at once.");
-        api.MapPost("/{name}/versions/{version:int}/gate", RunGate).WithName("RunModelGate").RequireAuthorization(Policies.Write)
+        api.MapPost("/{name}/versions/{version}/gate", RunGate).WithName("RunModelGate").RequireAuthorization(Policies.Write)
             .WithSummary("Evaluates the version's validation gate again (202), e.g. after the production version changed.");
-        api.MapPost("/{name}/versions/{version:int}/gate/override", OverrideGate).WithName("OverrideModelGate").RequireAuthorization(Policies.Admin)
+        api.MapPost("/{name}/versions/{version}/gate/override", OverrideGate).WithName("OverrideModelGate").RequireAuthorization(Policies.Admin)
             .WithSummary("Admin only: lets a version with a failed gate be promoted; the written reason is audited.");
-        api.MapPost("/{name}/versions/{version:int}/explanations", ComputeGlobalExplanation).WithName("ComputeGlobalExplanation").RequireAuthorization(Policies.Write)
+        api.MapPost("/{name}/versions/{version}/explanations", ComputeGlobalExplanation).WithName("ComputeGlobalExplanation").RequireAuthorization(Policies.Write)
             .WithSummary("Queues the global explanation of a version (202): mean |contribution| per column, beeswarm and dependence points, permutation importance.");
-        api.MapGet("/{name}/versions/{version:int}/explanations", GetGlobalExplanation).WithName("GetGlobalExplanation")
+        api.MapGet("/{name}/versions/{version}/explanations", GetGlobalExplanation).WithName("GetGlobalExplanation")
             .WithSummary("The version's global explanation, once computed (404 before; the job id while it runs).");
         api.MapPost("/{name}/rollback", Rollback).WithName("RollbackModel").RequireAuthorization(Policies.Write)
             .WithSummary("Returns production to the version that held it before the current one.");
