@@ -74,6 +74,9 @@ public sealed record GateSettings(IReadOnlyList<GateBaseline> Baselines, IReadOn
     public IReadOnlyList<(string Field, string Message)> Validate()
     {
         if (Baselines is null || CompareMetrics is null) return [("gate", "Give baselines and compareMetrics (either may be empty).")];
+        // Every metric with every operator is 20 baselines; more can only repeat one.
+        if (Baselines.Count > GateMetric.All.Count * Operators.Count) return [("baselines", $"At most {GateMetric.All.Count * Operators.Count} baselines.")];
+        if (CompareMetrics.Count > GateMetric.All.Count) return [("compareMetrics", $"At most {GateMetric.All.Count} metrics, each once.")];
         var issues = new List<(string, string)>();
         for (var i = 0; i < Baselines.Count; i++)
         {

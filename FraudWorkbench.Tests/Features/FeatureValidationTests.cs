@@ -39,4 +39,14 @@ public sealed class FeatureValidationTests
     {
         FeatureValidation.Validate(new FeatureSetDefinition([new FeatureSpec(FeatureKind.Numeric, "amount", Impute: "constant", ImputeValue: -1, Clip: [0, 1])]), Schema);
     }
+
+    [Fact]
+    public void Validate_OversizeLists_RefusedOnceNotPerItem()
+    {
+        var features = new FeatureSetDefinition([.. Enumerable.Repeat(new FeatureSpec(FeatureKind.Numeric, "nope"), FeatureValidation.MaxFeatures + 1)]);
+        var windows = new FeatureSetDefinition([new FeatureSpec(FeatureKind.Numeric, "amount"), new FeatureSpec(FeatureKind.Velocity, Entity: "amount", Windows: [.. Enumerable.Repeat("1h", 100_000)])]);
+
+        Assert.Equal("features", Assert.Single(Assert.Throws<FeatureValidationException>(() => FeatureValidation.Validate(features, Schema)).Issues).Field);
+        Assert.Single(Assert.Throws<FeatureValidationException>(() => FeatureValidation.Validate(windows, Schema)).Issues, i => i.Field == "features[1].windows");
+    }
 }

@@ -99,4 +99,14 @@ public sealed class ValidationGateTests
 
         Assert.Empty(gate.Validate());
     }
+
+    [Fact]
+    public void Validate_MoreBaselinesOrComparedMetricsThanThereCanBeDistinct_Refused()
+    {
+        var baselines = new GateSettings([.. Enumerable.Repeat(new GateBaseline(GateMetric.PrAuc, ">=", 0.5), 21)], []);
+        var compared = new GateSettings([], [.. Enumerable.Repeat(GateMetric.PrAuc, 6)]);
+
+        Assert.Equal(["baselines"], baselines.Validate().Select(i => i.Field));
+        Assert.Equal(["compareMetrics"], compared.Validate().Select(i => i.Field));
+    }
 }
