@@ -208,6 +208,23 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
         Assert.Equal(before, await SnapshotAsync());
     }
 
+    [Theory]
+    [InlineData("schemas", "schemas")]
+    [InlineData("file", "file")]
+    [InlineData("name-over-1mb", "name")]
+    public async Task UploadDataset_UnknownRepeatedOrOversizeFormField_400NamingIt_NothingWritten(string extra, string field)
+    {
+        var before = await SnapshotAsync();
+        using var form = Upload(extra == "name-over-1mb" ? new string('n', (1 << 20) + 1) : "bad-input-upload", "tx.csv", null);
+        if (extra != "name-over-1mb") form.Add(new StringContent("{}"), extra, "again.csv");
+
+        var (status, problem) = await SendAsync(HttpMethod.Post, "/api/v1/datasets", form);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
     [Fact]
     public async Task UpdateModel_GateThresholdOutsideTheMetricsRange_400NamingEachThreshold()
     {

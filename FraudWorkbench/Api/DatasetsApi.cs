@@ -73,8 +73,13 @@ public static class DatasetsApi
                 else if (field is "name" or "schema")
                 {
                     using var text = new StreamReader(section.Body);
-                    var value = await ReadLimitedAsync(text, 1 << 20, cancellationToken);
+                    var value = await ReadLimitedAsync(text, 1 << 20, field, cancellationToken);
                     if (field == "name") name = value; else schemaJson = value;
+                }
+                else
+                {
+                    // Ignored, a misspelt 'schema' would upload with the inferred schema and say nothing.
+                    return Problem(400, "Unknown field", $"The upload has no field '{field}' (or a second '{field}'); send one 'file', a 'name' and optionally 'schema'.", field ?? "file");
                 }
             }
 
@@ -143,11 +148,11 @@ public static class DatasetsApi
             : Problem(409, "Already archived", "The dataset is already archived.", "id");
     }
 
-    private static async Task<string> ReadLimitedAsync(StreamReader reader, int limit, CancellationToken cancellationToken)
+    private static async Task<string> ReadLimitedAsync(StreamReader reader, int limit, string field, CancellationToken cancellationToken)
     {
         var buffer = new char[limit + 1];
         var read = await reader.ReadBlockAsync(buffer.AsMemory(), cancellationToken);
-        if (read > limit) throw new DatasetValidationException("A form field other than 'file' is larger than 1 MB.", field: "schema");
+        if (read > limit) throw new DatasetValidationException($"The form field '{field}' is larger than 1 MB.", field: field);
         return new string(buffer, 0, read);
     }
 
