@@ -50,6 +50,7 @@ public static class WorkbenchWebExtensions
 
         services.AddProblemDetails();
         services.AddWorkbenchRequestTimeouts(builder.Configuration);
+        services.AddApiInputRules();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "FraudWorkbench API";
@@ -121,6 +122,7 @@ public static class WorkbenchWebExtensions
         app.UseRequestTimeouts();
 
         app.UseStatusCodePages();
+        app.UseApiInputRules();
         app.UseHttpLogging();
         app.UseAuthentication();
         app.UseMiddleware<PasswordChangeRequiredMiddleware>();

@@ -33,6 +33,8 @@ public sealed class DatasetIngestor(
     /// <summary>Streams the content to the staging folder, hashing as it goes; refuses content over the size limit.</summary>
     public async Task<StagedUpload> StageAsync(Stream content, string fileName, Action<long>? bytesWritten = null, CancellationToken cancellationToken = default)
     {
+        // The name is kept with the version; refused before a byte is written.
+        if (StoredText.Problem(fileName, 1000) is { } problem) throw new DatasetValidationException("The file name: " + problem, field: "file");
         var id = Guid.NewGuid();
         var path = StagedPath(id);
         var limit = options.Value.MaxUploadBytes;
@@ -135,8 +137,7 @@ public sealed class DatasetIngestor(
     {
         name = name?.Trim() ?? "";
         if (name.Length == 0) throw new DatasetValidationException("Give the dataset a name.", field: "name");
-        if (name.Length > MaxNameLength) throw new DatasetValidationException($"A dataset name has at most {MaxNameLength} characters.", field: "name");
-        if (name.Any(char.IsControl)) throw new DatasetValidationException("A dataset name cannot contain control characters.", field: "name");
+        if (StoredText.Problem(name, MaxNameLength) is { } problem) throw new DatasetValidationException("The dataset name: " + problem, field: "name");
         return name;
     }
 

@@ -12,6 +12,7 @@ public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artif
     {
         var name = request.Name?.Trim() ?? "";
         if (name.Length is 0 or > 200) throw new FeatureValidationException([new("name", "Give the feature set a name of 1 to 200 characters.")]);
+        if (StoredText.Problem(name, 200) is { } unstorable) throw new FeatureValidationException([new("name", unstorable)]);
         if (request.Definition is null) throw new FeatureValidationException([new("features", "A feature set needs at least one feature.")]);
         var version = await datasets.GetVersionAsync(request.DatasetId, request.DatasetVersion, cancellationToken)
             ?? throw new FeatureValidationException([new("datasetVersion", $"Dataset {request.DatasetId} has no version {request.DatasetVersion}.")]);

@@ -14,6 +14,9 @@ public sealed class FeatureValidationException(IReadOnlyList<FeatureIssue> issue
 
 public static class FeatureValidation
 {
+    public const int MaxFeatures = 1000;
+    public const int MaxWindows = 10;
+
     private static readonly string[] NumericTypes = [ColumnType.Integer, ColumnType.Decimal, ColumnType.Boolean];
     private static readonly string[] CategoryTypes = [ColumnType.Categorical, ColumnType.Boolean, ColumnType.Text, ColumnType.Integer];
 
@@ -22,6 +25,7 @@ public static class FeatureValidation
     {
         var issues = new List<FeatureIssue>();
         if (definition.Features is not { Count: > 0 }) issues.Add(new("features", "A feature set needs at least one feature."));
+        if (definition.Features?.Count > MaxFeatures) throw new FeatureValidationException([new("features", $"A feature set has at most {MaxFeatures:N0} features.")]);
 
         for (var i = 0; i < (definition.Features?.Count ?? 0); i++)
         {
@@ -54,7 +58,8 @@ public static class FeatureValidation
                 case FeatureKind.Numeric:
                     Need(f.Column, "column", NumericTypes);
                     if (f.Impute is not (null or "median" or "mean" or "constant")) issues.Add(new($"{at}.impute", "Impute with median, mean or constant."));
-                    if (f.Clip is { } clip && (clip.Count != 2 || clip[0] < 0 || clip[1] > 1 || clip[0] >= clip[1]))
+                    if (f.ImputeValue is { } imputeValue && !double.IsFinite(imputeValue)) issues.Add(new($"{at}.imputeValue", "The constant to impute must be a finite number."));
+                    if (f.Clip is { } clip && (clip.Count != 2 || clip[0] is not (>= 0 and <= 1) || clip[1] is not (>= 0 and <= 1) || !(clip[0] < clip[1])))
                         issues.Add(new($"{at}.clip", "Clip takes two quantile levels, lower before upper, within [0, 1], e.g. [0.01, 0.99]."));
                     break;
                 case FeatureKind.OneHot:
@@ -84,7 +89,8 @@ public static class FeatureValidation
                     var entity = Need(f.Entity, "entity", null);
                     if (entity is not null && entity.Role != ColumnRole.EntityKey) issues.Add(new($"{at}.entity", $"'{entity.Name}' is not an entity key of the dataset version; mark it as one first."));
                     if (schema.EventTime is null) issues.Add(new($"{at}.kind", $"A {f.Kind} feature is point-in-time: the dataset version needs an event-time column."));
-                    foreach (var window in f.Windows ?? [])
+                    if (f.Windows?.Count > MaxWindows) issues.Add(new($"{at}.windows", $"At most {MaxWindows} windows."));
+                    foreach (var window in (f.Windows ?? []).Take(MaxWindows))
                     {
                         try { FeatureSetDefinition.ParseWindow(window); }
                         catch (FormatException ex) { issues.Add(new($"{at}.windows", ex.Message)); }

@@ -40,6 +40,9 @@ public static class GateMetric
 
     public static bool HigherIsBetter(string metric) => metric is not (LogLoss or Brier);
 
+    /// <summary>The values the metric can take: a threshold outside them could never (or always) pass.</summary>
+    public static (double Min, double Max) Range(string metric) => metric == LogLoss ? (0, 1000) : (0, 1);
+
     public static double Of(ClassificationReport report, string metric) => metric switch
     {
         PrAuc => report.AveragePrecision,
@@ -70,6 +73,10 @@ public sealed record GateSettings(IReadOnlyList<GateBaseline> Baselines, IReadOn
 
     public IReadOnlyList<(string Field, string Message)> Validate()
     {
+        if (Baselines is null || CompareMetrics is null) return [("gate", "Give baselines and compareMetrics (either may be empty).")];
+        // Every metric with every operator is 20 baselines; more can only repeat one.
+        if (Baselines.Count > GateMetric.All.Count * Operators.Count) return [("baselines", $"At most {GateMetric.All.Count * Operators.Count} baselines.")];
+        if (CompareMetrics.Count > GateMetric.All.Count) return [("compareMetrics", $"At most {GateMetric.All.Count} metrics, each once.")];
         var issues = new List<(string, string)>();
         for (var i = 0; i < Baselines.Count; i++)
         {
@@ -80,15 +87,18 @@ public sealed record GateSettings(IReadOnlyList<GateBaseline> Baselines, IReadOn
                 continue;
             }
 
-            if (!GateMetric.All.Contains(b.Metric)) issues.Add(($"baselines[{i}].metric", $"'{b.Metric}' is not one of {string.Join(", ", GateMetric.All)}."));
+            var known = GateMetric.All.Contains(b.Metric);
+            if (!known) issues.Add(($"baselines[{i}].metric", $"'{b.Metric}' is not one of {string.Join(", ", GateMetric.All)}."));
             if (!Operators.Contains(b.Operator)) issues.Add(($"baselines[{i}].operator", $"'{b.Operator}' is not one of {string.Join(", ", Operators)}."));
-            if (!double.IsFinite(b.Threshold)) issues.Add(($"baselines[{i}].threshold", "The threshold must be a finite number."));
+            var (min, max) = known ? GateMetric.Range(b.Metric) : (double.MinValue, double.MaxValue);
+            if (!(b.Threshold >= min && b.Threshold <= max))
+                issues.Add(($"baselines[{i}].threshold", known ? $"A {b.Metric} threshold is a number from {min} to {max}." : "The threshold must be a finite number."));
         }
 
         for (var i = 0; i < CompareMetrics.Count; i++)
             if (CompareMetrics[i] is null || !GateMetric.All.Contains(CompareMetrics[i])) issues.Add(($"compareMetrics[{i}]", $"'{CompareMetrics[i]}' is not one of {string.Join(", ", GateMetric.All)}."));
-        if (MaxAbsoluteDrop is < 0 or > 1 || double.IsNaN(MaxAbsoluteDrop)) issues.Add(("maxAbsoluteDrop", "The absolute margin must be between 0 and 1."));
-        if (MaxRelativeDrop is < 0 or > 1 || double.IsNaN(MaxRelativeDrop)) issues.Add(("maxRelativeDrop", "The relative margin must be between 0 and 1."));
+        if (MaxAbsoluteDrop is not (>= 0 and <= 1)) issues.Add(("maxAbsoluteDrop", "The absolute margin must be between 0 and 1."));
+        if (MaxRelativeDrop is not (>= 0 and <= 1)) issues.Add(("maxRelativeDrop", "The relative margin must be between 0 and 1."));
         return issues;
     }
 }
@@ -134,10 +144,17 @@ public sealed record StageChange(long Id, Guid ModelVersionId, int Version, stri
 public sealed record Incident(long Id, DateTime At, string Kind, string SubjectType, string SubjectId, string Message);
 
 /// <summary>A registry request that cannot be carried out; <see cref="Field"/> names the offending input when there is one.</summary>
-public sealed class RegistryException(string message, int status = 409, string? field = null) : Exception(message)
+public sealed class RegistryException(string message, int status = 409, string? field = null, IReadOnlyList<(string Field, string Message)>? issues = null)
+    : Exception(message)
 {
     public int Status { get; } = status;
-    public string? Field { get; } = field;
+    public string? Field { get; } = field ?? issues?.FirstOrDefault().Field;
+
+    /// <summary>Every bad input, when there are several (a gate's baselines, say); otherwise the one named by <see cref="Field"/>.</summary>
+    public IReadOnlyList<(string Field, string Message)> Issues { get; } = issues ?? (field is null ? [] : [(field, message)]);
+
+    public static RegistryException Invalid(IReadOnlyList<(string Field, string Message)> issues) =>
+        new(string.Join(" ", issues.Select(i => $"{i.Field}: {i.Message}")), 400, issues: issues);
 }
 
 /// <summary>Published after a stage change so every instance's model server reloads what it serves.</summary>

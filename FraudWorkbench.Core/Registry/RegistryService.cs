@@ -1,3 +1,4 @@
+using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Scoring;
@@ -15,6 +16,12 @@ public sealed record ModelValidationPayload(Guid VersionId);
 /// </summary>
 public sealed class RegistryService(NpgsqlDataSource dataSource, RegistryStore store, TrainingRunStore runs, ModelServer server, EventHub events, TimeProvider time)
 {
+    public const int MaxDescriptionLength = 2000;
+    public const int MaxNotesLength = 10_000;
+    public const int MaxReasonLength = 2000;
+    public const int MaxTags = 20;
+    public const int MaxTagLength = 50;
+
     public static bool IsValidName(string? name) =>
         name is { Length: >= 1 and <= 100 } && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && char.IsAsciiLetterOrDigit(name[0]);
 
@@ -25,8 +32,8 @@ public sealed class RegistryService(NpgsqlDataSource dataSource, RegistryStore s
         var run = await runs.GetAsync(runId, cancellationToken) ?? throw new RegistryException($"Training run {runId} does not exist.", 400, "runId");
         if (run.Status != JobStatus.Succeeded || run.Result?.Artifacts is null) throw new RegistryException($"Training run {runId} has not succeeded ({run.Status}); only a trained model can be registered.", 400, "runId");
         if (run.Result.Artifacts.Features is null) throw new RegistryException($"Training run {runId} predates stored feature fits; train it again to register it.", 400, "runId");
-        var cleanTags = (tags ?? []).Where(t => t is not null).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-        if (cleanTags.Any(t => t.Length > 50) || cleanTags.Count > 20) throw new RegistryException("At most 20 tags of up to 50 characters each.", 400, "tags");
+        var cleanTags = CleanTags(tags);
+        CheckText(notes, MaxNotesLength, "notes");
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -37,6 +44,23 @@ public sealed class RegistryService(NpgsqlDataSource dataSource, RegistryStore s
         await transaction.CommitAsync(cancellationToken);
         await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
         return version;
+    }
+
+    /// <summary>Sets a model's description and validation gate; the page and the API both come through here.</summary>
+    public async Task UpdateModelAsync(RegisteredModel model, string? description, GateSettings gate, string actor, CancellationToken cancellationToken = default)
+    {
+        var issues = gate.Validate().ToList();
+        if (StoredText.Problem(description, MaxDescriptionLength, multiline: true) is { } problem) issues.Add(("description", problem));
+        if (issues.Count > 0) throw RegistryException.Invalid(issues);
+        await store.UpdateModelAsync(model.Id, description?.Trim() ?? model.Description, gate, actor, cancellationToken);
+    }
+
+    /// <summary>Replaces a version's tags and notes (null keeps what it has).</summary>
+    public async Task UpdateVersionAsync(ModelVersion version, IReadOnlyList<string>? tags, string? notes, string actor, CancellationToken cancellationToken = default)
+    {
+        var cleanTags = CleanTags(tags ?? version.Tags);
+        CheckText(notes, MaxNotesLength, "notes");
+        await store.UpdateVersionAsync(version, cleanTags, notes?.Trim() ?? version.Notes, actor, cancellationToken);
     }
 
     /// <summary>Evaluates the gate again (for example after the production version changed).</summary>
@@ -55,6 +79,7 @@ public sealed class RegistryService(NpgsqlDataSource dataSource, RegistryStore s
     public async Task OverrideGateAsync(ModelVersion version, string reason, string actor, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(reason) || reason.Trim().Length < 10) throw new RegistryException("Overriding a failed gate needs a written reason (at least 10 characters).", 400, "reason");
+        CheckText(reason, MaxReasonLength, "reason");
         await store.OverrideGateAsync(version, reason.Trim(), actor, cancellationToken);
         await events.PublishAsync(new ModelGateChanged(version.RegisteredModelId, version.Id, GateStatus.Overridden), CancellationToken.None);
     }
@@ -63,6 +88,7 @@ public sealed class RegistryService(NpgsqlDataSource dataSource, RegistryStore s
     public async Task<ModelVersion> PromoteAsync(ModelVersion version, string stage, string? reason, string actor, CancellationToken cancellationToken = default)
     {
         if (!ModelStage.All.Contains(stage)) throw new RegistryException($"'{stage}' is not one of {string.Join(", ", ModelStage.All)}.", 400, "stage");
+        CheckText(reason, MaxReasonLength, "reason");
         if (version.Stage == stage) throw new RegistryException($"Version {version.Version} is already {stage}.");
         ServingModel? serving = null;
         if (stage == ModelStage.Production)
@@ -99,6 +125,7 @@ public sealed class RegistryService(NpgsqlDataSource dataSource, RegistryStore s
     /// <summary>Returns production to the version that held it before the current one.</summary>
     public async Task<ModelVersion> RollbackAsync(RegisteredModel model, string? reason, string actor, CancellationToken cancellationToken = default)
     {
+        CheckText(reason, MaxReasonLength, "reason");
         var current = await store.GetProductionAsync(model.Name, cancellationToken);
         var previous = await store.PreviousProductionAsync(model.Id, current?.Id, cancellationToken)
             ?? throw new RegistryException($"Model '{model.Name}' has no earlier production version to roll back to.");
@@ -114,6 +141,21 @@ public sealed class RegistryService(NpgsqlDataSource dataSource, RegistryStore s
         server.Activate(serving);
         await events.PublishAsync(new ModelStageChanged(model.Id, model.Name, previous.Id, previous.Version, ModelStage.Production), CancellationToken.None);
         return (await store.GetVersionAsync(previous.Id, cancellationToken))!;
+    }
+
+    /// <summary>Trimmed, without blanks or repeats; refuses too many, too long or unstorable tags, naming the one.</summary>
+    private static List<string> CleanTags(IReadOnlyList<string>? tags)
+    {
+        tags ??= [];
+        for (var i = 0; i < tags.Count; i++) CheckText(tags[i]?.Trim(), MaxTagLength, $"tags[{i}]");
+        var clean = tags.Where(t => t is not null).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        if (clean.Count > MaxTags) throw new RegistryException($"At most {MaxTags} tags of up to {MaxTagLength} characters each.", 400, "tags");
+        return clean;
+    }
+
+    private static void CheckText(string? text, int maxLength, string field)
+    {
+        if (StoredText.Problem(text, maxLength, multiline: field is "notes" or "reason") is { } problem) throw new RegistryException(problem, 400, field);
     }
 
     private async Task<ServingModel> PrepareAsync(ModelVersion version, CancellationToken cancellationToken)

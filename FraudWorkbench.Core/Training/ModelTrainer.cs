@@ -34,9 +34,9 @@ public sealed record TrainerSettings(
         if (!TrainerKind.All.Contains(Trainer)) issues.Add(("trainer", $"'{Trainer}' is not one of {string.Join(", ", TrainerKind.All)}."));
         if (Trees is < 1 or > 5000) issues.Add(("trees", "Trees must be between 1 and 5000."));
         if (Leaves is < 2 or > 1024) issues.Add(("leaves", "Leaves must be between 2 and 1024."));
-        if (LearningRate is <= 0 or > 1) issues.Add(("learningRate", "The learning rate must be in (0, 1]."));
+        if (LearningRate is not (> 0 and <= 1)) issues.Add(("learningRate", "The learning rate must be in (0, 1]."));
         if (MinimumExamplesPerLeaf is < 1 or > 100_000) issues.Add(("minimumExamplesPerLeaf", "Minimum examples per leaf must be between 1 and 100,000."));
-        if (L2Regularization is < 0 or > 1e6) issues.Add(("l2Regularization", "L2 regularisation must be between 0 and 1e6."));
+        if (L2Regularization is not (>= 0 and <= 1e6)) issues.Add(("l2Regularization", "L2 regularisation must be between 0 and 1e6."));
         if (Threads is < 1 or > 64) issues.Add(("threads", "Threads must be between 1 and 64."));
         if (MaximumDepth is < 0 or > 64) issues.Add(("maximumDepth", "The maximum depth must be between 0 (unlimited) and 64."));
         return issues;

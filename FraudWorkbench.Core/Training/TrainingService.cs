@@ -28,18 +28,20 @@ public sealed class TrainingService(NpgsqlDataSource dataSource, DatasetStore da
         var imbalance = request.Imbalance ?? new ImbalanceSettings();
         if (!ImbalanceStrategy.All.Contains(imbalance.Strategy)) issues.Add(("imbalance.strategy", $"Use one of {string.Join(", ", ImbalanceStrategy.All)}."));
         if (imbalance.K is < 1 or > 50) issues.Add(("imbalance.k", "k must be between 1 and 50."));
-        if (imbalance.TargetRatio is <= 0 or > 1) issues.Add(("imbalance.targetRatio", "The target minority ratio must be in (0, 1]."));
-        if (imbalance.PositiveWeight is <= 0 or > 10_000) issues.Add(("imbalance.positiveWeight", "The fraud weight must be in (0, 10000]."));
+        if (imbalance.TargetRatio is not (> 0 and <= 1)) issues.Add(("imbalance.targetRatio", "The target minority ratio must be in (0, 1]."));
+        if (imbalance.PositiveWeight is not (null or (> 0 and <= 10_000))) issues.Add(("imbalance.positiveWeight", "The fraud weight must be in (0, 10000]."));
         var split = request.Split ?? new SplitSettings();
         if (!SplitKind.All.Contains(split.Kind)) issues.Add(("split.kind", $"Use one of {string.Join(", ", SplitKind.All)}."));
-        if (split.Kind != SplitKind.KFold && split.ValidationFraction is < 0.05 or > 0.5) issues.Add(("split.validationFraction", "Validate on 5 % to 50 % of the rows."));
+        if (split.Kind != SplitKind.KFold && split.ValidationFraction is not (>= 0.05 and <= 0.5)) issues.Add(("split.validationFraction", "Validate on 5 % to 50 % of the rows."));
         if (split.Kind == SplitKind.KFold && split.Folds is < 2 or > 10) issues.Add(("split.folds", "Use 2 to 10 folds."));
         if (split.Kind == SplitKind.Time && version is not null && version.Schema.EventTime is null) issues.Add(("split.kind", "A time split needs an event-time column; use stratified."));
         var threshold = request.Threshold ?? new ThresholdSettings();
         if (threshold.Method is not ("max_f1" or "cost")) issues.Add(("threshold.method", "Use max_f1 or cost."));
+        if (StoredText.Problem(threshold.AmountColumn, 1000) is { } unstorable) issues.Add(("threshold.amountColumn", unstorable));
         if (threshold.Method == "cost")
         {
-            if (threshold.ReviewCost < 0) issues.Add(("threshold.reviewCost", "A review cannot cost less than nothing."));
+            if (threshold.ReviewCost is not (>= 0 and <= 1e9)) issues.Add(("threshold.reviewCost", "A review costs from 0 to 1e9."));
+            if (threshold.MaxReviewsPerDay is not (null or (> 0 and <= 1e9))) issues.Add(("threshold.maxReviewsPerDay", "The daily review capacity is more than 0 and at most 1e9."));
             if (threshold.AmountColumn is null || version?.Schema.Columns.FirstOrDefault(c => c.Name == threshold.AmountColumn) is not { } amount || !ColumnType.IsNumeric(amount.Type))
                 issues.Add(("threshold.amountColumn", "Cost-based thresholds need a numeric amount column of the dataset version."));
         }

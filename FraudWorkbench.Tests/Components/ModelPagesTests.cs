@@ -274,6 +274,23 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Equal(prepared.Version.RegisteredModelId, model.Id);
     }
     [Fact]
+    public async Task Model_GateEditor_DescriptionOverTheApisLimit_RefusedByFieldNothingSaved()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        await PrepareFailedVersionAsync(context, "long-description");
+        var page = context.Page.Bunit.Render<ModelDetail>(p => p.Add(x => x.Name, "long-description"));
+        page.WaitForElement("[data-testid=versions-table]");
+
+        await page.ClickAsync("#edit-gate");
+        await page.ChangeAsync("input[data-testid=model-description]", new string('d', 2001));
+        await page.ClickAsync("#save-gate");
+
+        page.WaitForAssertion(() => Assert.Contains("description", page.Find("#gate-errors").TextContent));
+        Assert.Contains("At most 2,000 characters", page.Markup);
+        Assert.Equal("", (await context.Get<RegistryStore>().GetModelAsync("long-description"))!.Description);
+    }
+
+    [Fact]
     public async Task Model_RollbackWithNoEarlierProduction_ConfirmThenRefusalShown()
     {
         await using var context = new RegistryPageContext(db, Roles.DataScientist);

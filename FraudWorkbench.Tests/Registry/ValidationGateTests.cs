@@ -69,4 +69,44 @@ public sealed class ValidationGateTests
             gate.Validate().Select(i => i.Field));
         Assert.Empty(GateSettings.Default.Validate());
     }
+
+    [Theory]
+    [InlineData(GateMetric.PrAuc, 1.5)]
+    [InlineData(GateMetric.RocAuc, -0.01)]
+    [InlineData(GateMetric.RecallAtOnePercentFpr, double.NaN)]
+    [InlineData(GateMetric.Brier, 2)]
+    [InlineData(GateMetric.LogLoss, -0.1)]
+    [InlineData(GateMetric.LogLoss, double.PositiveInfinity)]
+    public void Validate_ThresholdOutsideTheMetricsRange_NamesTheThreshold(string metric, double threshold)
+    {
+        var gate = new GateSettings([new GateBaseline(metric, ">=", threshold)], []);
+
+        Assert.Equal(["baselines[0].threshold"], gate.Validate().Select(i => i.Field));
+    }
+
+    [Theory]
+    [InlineData(double.NaN, 0.05)]
+    [InlineData(0.01, double.NaN)]
+    public void Validate_NaNMargin_Refused(double absolute, double relative)
+    {
+        Assert.Single(new GateSettings([], [], absolute, relative).Validate());
+    }
+
+    [Fact]
+    public void Validate_ThresholdsAtTheEdgesOfTheRange_Accepted()
+    {
+        var gate = new GateSettings([new GateBaseline(GateMetric.PrAuc, ">=", 1), new GateBaseline(GateMetric.Brier, "<=", 0), new GateBaseline(GateMetric.LogLoss, "<=", 2.5)], []);
+
+        Assert.Empty(gate.Validate());
+    }
+
+    [Fact]
+    public void Validate_MoreBaselinesOrComparedMetricsThanThereCanBeDistinct_Refused()
+    {
+        var baselines = new GateSettings([.. Enumerable.Repeat(new GateBaseline(GateMetric.PrAuc, ">=", 0.5), 21)], []);
+        var compared = new GateSettings([], [.. Enumerable.Repeat(GateMetric.PrAuc, 6)]);
+
+        Assert.Equal(["baselines"], baselines.Validate().Select(i => i.Field));
+        Assert.Equal(["compareMetrics"], compared.Validate().Select(i => i.Field));
+    }
 }

@@ -158,6 +158,14 @@ public sealed class ModelTrainerTests(SampleMatrixFixture data) : IClassFixture<
 
         Assert.Equal(["trainer", "trees", "leaves", "learningRate", "threads"], issues);
     }
+
+    [Fact]
+    public void Settings_NaN_NamedByField()
+    {
+        var issues = new TrainerSettings(LearningRate: double.NaN, L2Regularization: double.NaN).Validate().Select(i => i.Field);
+
+        Assert.Equal(["learningRate", "l2Regularization"], issues);
+    }
 }
 
 public sealed class RecipeQualityTests

@@ -27,6 +27,8 @@ public sealed record DatasetVersionDetail(DatasetVersionResponse Version, Datase
 
 public static class DatasetsApi
 {
+    private static readonly JsonSerializerOptions StrictSchemaJson = ApiInput.Strict(DatasetSchema.Json);
+
     public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/datasets").WithTags("Datasets");
@@ -36,10 +38,10 @@ public static class DatasetsApi
             .WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute()) // the ingestor enforces the configured limit while streaming
             .WithSummary("Uploads a CSV as a new version of the named dataset (multipart fields 'file', 'name', optional 'schema' JSON).");
         api.MapGet("/", ListDatasets).WithName("ListDatasets");
-        api.MapGet("/{id:guid}", GetDataset).WithName("GetDataset");
-        api.MapGet("/{id:guid}/versions/{version:int}", GetDatasetVersion).WithName("GetDatasetVersion")
+        api.MapGet("/{id}", GetDataset).WithName("GetDataset");
+        api.MapGet("/{id}/versions/{version}", GetDatasetVersion).WithName("GetDatasetVersion")
             .WithSummary("A version's schema, roles and profile.");
-        api.MapDelete("/{id:guid}", ArchiveDataset).WithName("ArchiveDataset").RequireAuthorization(Policies.Write)
+        api.MapDelete("/{id}", ArchiveDataset).WithName("ArchiveDataset").RequireAuthorization(Policies.Write)
             .WithSummary("Archives (soft-deletes) a dataset; its versions stay readable for lineage.");
         return app;
     }
@@ -72,8 +74,13 @@ public static class DatasetsApi
                 else if (field is "name" or "schema")
                 {
                     using var text = new StreamReader(section.Body);
-                    var value = await ReadLimitedAsync(text, 1 << 20, cancellationToken);
+                    var value = await ReadLimitedAsync(text, 1 << 20, field, cancellationToken);
                     if (field == "name") name = value; else schemaJson = value;
+                }
+                else
+                {
+                    // Ignored, a misspelt 'schema' would upload with the inferred schema and say nothing.
+                    return Problem(400, "Unknown field", $"The upload has no field '{field}' (or a second '{field}'); send one 'file', a 'name' and optionally 'schema'.", field ?? "file");
                 }
             }
 
@@ -83,11 +90,12 @@ public static class DatasetsApi
             {
                 try
                 {
-                    overrides = JsonSerializer.Deserialize<SchemaOverrides>(schemaJson, DatasetSchema.Json) ?? SchemaOverrides.None;
+                    overrides = JsonSerializer.Deserialize<SchemaOverrides>(schemaJson, StrictSchemaJson) ?? SchemaOverrides.None;
                 }
                 catch (JsonException ex)
                 {
-                    return Problem(400, "Invalid schema", $"The 'schema' field is not valid JSON: {ex.Message}", "schema");
+                    var (title, field, message) = ApiInput.Explain(ex, typeof(SchemaOverrides), StrictSchemaJson, "schema");
+                    return JobsApi.Invalid(title, [(field, message)]);
                 }
             }
 
@@ -141,11 +149,11 @@ public static class DatasetsApi
             : Problem(409, "Already archived", "The dataset is already archived.", "id");
     }
 
-    private static async Task<string> ReadLimitedAsync(StreamReader reader, int limit, CancellationToken cancellationToken)
+    private static async Task<string> ReadLimitedAsync(StreamReader reader, int limit, string field, CancellationToken cancellationToken)
     {
         var buffer = new char[limit + 1];
         var read = await reader.ReadBlockAsync(buffer.AsMemory(), cancellationToken);
-        if (read > limit) throw new DatasetValidationException("A form field other than 'file' is larger than 1 MB.", field: "schema");
+        if (read > limit) throw new DatasetValidationException($"The form field '{field}' is larger than 1 MB.", field: field);
         return new string(buffer, 0, read);
     }
 

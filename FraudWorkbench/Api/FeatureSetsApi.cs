@@ -27,10 +27,10 @@ public static class FeatureSetsApi
         api.MapPost("/", CreateFeatureSet).WithName("CreateFeatureSet").RequireAuthorization(Policies.Write)
             .WithSummary("Validates, fits and saves a feature set version for a dataset version (201; 200 when the same definition on the same data exists).");
         api.MapGet("/", ListFeatureSets).WithName("ListFeatureSets");
-        api.MapGet("/{id:guid}", ListFeatureSetVersions).WithName("ListFeatureSetVersions");
-        api.MapGet("/versions/{versionId:guid}", GetFeatureSetVersion).WithName("GetFeatureSetVersion")
+        api.MapGet("/{id}", ListFeatureSetVersions).WithName("ListFeatureSetVersions");
+        api.MapGet("/versions/{versionId}", GetFeatureSetVersion).WithName("GetFeatureSetVersion")
             .WithSummary("A version's definition, fitted state and reference statistics.");
-        api.MapPost("/versions/{versionId:guid}/backfill", BackfillEntityState).WithName("BackfillEntityState").RequireAuthorization(Policies.Write)
+        api.MapPost("/versions/{versionId}/backfill", BackfillEntityState).WithName("BackfillEntityState").RequireAuthorization(Policies.Write)
             .WithSummary("Queues a job that fills the online entity state from the dataset version the feature set was fitted on.");
         return app;
     }

@@ -20,8 +20,8 @@ public static class JobsApi
     {
         var api = app.MapGroup("/api/v1/jobs").WithTags("Jobs");
         api.MapGet("/", ListJobs).WithName("ListJobs").WithSummary("Recent jobs, newest first.");
-        api.MapGet("/{id:guid}", GetJob).WithName("GetJob");
-        api.MapPost("/{id:guid}/cancel", CancelJob).WithName("CancelJob").RequireAuthorization(Policies.Write)
+        api.MapGet("/{id}", GetJob).WithName("GetJob");
+        api.MapPost("/{id}/cancel", CancelJob).WithName("CancelJob").RequireAuthorization(Policies.Write)
             .WithSummary("Cancels a queued job, or asks the worker running it to stop.");
         return app;
     }
@@ -61,8 +61,8 @@ public static class JobsApi
     }
 
     /// <summary>A 400 listing every bad field (<c>errors: [{field, message}]</c>), the first also as <c>field</c>.</summary>
-    internal static ProblemHttpResult Invalid(string title, IReadOnlyList<(string Field, string Message)> issues) =>
-        TypedResults.Problem(string.Join(" ", issues.Select(i => $"{i.Field}: {i.Message}")), statusCode: 400, title: title,
+    internal static ProblemHttpResult Invalid(string title, IReadOnlyList<(string Field, string Message)> issues, int status = 400) =>
+        TypedResults.Problem(string.Join(" ", issues.Select(i => $"{i.Field}: {i.Message}")), statusCode: status, title: title,
             extensions: new Dictionary<string, object?>
             {
                 ["field"] = issues[0].Field,

@@ -38,18 +38,18 @@ public static class RegistryApi
             .WithSummary("Sets the description and the validation gate (baselines, compared metrics, absolute and relative margins).");
         api.MapPost("/{name}/versions", RegisterVersion).WithName("RegisterModelVersion").RequireAuthorization(Policies.Write)
             .WithSummary("Registers a succeeded training run as the next candidate version (creating the model) and queues its validation gate.");
-        api.MapGet("/{name}/versions/{version:int}", GetVersion).WithName("GetModelVersion");
-        api.MapPatch("/{name}/versions/{version:int}", UpdateVersion).WithName("UpdateModelVersion").RequireAuthorization(Policies.Write)
+        api.MapGet("/{name}/versions/{version}", GetVersion).WithName("GetModelVersion");
+        api.MapPatch("/{name}/versions/{version}", UpdateVersion).WithName("UpdateModelVersion").RequireAuthorization(Policies.Write)
             .WithSummary("Replaces a version's tags and notes.");
-        api.MapPost("/{name}/versions/{version:int}/promote", Promote).WithName("PromoteModelVersion").RequireAuthorization(Policies.Write)
+        api.MapPost("/{name}/versions/{version}/promote", Promote).WithName("PromoteModelVersion").RequireAuthorization(Policies.Write)
             .WithSummary("Moves a version to a stage (default production). Production needs a passed or overridden gate and verified artifacts; serving switches at once.");
-        api.MapPost("/{name}/versions/{version:int}/gate", RunGate).WithName("RunModelGate").RequireAuthorization(Policies.Write)
+        api.MapPost("/{name}/versions/{version}/gate", RunGate).WithName("RunModelGate").RequireAuthorization(Policies.Write)
             .WithSummary("Evaluates the version's validation gate again (202), e.g. after the production version changed.");
-        api.MapPost("/{name}/versions/{version:int}/gate/override", OverrideGate).WithName("OverrideModelGate").RequireAuthorization(Policies.Admin)
+        api.MapPost("/{name}/versions/{version}/gate/override", OverrideGate).WithName("OverrideModelGate").RequireAuthorization(Policies.Admin)
             .WithSummary("Admin only: lets a version with a failed gate be promoted; the written reason is audited.");
-        api.MapPost("/{name}/versions/{version:int}/explanations", ComputeGlobalExplanation).WithName("ComputeGlobalExplanation").RequireAuthorization(Policies.Write)
+        api.MapPost("/{name}/versions/{version}/explanations", ComputeGlobalExplanation).WithName("ComputeGlobalExplanation").RequireAuthorization(Policies.Write)
             .WithSummary("Queues the global explanation of a version (202): mean |contribution| per column, beeswarm and dependence points, permutation importance.");
-        api.MapGet("/{name}/versions/{version:int}/explanations", GetGlobalExplanation).WithName("GetGlobalExplanation")
+        api.MapGet("/{name}/versions/{version}/explanations", GetGlobalExplanation).WithName("GetGlobalExplanation")
             .WithSummary("The version's global explanation, once computed (404 before; the job id while it runs).");
         api.MapPost("/{name}/rollback", Rollback).WithName("RollbackModel").RequireAuthorization(Policies.Write)
             .WithSummary("Returns production to the version that held it before the current one.");
@@ -69,14 +69,19 @@ public static class RegistryApi
     }
 
     public static async Task<Results<Ok<ModelResponse>, ProblemHttpResult>> UpdateModel(
-        string name, UpdateModelRequest request, RegistryStore registry, TrainingRunStore runs, DatasetStore datasets, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string name, UpdateModelRequest request, RegistryStore registry, RegistryService service, TrainingRunStore runs, DatasetStore datasets, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         if (await registry.GetModelAsync(name, cancellationToken) is not { } model) return ModelNotFound(name);
-        var gate = request.Gate ?? model.Gate;
-        var issues = (gate.Baselines is null || gate.CompareMetrics is null) ? [("gate", "Give baselines and compareMetrics (either may be empty).")] : gate.Validate();
-        if ((request.Description?.Length ?? 0) > 2000) issues = [.. issues, ("description", "At most 2,000 characters.")];
-        if (issues.Count > 0) return JobsApi.Invalid("The gate is not valid", issues);
-        await registry.UpdateModelAsync(model.Id, request.Description?.Trim() ?? model.Description, gate, WorkbenchClaims.Actor(user), cancellationToken);
+        try
+        {
+            await service.UpdateModelAsync(model, request.Description, request.Gate ?? model.Gate, WorkbenchClaims.Actor(user), cancellationToken);
+        }
+        catch (RegistryException ex)
+        {
+            return Problem(ex);
+        }
+
         return await GetModel(name, registry, runs, datasets, cancellationToken);
     }
 
@@ -101,13 +106,19 @@ public static class RegistryApi
             : VersionNotFound(name, version);
 
     public static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> UpdateVersion(
-        string name, int version, UpdateVersionRequest request, RegistryStore registry, TrainingRunStore runs, DatasetStore datasets, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string name, int version, UpdateVersionRequest request, RegistryStore registry, RegistryService service, TrainingRunStore runs, DatasetStore datasets,
+        ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (await registry.GetVersionAsync(name, version, cancellationToken) is not { } found) return VersionNotFound(name, version);
-        var tags = (request.Tags ?? found.Tags).Where(t => t is not null).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-        if (tags.Count > 20 || tags.Any(t => t.Length > 50)) return JobsApi.Problem(400, "Invalid tags", "At most 20 tags of up to 50 characters each.", "tags");
-        if ((request.Notes?.Length ?? 0) > 10_000) return JobsApi.Problem(400, "Invalid notes", "Notes are at most 10,000 characters.", "notes");
-        await registry.UpdateVersionAsync(found, tags, request.Notes?.Trim() ?? found.Notes, WorkbenchClaims.Actor(user), cancellationToken);
+        try
+        {
+            await service.UpdateVersionAsync(found, request.Tags, request.Notes, WorkbenchClaims.Actor(user), cancellationToken);
+        }
+        catch (RegistryException ex)
+        {
+            return Problem(ex);
+        }
+
         return TypedResults.Ok(await ResponseAsync((await registry.GetVersionAsync(found.Id, cancellationToken))!, runs, datasets, cancellationToken));
     }
 
@@ -197,8 +208,9 @@ public static class RegistryApi
             run?.Result?.Metrics, run?.Result?.Threshold.Threshold, lineage, v.CreatedBy, v.CreatedAt);
     }
 
-    private static ProblemHttpResult Problem(RegistryException ex) =>
-        JobsApi.Problem(ex.Status, ex.Status == 400 ? "Invalid request" : "Not possible now", ex.Message, ex.Field ?? "version");
+    private static ProblemHttpResult Problem(RegistryException ex) => ex.Issues.Count > 1
+        ? JobsApi.Invalid("Invalid request", ex.Issues)
+        : JobsApi.Problem(ex.Status, ex.Status == 400 ? "Invalid request" : "Not possible now", ex.Message, ex.Field ?? "version");
 
     private static ProblemHttpResult ModelNotFound(string name) => JobsApi.Problem(404, "Model not found", $"There is no registered model '{name}'.", "name");
 

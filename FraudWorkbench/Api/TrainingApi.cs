@@ -26,8 +26,8 @@ public static class TrainingApi
         api.MapPost("/", StartRun).WithName("StartTrainingRun").RequireAuthorization(Policies.Write)
             .WithSummary("Queues a training run (202): dataset version, feature set version, trainer, imbalance strategy, split, threshold.");
         api.MapGet("/", ListRuns).WithName("ListTrainingRuns");
-        api.MapGet("/{id:guid}", GetRun).WithName("GetTrainingRun").WithSummary("Status, progress, metrics, threshold and model artifact of a run.");
-        api.MapGet("/{id:guid}/artifacts/{file}", DownloadArtifact).WithName("DownloadTrainingArtifact")
+        api.MapGet("/{id}", GetRun).WithName("GetTrainingRun").WithSummary("Status, progress, metrics, threshold and model artifact of a run.");
+        api.MapGet("/{id}/artifacts/{file}", DownloadArtifact).WithName("DownloadTrainingArtifact")
             .WithSummary("model.zip, model.onnx (when the export matched ML.NET), metadata.json or checksum.sha256; checksum verified before sending.");
         return app;
     }
