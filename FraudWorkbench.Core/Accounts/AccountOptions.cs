@@ -4,9 +4,10 @@ public sealed class AccountOptions
 {
     public const string Section = "FraudWorkbench:Accounts";
 
-    /// <summary>Wrong passwords in a row before the account locks.</summary>
+    /// <summary>Wrong passwords for one account before each further attempt must wait (1 s, doubling up to a minute); a client address gets four times as many.</summary>
     public int MaxFailedSignIns { get; set; } = 5;
 
+    /// <summary>How long failures are remembered after the last one (the name is from when accounts locked).</summary>
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
 
     public int MinPasswordLength { get; set; } = 12;

@@ -18,14 +18,12 @@ public sealed record User(
     DateTime? LockedUntil,
     bool MustChangePassword,
     DateTime CreatedAt,
-    DateTime? LastSignInAt)
-{
-    public bool IsLockedOut(DateTime now) => LockedUntil is DateTime until && until > now;
-}
+    DateTime? LastSignInAt);
 
-public enum SignInStatus { Succeeded, Failed, LockedOut }
+public enum SignInStatus { Succeeded, Failed, Throttled }
 
-public sealed record SignInResult(SignInStatus Status, User? User, DateTime? LockedUntil = null);
+/// <param name="RetryAfter">For <see cref="SignInStatus.Throttled"/>: how long before the next attempt is looked at.</param>
+public sealed record SignInResult(SignInStatus Status, User? User, TimeSpan? RetryAfter = null);
 
 public sealed class UserStore(NpgsqlDataSource dataSource, TimeProvider time, IOptions<AccountOptions> options)
 {
@@ -37,6 +35,8 @@ public sealed class UserStore(NpgsqlDataSource dataSource, TimeProvider time, IO
     private static readonly PasswordHasher<User> Hasher = new();
 
     private AccountOptions Options => options.Value;
+
+    private readonly SignInThrottle throttle = new(options.Value.MaxFailedSignIns, options.Value.LockoutDuration);
 
     public async Task<User> CreateAsync(string email, string displayName, string role, string password, string actor,
         bool mustChangePassword = false, CancellationToken cancellationToken = default)
@@ -66,9 +66,18 @@ public sealed class UserStore(NpgsqlDataSource dataSource, TimeProvider time, IO
         return user;
     }
 
-    public async Task<SignInResult> SignInAsync(string email, string password, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Checks a password. Unknown emails, wrong passwords and throttled attempts answer alike whether or not the
+    /// account exists (same status, same work), so sign-in reveals no accounts; see <see cref="SignInThrottle"/>.
+    /// </summary>
+    /// <param name="client">The caller's address, throttled too; null when there is none (the command line).</param>
+    public async Task<SignInResult> SignInAsync(string email, string password, string? client = null, CancellationToken cancellationToken = default)
     {
-        var user = await FindByEmailAsync(email ?? "", cancellationToken);
+        email = email?.Trim() ?? "";
+        var now = Now;
+        if (throttle.TryBegin(email, client, now) is TimeSpan wait) return new SignInResult(SignInStatus.Throttled, null, wait);
+
+        var user = await FindByEmailAsync(email, cancellationToken);
         if (user is null)
         {
             // Spend the same time as a real check so response times don't reveal which emails exist.
@@ -76,62 +85,45 @@ public sealed class UserStore(NpgsqlDataSource dataSource, TimeProvider time, IO
             return new SignInResult(SignInStatus.Failed, null);
         }
 
-        var now = Now;
-        if (user.IsLockedOut(now)) return new SignInResult(SignInStatus.LockedOut, user, user.LockedUntil);
-
         var verification = Hasher.VerifyHashedPassword(user, user.PasswordHash, password ?? "");
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // Both updates apply only while the account is not locked: guesses in flight when the lock trips
-        // neither reset the counter nor clear the lock, however many arrive at once.
         if (verification == PasswordVerificationResult.Failed)
         {
-            const string fail = """
-                UPDATE users SET
-                    failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= @max THEN 0 ELSE failed_sign_ins + 1 END,
-                    locked_until    = CASE WHEN failed_sign_ins + 1 >= @max THEN @until ELSE NULL END
-                WHERE id = @id AND (locked_until IS NULL OR locked_until <= @now)
-                RETURNING locked_until
-                """;
-            var updated = (await connection.QueryAsync<DateTime?>(new CommandDefinition(
-                fail, new { id = user.Id, max = Options.MaxFailedSignIns, until = now + Options.LockoutDuration, now }, transaction, cancellationToken: cancellationToken))).ToList();
-            if (updated.Count == 0) return await LockedOutAsync(user.Id, cancellationToken);
-            if (updated[0] is DateTime lockedUntil)
+            if (throttle.JustExceeded(email))
             {
-                await AuditLog.WriteAsync(transaction, now, "system", "user.lockout", "user", user.Email,
-                    new { reason = $"{Options.MaxFailedSignIns} failed sign-ins", until = lockedUntil }, cancellationToken);
+                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                await AuditLog.WriteAsync(transaction, now, "system", "user.sign-in-throttled", "user", user.Email,
+                    new { reason = $"{Options.MaxFailedSignIns} failed sign-ins; each further attempt waits longer" }, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
-                return new SignInResult(SignInStatus.LockedOut, user, lockedUntil);
             }
 
-            await transaction.CommitAsync(cancellationToken);
-            return new SignInResult(SignInStatus.Failed, user);
+            return new SignInResult(SignInStatus.Failed, null);
         }
 
+        throttle.Succeeded(email, client);
         var rehash = verification == PasswordVerificationResult.SuccessRehashNeeded ? Hasher.HashPassword(user, password!) : null;
-        const string succeed = $"""
-            UPDATE users SET failed_sign_ins = 0, locked_until = NULL, last_sign_in_at = @now,
-                             password_hash = coalesce(@rehash, password_hash)
-            WHERE id = @id AND (locked_until IS NULL OR locked_until <= @now)
-            RETURNING {Columns}
-            """;
-        var signedIn = await connection.QuerySingleOrDefaultAsync<User>(new CommandDefinition(succeed, new { id = user.Id, now, rehash }, transaction, cancellationToken: cancellationToken));
-        if (signedIn is null) return await LockedOutAsync(user.Id, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return new SignInResult(SignInStatus.Succeeded, signedIn);
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            const string succeed = $"""
+                UPDATE users SET failed_sign_ins = 0, locked_until = NULL, last_sign_in_at = @now,
+                                 password_hash = coalesce(@rehash, password_hash)
+                WHERE id = @id
+                RETURNING {Columns}
+                """;
+            var signedIn = await connection.QuerySingleOrDefaultAsync<User>(new CommandDefinition(succeed, new { id = user.Id, now, rehash }, cancellationToken: cancellationToken));
+            return signedIn is null ? new SignInResult(SignInStatus.Failed, null) : new SignInResult(SignInStatus.Succeeded, signedIn);
+        }
     }
 
-    private async Task<SignInResult> LockedOutAsync(Guid id, CancellationToken cancellationToken)
-    {
-        var user = await GetAsync(id, cancellationToken);
-        return new SignInResult(SignInStatus.LockedOut, user, user?.LockedUntil);
-    }
+    /// <summary>When <paramref name="email"/> may next try to sign in on this instance, if it must wait.</summary>
+    public DateTime? ThrottledUntil(string email) => throttle.NextAttempt(email, Now);
 
     /// <summary>Sets a new password, clears any lockout and invalidates existing sign-in cookies.</summary>
     public async Task<User> SetPasswordAsync(string email, string newPassword, string actor, bool mustChangePassword, CancellationToken cancellationToken = default)
     {
         ValidatePassword(newPassword);
         var user = await FindByEmailAsync(email, cancellationToken) ?? throw new AccountValidationException("email", $"No user has the email {email}.");
+        throttle.Clear(user.Email);
         const string sql = $"""
             UPDATE users SET password_hash = @hash, security_stamp = @stamp, failed_sign_ins = 0, locked_until = NULL,
                              must_change_password = @mustChangePassword
@@ -178,11 +170,14 @@ public sealed class UserStore(NpgsqlDataSource dataSource, TimeProvider time, IO
         return updated;
     }
 
+    /// <summary>Lets a slowed-down account try again at once (on this instance), audited.</summary>
     public async Task<User> UnlockAsync(Guid id, string actor, CancellationToken cancellationToken = default)
     {
         var user = await GetAsync(id, cancellationToken) ?? throw new AccountValidationException("id", "No such user.");
+        var until = ThrottledUntil(user.Email);
+        throttle.Clear(user.Email);
         const string sql = $"UPDATE users SET locked_until = NULL, failed_sign_ins = 0 WHERE id = @id RETURNING {Columns}";
-        return await UpdateAsync(sql, new { id }, actor, "user.unlock", user.Email, new { lockedUntil = user.LockedUntil }, cancellationToken);
+        return await UpdateAsync(sql, new { id }, actor, "user.unlock", user.Email, new { throttledUntil = until }, cancellationToken);
     }
 
     public async Task<User?> GetAsync(Guid id, CancellationToken cancellationToken = default)

@@ -7,27 +7,64 @@ namespace FraudWorkbench.Tests.Accounts;
 public sealed class UserStoreTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     [Fact]
-    public async Task SignInAsync_FiveWrongPasswords_LocksForFifteenMinutesThenAllowsAgain()
+    public async Task SignInAsync_FiveWrongPasswords_NextAttemptWaitsASecondThenTheRightPasswordWorks()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 9, 0, 0, TimeSpan.Zero));
         var users = db.Users(time);
-        await users.CreateAsync("lock@example.com", "", Roles.DataScientist, "a-good-password", "test");
+        await users.CreateAsync("slow@example.com", "", Roles.DataScientist, "a-good-password", "test");
 
         var results = new List<SignInStatus>();
-        for (var i = 0; i < 5; i++) results.Add((await users.SignInAsync("lock@example.com", "nope")).Status);
-        var whileLocked = await users.SignInAsync("lock@example.com", "a-good-password");
-        time.Advance(TimeSpan.FromMinutes(15) + TimeSpan.FromSeconds(1));
-        var afterwards = await users.SignInAsync("lock@example.com", "a-good-password");
+        for (var i = 0; i < 5; i++) results.Add((await users.SignInAsync("slow@example.com", "nope")).Status);
+        var tooSoon = await users.SignInAsync("slow@example.com", "a-good-password");
+        time.Advance(TimeSpan.FromSeconds(1));
+        var afterTheWait = await users.SignInAsync("slow@example.com", "a-good-password");
 
-        Assert.Equal([SignInStatus.Failed, SignInStatus.Failed, SignInStatus.Failed, SignInStatus.Failed, SignInStatus.LockedOut], results);
-        Assert.Equal(SignInStatus.LockedOut, whileLocked.Status);
-        Assert.Equal(new DateTime(2026, 5, 1, 9, 15, 0, DateTimeKind.Utc), whileLocked.LockedUntil);
-        Assert.Equal(SignInStatus.Succeeded, afterwards.Status);
-        Assert.Equal(0, afterwards.User!.FailedSignIns);
+        Assert.All(results, r => Assert.Equal(SignInStatus.Failed, r));
+        Assert.Equal((SignInStatus.Throttled, TimeSpan.FromSeconds(1)), (tooSoon.Status, tooSoon.RetryAfter));
+        Assert.Null(tooSoon.User);
+        Assert.Equal(SignInStatus.Succeeded, afterTheWait.Status);
+        Assert.Null(users.ThrottledUntil("slow@example.com"));
     }
 
     [Fact]
-    public async Task SignInAsync_TwentyWrongGuessesAtOnce_AccountEndsLockedAndRightPasswordRefused()
+    public async Task SignInAsync_UnknownEmail_AnsweredExactlyAsAKnownOne()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 9, 0, 0, TimeSpan.Zero));
+        var users = db.Users(time);
+        await users.CreateAsync("known@example.com", "", Roles.DataScientist, "a-good-password", "test");
+
+        async Task<List<(SignInStatus, TimeSpan?, bool)>> AttemptsAsync(string email)
+        {
+            var answers = new List<(SignInStatus, TimeSpan?, bool)>();
+            for (var i = 0; i < 8; i++)
+            {
+                var r = await users.SignInAsync(email, "wrong-" + i, "198.51.100." + i);
+                answers.Add((r.Status, r.RetryAfter, r.User is null));
+                time.Advance(TimeSpan.FromSeconds(1));
+            }
+
+            return answers;
+        }
+
+        var known = await AttemptsAsync("known@example.com");
+        var unknown = await AttemptsAsync("nobody@example.com");
+
+        Assert.Equal(known, unknown);
+        Assert.Contains((SignInStatus.Throttled, (TimeSpan?)TimeSpan.FromSeconds(1), true), known);
+    }
+
+    [Theory]
+    [InlineData(4, 0)]
+    [InlineData(5, 1)]
+    [InlineData(6, 2)]
+    [InlineData(10, 32)]
+    [InlineData(11, 60)]
+    [InlineData(500, 60)]
+    public void Delay_FailuresPastTheAllowance_DoublesUpToAMinute(int failures, int seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), SignInThrottle.Delay(failures, 5));
+
+    [Fact]
+    public async Task SignInAsync_TwentyGuessesAtOnce_OnlyFiveAreChecked()
     {
         var users = db.Users();
         await users.CreateAsync("burst@example.com", "", Roles.DataScientist, "a-good-password", "test");
@@ -35,9 +72,28 @@ public sealed class UserStoreTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => users.SignInAsync("burst@example.com", "guess-" + i))));
         var right = await users.SignInAsync("burst@example.com", "a-good-password");
 
-        Assert.Contains(results, r => r.Status == SignInStatus.LockedOut);
-        Assert.True(results.Count(r => r.Status == SignInStatus.Failed) <= 4, "at most four guesses are answered 'wrong' before the lock");
-        Assert.Equal(SignInStatus.LockedOut, right.Status);
+        Assert.Equal(5, results.Count(r => r.Status == SignInStatus.Failed));
+        Assert.Equal(15, results.Count(r => r.Status == SignInStatus.Throttled));
+        Assert.Equal(SignInStatus.Throttled, right.Status);
+    }
+
+    [Fact]
+    public async Task SignInAsync_ManyAccountsFromOneAddress_ThatAddressIsSlowedOthersAreNot()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 9, 0, 0, TimeSpan.Zero));
+        var users = db.Users(time);
+        await users.CreateAsync("office@example.com", "", Roles.Reviewer, "a-good-password", "test");
+        // Colleagues' successful sign-ins from the same address do not count against it.
+        for (var i = 0; i < 30; i++) Assert.Equal(SignInStatus.Succeeded, (await users.SignInAsync("office@example.com", "a-good-password", "203.0.113.7")).Status);
+
+        var sprayed = new List<SignInStatus>();
+        for (var i = 0; i < 20; i++) sprayed.Add((await users.SignInAsync($"user{i}@example.com", "password1", "203.0.113.9")).Status);
+        var sameAddress = await users.SignInAsync("office@example.com", "a-good-password", "203.0.113.9");
+        var otherAddress = await users.SignInAsync("office@example.com", "a-good-password", "203.0.113.7");
+
+        Assert.All(sprayed, s => Assert.Equal(SignInStatus.Failed, s));
+        Assert.Equal(SignInStatus.Throttled, sameAddress.Status);
+        Assert.Equal(SignInStatus.Succeeded, otherAddress.Status);
     }
 
     [Fact]
@@ -67,10 +123,11 @@ public sealed class UserStoreTests(DatabaseFixture db) : IClassFixture<DatabaseF
         for (var i = 0; i < 4; i++) await users.SignInAsync("reset-count@example.com", "nope");
 
         await users.SignInAsync("reset-count@example.com", "a-good-password");
-        var next = await users.SignInAsync("reset-count@example.com", "nope");
+        var next = new List<SignInStatus>();
+        for (var i = 0; i < 5; i++) next.Add((await users.SignInAsync("reset-count@example.com", "nope")).Status);
 
-        Assert.Equal(SignInStatus.Failed, next.Status);
-        Assert.Equal(1, (await users.FindByEmailAsync("reset-count@example.com"))!.FailedSignIns);
+        Assert.All(next, s => Assert.Equal(SignInStatus.Failed, s));
+        Assert.NotNull(users.ThrottledUntil("reset-count@example.com"));
     }
 
     [Theory]

@@ -156,28 +156,36 @@ public sealed class AuthTests(AppFixture fixture) : IClassFixture<AppFixture>
     }
 
     [Fact]
-    public async Task SignIn_WrongPasswordFiveTimes_LocksTheAccountEvenForTheRightPassword()
+    public async Task SignIn_RepeatedWrongPasswords_SlowedDownAlikeForRealAndUnknownAccountsNeverLocked()
     {
         await App.Get<UserStore>().CreateAsync("victim@example.com", "", Roles.DataScientist, "the-right-password", "test");
         using var client = App.CreateHttpClient(cookies: true);
 
-        var messages = new List<string>();
-        for (var i = 0; i < 5; i++)
+        async Task<List<string>> AttemptsAsync(string email)
         {
-            var response = await fixture.SignInAsync(client, "victim@example.com", "wrong-password-" + i);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            messages.Add(await response.Content.ReadAsStringAsync());
+            var messages = new List<string>();
+            for (var i = 0; i < 6; i++)
+            {
+                var response = await fixture.SignInAsync(client, email, "wrong-password-" + i);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                messages.Add(System.Text.RegularExpressions.Regex.Match(await response.Content.ReadAsStringAsync(), "data-testid=\"login-error\">([^<]*)<").Groups[1].Value);
+            }
+
+            return messages;
         }
 
+        var real = await AttemptsAsync("victim@example.com");
+        var unknown = await AttemptsAsync("ghost@example.com");
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
         var rightPassword = await fixture.SignInAsync(client, "victim@example.com", "the-right-password");
 
-        Assert.All(messages.Take(4), m => Assert.Contains("Wrong email or password.", m));
-        Assert.Contains("This account is locked", messages[4]);
-        Assert.Equal(HttpStatusCode.OK, rightPassword.StatusCode);
-        Assert.Contains("This account is locked", await rightPassword.Content.ReadAsStringAsync());
-        Assert.Equal(HttpStatusCode.Redirect, (await client.GetAsync("/")).StatusCode); // still not signed in
+        Assert.All(real.Take(5), m => Assert.Equal("Wrong email or password.", m));
+        Assert.Equal("Too many sign-in attempts. Try again in 1 s.", real[5]);
+        Assert.Equal(real, unknown);
+        Assert.Equal(HttpStatusCode.Redirect, rightPassword.StatusCode); // slowed down, not locked
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/")).StatusCode);
         var audit = await App.Get<AuditLog>().PageAsync(0, 10, "victim@example.com");
-        Assert.Contains(audit.Items, e => e.Action == "user.lockout");
+        Assert.Contains(audit.Items, e => e.Action == "user.sign-in-throttled");
     }
 
     [Fact]

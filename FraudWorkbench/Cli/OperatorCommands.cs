@@ -60,7 +60,7 @@ public static class OperatorCommands
         {
             foreach (var u in await services.GetRequiredService<UserStore>().ListAsync(ct))
             {
-                await output.WriteLineAsync($"{u.Email}\t{u.Role}\t{(u.LockedUntil > DateTime.UtcNow ? "locked" : "active")}");
+                await output.WriteLineAsync($"{u.Email}\t{u.Role}\t{(u.MustChangePassword ? "one-time password" : "active")}");
             }
 
             return 0;
