@@ -34,8 +34,8 @@ public static class WorkbenchServiceCollectionExtensions
                 o.AdminPassword = c["FRAUDWB_ADMIN_PASSWORD"] is { Length: > 0 } password ? password : o.AdminPassword;
                 o.BootstrapApiKey = c["FRAUDWB_BOOTSTRAP_API_KEY"] is { Length: > 0 } key ? key : o.BootstrapApiKey;
             })
-            .Validate(o => o.MaxFailedSignIns > 0 && o.LockoutDuration > TimeSpan.Zero && o.MinPasswordLength >= 8,
-                "FraudWorkbench:Accounts needs MaxFailedSignIns > 0, a positive LockoutDuration and MinPasswordLength >= 8.")
+            .Validate(o => o.MaxFailedSignIns > 0 && o.LockoutDuration > TimeSpan.Zero && o.MinPasswordLength >= 8 && o.AnonymousRequestsPerMinute > 0,
+                "FraudWorkbench:Accounts needs MaxFailedSignIns > 0, a positive LockoutDuration, MinPasswordLength >= 8 and AnonymousRequestsPerMinute > 0.")
             .ValidateOnStart();
         services.AddOptions<JobOptions>().BindConfiguration(JobOptions.Section)
             .Validate(o => o.Concurrency is > 0 and <= 64 && o.HeartbeatInterval > TimeSpan.Zero && o.StaleAfter > o.HeartbeatInterval * 2,

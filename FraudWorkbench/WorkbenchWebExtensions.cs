@@ -125,6 +125,7 @@ public static class WorkbenchWebExtensions
         app.UseApiInputRules();
         app.UseHttpLogging();
         app.UseAuthentication();
+        app.UseMiddleware<AnonymousRateLimit.Middleware>();
         app.UseMiddleware<PasswordChangeRequiredMiddleware>();
         app.UseAuthorization();
         app.UseRateLimiter();

@@ -12,6 +12,9 @@ public sealed class AccountOptions
 
     public int MinPasswordLength { get; set; } = 12;
 
+    /// <summary>Requests per minute from one client address without a sign-in or a valid key (static files and health checks aside).</summary>
+    public int AnonymousRequestsPerMinute { get; set; } = 300;
+
     /// <summary>First admin on an empty database (environment FRAUDWB_ADMIN_EMAIL / FRAUDWB_ADMIN_PASSWORD).</summary>
     public string? AdminEmail { get; set; }
 

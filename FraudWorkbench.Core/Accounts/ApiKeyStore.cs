@@ -98,6 +98,17 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// The key as last verified on this instance within <see cref="OutageGrace"/>, without asking the database: for
+    /// callers that may not cost a lookup now (an address over its budget of failed calls).
+    /// </summary>
+    public ApiKey? AuthenticateFromMemory(string secret)
+    {
+        if (string.IsNullOrEmpty(secret) || secret.Length > 200) return null;
+        var now = Now;
+        return verified.TryGetValue(Convert.ToHexString(Hash(secret)), out var hit) && hit.Until - TrustFor + OutageGrace > now && hit.Key.IsActive(now) ? hit.Key : null;
+    }
+
     private async Task<ApiKey?> LookUpAsync(byte[] hash, string cacheKey, DateTime now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

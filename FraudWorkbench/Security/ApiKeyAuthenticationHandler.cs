@@ -12,6 +12,7 @@ public sealed class ApiKeyAuthenticationHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     ApiKeyStore keys,
+    AnonymousRateLimit anonymous,
     IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -32,7 +33,8 @@ public sealed class ApiKeyAuthenticationHandler(
 
         if (string.IsNullOrEmpty(secret)) return AuthenticateResult.NoResult();
 
-        var key = await keys.AuthenticateAsync(secret, Context.RequestAborted);
+        // An address that has spent its budget of failed calls gets no more key lookups for now (the rate limit answers 429).
+        var key = anonymous.IsSpent(Context) ? keys.AuthenticateFromMemory(secret) : await keys.AuthenticateAsync(secret, Context.RequestAborted);
         if (key is null)
         {
             // Never log the presented secret.

@@ -56,6 +56,7 @@ public static class SecurityExtensions
         services.AddCascadingAuthenticationState();
         services.AddScoped<AuthenticationStateProvider, RevalidatingUserStateProvider>();
         services.AddScoped<CurrentUser>();
+        services.AddSingleton<AnonymousRateLimit>();
         return services;
     }
 
