@@ -4,6 +4,7 @@ using FraudWorkbench.Components.Pages.Features;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Tests.Infrastructure;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,16 @@ public sealed class FeatureSetPagesTests(DatabaseFixture db) : IClassFixture<Dat
         page.WaitForElement("[data-testid=feature-list]");
     }
 
+    /// <summary>No worker runs beside a page here: claims the queued fit and runs it as the worker would.</summary>
+    private static async Task RunQueuedFitAsync(PageContext context)
+    {
+        var jobs = context.Get<JobStore>();
+        var job = await jobs.ClaimNextAsync("page-test", [FeatureSetFitJobHandler.KindName]) ?? throw new InvalidOperationException("No fit was queued.");
+        var result = await new FeatureSetFitJobHandler(context.Get<FeatureSetService>()).ExecuteAsync(
+            new JobContext(job, job.Worker!, jobs, TimeProvider.System, TimeSpan.Zero, _ => { }), CancellationToken.None);
+        await jobs.CompleteAsync(job.Id, job.Worker!, result);
+    }
+
     [Fact]
     public async Task Editor_SuggestedRecipesSaved_GoesToTheNewVersion()
     {
@@ -42,14 +53,35 @@ public sealed class FeatureSetPagesTests(DatabaseFixture db) : IClassFixture<Dat
 
         await page.ClickAsync("[data-testid=suggest]");
         await page.ClickAsync("[data-testid=save-feature-set]");
+        page.WaitForElement("[data-testid=fit-progress]");
+        await RunQueuedFitAsync(context);
 
         var set = (await context.Get<FeatureSetStore>().ListAsync()).Single(s => s.Name == "suggested");
-        Assert.EndsWith($"features/{set.Id}?version=1", context.Bunit.Services.GetRequiredService<NavigationManager>().Uri);
+        page.WaitForAssertion(() => Assert.EndsWith($"features/{set.Id}?version=1", context.Bunit.Services.GetRequiredService<NavigationManager>().Uri));
         var version = (await context.Get<FeatureSetStore>().ListVersionsAsync(set.Id)).Single();
         var kinds = version.Definition.Features.Select(f => f.Kind).ToList();
         Assert.Contains(FeatureKind.Velocity, kinds);
         Assert.Contains(FeatureKind.Mismatch, kinds);
         Assert.Contains(FeatureKind.EntityRatio, kinds);
+    }
+
+    [Fact]
+    public async Task Editor_FitCancelled_SaysSoAndSavesNothing()
+    {
+        await using var context = new PageContext(db, Roles.DataScientist);
+        var dataset = await IngestAsync(context, "editor-cancel");
+        var page = context.Bunit.Render<FeatureSetEditor>();
+        await ChooseDatasetAsync(page, dataset.Dataset.Id);
+        await page.ChangeAsync("input[data-testid=feature-set-name]", "cancelled");
+        await page.ClickAsync("[data-testid=suggest]");
+        await page.ClickAsync("[data-testid=save-feature-set]");
+        page.WaitForElement("[data-testid=cancel-fit]");
+
+        await page.ClickAsync("[data-testid=cancel-fit]");
+
+        page.WaitForElement("[data-testid=fit-cancelled]");
+        Assert.Null(await context.Get<JobStore>().ClaimNextAsync("page-test", [FeatureSetFitJobHandler.KindName]));
+        Assert.DoesNotContain(await context.Get<FeatureSetStore>().ListAsync(), s => s.Name == "cancelled");
     }
 
     [Fact]
