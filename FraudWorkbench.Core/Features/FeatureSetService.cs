@@ -24,16 +24,21 @@ public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artif
 
         FeatureValidation.Validate(request.Definition, version.Schema);
         CheckRatioDenominators(request.Definition, version.Profile);
-        var needed = FitMemoryBytes(version, request.Definition);
-        var budget = (options?.Value ?? new FeatureSetOptions()).Budget;
-        if (needed > budget)
-        {
-            throw new FeatureValidationException([new("datasetVersion",
-                $"Fitting these {request.Definition.Features.Count} features on {version.RowCount:N0} rows needs about {Gib(needed)} of memory, more than the "
-                + $"{Gib(budget)} allowed ({FeatureSetOptions.Section}:MaxFitMemoryBytes). Fit them on a smaller dataset version (a sample of the rows), or with fewer one-hot categories and velocity windows.")]);
-        }
-
+        if (OverBudget(version, request.Definition, options?.Value) is { } tooLarge) throw new FeatureValidationException([new("datasetVersion", tooLarge)]);
         return (name, version);
+    }
+
+    /// <summary>
+    /// Why fitting <paramref name="definition"/> on <paramref name="version"/> cannot run within the memory budget, or null when it can.
+    /// Every step that reads a whole dataset version and fits the features on it (a feature set, a training run) asks first.
+    /// </summary>
+    public static string? OverBudget(DatasetVersion version, FeatureSetDefinition definition, FeatureSetOptions? options)
+    {
+        var needed = FitMemoryBytes(version, definition);
+        var budget = (options ?? new FeatureSetOptions()).Budget;
+        return needed <= budget ? null
+            : $"Fitting these {definition.Features.Count} features on {version.RowCount:N0} rows needs about {DatasetIngestor.FormatBytes(needed)} of memory, more than the "
+                + $"{DatasetIngestor.FormatBytes(budget)} allowed ({FeatureSetOptions.Section}:MaxFitMemoryBytes). Use a smaller dataset version (a sample of the rows), or fewer one-hot categories and velocity windows.";
     }
 
     /// <summary>Validates the request (<see cref="ValidateAsync"/>) and returns the version that already holds it, if any: then nothing needs fitting.</summary>
@@ -87,8 +92,6 @@ public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artif
         var rowsAsText = version.RowCount * (32 + 8L * version.ColumnCount + 24L * version.ColumnCount) + 2 * version.SizeBytes;
         return rowsAsText + version.RowCount * (4 * slots + 16 * numeric + 24 + 48 * entity);
     }
-
-    private static string Gib(long bytes) => $"{bytes / (double)(1L << 30):0.0} GiB";
 
     /// <summary>Per row 1 (fraud), 0 (legitimate) or −1 (unlabelled); null when the dataset has no label.</summary>
     public static sbyte[]? Labels(DatasetSchema schema, IReadOnlyList<string?[]> rows)
