@@ -40,12 +40,12 @@ public sealed record ServingFault(string ModelName, Guid VersionId, int Version,
 public sealed class ModelServer(RegistryStore registry, ModelLoader loader, EventHub events, IOptions<ScoringOptions> options, ILogger<ModelServer> logger, TimeProvider? time = null)
     : BackgroundService
 {
+    private const int MaxCachedVersions = 16;
     // Earlier production versions tried in place of a refused one; each failed try is an incident of its own.
     private const int MaxFallbackCandidates = 5;
     private readonly ConcurrentDictionary<Guid, ServingFault> refused = new();
     private readonly ConcurrentDictionary<string, ServingFault> faults = new(StringComparer.OrdinalIgnoreCase);
     private readonly TimeProvider clock = time ?? TimeProvider.System;
-    private const int MaxCachedVersions = 16;
     private readonly ConcurrentDictionary<string, ServingModel> production = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<Guid, Lazy<Task<ServingModel>>> versions = new();
     private readonly SemaphoreSlim productionLoad = new(1, 1);

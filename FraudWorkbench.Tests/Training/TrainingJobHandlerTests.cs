@@ -28,8 +28,9 @@ public sealed class TrainingJobHandlerTests(AppFixture fixture) : IClassFixture<
         var (runId, jobId) = await fixture.App.Get<TrainingService>().StartAsync(
             new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id, new TrainerSettings(Trees: 3000, Leaves: 127, MinimumExamplesPerLeaf: 1, Threads: 1)), "test");
         var jobs = fixture.App.Get<JobStore>();
-        await Wait.UntilAsync(async () => (await jobs.GetAsync(jobId))!.Stage?.Contains("training") == true, seconds: 60, what: "the run reached training");
-        await Task.Delay(TimeSpan.FromSeconds(3)); // featurizing 28,000 rows takes well under that: now in the fit
+        // The stage counts the seconds of the fit: the job is visibly alive while ML.NET reports nothing.
+        await Wait.UntilAsync(async () => (await jobs.GetAsync(jobId))!.Stage is { } stage && stage.StartsWith("fitting lightgbm (3000 trees) on the training rows, ", StringComparison.Ordinal)
+            && stage.EndsWith(" s so far", StringComparison.Ordinal), seconds: 60, what: "the run seconds into the fit");
         using var client = fixture.App.CreateHttpClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AppFixture.BootstrapApiKey);
         var watch = Stopwatch.StartNew();
