@@ -14,7 +14,7 @@ namespace FraudWorkbench.Tests.Training;
 public sealed class TrainingServiceTests
 {
     [Fact]
-    public async Task Start_DatasetOverTheMemoryBudget_400NamingTheDatasetVersion_NoRunNoJob()
+    public async Task Start_DatasetOverTheMemoryBudget_400NamingTheDatasetVersion_NoRunNoJob_BackfillRefused()
     {
         // A 1 MB budget: the 40,000-row sample needs tens of megabytes to fit.
         await using var app = new WorkbenchAppFactory(await PostgresServer.CreateDatabaseAsync(), new Dictionary<string, string?>
@@ -50,5 +50,12 @@ public sealed class TrainingServiceTests
 
         Assert.Empty(await app.Get<TrainingRunStore>().ListAsync());
         Assert.DoesNotContain(await app.Get<JobStore>().ListAsync(), j => j.Kind is TrainingJobHandler.KindName or FeatureSetFitJobHandler.KindName);
+
+        // A backfill reads every row too: its job stops before reading, saying why, and is not retried.
+        var backfill = await app.Get<JobStore>().EnqueueAsync(FeatureBackfillJobHandler.KindName, new FeatureBackfillRequest(featureSet.Id), "test");
+        await Wait.UntilAsync(async () => (await app.Get<JobStore>().GetAsync(backfill.Id))!.Status is JobStatus.Failed or JobStatus.Succeeded, what: "the backfill finished");
+        var failed = (await app.Get<JobStore>().GetAsync(backfill.Id))!;
+        Assert.Equal((JobStatus.Failed, 1), (failed.Status, failed.Attempts));
+        Assert.Contains("MaxFitMemoryBytes", failed.Error);
     }
 }
