@@ -16,13 +16,7 @@ public sealed class TrainingJobHandlerTests(AppFixture fixture) : IClassFixture<
     [Fact]
     public async Task Execute_CancelledDuringTheLightGbmFit_RunCancelledWithinSeconds()
     {
-        var ingestor = fixture.App.Get<DatasetIngestor>();
-        IngestResult dataset;
-        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
-        {
-            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "cancel-sample", SchemaOverrides.None, "test");
-        }
-
+        var dataset = await SampleMonth.IngestAsync(fixture.App, "cancel-sample");
         var (featureSet, _) = await fixture.App.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("cancel-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
         // LightGBM, one thread, 3,000 trees of 127 leaves: about 20 s of fitting on this machine if nothing stopped it.
         var (runId, jobId) = await fixture.App.Get<TrainingService>().StartAsync(

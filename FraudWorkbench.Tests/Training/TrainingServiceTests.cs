@@ -23,12 +23,7 @@ public sealed class TrainingServiceTests
             ["FraudWorkbench:Features:MaxFitMemoryBytes"] = "1048576",
         });
         app.StartServer();
-        var ingestor = app.Get<DatasetIngestor>();
-        IngestResult dataset;
-        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
-        {
-            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "budget-sample", SchemaOverrides.None, "test");
-        }
+        var dataset = await SampleMonth.IngestAsync(app, "budget-sample");
 
         // Fitted where the budget allowed it (another instance, or before the budget was lowered).
         var roomy = new FeatureSetService(app.Get<DatasetStore>(), app.Get<ArtifactStore>(), app.Get<FeatureSetStore>());
