@@ -6,8 +6,8 @@ namespace FraudWorkbench.Core.Scoring;
 /// Ready once the production models are loaded and warmed, so a load balancer sends no request to an instance still
 /// loading them. A production version refused at load (corrupt artifacts) while an earlier verified version serves in
 /// its place is Degraded, still ready: instances share the artifact store, so taking this one out of rotation would
-/// move its traffic to others in the same state, or stop scoring altogether, instead of serving the verified version. Unhealthy (not ready) when a
-/// production model has nothing verified to serve.
+/// move its traffic to others in the same state, or stop scoring altogether, instead of serving the verified version.
+/// Unhealthy (not ready) when a production model has nothing verified to serve. The description names each.
 /// </summary>
 public sealed class ModelsHealthCheck(ModelServer server) : IHealthCheck
 {
