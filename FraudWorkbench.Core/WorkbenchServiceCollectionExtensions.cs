@@ -91,6 +91,9 @@ public static class WorkbenchServiceCollectionExtensions
 
         services.AddSingleton<FeatureSetStore>();
         services.AddSingleton<FeatureSetService>();
+        services.AddOptions<FeatureSetOptions>().BindConfiguration(FeatureSetOptions.Section)
+            .Validate(o => o.MaxFitMemoryBytes >= 0, "FraudWorkbench:Features:MaxFitMemoryBytes must be 0 (half the available memory) or positive.").ValidateOnStart();
+        services.AddJobHandler<FeatureSetFitJobHandler>();
         services.AddOptions<EntityStateOptions>().BindConfiguration(EntityStateOptions.Section)
             .Validate(o => o.MaxUnwritten > 0, "FraudWorkbench:EntityState:MaxUnwritten must be positive.").ValidateOnStart();
         services.AddSingleton<EntityStateStore>();

@@ -10,6 +10,9 @@ public static class DatasetRows
         return Read(file, version.Schema);
     }
 
+    /// <summary>Distinct values a column shares before it stops: past that it is mostly unique (ids, amounts, times).</summary>
+    private const int MaxSharedPerColumn = 65_536;
+
     public static List<string?[]> Read(Stream stream, DatasetSchema schema)
     {
         using var reader = CsvFile.OpenReader(stream, schema.Delimiter);
@@ -17,15 +20,29 @@ public static class DatasetRows
         if (!reader.MoveNext()) return rows;
         var width = schema.Columns.Count;
         var scratch = new char[256];
+        // A repeated value (a category, a flag, a customer id) is one string per column, not one per row: categories
+        // held per row were most of the memory of a large version (a string costs about 30 bytes before its text).
+        var shared = new Dictionary<string, string>?[width];
+        for (var i = 0; i < width; i++) shared[i] = new Dictionary<string, string>(StringComparer.Ordinal);
         while (reader.MoveNext())
         {
             var row = reader.Current;
             if (CsvFile.IsBlank(row)) continue;
             var cells = new string?[width];
-            for (var i = 0; i < width && i < row.ColCount; i++) cells[i] = CsvFile.Cell(row[i].Span, ref scratch, out _).ToString();
+            for (var i = 0; i < width && i < row.ColCount; i++) cells[i] = Share(ref shared[i], CsvFile.Cell(row[i].Span, ref scratch, out _));
             rows.Add(cells);
         }
 
         return rows;
+    }
+
+    private static string Share(ref Dictionary<string, string>? pool, ReadOnlySpan<char> cell)
+    {
+        if (pool is null) return cell.ToString();
+        if (pool.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(cell, out var known)) return known;
+        var text = cell.ToString();
+        if (pool.Count < MaxSharedPerColumn) pool.Add(text, text);
+        else pool = null;
+        return text;
     }
 }

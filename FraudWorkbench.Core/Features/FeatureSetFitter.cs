@@ -12,13 +12,13 @@ public static class FeatureSetFitter
     private const double WoeSmoothing = 0.5;
 
     /// <param name="rows">Cells by schema column (unquoted text as in the file).</param>
-    public static FittedFeatureSet Fit(FeatureSetDefinition definition, DatasetSchema schema, IReadOnlyList<string?[]> rows)
+    public static FittedFeatureSet Fit(FeatureSetDefinition definition, DatasetSchema schema, IReadOnlyList<string?[]> rows, CancellationToken cancellationToken = default)
     {
         FeatureValidation.Validate(definition, schema);
         var normalised = definition.Normalise();
         var labelIndex = schema.Label is { } label ? schema.IndexOf(label.Name) : -1;
         // Features are fitted independently of each other, so on all cores.
-        var fitted = normalised.Features.AsParallel().AsOrdered().Select(spec =>
+        var fitted = normalised.Features.AsParallel().AsOrdered().WithCancellation(cancellationToken).Select(spec =>
         {
             var column = spec.Column is null ? -1 : schema.IndexOf(spec.Column);
             var name = spec.Column ?? spec.Entity ?? spec.Kind;

@@ -1,14 +1,20 @@
 using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
+using Microsoft.Extensions.Options;
 
 namespace FraudWorkbench.Core.Features;
 
 public sealed record NewFeatureSet(string Name, Guid DatasetId, int DatasetVersion, FeatureSetDefinition Definition);
 
 /// <summary>Creates feature set versions: validate against the dataset version, fit, featurize, keep the reference statistics.</summary>
-public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artifacts, FeatureSetStore store)
+public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artifacts, FeatureSetStore store, IOptions<FeatureSetOptions>? options = null)
 {
-    public async Task<(FeatureSetVersion Version, bool Created)> CreateAsync(NewFeatureSet request, string actor, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Everything that can be checked before reading the rows, including the memory the fit needs against the budget:
+    /// the API checks it before queueing the fit, so a definition that cannot be fitted is a 400, not a failed job.
+    /// </summary>
+    /// <returns>The trimmed name and the dataset version.</returns>
+    public async Task<(string Name, DatasetVersion Version)> ValidateAsync(NewFeatureSet request, CancellationToken cancellationToken = default)
     {
         var name = request.Name?.Trim() ?? "";
         if (name.Length is 0 or > 200) throw new FeatureValidationException([new("name", "Give the feature set a name of 1 to 200 characters.")]);
@@ -17,18 +23,75 @@ public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artif
         var version = await datasets.GetVersionAsync(request.DatasetId, request.DatasetVersion, cancellationToken)
             ?? throw new FeatureValidationException([new("datasetVersion", $"Dataset {request.DatasetId} has no version {request.DatasetVersion}.")]);
 
-        var schema = version.Schema;
-        FeatureValidation.Validate(request.Definition, schema);
+        FeatureValidation.Validate(request.Definition, version.Schema);
         CheckRatioDenominators(request.Definition, version.Profile);
+        if (OverBudget(version, request.Definition, options?.Value) is { } tooLarge) throw new FeatureValidationException([new("datasetVersion", tooLarge)]);
+        return (name, version);
+    }
 
+    /// <summary>
+    /// Why fitting <paramref name="definition"/> on <paramref name="version"/> cannot run within the memory budget, or null when it can.
+    /// Every step that reads a whole dataset version and fits the features on it (a feature set, a training run) asks first.
+    /// </summary>
+    public static string? OverBudget(DatasetVersion version, FeatureSetDefinition definition, FeatureSetOptions? options)
+    {
+        var needed = FitMemoryBytes(version, definition);
+        var budget = (options ?? new FeatureSetOptions()).Budget;
+        return needed <= budget ? null
+            : $"Fitting these {definition.Features.Count} features on {version.RowCount:N0} rows needs about {DatasetIngestor.FormatBytes(needed)} of memory, more than the "
+                + $"{DatasetIngestor.FormatBytes(budget)} allowed ({FeatureSetOptions.Section}:MaxFitMemoryBytes). Use a smaller dataset version (a sample of the rows), or fewer one-hot categories and velocity windows.";
+    }
+
+    /// <summary>Validates the request (<see cref="ValidateAsync"/>) and returns the version that already holds it, if any: then nothing needs fitting.</summary>
+    public async Task<FeatureSetVersion?> ExistingAsync(NewFeatureSet request, CancellationToken cancellationToken = default)
+    {
+        var (name, version) = await ValidateAsync(request, cancellationToken);
+        return await store.FindVersionAsync(name, request.Definition.Hash(version.Schema), request.DatasetId, request.DatasetVersion, cancellationToken);
+    }
+
+    /// <param name="progress">Told the percentage and stage as the fit goes (the job's progress).</param>
+    public async Task<(FeatureSetVersion Version, bool Created)> CreateAsync(
+        NewFeatureSet request, string actor, CancellationToken cancellationToken = default, Func<int, string, Task>? progress = null)
+    {
+        progress ??= (_, _) => Task.CompletedTask;
+        var (name, version) = await ValidateAsync(request, cancellationToken);
+        var schema = version.Schema;
+        if (await store.FindVersionAsync(name, request.Definition.Hash(schema), request.DatasetId, request.DatasetVersion, cancellationToken) is { } same) return (same, false);
+        await progress(10, "reading the dataset");
         var rows = await DatasetRows.ReadAsync(artifacts, version, cancellationToken);
 
-        var fitted = FeatureSetFitter.Fit(request.Definition, schema, rows);
-        var matrix = BatchFeaturizer.Run(fitted, rows);
+        await progress(40, "fitting the features");
+        var fitted = FeatureSetFitter.Fit(request.Definition, schema, rows, cancellationToken);
+        await progress(55, "featurizing every row point-in-time");
+        var matrix = BatchFeaturizer.Run(fitted, rows, cancellationToken);
         // Statistics of a target encoding fitted on the very rows it encodes would flatter it (an id column scores AUC 1).
         FeatureSetFitter.ApplyOutOfFoldTargetEncoding(fitted, rows, matrix);
+        await progress(80, "reference statistics and single-input AUC");
         var reference = FeatureReferenceBuilder.Build(fitted, matrix, rows.Count, Labels(schema, rows), rows);
+        cancellationToken.ThrowIfCancellationRequested();
         return await store.CreateVersionAsync(name, request.DatasetId, request.DatasetVersion, request.Definition.Hash(schema), fitted, reference, actor, cancellationToken);
+    }
+
+    /// <summary>
+    /// What a fit holds at its peak, estimated from the version's size: every row as cell strings (an array per row, a
+    /// string per cell, the file's text in UTF-16), the float matrix, per numeric feature its sorted values and the
+    /// transformed copy (fitted in parallel), the event-time order, and per entity feature the histories it replays.
+    /// </summary>
+    public static long FitMemoryBytes(DatasetVersion version, FeatureSetDefinition definition)
+    {
+        var normalised = definition.Normalise();
+        long slots = normalised.Features.Sum(f => f.Kind switch
+        {
+            FeatureKind.Numeric => f.MissingIndicator ? 2 : 1,
+            FeatureKind.OneHot => (f.TopK ?? 10) + 1,
+            FeatureKind.DateParts => f.Parts?.Count ?? 1,
+            FeatureKind.Velocity => (f.Windows?.Count ?? 3) * (f.Column is null ? 1 : 2) + 1,
+            _ => 1,
+        });
+        long numeric = normalised.Features.Count(f => f.Kind == FeatureKind.Numeric);
+        long entity = normalised.Features.Count(f => f.Kind is FeatureKind.Velocity or FeatureKind.EntityRatio);
+        var rowsAsText = version.RowCount * (32 + 8L * version.ColumnCount + 24L * version.ColumnCount) + 2 * version.SizeBytes;
+        return rowsAsText + version.RowCount * (4 * slots + 16 * numeric + 24 + 48 * entity);
     }
 
     /// <summary>Per row 1 (fraud), 0 (legitimate) or −1 (unlabelled); null when the dataset has no label.</summary>

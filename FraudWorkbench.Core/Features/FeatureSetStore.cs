@@ -26,6 +26,17 @@ public sealed class FeatureSetStore(NpgsqlDataSource dataSource, TimeProvider ti
         v.definition::text AS definition_json, v.fitted::text AS fitted_json, v.reference::text AS reference_json, v.created_by, v.created_at
         """;
 
+    /// <summary>The version the named feature set already has for this definition (by hash) on this dataset version, if any.</summary>
+    public async Task<FeatureSetVersion?> FindVersionAsync(string name, string hash, Guid datasetId, int datasetVersion, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        const string sql = $"""
+            SELECT {VersionColumns} FROM feature_set_versions v JOIN feature_sets f ON f.id = v.feature_set_id
+            WHERE lower(f.name) = lower(@name) AND v.hash = @hash AND v.dataset_id = @datasetId AND v.dataset_version = @datasetVersion
+            """;
+        return await connection.QuerySingleOrDefaultAsync<FeatureSetVersion>(new CommandDefinition(sql, new { name, hash, datasetId, datasetVersion }, cancellationToken: cancellationToken));
+    }
+
     /// <summary>Saves a fitted version under the named feature set; the same definition on the same data returns the existing version.</summary>
     public async Task<(FeatureSetVersion Version, bool Created)> CreateVersionAsync(
         string name, Guid datasetId, int datasetVersion, string hash, FittedFeatureSet fitted, FeatureReference reference, string actor,

@@ -251,7 +251,7 @@ public sealed class Featurizer
 public static class BatchFeaturizer
 {
     /// <returns>Row-major features in the rows' original order.</returns>
-    public static float[] Run(FittedFeatureSet set, IReadOnlyList<string?[]> rows)
+    public static float[] Run(FittedFeatureSet set, IReadOnlyList<string?[]> rows, CancellationToken cancellationToken = default)
     {
         var featurizer = new Featurizer(set);
         var width = set.SlotCount;
@@ -270,12 +270,13 @@ public static class BatchFeaturizer
         Func<int, string, EntityHistory> record = (f, _) => current[f]!;
 
         // Row features need no history: both cores share them. Entity features walk time order.
-        Parallel.For(0, rows.Count, r => featurizer.ComputeRowFeatures(rows[r], output.AsSpan(r * width, width)));
+        Parallel.For(0, rows.Count, new ParallelOptions { CancellationToken = cancellationToken }, r => featurizer.ComputeRowFeatures(rows[r], output.AsSpan(r * width, width)));
         if (entityFeatures.Length == 0) return output;
 
         var start = 0;
         while (start < order.Length)
         {
+            if ((start & 0xFFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
             var end = start;
             while (end < order.Length && ticks[order[end]] == ticks[order[start]]) end++;
             for (var k = start; k < end; k++)

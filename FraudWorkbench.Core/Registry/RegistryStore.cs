@@ -225,16 +225,22 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource, TimeProvider time
     }
 
     /// <summary>The version that most recently left production (other than <paramref name="currentId"/>): where a rollback returns to.</summary>
-    public async Task<ModelVersion?> PreviousProductionAsync(Guid modelId, Guid? currentId, CancellationToken cancellationToken)
+    public async Task<ModelVersion?> PreviousProductionAsync(Guid modelId, Guid? currentId, CancellationToken cancellationToken) =>
+        (await PreviousProductionVersionsAsync(modelId, currentId, 1, cancellationToken)).FirstOrDefault();
+
+    /// <summary>Versions that were in production before (other than <paramref name="currentId"/>), the one that left it most recently first.</summary>
+    public async Task<IReadOnlyList<ModelVersion>> PreviousProductionVersionsAsync(Guid modelId, Guid? currentId, int limit, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var sql = $"""
-            SELECT {VersionColumns} FROM model_stage_history h
+            SELECT {VersionColumns} FROM (
+                SELECT model_version_id, max(id) AS left_at FROM model_stage_history
+                WHERE registered_model_id = @modelId AND from_stage = 'production' AND (@currentId::uuid IS NULL OR model_version_id <> @currentId)
+                GROUP BY model_version_id ORDER BY left_at DESC LIMIT @limit) h
             JOIN model_versions v ON v.id = h.model_version_id JOIN registered_models m ON m.id = v.registered_model_id
-            WHERE h.registered_model_id = @modelId AND h.from_stage = 'production' AND (@currentId::uuid IS NULL OR h.model_version_id <> @currentId)
-            ORDER BY h.id DESC LIMIT 1
+            ORDER BY h.left_at DESC
             """;
-        return await connection.QuerySingleOrDefaultAsync<ModelVersion>(new CommandDefinition(sql, new { modelId, currentId }, cancellationToken: cancellationToken));
+        return [.. await connection.QueryAsync<ModelVersion>(new CommandDefinition(sql, new { modelId, currentId, limit }, cancellationToken: cancellationToken))];
     }
 
     public async Task RecordIncidentAsync(string kind, string subjectType, string subjectId, string message, CancellationToken cancellationToken = default)

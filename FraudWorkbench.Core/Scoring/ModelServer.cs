@@ -16,16 +16,36 @@ public sealed class ScoringException(int status, string field, string message) :
 }
 
 /// <summary>
+/// A production version this instance refused because its artifacts failed verification, and what serves
+/// in its place: the most recent earlier production version that verifies, or nothing.
+/// </summary>
+public sealed record ServingFault(string ModelName, Guid VersionId, int Version, string Problem, DateTime At, int? ServingVersion)
+{
+    public string Describe() =>
+        $"{ModelName}: version {Version} is production but its artifacts failed verification at {At:yyyy-MM-dd HH:mm:ss} UTC; "
+        + (ServingVersion is int serving ? $"serving version {serving}, the previous production version that verifies." : "no earlier production version verifies, so nothing serves.");
+}
+
+/// <summary>
 /// The models this instance serves. Each registered model's production version is held as one reference,
 /// replaced in a single write after the new version has loaded and verified, so requests in flight finish
 /// on the version they started with and none fails during a switch. Stage changes made by any instance
 /// arrive as <see cref="ModelStageChanged"/> events; a version that fails to load is recorded as an
 /// incident and the one already serving stays.
+/// A version whose artifacts fail verification is refused once: the refusal (one incident) stands for this
+/// instance's lifetime, so requests get the same answer without hashing the files again, until a promotion
+/// or rollback names the version again. A refused production version is replaced by the most recent earlier
+/// production version that verifies (the rollback an operator would make), reported by <see cref="Faults"/>.
 /// </summary>
-public sealed class ModelServer(RegistryStore registry, ModelLoader loader, EventHub events, IOptions<ScoringOptions> options, ILogger<ModelServer> logger)
+public sealed class ModelServer(RegistryStore registry, ModelLoader loader, EventHub events, IOptions<ScoringOptions> options, ILogger<ModelServer> logger, TimeProvider? time = null)
     : BackgroundService
 {
     private const int MaxCachedVersions = 16;
+    // Earlier production versions tried in place of a refused one; each failed try is an incident of its own.
+    private const int MaxFallbackCandidates = 5;
+    private readonly ConcurrentDictionary<Guid, ServingFault> refused = new();
+    private readonly ConcurrentDictionary<string, ServingFault> faults = new(StringComparer.OrdinalIgnoreCase);
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, ServingModel> production = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<Guid, Lazy<Task<ServingModel>>> versions = new();
     private readonly SemaphoreSlim productionLoad = new(1, 1);
@@ -50,6 +70,8 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
     /// <summary>Loads and verifies a version without serving it yet (promotion checks artifacts before it commits).</summary>
     public async Task<ServingModel> PrepareAsync(ModelVersion version, CancellationToken cancellationToken = default)
     {
+        // Asked for by name, by an operator who may have restored its files: verify it again.
+        refused.TryRemove(version.Id, out _);
         try
         {
             return await VersionAsync(version, cancellationToken);
@@ -64,10 +86,16 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
     public void Activate(ServingModel model)
     {
         production[model.ModelName] = model;
+        faults.TryRemove(model.ModelName, out _);
         logger.LogInformation("Serving {Model} version {Version} in production", model.ModelName, model.Version);
     }
 
     public ServingModel? Current(string name) => production.GetValueOrDefault(name);
+
+    /// <summary>The registered models whose production version this instance refused, and what serves instead.</summary>
+    public IReadOnlyCollection<ServingFault> Faults => [.. faults.Values];
+
+    public ServingFault? FaultOf(string name) => faults.GetValueOrDefault(name);
 
     private async Task<string> DefaultModelAsync(CancellationToken cancellationToken)
     {
@@ -82,6 +110,7 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
         try
         {
             if (production.TryGetValue(name, out var serving)) return serving;
+            if (faults.TryGetValue(name, out var fault) && fault.ServingVersion is null) throw Unserved(fault);
             var version = await registry.GetProductionAsync(name, cancellationToken);
             if (version is null)
             {
@@ -90,7 +119,16 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
                     : new ScoringException(404, "model", $"Model '{name}' has no production version.");
             }
 
-            var model = await VersionAsync(version, cancellationToken);
+            ServingModel model;
+            try
+            {
+                model = await VersionAsync(version, cancellationToken);
+            }
+            catch (ScoringException) when (refused.ContainsKey(version.Id))
+            {
+                model = await FallbackAsync(version, cancellationToken);
+            }
+
             // A promotion that activated a newer version while this one loaded wins.
             return production.GetOrAdd(model.ModelName, model);
         }
@@ -121,14 +159,47 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
         }
     }
 
+    /// <summary>
+    /// Serves the most recent earlier production version that verifies in place of <paramref name="failed"/>,
+    /// which was refused; with none, remembers that nothing can serve (requests answer 503 without another try).
+    /// </summary>
+    private async Task<ServingModel> FallbackAsync(ModelVersion failed, CancellationToken cancellationToken)
+    {
+        var refusal = refused[failed.Id];
+        foreach (var candidate in await registry.PreviousProductionVersionsAsync(failed.RegisteredModelId, failed.Id, MaxFallbackCandidates, cancellationToken))
+        {
+            try
+            {
+                var model = await VersionAsync(candidate, cancellationToken);
+                var fault = refusal with { ServingVersion = model.Version };
+                faults[failed.ModelName] = fault;
+                logger.LogError("{Problem}", fault.Describe());
+                return model;
+            }
+            catch (ScoringException) when (refused.ContainsKey(candidate.Id))
+            {
+                // Refused as well (its own incident): try the one before it.
+            }
+        }
+
+        faults[failed.ModelName] = refusal;
+        logger.LogError("{Problem}", refusal.Describe());
+        throw Unserved(refusal);
+    }
+
+    private static ScoringException Unserved(ServingFault fault) => new(503, "model", fault.Describe() + " " + fault.Problem);
+
     private async Task<ServingModel> LoadAsync(ModelVersion version)
     {
+        // Checked here, inside the one load a version gets at a time, so concurrent requests cannot slip past a refusal.
+        if (refused.TryGetValue(version.Id, out var known)) throw new ModelLoadException(known.Problem);
         try
         {
             return await loader.LoadAsync(version);
         }
         catch (ModelLoadException ex)
         {
+            refused[version.Id] = new ServingFault(version.ModelName, version.Id, version.Version, ex.Message, clock.GetUtcNow().UtcDateTime, null);
             logger.LogError("Refused to load {Model} version {Version}: {Problem}", version.ModelName, version.Version, ex.Message);
             try
             {
@@ -207,17 +278,41 @@ public sealed class ModelServer(RegistryStore registry, ModelLoader loader, Even
         if (version is null)
         {
             production.TryRemove(name, out _);
+            faults.TryRemove(name, out _);
             return;
         }
 
-        if (current?.VersionId == version.Id) return;
+        if (current?.VersionId == version.Id)
+        {
+            faults.TryRemove(name, out _);
+            return;
+        }
+
         try
         {
             Activate(await VersionAsync(version, cancellationToken));
         }
+        catch (ScoringException) when (refused.TryGetValue(version.Id, out var refusal))
+        {
+            // Recorded as an incident by the load. What already serves stays, now in place of the refused version.
+            if (current is not null)
+            {
+                faults[name] = refusal with { ServingVersion = current.Version };
+                return;
+            }
+
+            try
+            {
+                production[name] = await FallbackAsync(version, cancellationToken);
+            }
+            catch (ScoringException)
+            {
+                // Nothing verifies: remembered as a fault, requests answer 503.
+            }
+        }
         catch (ScoringException)
         {
-            // Recorded as an incident by the load; the version already serving (if any) stays.
+            // Could not load now (the database, say); the version already serving (if any) stays.
         }
     }
 }

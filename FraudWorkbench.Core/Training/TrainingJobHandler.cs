@@ -109,14 +109,15 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
             for (var f = 0; f < folds; f++)
             {
                 await context.ReportAsync(15 + 60 * f / folds, $"fold {f + 1} of {folds}: fitting and training", cancellationToken);
-                var fold = TrainFold(featureSet.Definition, schema, [.. rows.Where((_, i) => assignment[i] != f)], [.. rows.Where((_, i) => assignment[i] == f)], imbalance, settings);
+                var fold = await TrainFoldAsync(featureSet.Definition, schema, [.. rows.Where((_, i) => assignment[i] != f)], [.. rows.Where((_, i) => assignment[i] == f)], imbalance, settings,
+                    Fitting(context, 15 + 60 * f / folds, $"fold {f + 1} of {folds}: "), cancellationToken);
                 var calibrated = Calibrate(fold, imbalance);
                 for (var i = 0; i < fold.ValidationLabels.Length; i++)
                     pooled.Add((calibrated.Probabilities[i], fold.ValidationLabels[i], fold.ValidationRows[i], fold.ValidationFeatures.AsSpan(i * fold.Set.SlotCount, fold.Set.SlotCount).ToArray()));
             }
 
             await context.ReportAsync(78, "training the final model on all rows", cancellationToken);
-            final = TrainFold(featureSet.Definition, schema, rows, [], imbalance, settings);
+            final = await TrainFoldAsync(featureSet.Definition, schema, rows, [], imbalance, settings, Fitting(context, 78, "final model: "), cancellationToken);
             probabilities = [.. pooled.Select(p => p.Probability)];
             validationLabels = [.. pooled.Select(p => p.Label)];
             validationRows = [.. pooled.Select(p => p.Row)];
@@ -126,7 +127,7 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         {
             var (train, validation) = Split(rows, schema, splitSettings, settings.Seed);
             await context.ReportAsync(20, "fitting features on the training rows and training", cancellationToken);
-            final = TrainFold(featureSet.Definition, schema, train, validation, imbalance, settings);
+            final = await TrainFoldAsync(featureSet.Definition, schema, train, validation, imbalance, settings, Fitting(context, 20, ""), cancellationToken);
             if (!final.ValidationLabels.Contains(true) || !final.ValidationLabels.Contains(false))
                 throw new NonRetryableJobException("The validation rows need both fraud and legitimate examples; use a stratified split or more data.");
             (probabilities, recalibration) = Calibrate(final, imbalance);
@@ -181,11 +182,25 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         FittedFeatureSet Set, TrainedModel Model, int TrainRows, int Synthetic, float[] TrainFeatures,
         float[] ValidationFeatures, bool[] ValidationLabels, List<string?[]> ValidationRows, double[] RawScores);
 
-    private static Fold TrainFold(FeatureSetDefinition definition, DatasetSchema schema, List<string?[]> train, List<string?[]> validation, ImbalanceSettings imbalance, TrainerSettings settings)
+    /// <summary>ML.NET reports nothing from inside a fit, so the stage says how long it has run, every <see cref="FitHeartbeat"/>.</summary>
+    private static readonly TimeSpan FitHeartbeat = TimeSpan.FromSeconds(2);
+
+    private static Func<TrainerSettings, TimeSpan, Task> Fitting(JobContext context, int progress, string prefix) => (settings, elapsed) =>
+        // Not cancellable itself: a cancel reaches the fit, which then ends the wait for it.
+        context.ReportAsync(progress, $"{prefix}fitting {settings.Trainer} ({settings.Trees} trees) on the training rows, {elapsed.TotalSeconds:0} s so far", CancellationToken.None);
+
+    private static async Task<Fold> TrainFoldAsync(
+        FeatureSetDefinition definition, DatasetSchema schema, List<string?[]> train, List<string?[]> validation, ImbalanceSettings imbalance, TrainerSettings settings,
+        Func<TrainerSettings, TimeSpan, Task> fitting, CancellationToken cancellationToken)
     {
         var matrices = TrainingMatrices.Build(definition, schema, train, validation);
+        cancellationToken.ThrowIfCancellationRequested();
         var (data, synthetic) = Rebalance(matrices.Train, imbalance, settings.Seed, OneHotGroups(matrices.Set));
-        var model = ModelTrainer.Train(data, settings);
+        // The fit is the long part (minutes on large data): cancelling stops it within a boosting round.
+        var started = Stopwatch.GetTimestamp();
+        var fit = ModelTrainer.TrainAsync(data, settings, cancellationToken);
+        while (await Task.WhenAny(fit, Task.Delay(FitHeartbeat, CancellationToken.None)) != fit) await fitting(settings, Stopwatch.GetElapsedTime(started));
+        var model = await fit;
         var validationData = matrices.Validation;
         var raw = validationData.Rows == 0 ? [] : model.RawScores(validationData.Features, validationData.Rows);
         return new Fold(matrices.Set, model, matrices.Train.Rows, synthetic, matrices.Train.Features, validationData.Features, validationData.Labels, matrices.ValidationRows, raw);

@@ -3,12 +3,15 @@ using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace FraudWorkbench.Core.Training;
 
 /// <summary>Checks a run request against the data it names and queues it as a durable job together with its run row.</summary>
-public sealed class TrainingService(NpgsqlDataSource dataSource, DatasetStore datasets, FeatureSetStore featureSets, TrainingRunStore runs, EventHub events, TimeProvider time)
+public sealed class TrainingService(
+    NpgsqlDataSource dataSource, DatasetStore datasets, FeatureSetStore featureSets, TrainingRunStore runs, EventHub events, TimeProvider time,
+    IOptions<FeatureSetOptions>? featureOptions = null)
 {
     public async Task<(Guid RunId, Guid JobId)> StartAsync(TrainingRunRequest request, string actor, CancellationToken cancellationToken = default)
     {
@@ -22,6 +25,8 @@ public sealed class TrainingService(NpgsqlDataSource dataSource, DatasetStore da
         {
             try { FeatureValidation.Validate(featureSet.Definition, version.Schema); }
             catch (FeatureValidationException ex) { issues.AddRange(ex.Issues.Select(i => ($"featureSetVersionId", $"The feature set does not fit this dataset version: {i.Field}: {i.Message}"))); }
+            // Training reads every row and fits the features on the training ones: at least what fitting the feature set needs.
+            if (FeatureSetService.OverBudget(version, featureSet.Definition, featureOptions?.Value) is { } tooLarge) issues.Add(("datasetVersion", tooLarge));
         }
 
         issues.AddRange((request.Trainer ?? new TrainerSettings()).Validate().Select(i => ($"trainer.{i.Field}", i.Message)));

@@ -32,8 +32,21 @@ public sealed class FeatureSetsApiTests(AppFixture fixture) : IClassFixture<AppF
         return (await (await client.PostAsync("/api/v1/datasets", form)).Content.ReadFromJsonAsync<DatasetVersionResponse>())!;
     }
 
+    private static async Task<JobResponse> WaitForJobAsync(HttpClient client, Guid id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JobResponse? state;
+        do
+        {
+            await Task.Delay(100);
+            state = await client.GetFromJsonAsync<JobResponse>($"/api/v1/jobs/{id}");
+        }
+        while (state!.Status is JobStatus.Queued or JobStatus.Running && DateTime.UtcNow < deadline);
+        return state;
+    }
+
     [Fact]
-    public async Task Post_ValidDefinition_201ThenDetailThenBackfillJobSucceeds()
+    public async Task Post_ValidDefinition_202FitJobThenDetailThenBackfillJobSucceeds()
     {
         using var client = Client();
         var dataset = await UploadAsync(client, "fs-api");
@@ -51,29 +64,28 @@ public sealed class FeatureSetsApiTests(AppFixture fixture) : IClassFixture<AppF
 
         var response = await client.PostAsJsonAsync("/api/v1/feature-sets", request);
 
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var version = (await response.Content.ReadFromJsonAsync<FeatureSetVersionResponse>())!;
+        // The fit runs as a job: its result names the version.
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var fit = await WaitForJobAsync(client, (await response.Content.ReadFromJsonAsync<JobResponse>())!.Id);
+        Assert.Equal((JobStatus.Succeeded, 100), (fit.Status, fit.Progress));
+        var versionId = fit.Result!.Value.GetProperty("versionId").GetGuid();
+        var detail = await client.GetFromJsonAsync<JsonElement>($"/api/v1/feature-sets/versions/{versionId}");
+        var version = detail.GetProperty("version").Deserialize<FeatureSetVersionResponse>(JsonSerializerOptions.Web)!;
         Assert.Equal(("api-recipes", 1, 64), (version.Name, version.Version, version.Hash.Length));
         Assert.Equal(["customer_id__count_1h", "customer_id__sum_amount_1h", "customer_id__count_24h", "customer_id__sum_amount_24h",
             "customer_id__seconds_since_previous", "ip_country__ne__home_country"], version.Slots);
-        var detail = await client.GetFromJsonAsync<JsonElement>($"/api/v1/feature-sets/versions/{version.Id}");
         var preview = detail.GetProperty("reference").GetProperty("previewRows");
         Assert.Equal(4, preview.GetArrayLength());
         Assert.Equal(1, preview[1][0].GetDouble()); // c1's second event sees its first within the hour
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/feature-sets", request)).StatusCode);
+        // The same definition on the same data again: the version at once, no second fit.
+        var again = await client.PostAsJsonAsync("/api/v1/feature-sets", request);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(version.Id, (await again.Content.ReadFromJsonAsync<FeatureSetVersionResponse>())!.Id);
 
         var backfill = await client.PostAsync($"/api/v1/feature-sets/versions/{version.Id}/backfill", null);
         Assert.Equal(HttpStatusCode.Accepted, backfill.StatusCode);
         var job = (await backfill.Content.ReadFromJsonAsync<JobResponse>())!;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        JobResponse? state;
-        do
-        {
-            await Task.Delay(100);
-            state = await client.GetFromJsonAsync<JobResponse>($"/api/v1/jobs/{job.Id}");
-        }
-        while (state!.Status is JobStatus.Queued or JobStatus.Running && DateTime.UtcNow < deadline);
-        Assert.Equal(JobStatus.Succeeded, state.Status);
+        Assert.Equal(JobStatus.Succeeded, (await WaitForJobAsync(client, job.Id)).Status);
     }
 
     [Fact]

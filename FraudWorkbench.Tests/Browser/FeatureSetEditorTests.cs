@@ -30,7 +30,9 @@ public sealed class FeatureSetEditorTests(AppFixture app, BrowserFixture browser
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("feature-editor.png"), FullPage = true });
         await page.Locator("[data-testid=save-feature-set]").ClickAsync();
 
-        await Assertions.Expect(page.Locator("[data-testid=feature-set-name]")).ToHaveTextAsync("card-not-present");
+        // The fit runs as a job; the page follows its progress and opens the version when it is done.
+        await Assertions.Expect(page.Locator("[data-testid=fit-progress]")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-testid=feature-set-name]")).ToHaveTextAsync("card-not-present", new() { Timeout = 30_000 });
         await Assertions.Expect(page.Locator("[data-testid=lineage]")).ToContainTextAsync("browser-features v1");
         await Assertions.Expect(page.Locator("[data-testid=slot-table] tr[data-slot='customer_id__count_1h']")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("[data-testid=feature-preview] tbody tr")).ToHaveCountAsync(50);

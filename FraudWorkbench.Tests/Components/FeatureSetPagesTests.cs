@@ -4,6 +4,7 @@ using FraudWorkbench.Components.Pages.Features;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Tests.Infrastructure;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,25 +32,58 @@ public sealed class FeatureSetPagesTests(DatabaseFixture db) : IClassFixture<Dat
         page.WaitForElement("[data-testid=feature-list]");
     }
 
+    /// <summary>No worker runs beside a page here: claims the queued fit and runs it as the worker would.</summary>
+    private static async Task RunQueuedFitAsync(PageContext context)
+    {
+        var jobs = context.Get<JobStore>();
+        var job = await jobs.ClaimNextAsync("page-test", [FeatureSetFitJobHandler.KindName]) ?? throw new InvalidOperationException("No fit was queued.");
+        var result = await new FeatureSetFitJobHandler(context.Get<FeatureSetService>()).ExecuteAsync(
+            new JobContext(job, job.Worker!, jobs, TimeProvider.System, TimeSpan.Zero, _ => { }), CancellationToken.None);
+        Assert.Equal(JobStatus.Succeeded, (await jobs.CompleteAsync(job.Id, job.Worker!, result))?.Status);
+    }
+
+    /// <summary>Saves the suggested recipes as <paramref name="name"/> on a new dataset: the page shows the queued fit.</summary>
+    private static async Task<IRenderedComponent<FeatureSetEditor>> SaveSuggestedAsync(PageContext context, string name)
+    {
+        var dataset = await IngestAsync(context, "editor-" + name);
+        var page = context.Bunit.Render<FeatureSetEditor>();
+        await ChooseDatasetAsync(page, dataset.Dataset.Id);
+        await page.ChangeAsync("input[data-testid=feature-set-name]", name);
+        await page.ClickAsync("[data-testid=suggest]");
+        await page.ClickAsync("[data-testid=save-feature-set]");
+        page.WaitForElement("[data-testid=fit-progress]");
+        return page;
+    }
+
     [Fact]
     public async Task Editor_SuggestedRecipesSaved_GoesToTheNewVersion()
     {
         await using var context = new PageContext(db, Roles.DataScientist);
-        var dataset = await IngestAsync(context, "editor-suggest");
-        var page = context.Bunit.Render<FeatureSetEditor>();
-        await ChooseDatasetAsync(page, dataset.Dataset.Id);
-        await page.ChangeAsync("input[data-testid=feature-set-name]", "suggested");
+        var page = await SaveSuggestedAsync(context, "suggested");
 
-        await page.ClickAsync("[data-testid=suggest]");
-        await page.ClickAsync("[data-testid=save-feature-set]");
-
+        await RunQueuedFitAsync(context);
         var set = (await context.Get<FeatureSetStore>().ListAsync()).Single(s => s.Name == "suggested");
-        Assert.EndsWith($"features/{set.Id}?version=1", context.Bunit.Services.GetRequiredService<NavigationManager>().Uri);
+        // The page leaves once it hears the job succeeded (no render follows: poll, not WaitForAssertion).
+        var navigation = context.Bunit.Services.GetRequiredService<NavigationManager>();
+        await Wait.UntilAsync(() => Task.FromResult(navigation.Uri.EndsWith($"features/{set.Id}?version=1", StringComparison.Ordinal)), seconds: 15, what: "the editor opened the new version");
         var version = (await context.Get<FeatureSetStore>().ListVersionsAsync(set.Id)).Single();
         var kinds = version.Definition.Features.Select(f => f.Kind).ToList();
         Assert.Contains(FeatureKind.Velocity, kinds);
         Assert.Contains(FeatureKind.Mismatch, kinds);
         Assert.Contains(FeatureKind.EntityRatio, kinds);
+    }
+
+    [Fact]
+    public async Task Editor_FitCancelled_SaysSoAndSavesNothing()
+    {
+        await using var context = new PageContext(db, Roles.DataScientist);
+        var page = await SaveSuggestedAsync(context, "cancelled");
+
+        await page.ClickAsync("[data-testid=cancel-fit]");
+
+        page.WaitForElement("[data-testid=fit-cancelled]");
+        Assert.Null(await context.Get<JobStore>().ClaimNextAsync("page-test", [FeatureSetFitJobHandler.KindName]));
+        Assert.DoesNotContain(await context.Get<FeatureSetStore>().ListAsync(), s => s.Name == "cancelled");
     }
 
     [Fact]

@@ -84,6 +84,42 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task CreateAsync_OverTheMemoryBudget_RefusedNamingTheDatasetVersion_AtTheBudgetFitted()
+    {
+        var needed = FeatureSetService.FitMemoryBytes(fixture.Sample.Version, Recipes);
+        FeatureSetService WithBudget(long bytes) => new(fixture.Datasets, fixture.Artifacts, fixture.FeatureSets, Options.Create(new FeatureSetOptions { MaxFitMemoryBytes = bytes }));
+
+        var refused = await Assert.ThrowsAsync<FeatureValidationException>(() => WithBudget(needed - 1).CreateAsync(Request("over-budget"), "test"));
+        var (_, created) = await WithBudget(needed).CreateAsync(Request("at-budget"), "test");
+
+        var issue = Assert.Single(refused.Issues);
+        Assert.Equal("datasetVersion", issue.Field);
+        Assert.Contains("MaxFitMemoryBytes", issue.Message);
+        Assert.Null((await fixture.FeatureSets.ListAsync()).FirstOrDefault(s => s.Name == "over-budget"));
+        Assert.True(created);
+        // 40,000 rows of 15 columns: tens of megabytes. The reported case, 15 million rows (1.5 GB of CSV), passes half of a 24 GB machine.
+        Assert.InRange(needed, 10L << 20, 200L << 20);
+        var reported = fixture.Sample.Version with { RowCount = 15_000_000, SizeBytes = 1_500_000_000 };
+        Assert.True(FeatureSetService.FitMemoryBytes(reported, Recipes) > 12L << 30);
+    }
+
+    [Fact]
+    public async Task CreateAsync_CancelledWhileFitting_StopsAndSavesNothing()
+    {
+        using var cancel = new CancellationTokenSource();
+        var stages = new List<string>();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fixture.Service.CreateAsync(Request("cancelled-fit"), "test", cancel.Token, async (_, stage) =>
+        {
+            stages.Add(stage);
+            if (stage.StartsWith("featurizing", StringComparison.Ordinal)) await cancel.CancelAsync();
+        }));
+
+        Assert.Equal(["reading the dataset", "fitting the features", "featurizing every row point-in-time"], stages);
+        Assert.Null((await fixture.FeatureSets.ListAsync()).FirstOrDefault(s => s.Name == "cancelled-fit"));
+    }
+
+    [Fact]
     public async Task CreateAsync_ChangedDefinition_NewVersionOfTheSameSet()
     {
         var first = await fixture.Service.CreateAsync(Request("evolving", new FeatureSetDefinition([new FeatureSpec(FeatureKind.Numeric, Column: "amount")])), "test");

@@ -60,6 +60,29 @@ public sealed class ModelTrainerTests(SampleMatrixFixture data) : IClassFixture<
     }
 
     [Theory]
+    [InlineData(TrainerKind.LightGbm)]
+    [InlineData(TrainerKind.FastTree)]
+    [InlineData(TrainerKind.FastForest)]
+    public async Task TrainAsync_CancelledMidFit_ReturnsAtOnceAndTheFitItselfStops(string trainer)
+    {
+        // Thousands of deep trees: minutes of fitting if nothing stopped it (LightGBM: 300 s here).
+        var settings = new TrainerSettings(trainer, Trees: 5000, Leaves: 255, MinimumExamplesPerLeaf: 1);
+        using var cancel = new CancellationTokenSource();
+        var fit = ModelTrainer.TrainAsync(data.Train, settings, cancel.Token);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False(fit.IsCompleted);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        await cancel.CancelAsync();
+        var cancelled = await Assert.ThrowsAsync<FitCancelledException>(() => fit);
+        var returned = watch.Elapsed;
+        await cancelled.FitEnded.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(returned < TimeSpan.FromSeconds(1), $"returned {returned.TotalSeconds:0.0} s after the cancel");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the fit itself ran {watch.Elapsed.TotalSeconds:0.0} s after the cancel");
+    }
+
+    [Theory]
     [InlineData(TrainerKind.FastTree)]
     [InlineData(TrainerKind.FastForest)]
     [InlineData(TrainerKind.LogisticRegression)]

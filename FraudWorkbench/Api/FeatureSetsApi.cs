@@ -25,7 +25,7 @@ public static class FeatureSetsApi
     {
         var api = app.MapGroup("/api/v1/feature-sets").WithTags("Feature sets");
         api.MapPost("/", CreateFeatureSet).WithName("CreateFeatureSet").RequireAuthorization(Policies.Write)
-            .WithSummary("Validates, fits and saves a feature set version for a dataset version (201; 200 when the same definition on the same data exists).");
+            .WithSummary("Validates a feature set for a dataset version and queues the job that fits and saves it (202 with the job; 200 with the version when the same definition on the same data exists).");
         api.MapGet("/", ListFeatureSets).WithName("ListFeatureSets");
         api.MapGet("/{id}", ListFeatureSetVersions).WithName("ListFeatureSetVersions");
         api.MapGet("/versions/{versionId}", GetFeatureSetVersion).WithName("GetFeatureSetVersion")
@@ -35,16 +35,16 @@ public static class FeatureSetsApi
         return app;
     }
 
-    public static async Task<Results<Created<FeatureSetVersionResponse>, Ok<FeatureSetVersionResponse>, ProblemHttpResult>> CreateFeatureSet(
-        CreateFeatureSetRequest request, FeatureSetService service, ClaimsPrincipal user, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted<JobResponse>, Ok<FeatureSetVersionResponse>, ProblemHttpResult>> CreateFeatureSet(
+        CreateFeatureSetRequest request, FeatureSetService service, JobStore jobs, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         try
         {
-            var (version, created) = await service.CreateAsync(
-                new NewFeatureSet(request.Name ?? "", request.DatasetId, request.DatasetVersion, new FeatureSetDefinition(request.Features ?? [])),
-                WorkbenchClaims.Actor(user), cancellationToken);
-            var body = FeatureSetVersionResponse.From(version);
-            return created ? TypedResults.Created($"/api/v1/feature-sets/versions/{version.Id}", body) : TypedResults.Ok(body);
+            var newSet = new NewFeatureSet(request.Name ?? "", request.DatasetId, request.DatasetVersion, new FeatureSetDefinition(request.Features ?? []));
+            // Everything short of reading the rows (the memory budget included) is checked here: a job is only queued for a fit that can run.
+            if (await service.ExistingAsync(newSet, cancellationToken) is { } same) return TypedResults.Ok(FeatureSetVersionResponse.From(same));
+            var job = await jobs.EnqueueAsync(FeatureSetFitJobHandler.KindName, newSet, WorkbenchClaims.Actor(user), cancellationToken: cancellationToken);
+            return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", JobResponse.From(job));
         }
         catch (FeatureValidationException ex)
         {

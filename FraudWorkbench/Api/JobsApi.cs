@@ -6,12 +6,14 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace FraudWorkbench.Api;
 
+/// <param name="Result">What a finished job made (e.g. a fitted feature set's <c>versionId</c>).</param>
 public sealed record JobResponse(
     Guid Id, string Kind, string Status, int Progress, string? Stage, int Attempts, int MaxAttempts, bool CancelRequested,
-    string? Error, string CreatedBy, DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt)
+    string? Error, string CreatedBy, DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt, System.Text.Json.JsonElement? Result = null)
 {
     public static JobResponse From(Job job) => new(job.Id, job.Kind, job.Status, job.Progress, job.Stage, job.Attempts, job.MaxAttempts,
-        job.CancelRequested, job.Error, job.CreatedBy, job.CreatedAt, job.StartedAt, job.FinishedAt);
+        job.CancelRequested, job.Error, job.CreatedBy, job.CreatedAt, job.StartedAt, job.FinishedAt,
+        job.Result is null ? null : System.Text.Json.JsonDocument.Parse(job.Result).RootElement.Clone());
 }
 
 public static class JobsApi
