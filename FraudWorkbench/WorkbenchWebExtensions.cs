@@ -147,6 +147,7 @@ public static class WorkbenchWebExtensions
         api.MapRegistryApi();
         var scoring = app.MapGroup("");
         scoring.WithRequestTimeout(RequestTimeouts.Scoring);
+        scoring.WithRetryAfterHeader();
         scoring.MapScoringApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

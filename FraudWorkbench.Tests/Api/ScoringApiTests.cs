@@ -361,6 +361,7 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         }
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), failed.Headers.RetryAfter?.Delta);
         var problem = await Json(failed);
         Assert.Contains("transactions[2]", problem.GetProperty("detail").GetString());
         var recorded = problem.GetProperty("recorded").EnumerateArray().Select(p => p.GetProperty("predictionId").GetGuid()).ToList();
@@ -574,6 +575,7 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
         var problem = await Json(retry);
         Assert.Contains(recent.ToString(), problem.GetProperty("detail").GetString());
         Assert.Equal(1, problem.GetProperty("retryAfterSeconds").GetInt32());
+        Assert.Equal(TimeSpan.FromSeconds(1), retry.Headers.RetryAfter?.Delta); // the header says what the body says
         Assert.Equal(HttpStatusCode.ServiceUnavailable, retryInBatch.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);
     }
