@@ -121,12 +121,9 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
 
     private async Task<(DatasetSchema Schema, List<string?[]> Rows)> PromoteAModelAsync()
     {
-        var sample = Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv");
-        var ingestor = app.Get<DatasetIngestor>();
-        IngestResult dataset;
-        await using (var file = File.OpenRead(sample)) dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "outage-sample", SchemaOverrides.None, "test");
+        var dataset = await SampleMonth.IngestAsync(app, "outage-sample");
         List<string?[]> rows;
-        await using (var file = File.OpenRead(sample)) rows = DatasetRows.Read(file, dataset.Version.Schema);
+        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv"))) rows = DatasetRows.Read(file, dataset.Version.Schema);
         var (featureSet, _) = await app.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("outage-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
         var (run, job) = await app.Get<TrainingService>().StartAsync(new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id, new TrainerSettings(Trees: 10)), "test");
         await Wait.UntilAsync(async () => (await app.Get<JobStore>().GetAsync(job))!.Status == JobStatus.Succeeded, 180, "training");
