@@ -29,7 +29,7 @@ public sealed class ArtifactStore(string rootDirectory)
         {
             string sha256;
             long length;
-            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            await using (var file = PrivateFiles.CreateNew(temporary))
             {
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 var buffer = new byte[1 << 16];
@@ -141,7 +141,7 @@ public sealed class ArtifactStore(string rootDirectory)
 
     private static string EnsureDirectory(string path)
     {
-        Directory.CreateDirectory(path);
+        PrivateFiles.CreateDirectory(path);
         return path;
     }
 }
