@@ -47,6 +47,7 @@ public static class WorkbenchWebExtensions
         services.AddDataProtection().SetApplicationName("FraudWorkbench");
         services.AddOptions<KeyManagementOptions>()
             .Configure<DataProtectionKeyRepository>((o, repository) => o.XmlRepository = repository);
+        builder.AddWorkbenchHardening();
 
         services.AddProblemDetails();
         services.AddWorkbenchRequestTimeouts(builder.Configuration);
