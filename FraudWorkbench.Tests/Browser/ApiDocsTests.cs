@@ -45,6 +45,11 @@ public sealed class ApiDocsTests(AppFixture app, BrowserFixture browser) : IClas
             await BrowserFixture.WaitForInteractiveAsync(page);
             violations.AddRange(await ViolationsAsync(page));
 
+            // Navigating inside the circuit, then loading the dataset page afresh.
+            await page.GetByRole(AriaRole.Link, new() { Name = "Datasets", Exact = true }).ClickAsync();
+            await page.GetByRole(AriaRole.Link, new() { Name = "csp-dataset", Exact = true }).ClickAsync();
+            await Assertions.Expect(page.Locator("[data-testid=dataset-name]")).ToHaveTextAsync("csp-dataset");
+            violations.AddRange(await ViolationsAsync(page));
             await page.GotoAsync($"/datasets/{dataset.Dataset.Id}");
             await Assertions.Expect(page.Locator("[data-testid=dataset-name]")).ToHaveTextAsync("csp-dataset");
             await BrowserFixture.WaitForInteractiveAsync(page);
