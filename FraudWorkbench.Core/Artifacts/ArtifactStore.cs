@@ -139,8 +139,9 @@ public sealed class ArtifactStore(string rootDirectory)
         return Path.Combine(root, sha256[..2], sha256);
     }
 
-    private static string EnsureDirectory(string path)
+    private string EnsureDirectory(string path)
     {
+        PrivateFiles.CreateDirectory(root);
         PrivateFiles.CreateDirectory(path);
         return path;
     }

@@ -10,20 +10,12 @@ public static class PrivateFiles
     private const UnixFileMode FilePermissions = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode DirectoryPermissions = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
-    /// <summary>Creates the directory and its missing parents owner-only; returns its full path.</summary>
-    public static string CreateDirectory(string path)
-    {
-        var full = Path.GetFullPath(path);
-        if (OperatingSystem.IsWindows()) return Directory.CreateDirectory(full).FullName;
-        if (!Directory.Exists(full))
-        {
-            // One at a time: the mode argument applies only to the last directory, parents would get the umask's.
-            if (Path.GetDirectoryName(full) is { } parent) CreateDirectory(parent);
-            Directory.CreateDirectory(full, DirectoryPermissions);
-        }
-
-        return full;
-    }
+    /// <summary>
+    /// Creates the directory owner-only; returns its full path. Missing parents get the usual mode (the data
+    /// directory must stay reachable for the private cluster's postgres user), so create each private level.
+    /// </summary>
+    public static string CreateDirectory(string path) =>
+        (OperatingSystem.IsWindows() ? Directory.CreateDirectory(path) : Directory.CreateDirectory(path, DirectoryPermissions)).FullName;
 
     /// <summary>A new file (it must not exist) open for asynchronous writing, owner-only.</summary>
     public static FileStream CreateNew(string path)
