@@ -47,6 +47,7 @@ public static class WorkbenchWebExtensions
         services.AddDataProtection().SetApplicationName("FraudWorkbench");
         services.AddOptions<KeyManagementOptions>()
             .Configure<DataProtectionKeyRepository>((o, repository) => o.XmlRepository = repository);
+        builder.AddWorkbenchHardening();
 
         services.AddProblemDetails();
         services.AddWorkbenchRequestTimeouts(builder.Configuration);
@@ -109,6 +110,7 @@ public static class WorkbenchWebExtensions
 
     public static WebApplication UseWorkbench(this WebApplication app)
     {
+        app.UseMiddleware<SecurityHeadersMiddleware>();
         if (!app.Environment.IsDevelopment())
         {
             // The API answers a fault with ProblemDetails, never with the HTML error page.
@@ -135,7 +137,7 @@ public static class WorkbenchWebExtensions
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponses.WriteAsync }).AllowAnonymous();
         app.MapOpenApi();
-        app.MapScalarApiReference("/api/docs", o => o.WithTitle("FraudWorkbench API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+        app.MapScalarApiReference(ApiDocsPage.Path, ApiDocsPage.Configure);
         app.MapAccountEndpoints();
         var api = app.MapGroup("");
         api.WithRequestTimeout(RequestTimeouts.Api);

@@ -29,7 +29,7 @@ public sealed class ArtifactStore(string rootDirectory)
         {
             string sha256;
             long length;
-            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            await using (var file = PrivateFiles.CreateNew(temporary))
             {
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 var buffer = new byte[1 << 16];
@@ -139,9 +139,10 @@ public sealed class ArtifactStore(string rootDirectory)
         return Path.Combine(root, sha256[..2], sha256);
     }
 
-    private static string EnsureDirectory(string path)
+    private string EnsureDirectory(string path)
     {
-        Directory.CreateDirectory(path);
+        PrivateFiles.CreateDirectory(root);
+        PrivateFiles.CreateDirectory(path);
         return path;
     }
 }

@@ -26,7 +26,7 @@ public sealed class DatasetIngestor(
 {
     public const int MaxNameLength = 200;
 
-    private string StagingDirectory => Directory.CreateDirectory(Path.Combine(Path.GetDirectoryName(artifacts.RootDirectory)!, "uploads")).FullName;
+    private string StagingDirectory => PrivateFiles.CreateDirectory(Path.Combine(Path.GetDirectoryName(artifacts.RootDirectory)!, "uploads"));
 
     public string StagedPath(Guid id) => Path.Combine(StagingDirectory, id.ToString("N") + ".upload");
 
@@ -40,7 +40,7 @@ public sealed class DatasetIngestor(
         var limit = options.Value.MaxUploadBytes;
         try
         {
-            await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            await using var file = PrivateFiles.CreateNew(path);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var buffer = new byte[1 << 16];
             long total = 0;
