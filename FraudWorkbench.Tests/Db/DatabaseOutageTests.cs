@@ -77,7 +77,9 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
             using (var postmaster = Process.GetProcessById(pid)) postmaster.Kill();
             killedAt = DateTime.UtcNow;
 
-            // While it is down: a read is a 503 with Retry-After, not a 500, and readiness says so within a second.
+            // Backends notice their postmaster's death a moment later; from then on, while it is down: readiness
+            // says so within a second, and a read is a 503 with Retry-After, not a 500.
+            await Wait.UntilAsync(async () => (await client.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable, 10, "/readyz sees the outage");
             readiness.Start();
             ready = await client.GetAsync("/readyz");
             readiness.Stop();
