@@ -3,17 +3,46 @@ namespace FraudWorkbench.Core.Data;
 /// <summary>A version's rows as cell text by schema column, for fitting and batch featurization.</summary>
 public static class DatasetRows
 {
-    /// <summary>Every row of a stored dataset version, its file's checksum verified on the way.</summary>
-    public static async Task<List<string?[]>> ReadAsync(Artifacts.ArtifactStore artifacts, DatasetVersion version, CancellationToken cancellationToken)
+    /// <summary>Every row of a stored dataset version (or those <paramref name="keep"/> keeps), its file's checksum verified on the way.</summary>
+    public static async Task<List<string?[]>> ReadAsync(Artifacts.ArtifactStore artifacts, DatasetVersion version, CancellationToken cancellationToken, Func<string?[], bool>? keep = null)
     {
         await using var file = await artifacts.OpenReadAsync(version.Checksum, cancellationToken);
-        return Read(file, version.Schema);
+        return Read(file, version.Schema, keep);
+    }
+
+    /// <summary>
+    /// Keeps about <paramref name="share"/> of the rows, the same ones on every read: whole entities when
+    /// <paramref name="keyColumn"/> is given (every row of a kept key, so its history is complete), else rows by position.
+    /// </summary>
+    public static Func<string?[], bool> Sample(double share, int? keyColumn)
+    {
+        var threshold = (ulong)(Math.Clamp(share, 0, 1) * ulong.MaxValue);
+        if (keyColumn is int key) return cells => Mix(Fnv(cells[key] ?? "")) <= threshold;
+        long position = 0;
+        return _ => Mix((ulong)position++) <= threshold;
+    }
+
+    // FNV-1a over the key's UTF-16 code units, then a finaliser so nearby keys spread over the whole range.
+    private static ulong Fnv(string text)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in text) hash = (hash ^ c) * 1099511628211UL;
+        return hash;
+    }
+
+    private static ulong Mix(ulong x)
+    {
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdUL;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53UL;
+        return x ^ (x >> 33);
     }
 
     /// <summary>Distinct values a column shares before it stops: past that it is mostly unique (ids, amounts, times).</summary>
     private const int MaxSharedPerColumn = 65_536;
 
-    public static List<string?[]> Read(Stream stream, DatasetSchema schema)
+    public static List<string?[]> Read(Stream stream, DatasetSchema schema, Func<string?[], bool>? keep = null)
     {
         using var reader = CsvFile.OpenReader(stream, schema.Delimiter);
         var rows = new List<string?[]>();
@@ -30,7 +59,7 @@ public static class DatasetRows
             if (CsvFile.IsBlank(row)) continue;
             var cells = new string?[width];
             for (var i = 0; i < width && i < row.ColCount; i++) cells[i] = Share(ref shared[i], CsvFile.Cell(row[i].Span, ref scratch, out _));
-            rows.Add(cells);
+            if (keep is null || keep(cells)) rows.Add(cells);
         }
 
         return rows;

@@ -25,8 +25,28 @@ public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artif
 
         FeatureValidation.Validate(request.Definition, version.Schema);
         CheckRatioDenominators(request.Definition, version.Profile);
-        if (OverBudget(version, request.Definition, options?.Value) is { } tooLarge) throw new FeatureValidationException([new("datasetVersion", tooLarge)]);
+        if (TooLargeToSample(version, request.Definition, options?.Value) is { } tooLarge) throw new FeatureValidationException([new("datasetVersion", tooLarge)]);
         return (name, version);
+    }
+
+    /// <summary>A fit on fewer rows than this says too little to be worth making: past the budget's reach, refuse instead.</summary>
+    public const int MinSampleRows = 10_000;
+
+    /// <summary>
+    /// The share of the version's rows a feature-set fit reads: all of them when the estimate fits the budget, else as many
+    /// as do. Fitted statistics (quantiles, category shares, encodings, scaling) and the reference statistics are then estimates
+    /// from a sample, which the version records (<see cref="FittedFeatureSet.Sample"/>).
+    /// </summary>
+    public static double FitShare(DatasetVersion version, FeatureSetDefinition definition, FeatureSetOptions? options) =>
+        Math.Min(1, (double)(options ?? new FeatureSetOptions()).Budget / FitMemoryBytes(version, definition));
+
+    private static string? TooLargeToSample(DatasetVersion version, FeatureSetDefinition definition, FeatureSetOptions? options)
+    {
+        var share = FitShare(version, definition, options);
+        return share >= 1 || share * version.RowCount >= MinSampleRows ? null
+            : $"Fitting these {definition.Features.Count} features needs about {DatasetIngestor.FormatBytes(FitMemoryBytes(version, definition))} of memory for the "
+                + $"{version.RowCount:N0} rows; the {DatasetIngestor.FormatBytes((options ?? new FeatureSetOptions()).Budget)} allowed ({FeatureSetOptions.Section}:MaxFitMemoryBytes) "
+                + $"holds a sample of only about {share * version.RowCount:N0} rows, fewer than the {MinSampleRows:N0} a fit needs. Raise the budget, or use fewer one-hot categories and velocity windows.";
     }
 
     /// <summary>
@@ -57,11 +77,26 @@ public sealed class FeatureSetService(DatasetStore datasets, ArtifactStore artif
         var (name, version) = await ValidateAsync(request, cancellationToken);
         var schema = version.Schema;
         if (await store.FindVersionAsync(name, request.Definition.Hash(schema), request.DatasetId, request.DatasetVersion, cancellationToken) is { } same) return (same, false);
-        await progress(10, "reading the dataset");
-        var rows = await DatasetRows.ReadAsync(artifacts, version, cancellationToken);
+        var share = FitShare(version, request.Definition, options?.Value);
+        FitSample? sample = null;
+        List<string?[]> rows;
+        if (share < 1)
+        {
+            // Whole entities when the features follow one: a kept customer's velocity and running mean see its every earlier event.
+            var entities = request.Definition.Features.Select(f => f.Entity).OfType<string>().Distinct().ToList();
+            var byEntity = entities.Count == 1 ? entities[0] : null;
+            await progress(10, $"reading a sample of about {share:P0} of the rows{(byEntity is null ? "" : $" (whole {byEntity} values)")}: the whole version exceeds the memory budget");
+            rows = await DatasetRows.ReadAsync(artifacts, version, cancellationToken, DatasetRows.Sample(share, byEntity is null ? null : schema.IndexOf(byEntity)));
+            sample = new FitSample(rows.Count, version.RowCount, byEntity);
+        }
+        else
+        {
+            await progress(10, "reading the dataset");
+            rows = await DatasetRows.ReadAsync(artifacts, version, cancellationToken);
+        }
 
         await progress(40, "fitting the features");
-        var fitted = FeatureSetFitter.Fit(request.Definition, schema, rows, cancellationToken);
+        var fitted = FeatureSetFitter.Fit(request.Definition, schema, rows, cancellationToken) with { Sample = sample };
         await progress(55, "featurizing every row point-in-time");
         var matrix = BatchFeaturizer.Run(fitted, rows, cancellationToken);
         // Statistics of a target encoding fitted on the very rows it encodes would flatter it (an id column scores AUC 1).

@@ -24,7 +24,12 @@ public sealed record FittedFeature(
     public long KeepTicks => WindowTicks is { Count: > 0 } w ? w[^1] : 0;
 }
 
-public sealed record FittedFeatureSet(FeatureSetDefinition Definition, DatasetSchema Schema, IReadOnlyList<FittedFeature> Features)
+/// <summary>The rows a fit read when the whole version did not fit its memory budget.</summary>
+/// <param name="ByEntity">Set when whole entities were kept (every row of a kept customer), so their histories are exact.</param>
+public sealed record FitSample(int Rows, long OfRows, string? ByEntity);
+
+/// <param name="Sample">Null when the fit read every row of the version.</param>
+public sealed record FittedFeatureSet(FeatureSetDefinition Definition, DatasetSchema Schema, IReadOnlyList<FittedFeature> Features, FitSample? Sample = null)
 {
     [JsonIgnore]
     public IReadOnlyList<string> SlotNames => field ??= [.. Features.SelectMany(f => f.Slots)];

@@ -1,3 +1,5 @@
+using FraudWorkbench.Core.Artifacts;
+using Microsoft.Extensions.Options;
 using System.Text;
 using Bunit;
 using FraudWorkbench.Components.Pages.Features;
@@ -125,5 +127,28 @@ public sealed class FeatureSetPagesTests(DatabaseFixture db) : IClassFixture<Dat
         Assert.Equal(4, page.FindAll("[data-testid=feature-preview] tbody tr").Count);
         Assert.NotNull(page.Find("[data-testid='split-ip_country__ne__home_country'] svg"));
         Assert.Empty(page.FindAll("[data-testid=backfill]")); // read-only role
+    }
+
+    [Fact]
+    public async Task Detail_VersionFittedOnASample_SaysHowManyRowsAndByWhichEntity()
+    {
+        await using var context = new PageContext(db, Roles.Reviewer);
+        var ingestor = context.Get<DatasetIngestor>();
+        IngestResult dataset;
+        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
+        {
+            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "sampled-features", SchemaOverrides.None, "test");
+        }
+
+        var definition = new FeatureSetDefinition([new FeatureSpec(FeatureKind.Velocity, Entity: "customer_id", Windows: ["1h"])]);
+        var budget = Options.Create(new FeatureSetOptions { MaxFitMemoryBytes = FeatureSetService.FitMemoryBytes(dataset.Version, definition) / 2 });
+        var service = new FeatureSetService(context.Get<DatasetStore>(), context.Get<ArtifactStore>(), context.Get<FeatureSetStore>(), budget);
+        var (version, _) = await service.CreateAsync(new NewFeatureSet("sampled-set", dataset.Dataset.Id, 1, definition), "test");
+
+        var page = context.Bunit.Render<FeatureSetDetail>(p => p.Add(x => x.Id, version.FeatureSetId));
+
+        var sample = version.Fitted.Sample!;
+        page.WaitForAssertion(() => Assert.Contains($"Fitted on a sample: {sample.Rows:N0} of {dataset.Version.RowCount:N0} rows, every row of the customer_id values kept",
+            page.Find("[data-testid=fit-sample]").TextContent));
     }
 }

@@ -84,20 +84,27 @@ public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClas
     }
 
     [Fact]
-    public async Task CreateAsync_OverTheMemoryBudget_RefusedNamingTheDatasetVersion_AtTheBudgetFitted()
+    public async Task CreateAsync_OverTheMemoryBudget_FittedOnASampleOfWholeCustomers_TooSmallASampleRefused()
     {
         var needed = FeatureSetService.FitMemoryBytes(fixture.Sample.Version, Recipes);
         FeatureSetService WithBudget(long bytes) => new(fixture.Datasets, fixture.Artifacts, fixture.FeatureSets, Options.Create(new FeatureSetOptions { MaxFitMemoryBytes = bytes }));
 
-        var refused = await Assert.ThrowsAsync<FeatureValidationException>(() => WithBudget(needed - 1).CreateAsync(Request("over-budget"), "test"));
-        var (_, created) = await WithBudget(needed).CreateAsync(Request("at-budget"), "test");
+        var (atBudget, _) = await WithBudget(needed).CreateAsync(Request("at-budget"), "test");
+        var (halved, created) = await WithBudget(needed / 2).CreateAsync(Request("half-budget"), "test");
+        // A tenth of the budget holds about 4,000 of the 40,000 rows: below the 10,000 a fit needs.
+        var refused = await Assert.ThrowsAsync<FeatureValidationException>(() => WithBudget(needed / 10).CreateAsync(Request("tenth-budget"), "test"));
 
+        Assert.Null(atBudget.Fitted.Sample);
+        Assert.True(created);
+        var sample = halved.Fitted.Sample!;
+        Assert.Equal((40_000L, "customer_id"), (sample.OfRows, sample.ByEntity));
+        Assert.InRange(sample.Rows, 16_000, 24_000);
+        Assert.Equal(sample.Rows, halved.Reference.Rows);
         var issue = Assert.Single(refused.Issues);
         Assert.Equal("datasetVersion", issue.Field);
         Assert.Contains("MaxFitMemoryBytes", issue.Message);
-        Assert.Null((await fixture.FeatureSets.ListAsync()).FirstOrDefault(s => s.Name == "over-budget"));
-        Assert.True(created);
-        // 40,000 rows of 15 columns: tens of megabytes. The reported case, 15 million rows (1.5 GB of CSV), passes half of a 24 GB machine.
+        Assert.Null((await fixture.FeatureSets.ListAsync()).FirstOrDefault(s => s.Name == "tenth-budget"));
+        // 40,000 rows of 15 columns: tens of megabytes. The reported case, 15 million rows (1.5 GB of CSV), is past half of a 24 GB machine: it is sampled.
         Assert.InRange(needed, 10L << 20, 200L << 20);
         var reported = fixture.Sample.Version with { RowCount = 15_000_000, SizeBytes = 1_500_000_000 };
         Assert.True(FeatureSetService.FitMemoryBytes(reported, Recipes) > 12L << 30);
