@@ -60,10 +60,12 @@ public static class WorkbenchServiceCollectionExtensions
             if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)max\s*auto\s*prepare")) builder.ConnectionStringBuilder.MaxAutoPrepare = 50;
             if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)no\s*reset\s*on\s*close")) builder.ConnectionStringBuilder.NoResetOnClose = true;
             // A database that is away or stalled must cost a caller seconds, not Npgsql's 15 s to connect and 30 s per
-            // command. A stalled statement is given up only by the command timeout (a cancelled token still waits for
-            // the server), after which Npgsql spends up to two connect timeouts asking the server to cancel it: about
-            // 10 + 2 x 2 s at most. Statements that may legitimately run longer (migrations) set their own.
-            if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)(^|;)\s*timeout\s*=")) builder.ConnectionStringBuilder.Timeout = 2;
+            // command. 5 s to connect (or to wait for a pooled connection) leaves room for a loaded server's
+            // scram authentication; 2 s failed under the test suite's load. A stalled statement is given up only by the
+            // command timeout (a cancelled token still waits for the server), after which Npgsql spends up to two connect
+            // timeouts asking the server to cancel it: about 10 + 2 x 5 s at most. Statements that may legitimately run
+            // longer (migrations) set their own.
+            if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)(^|;)\s*timeout\s*=")) builder.ConnectionStringBuilder.Timeout = 5;
             if (!System.Text.RegularExpressions.Regex.IsMatch(given, @"(?i)command\s*timeout")) builder.ConnectionStringBuilder.CommandTimeout = 10;
             return builder.Build();
         });

@@ -15,9 +15,9 @@ public sealed class DatabaseStallTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         (proxy, var connectionString) = TcpProxy.For(await PostgresServer.CreateDatabaseAsync());
-        // A shorter command timeout than the default 10 s keeps the test short; the bound has the same form: the command
-        // timeout, then up to two connect timeouts (2 s by default) spent asking the stalled server to cancel.
-        connectionString += ";Command Timeout=2";
+        // Shorter timeouts than the defaults (5 s to connect, 10 s per command) keep the test short; the bound has the
+        // same form: the command timeout, then up to two connect timeouts spent asking the stalled server to cancel.
+        connectionString += ";Timeout=3;Command Timeout=2";
         app = new WorkbenchAppFactory(connectionString, new Dictionary<string, string?> { ["FraudWorkbench:Api:RequestTimeout"] = "00:00:02" });
         app.StartServer();
     }
@@ -49,7 +49,7 @@ public sealed class DatabaseStallTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, stalled.StatusCode);
         Assert.NotNull(stalled.Headers.RetryAfter);
         Assert.Equal("application/problem+json", stalled.Content.Headers.ContentType?.MediaType);
-        Assert.True(stalledTook < TimeSpan.FromSeconds(2 + 2 * 2 + 1.5), $"the stalled read took {stalledTook}: {await stalled.Content.ReadAsStringAsync()}");
+        Assert.True(stalledTook < TimeSpan.FromSeconds(2 + 2 * 3 + 1.5), $"the stalled read took {stalledTook}: {await stalled.Content.ReadAsStringAsync()}");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         Assert.True(readyTook < TimeSpan.FromSeconds(2.5), $"/readyz took {readyTook}"); // the check gives up after 1 s; the rest is a busy 2-core machine
         await Wait.UntilAsync(async () => (await client.GetAsync("/api/v1/jobs")).StatusCode == HttpStatusCode.OK, 30, "reads answer again");
