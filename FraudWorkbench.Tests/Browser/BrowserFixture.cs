@@ -55,6 +55,33 @@ public sealed class BrowserFixture : IAsyncLifetime
         page.Locator("#fw-interactive[data-interactive=true]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
 
     /// <summary>Screenshots are kept under TestResults/screenshots at the repository root.</summary>
+    /// <summary>
+    /// Fails when a chart's drawing reaches past its card at 1280 and at 1920 px: scaled by its viewBox, the
+    /// drawing's extent must fit the width the page gives it (a drawing without a viewBox is cropped by the browser).
+    /// </summary>
+    public static async Task AssertChartsFitAsync(IPage page)
+    {
+        foreach (var width in new[] { 1280, 1920 })
+        {
+            await page.SetViewportSizeAsync(width, 900);
+            var problems = await page.EvaluateAsync<string[]>("""
+                () => [...document.querySelectorAll('.fw-chart svg')].flatMap((svg, i) => {
+                    const rect = svg.getBoundingClientRect();
+                    const box = svg.getBBox();
+                    const view = svg.viewBox.baseVal;
+                    const scale = view && view.width > 0 ? rect.width / view.width : 1;
+                    const card = (svg.closest('.mud-paper') ?? svg.parentElement).getBoundingClientRect();
+                    const drawnRight = rect.left + (box.x + box.width) * scale;
+                    // Against the card: ScottPlot lets a category label run a few pixels past its own canvas.
+                    return drawnRight > card.right + 1 || rect.right > card.right + 1
+                        ? [`chart ${i} (${svg.closest('[data-testid]')?.dataset.testid ?? ''}): drawn to ${drawnRight.toFixed(0)} px, element ends at ${rect.right.toFixed(0)}, its card at ${card.right.toFixed(0)}`]
+                        : [];
+                })
+                """);
+            Assert.True(problems.Length == 0, $"at {width} px: {string.Join("; ", problems)}");
+        }
+    }
+
     public static string ScreenshotPath(string name)
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);

@@ -57,5 +57,6 @@ public sealed class DatasetUploadTests(AppFixture app, BrowserFixture browser) :
         var firstCell = page.Locator("[data-testid=preview] tbody tr").First;
         await Assertions.Expect(firstCell).ToContainTextAsync("tx_");
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("dataset-profile.png"), FullPage = true });
+        await BrowserFixture.AssertChartsFitAsync(page);
     }
 }

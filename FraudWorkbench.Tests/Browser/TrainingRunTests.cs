@@ -60,5 +60,6 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
         await Assertions.Expect(page.Locator("[data-testid=chart-importance] svg")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("[data-testid=run-artifacts]")).ToContainTextAsync("model.onnx");
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("training-run.png"), FullPage = true });
+        await BrowserFixture.AssertChartsFitAsync(page);
     }
 }

@@ -6,8 +6,28 @@ using ScottPlot;
 namespace FraudWorkbench.Components.Shared;
 
 /// <summary>Server-side ScottPlot charts rendered to inline SVG (a new Plot per render, as ScottPlot requires).</summary>
-public static class Charts
+public static partial class Charts
 {
+    // Text is measured with a sans font on disk (Debian's fonts-dejavu-core) and drawn by the browser in the UI's
+    // stack, with the measuring font as the fallback so the layout holds where the UI's font is missing.
+    private const string MeasuringFont = "DejaVu Sans";
+    private const string UiFonts = "Roboto, Helvetica, Arial, 'DejaVu Sans', sans-serif";
+
+    /// <summary>
+    /// The plot as inline SVG that scales with its container: a viewBox, so CSS width 100% shrinks or grows the whole
+    /// drawing (without one the browser crops it at the container's edge, axis labels and legends first).
+    /// </summary>
+    public static string Svg(Plot plot, int width, int height)
+    {
+        plot.Font.Set(MeasuringFont);
+        var svg = plot.GetSvgXml(width, height);
+        svg = SvgRoot().Replace(svg, m => $"{m.Value[..^1]} viewBox=\"0 0 {width} {height}\" preserveAspectRatio=\"xMidYMid meet\">", 1);
+        return svg.Replace($"font-family=\"{MeasuringFont}\"", $"font-family=\"{UiFonts}\"", StringComparison.Ordinal);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("<svg [^>]*>")]
+    private static partial System.Text.RegularExpressions.Regex SvgRoot();
+
     private static readonly ScottPlot.Color Bars = ScottPlot.Color.FromHex("#1f4e79");
     private static readonly ScottPlot.Color Fraud = ScottPlot.Color.FromHex("#b23a48");
 
@@ -45,7 +65,7 @@ public static class Charts
         }
 
         plot.Axes.Margins(bottom: 0);
-        return plot.GetSvgXml(width, height);
+        return Svg(plot, width, height);
     }
 
     /// <summary>A feature's decile bins: the share of fraud rows and of legitimate rows falling in each, side by side.</summary>
@@ -67,7 +87,7 @@ public static class Charts
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. Enumerable.Range(0, slot.Counts.Count).Select(b => b * 3 + 0.5)], labels);
         plot.Axes.Left.Label.Text = "% of class";
         plot.Axes.Margins(bottom: 0);
-        return plot.GetSvgXml(width, height);
+        return Svg(plot, width, height);
     }
 
     private static readonly ScottPlot.Color[] Series = [Bars, Fraud, ScottPlot.Color.FromHex("#2e7d32"), ScottPlot.Color.FromHex("#ef6c00")];
@@ -95,7 +115,7 @@ public static class Charts
         plot.Axes.Bottom.Label.Text = xLabel;
         plot.Axes.Left.Label.Text = yLabel;
         if (curves.Count > 1) plot.ShowLegend(Alignment.LowerRight);
-        return plot.GetSvgXml(width, height);
+        return Svg(plot, width, height);
     }
 
     /// <summary>Named values as horizontal bars, largest on top (feature importance).</summary>
@@ -107,7 +127,7 @@ public static class Charts
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. top.Select((_, i) => (double)i)], [.. top.Select(i => i.Name.Length > 28 ? i.Name[..28] + "…" : i.Name)]);
         plot.Axes.Bottom.Label.Text = label;
         plot.Axes.Margins(left: 0);
-        return plot.GetSvgXml(width, Math.Max(240, 24 * top.Count + 60));
+        return Svg(plot, width, Math.Max(240, 24 * top.Count + 60));
     }
 
     /// <summary>Validation rows per probability bin, legitimate and fraud side by side, each as a share of its class.</summary>
@@ -128,7 +148,7 @@ public static class Charts
         plot.Axes.Bottom.Label.Text = "predicted probability of fraud";
         plot.Axes.Left.Label.Text = "% of class";
         plot.Axes.Margins(bottom: 0);
-        return plot.GetSvgXml(width, height);
+        return Svg(plot, width, height);
     }
 
     /// <summary>Top categories as horizontal bars, with the fraud rate per category when there is a label.</summary>
@@ -143,7 +163,7 @@ public static class Charts
             [.. top.Select(c => (c.Value.Length > 18 ? c.Value[..18] + "…" : c.Value) + (c.FraudRate is double r ? $" ({r:P1})" : ""))]);
         plot.Axes.Bottom.Label.Text = column.TopCategories?.Any(c => c.FraudRate is not null) == true ? "rows (fraud rate in brackets)" : "rows";
         plot.Axes.Margins(left: 0);
-        return plot.GetSvgXml(width, Math.Max(height, 28 * top.Count + 60));
+        return Svg(plot, width, Math.Max(height, 28 * top.Count + 60));
     }
 
     private static readonly ScottPlot.Color Lowers = ScottPlot.Color.FromHex("#1e88e5");
@@ -238,7 +258,7 @@ public static class Charts
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. Enumerable.Range(0, rows).Select(i => (double)(rows - 1 - i))], [.. labels]);
         plot.Axes.Bottom.Label.Text = "log-odds";
         plot.Title(title ?? $"fraud probability {probability.ToString("0.0000", CultureInfo.InvariantCulture)}", 13);
-        return plot.GetSvgXml(width, Math.Max(240, 26 * rows + 80));
+        return Svg(plot, width, Math.Max(240, 26 * rows + 80));
     }
 
     // ----- Global explanations: pure computations first (unit-tested), then the charts that draw them. -----
@@ -355,7 +375,7 @@ public static class Charts
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. bars.Select((_, i) => (double)i)], [.. bars.Select(b => ShortName(b.Name))]);
         plot.Axes.Bottom.Label.Text = label;
         plot.Axes.Margins(left: 0);
-        return plot.GetSvgXml(width, Math.Max(240, 24 * bars.Count + 60));
+        return Svg(plot, width, Math.Max(240, 24 * bars.Count + 60));
     }
 
     /// <summary>
@@ -391,7 +411,7 @@ public static class Charts
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. shown.Select((_, i) => (double)(shown.Count - 1 - i))], [.. shown.Select(c => ShortName(c.Column))]);
         plot.Axes.SetLimitsY(-0.6, shown.Count - 0.4);
         plot.Axes.Bottom.Label.Text = "contribution to the raw score (log-odds)";
-        return plot.GetSvgXml(width, Math.Max(260, 34 * shown.Count + 70));
+        return Svg(plot, width, Math.Max(260, 34 * shown.Count + 70));
     }
 
     /// <summary>
@@ -418,7 +438,7 @@ public static class Charts
 
         plot.Axes.Bottom.Label.Text = column.Column + (categories is null ? "" : " (category)");
         plot.Axes.Left.Label.Text = "contribution (log-odds)";
-        return plot.GetSvgXml(width, height);
+        return Svg(plot, width, height);
     }
 
     /// <summary>Permutation importance: each input's mean PR-AUC drop as a horizontal bar with ± its standard deviation, the largest on top.</summary>
@@ -440,6 +460,6 @@ public static class Charts
         zero.LineWidth = 1;
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. bars.Select((_, i) => (double)i)], [.. bars.Select(b => ShortName(b.Input))]);
         plot.Axes.Bottom.Label.Text = "PR-AUC drop (± standard deviation over shuffles)";
-        return plot.GetSvgXml(width, Math.Max(240, 24 * bars.Count + 60));
+        return Svg(plot, width, Math.Max(240, 24 * bars.Count + 60));
     }
 }
