@@ -20,6 +20,7 @@ public sealed class AuthTests(AppFixture fixture) : IClassFixture<AppFixture>
     [InlineData("/jobs")]
     [InlineData("/admin/users")]
     [InlineData("/openapi/v1.json")]
+    [InlineData("/api/docs/")]
     public async Task Get_Anonymous_RedirectsToSignIn(string path)
     {
         using var client = App.CreateHttpClient();

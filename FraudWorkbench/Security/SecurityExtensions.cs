@@ -29,9 +29,10 @@ public static class SecurityExtensions
     public static IServiceCollection AddWorkbenchSecurity(this IServiceCollection services)
     {
         services.AddAuthentication(SelectorScheme)
+            // The API docs page is a page for people: signed out, it goes to the sign-in form like any other page.
             .AddPolicyScheme(SelectorScheme, "Cookie or API key", o => o.ForwardDefaultSelector = context =>
                 ApiKeyAuthenticationHandler.HasKey(context.Request)
-                || (context.Request.Path.StartsWithSegments("/api") && !context.Request.Cookies.ContainsKey(CookieName))
+                || (context.Request.Path.StartsWithSegments("/api") && !context.Request.Path.StartsWithSegments(ApiDocsPage.Path) && !context.Request.Cookies.ContainsKey(CookieName))
                     ? ApiKeyAuthenticationHandler.SchemeName
                     : CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(o =>
@@ -113,7 +114,7 @@ public static class SecurityExtensions
 
     private static Task ApiAwareRedirect(RedirectContext<CookieAuthenticationOptions> context, int apiStatus)
     {
-        if (context.Request.Path.StartsWithSegments("/api"))
+        if (context.Request.Path.StartsWithSegments("/api") && !context.Request.Path.StartsWithSegments(ApiDocsPage.Path))
         {
             context.Response.StatusCode = apiStatus;
             return Task.CompletedTask;
