@@ -80,7 +80,11 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
     }
 
     /// <summary>The active key with this secret, or null for unknown, revoked and expired keys.</summary>
-    public async Task<ApiKey?> AuthenticateAsync(string secret, CancellationToken cancellationToken = default)
+    /// <param name="mayAskDatabase">
+    /// Asked only when memory cannot answer; false keeps the call off the database (a caller's address over its budget of
+    /// failed calls): then only a key verified on this instance within <see cref="OutageGrace"/> is accepted.
+    /// </param>
+    public async Task<ApiKey?> AuthenticateAsync(string secret, CancellationToken cancellationToken = default, Func<bool>? mayAskDatabase = null)
     {
         if (string.IsNullOrEmpty(secret) || secret.Length > 200) return null;
         var now = Now;
@@ -88,25 +92,16 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         var cacheKey = Convert.ToHexString(hash);
         if (verified.TryGetValue(cacheKey, out var hit) && hit.Until > now && hit.Key.IsActive(now)) return hit.Key;
         if (failed.TryGetValue(cacheKey, out var failedUntil) && failedUntil > now) return null;
+        var recent = hit.Key is not null && hit.Until - TrustFor + OutageGrace > now && hit.Key.IsActive(now) ? hit.Key : null;
+        if (mayAskDatabase?.Invoke() == false) return recent;
         try
         {
             return await LookUpAsync(hash, cacheKey, now, cancellationToken);
         }
-        catch (Exception ex) when (Db.DatabaseFault.IsUnavailable(ex) && hit.Key is not null && hit.Until - TrustFor + OutageGrace > now && hit.Key.IsActive(now))
+        catch (Exception ex) when (Db.DatabaseFault.IsUnavailable(ex) && recent is not null)
         {
-            return hit.Key;
+            return recent;
         }
-    }
-
-    /// <summary>
-    /// The key as last verified on this instance within <see cref="OutageGrace"/>, without asking the database: for
-    /// callers that may not cost a lookup now (an address over its budget of failed calls).
-    /// </summary>
-    public ApiKey? AuthenticateFromMemory(string secret)
-    {
-        if (string.IsNullOrEmpty(secret) || secret.Length > 200) return null;
-        var now = Now;
-        return verified.TryGetValue(Convert.ToHexString(Hash(secret)), out var hit) && hit.Until - TrustFor + OutageGrace > now && hit.Key.IsActive(now) ? hit.Key : null;
     }
 
     private async Task<ApiKey?> LookUpAsync(byte[] hash, string cacheKey, DateTime now, CancellationToken cancellationToken)

@@ -33,8 +33,9 @@ public sealed class ApiKeyAuthenticationHandler(
 
         if (string.IsNullOrEmpty(secret)) return AuthenticateResult.NoResult();
 
-        // An address that has spent its budget of failed calls gets no more key lookups for now (the rate limit answers 429).
-        var key = anonymous.IsSpent(Context) ? keys.AuthenticateFromMemory(secret) : await keys.AuthenticateAsync(secret, Context.RequestAborted);
+        // An address that has spent its budget of failed calls gets no more key lookups for now (the rate limit answers 429);
+        // asked only when memory cannot answer, so a known key's calls never touch the limiter.
+        var key = await keys.AuthenticateAsync(secret, Context.RequestAborted, () => !anonymous.IsSpent(Context));
         if (key is null)
         {
             // Never log the presented secret.
