@@ -9,7 +9,6 @@ using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Db;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
-using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Core.Training;
 using FraudWorkbench.Tests.Infrastructure;
@@ -128,20 +127,8 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv"))) rows = DatasetRows.Read(file, dataset.Version.Schema);
         var (featureSet, _) = await app.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("outage-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
         var (run, job) = await app.Get<TrainingService>().StartAsync(new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id, new TrainerSettings(Trees: 10)), "test");
-        await Wait.UntilAsync(async () => (await app.Get<JobStore>().GetAsync(job))!.Status == JobStatus.Succeeded, 180, "training");
-
-        var registry = app.Get<RegistryStore>();
-        await using (var connection = await registry.OpenAsync(default))
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            var created = await registry.EnsureModelAsync(transaction, "outage", "test", default);
-            await transaction.CommitAsync();
-            await registry.UpdateModelAsync(created.Id, "", ScoringFixture.LenientGate, "test");
-        }
-
-        var version = await app.Get<RegistryService>().RegisterAsync("outage", run, [], "", "test");
-        await Wait.UntilAsync(async () => (await app.Get<JobStore>().GetAsync(version.GateJobId!.Value))!.Status == JobStatus.Succeeded, 120, "gate");
-        await app.Get<RegistryService>().PromoteAsync((await registry.GetVersionAsync(version.Id))!, ModelStage.Production, "test", "test");
+        Assert.Equal(JobStatus.Succeeded, (await ScoringFixture.WaitForJobAsync(app, job, 180)).Status);
+        await ScoringFixture.RegisterAndPromoteAsync(app, "outage", run);
         return (dataset.Version.Schema, rows);
     }
 }

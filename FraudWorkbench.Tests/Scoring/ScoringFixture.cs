@@ -62,12 +62,14 @@ public sealed class ScoringFixture : IAsyncLifetime
         return runId;
     }
 
-    public async Task<Job> WaitForJobAsync(Guid jobId, int seconds = 120)
+    public Task<Job> WaitForJobAsync(Guid jobId, int seconds = 120) => WaitForJobAsync(App, jobId, seconds);
+
+    public static async Task<Job> WaitForJobAsync(WorkbenchAppFactory app, Guid jobId, int seconds = 120)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (true)
         {
-            var job = (await App.Get<JobStore>().GetAsync(jobId))!;
+            var job = (await app.Get<JobStore>().GetAsync(jobId))!;
             if (job.Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled) return job;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"Job {jobId} still {job.Status} ({job.Stage}).");
             await Task.Delay(100);
@@ -75,9 +77,11 @@ public sealed class ScoringFixture : IAsyncLifetime
     }
 
     /// <summary>Registers a run under <paramref name="model"/> with <paramref name="gate"/> and waits for the gate.</summary>
-    public async Task<ModelVersion> RegisterAsync(string model, Guid run, GateSettings? gate = null)
+    public Task<ModelVersion> RegisterAsync(string model, Guid run, GateSettings? gate = null) => RegisterAsync(App, model, run, gate);
+
+    public static async Task<ModelVersion> RegisterAsync(WorkbenchAppFactory app, string model, Guid run, GateSettings? gate = null)
     {
-        var registry = App.Get<RegistryStore>();
+        var registry = app.Get<RegistryStore>();
         if (gate is not null)
         {
             // Create the model first so the gate is in place before the version's gate job runs.
@@ -88,17 +92,20 @@ public sealed class ScoringFixture : IAsyncLifetime
             await registry.UpdateModelAsync(created.Id, "", gate, "test");
         }
 
-        var version = await App.Get<RegistryService>().RegisterAsync(model, run, ["test"], "registered by a test", "test");
-        var job = await WaitForJobAsync(version.GateJobId!.Value);
+        var version = await app.Get<RegistryService>().RegisterAsync(model, run, ["test"], "registered by a test", "test");
+        var job = await WaitForJobAsync(app, version.GateJobId!.Value);
         Assert.True(job.Status is JobStatus.Succeeded or JobStatus.Failed, job.Status);
         return (await registry.GetVersionAsync(version.Id))!;
     }
 
-    public async Task<ModelVersion> RegisterAndPromoteAsync(string model, Guid run)
+    public Task<ModelVersion> RegisterAndPromoteAsync(string model, Guid run) => RegisterAndPromoteAsync(App, model, run);
+
+    /// <summary>Registers a run under the lenient gate, checks that it passed and promotes it to production.</summary>
+    public static async Task<ModelVersion> RegisterAndPromoteAsync(WorkbenchAppFactory app, string model, Guid run)
     {
-        var version = await RegisterAsync(model, run, LenientGate);
+        var version = await RegisterAsync(app, model, run, LenientGate);
         Assert.True(version.GateStatus == GateStatus.Passed, version.GateResult?.Error ?? version.GateStatus);
-        return await App.Get<RegistryService>().PromoteAsync(version, ModelStage.Production, "test", "test");
+        return await app.Get<RegistryService>().PromoteAsync(version, ModelStage.Production, "test", "test");
     }
 
     /// <summary>A sample row as the JSON transaction a partner would send (every column but the label).</summary>
