@@ -39,6 +39,19 @@ public sealed record Job(
     public bool IsFinished => JobStatus.IsFinished(Status);
 
     public T? PayloadAs<T>() => JsonSerializer.Deserialize<T>(Payload, EventHub.JsonOptions);
+
+    /// <summary>This job as a change reports it, so a page can follow progress without a query per event.</summary>
+    public Job Apply(JobChanged change) => change.Id != Id ? this : this with
+    {
+        Status = change.Status,
+        Progress = change.Progress,
+        Stage = change.Stage,
+        Attempts = change.Attempts,
+        CancelRequested = change.CancelRequested,
+        Error = change.Error,
+        StartedAt = change.StartedAt,
+        FinishedAt = change.FinishedAt,
+    };
 }
 
 /// <summary>Published on every state or progress change of a job, here and on the other instances.</summary>
