@@ -126,7 +126,8 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddHostedService<LocalClusterWatchdog>();
         if (background)
         {
-            services.AddHostedService<AccountBootstrapService>();
+            services.AddSingleton<AccountBootstrapService>();
+            services.AddHostedService(sp => sp.GetRequiredService<AccountBootstrapService>());
             services.AddSingleton<PostgresEventListener>();
             services.AddHostedService(sp => sp.GetRequiredService<PostgresEventListener>());
             services.AddHostedService<JobWorker>();

@@ -36,6 +36,12 @@ public static class WorkbenchWebExtensions
         return configuration;
     }
 
+    /// <summary>
+    /// Off unless set: a line per request buries everything else on a console (the one-time password
+    /// among it); operators who ship logs to a collector turn it on.
+    /// </summary>
+    public const string RequestLoggingSetting = "FraudWorkbench:RequestLogging";
+
     public static WebApplicationBuilder AddWorkbenchWeb(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -88,6 +94,7 @@ public static class WorkbenchWebExtensions
                 });
             };
         });
+        services.AddHostedService<FirstStartBanner>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]).AddCheck<FraudWorkbench.Core.Scoring.ModelsHealthCheck>("models", tags: ["ready"]);
 
         // Method, path, status and duration only: headers (Authorization, X-Api-Key, cookies) and query strings never reach the log.
@@ -125,7 +132,11 @@ public static class WorkbenchWebExtensions
 
         app.UseStatusCodePages();
         app.UseApiInputRules();
-        app.UseHttpLogging();
+        if (app.Configuration.GetValue<bool>(RequestLoggingSetting))
+        {
+            app.UseHttpLogging();
+        }
+
         app.UseAuthentication();
         app.UseMiddleware<AnonymousRateLimit.Middleware>();
         app.UseMiddleware<PasswordChangeRequiredMiddleware>();

@@ -24,6 +24,35 @@ public sealed class AccountBootstrapService(
     /// <summary>Where the one-time password goes; the console unless a test redirects it.</summary>
     public TextWriter Console { get; set; } = System.Console.Out;
 
+    /// <summary>
+    /// The generated one-time password until it has been printed the second time, when the app is
+    /// ready (so it is the last thing on the console, not lost above the start-up output).
+    /// </summary>
+    public string? PendingOneTimePassword { get; private set; }
+
+    /// <summary>Prints the sign-in banner again with where to open the app, then forgets the password.</summary>
+    public async Task PrintReadyBannerAsync(IEnumerable<string> addresses, CancellationToken cancellationToken)
+    {
+        if (PendingOneTimePassword is not { } password) return;
+        PendingOneTimePassword = null;
+        var url = addresses
+            .Select(a => a.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal))
+            .OrderBy(a => a.StartsWith("https", StringComparison.Ordinal) ? 1 : 0)
+            .FirstOrDefault() ?? "http://localhost:5080";
+        await Console.WriteLineAsync($"""
+
+            ===================================================================
+             FraudWorkbench is ready: open {url}
+             and sign in with
+               email:    {GeneratedAdminEmail}
+               password: {password}
+             You will then choose your own password (at least {options.Value.MinPasswordLength} characters).
+            ===================================================================
+
+            """);
+        await Console.FlushAsync(cancellationToken);
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         // Instances starting together on an empty database must not both create an admin.
@@ -62,6 +91,7 @@ public sealed class AccountBootstrapService(
 
         var password = UserStore.GeneratePassword();
         await CreateOrPromoteAsync(GeneratedAdminEmail, password, mustChangePassword: true, cancellationToken);
+        PendingOneTimePassword = password;
         logger.LogWarning("Created the first Admin {Email} with a one-time password, printed once to the console", GeneratedAdminEmail);
         await Console.WriteLineAsync($"""
 
@@ -69,7 +99,8 @@ public sealed class AccountBootstrapService(
              FraudWorkbench: first start, an Admin account was created.
                email:    {GeneratedAdminEmail}
                password: {password}
-             This is shown once. You will choose a new password at first sign-in.
+             Shown at this start only (and again when the app is ready).
+             You will choose a new password at first sign-in.
             ===================================================================
 
             """);

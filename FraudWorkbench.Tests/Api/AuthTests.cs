@@ -214,6 +214,7 @@ public sealed class AuthTests(AppFixture fixture) : IClassFixture<AppFixture>
         await fixture.SignInAsync(client, "changer@example.com", "one-time-password-2");
         var form = await client.GetStringAsync("/account/password");
         var token = System.Text.RegularExpressions.Regex.Match(form, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        Assert.Contains("At least 12 characters", form); // the rule is there before the user types
 
         var mismatch = await client.PostAsync("/account/password", Form(token, "one-time-password-2", "my-own-password-1", "my-own-password-2"));
         var changed = await client.PostAsync("/account/password", Form(token, "one-time-password-2", "my-own-password-1", "my-own-password-1"));

@@ -11,20 +11,29 @@ public sealed class ZeroConfigRunTests : IDisposable
     private Dictionary<string, string> Environment => new() { ["FRAUDWB_DATA_DIR"] = dataDirectory };
 
     [Fact]
-    public async Task Run_NoConfiguration_StartsOwnClusterPrintsAdminOnceStopsItAndReusesIt()
+    public async Task Run_NoConfiguration_StartsOwnClusterPrintsAdminWhenReadyStopsItAndReusesIt()
     {
         var url = $"http://127.0.0.1:{AppProcess.FreePort()}";
         string password;
         await using (var first = AppProcess.Start(Environment, "--urls", url))
         {
-            await first.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90));
+            await first.WaitForOutputAsync("FraudWorkbench is ready", TimeSpan.FromSeconds(90));
             password = Regex.Match(first.Output, @"password: (\S+)").Groups[1].Value;
             using var client = new HttpClient { BaseAddress = new Uri(url) };
             Assert.Equal("Healthy", await client.GetStringAsync("/readyz"));
+            await client.GetAsync("/api/v1/whoami");
+
+            // The second banner comes after the host's start-up lines and says where to go and with what.
+            var ready = first.Output[first.Output.LastIndexOf("FraudWorkbench is ready", StringComparison.Ordinal)..];
+            Assert.True(first.Output.IndexOf("Application started", StringComparison.Ordinal) < first.Output.LastIndexOf("FraudWorkbench is ready", StringComparison.Ordinal));
+            Assert.Contains($"open {url}", ready);
+            Assert.Contains($"password: {password}", ready);
+            Assert.Equal(2, Regex.Matches(first.Output, Regex.Escape(password)).Count);
             Assert.True(File.Exists(Path.Combine(dataDirectory, "postgres", "PG_VERSION")));
 
             await first.InterruptAsync(TimeSpan.FromSeconds(60));
             Assert.Equal(0, first.ExitCode);
+            Assert.DoesNotContain("/api/v1/whoami", first.Output); // request logging is off unless configured
         }
 
         Assert.Matches("^[A-Za-z0-9]{20,}$", password);

@@ -29,6 +29,7 @@ public class WorkbenchAppFactory : WebApplicationFactory<Program>
         settings["FraudWorkbench:DataDirectory"] = dataDirectory;
         settings["FraudWorkbench:Accounts:AdminEmail"] = AdminEmail;
         settings["FraudWorkbench:Accounts:AdminPassword"] = AdminPassword;
+        settings["FraudWorkbench:RequestLogging"] = "true"; // AuthTests read the request log for leaked keys
         settings["FraudWorkbench:Jobs:HeartbeatInterval"] = "00:00:00.500";
         settings["FraudWorkbench:Jobs:StaleAfter"] = "00:00:05";
         settings["FraudWorkbench:Jobs:PollInterval"] = "00:00:01";
