@@ -78,6 +78,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<EventHub>();
 
         services.AddSingleton<JobStore>();
+        services.AddSingleton<JobSubjects>();
         services.AddSingleton<UserStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AuditLog>();
@@ -90,6 +91,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<DatasetPreview>();
         services.AddSingleton<SampleDatasets>();
         services.AddJobHandler<DatasetIngestJobHandler>();
+        services.AddSingleton<IJobDescriber, DatasetJobSubjects>();
 
         services.AddSingleton<FeatureSetStore>();
         services.AddSingleton<FeatureSetService>();
@@ -100,10 +102,12 @@ public static class WorkbenchServiceCollectionExtensions
             .Validate(o => o.MaxUnwritten > 0, "FraudWorkbench:EntityState:MaxUnwritten must be positive.").ValidateOnStart();
         services.AddSingleton<EntityStateStore>();
         services.AddJobHandler<FeatureBackfillJobHandler>();
+        services.AddSingleton<IJobDescriber, FeatureJobSubjects>();
 
         services.AddSingleton<TrainingRunStore>();
         services.AddSingleton<TrainingService>();
         services.AddJobHandler<TrainingJobHandler>();
+        services.AddSingleton<IJobDescriber, TrainingJobSubjects>();
 
         services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.Section)
             .Validate(o => o.IsValid(), "FraudWorkbench:Scoring needs Engine auto, onnx or mlnet, and positive RateLimitPerMinute, MaxBatch, MaxBodyBytes, LogCapacity, LogBatchSize and PredictionRetentionDays.")
@@ -113,12 +117,15 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<ModelServer>();
         services.AddSingleton<RegistryService>();
         services.AddJobHandler<ModelValidationJobHandler>();
+        services.AddSingleton<IJobDescriber, ValidationJobSubjects>();
         services.AddSingleton<PredictionLog>();
         services.AddSingleton<PredictionStore>();
         services.AddSingleton<ScoringService>();
         services.AddJobHandler<PredictionRetentionJobHandler>();
+        services.AddSingleton<IJobDescriber, RetentionJobSubjects>();
         services.AddSingleton<Explain.GlobalExplanationStore>();
         services.AddJobHandler<Explain.GlobalExplanationJobHandler>();
+        services.AddSingleton<IJobDescriber, Explain.GlobalExplanationJobSubjects>();
         services.AddSingleton<Explain.HoldoutExplainer>();
 
         // Order matters: hosted services start in registration order, and the database comes first.

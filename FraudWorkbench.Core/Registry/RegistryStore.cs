@@ -111,6 +111,19 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource, TimeProvider time
         return await connection.QuerySingleOrDefaultAsync<ModelVersion>(new CommandDefinition(sql, new { id }, transaction, cancellationToken: cancellationToken));
     }
 
+    /// <summary>Model name and version number of each version id that still exists.</summary>
+    public async Task<IReadOnlyDictionary<Guid, (string Model, int Version)>> VersionNamesAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default)
+    {
+        const string sql = """
+            SELECT v.id AS Id, m.name AS Model, v.version AS Version
+            FROM model_versions v JOIN registered_models m ON m.id = v.registered_model_id
+            WHERE v.id = ANY(@ids)
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(Guid Id, string Model, int Version)>(new CommandDefinition(sql, new { ids = ids.ToArray() }, cancellationToken: cancellationToken));
+        return rows.ToDictionary(r => r.Id, r => (r.Model, r.Version));
+    }
+
     public async Task<IReadOnlyList<ModelVersion>> ListVersionsAsync(Guid modelId, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

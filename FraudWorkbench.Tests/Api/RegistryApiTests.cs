@@ -209,4 +209,34 @@ public sealed class RegistryApiTests(ScoringFixture fixture) : IClassFixture<Sco
         Assert.Contains(1, versions);
         Assert.Contains(2, versions);
     }
+
+    [Fact]
+    public async Task DescribeJobs_JobsOfTheWholeFlow_ReadableTitlesLinkingTheirSubjects()
+    {
+        var version = await fixture.RegisterAsync("subjects-check", fixture.StrongRun, ScoringFixture.LenientGate);
+        var runs = fixture.App.Get<TrainingRunStore>();
+        var run = (await runs.GetAsync(fixture.StrongRun))!;
+        var featureSet = (await fixture.App.Get<FraudWorkbench.Core.Features.FeatureSetStore>().GetVersionAsync(fixture.FeatureSetVersion))!;
+        var datasetId = Guid.NewGuid();
+        Job Synthetic(string kind, object payload, object? result = null) => new(
+            Guid.NewGuid(), kind, JsonSerializer.Serialize(payload, FraudWorkbench.Core.Events.EventHub.JsonOptions), JobStatus.Succeeded, 100, null, 1, 3, false, null, null, null,
+            result is null ? null : JsonSerializer.Serialize(result, FraudWorkbench.Core.Events.EventHub.JsonOptions), "test", DateTime.UtcNow, null, null);
+        var fit = Synthetic("features.fit", new FraudWorkbench.Core.Features.NewFeatureSet("velocity", run.DatasetId, 1, featureSet.Definition), new { featureSetId = featureSet.FeatureSetId });
+        var backfill = Synthetic("features.backfill", new FraudWorkbench.Core.Features.FeatureBackfillRequest(featureSet.Id));
+        var upload = Synthetic("dataset.ingest", new { name = "card-fraud" }, new DatasetIngestOutcome(datasetId, "card-fraud", 2, 10, false));
+        var pendingUpload = Synthetic("dataset.ingest", new { name = "census" });
+        var unknown = Synthetic("monitoring.drift_window", new { });
+        var training = (await fixture.App.Get<JobStore>().GetAsync(run.JobId))!;
+        var gate = (await fixture.App.Get<JobStore>().GetAsync(version.GateJobId!.Value))!;
+
+        var subjects = await fixture.App.Get<JobSubjects>().DescribeAsync([training, gate, fit, backfill, upload, pendingUpload, unknown]);
+
+        Assert.Equal(new JobSubject("Training run lightgbm · scoring-sample v1", $"training/{run.Id}"), subjects[training.Id]);
+        Assert.Equal(new JobSubject("Validation gate · subjects-check v1", "models/subjects-check/versions/1?tab=gate"), subjects[gate.Id]);
+        Assert.Equal(new JobSubject("Feature set velocity · fit on scoring-sample v1", $"features/{featureSet.FeatureSetId}"), subjects[fit.Id]);
+        Assert.Equal(new JobSubject("Entity history backfill · scoring-recipes v1", $"features/{featureSet.FeatureSetId}"), subjects[backfill.Id]);
+        Assert.Equal(new JobSubject("Upload card-fraud → v2", $"datasets/{datasetId}"), subjects[upload.Id]);
+        Assert.Equal(new JobSubject("Upload census", null), subjects[pendingUpload.Id]);
+        Assert.Equal(new JobSubject("Monitoring drift window", null), subjects[unknown.Id]);
+    }
 }

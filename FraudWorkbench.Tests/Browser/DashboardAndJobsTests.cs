@@ -9,7 +9,7 @@ public sealed class DashboardAndJobsTests(AppFixture app, BrowserFixture browser
     [Fact]
     public async Task SignIn_ThenWatchAJob_ProgressBarAdvancesLiveWithoutReload()
     {
-        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress);
+        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, width: 1280);
         await using var _ = context;
 
         // Anonymous: sent to the sign-in form.
@@ -21,6 +21,13 @@ public sealed class DashboardAndJobsTests(AppFixture app, BrowserFixture browser
         await page.Locator("[data-testid=current-user]").WaitForAsync();
         Assert.Contains("Administrator", await page.Locator("[data-testid=current-user]").TextContentAsync());
         await BrowserFixture.WaitForInteractiveAsync(page);
+
+        // A fresh install: the dashboard shows the path, with the first step to do and the sample data at hand.
+        var path = page.Locator("[data-testid=onboarding-path]");
+        await Assertions.Expect(path).ToBeVisibleAsync();
+        await Assertions.Expect(path.Locator("[data-testid=onboarding-step-1]")).ToHaveAttributeAsync("data-done", "false");
+        await Assertions.Expect(path.Locator("[data-testid=onboarding-step-1]").GetByRole(AriaRole.Button, new() { Name = "Try with sample data: transactions-month-a" })).ToBeVisibleAsync();
+        await Assertions.Expect(path.Locator("[data-testid=onboarding-step-4]")).ToContainTextAsync("Register and promote");
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("dashboard.png"), FullPage = true });
 
         // Client-side navigation to Jobs; a marker on window proves the page is never reloaded afterwards.
@@ -47,6 +54,8 @@ public sealed class DashboardAndJobsTests(AppFixture app, BrowserFixture browser
         }
 
         await Assertions.Expect(page.Locator($"tr:has([data-job-id='{job.Id}']) [data-testid=job-status]")).ToHaveTextAsync("succeeded");
+        await Assertions.Expect(page.Locator($"[data-job-id='{job.Id}'][data-testid=job-title]")).ToContainTextAsync("Test steps"); // a kind nobody describes, in words
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"), "the jobs page scrolls sideways at 1280 px");
         Assert.Equal(["25", "50", "75", "100"], seen);
         Assert.Equal("still-here", await page.EvaluateAsync<string>("() => window.__noReload"));
         var bar = progress.GetByRole(AriaRole.Progressbar);
