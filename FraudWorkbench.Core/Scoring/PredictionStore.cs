@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dapper;
 using FraudWorkbench.Core.Accounts;
 using Npgsql;
@@ -27,6 +28,28 @@ public sealed record LoggedPrediction
     public bool? IsFraud { get; init; }
     public DateTime? LabelDate { get; init; }
     public DateTime? LabelledAt { get; init; }
+
+    /// <summary>
+    /// The top reasons logged with the prediction, typed: empty when the request did not ask for them (or the version
+    /// could not explain), and empty rather than an error for a row whose stored JSON cannot be read.
+    /// </summary>
+    public IReadOnlyList<Reason> TopReasons() => ParseReasons(Reasons);
+
+    /// <summary>Reads the reasons as <see cref="ScoringService"/> stores them (web JSON, camelCase).</summary>
+    public static IReadOnlyList<Reason> ParseReasons(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json)) return [];
+        try
+        {
+            return JsonSerializer.Deserialize<List<Reason>>(json, Data.DatasetSchema.Json) is { } reasons
+                ? [.. reasons.Where(r => !string.IsNullOrEmpty(r.Column))]
+                : [];
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
 }
 
 /// <summary>Reads the prediction log and attaches feedback labels to it.</summary>

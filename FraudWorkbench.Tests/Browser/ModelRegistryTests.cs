@@ -38,6 +38,29 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
             Parse(await explanation.GetAttributeAsync("data-probability")), [.. values.Select(Parse)]);
     }
 
+    /// <summary>Opens a tab of the version page as a user does, and checks the URL names it (so it can be linked).</summary>
+    private static async Task OpenTabAsync(IPage page, string title, string key)
+    {
+        await page.Locator(".mud-tab").Filter(new() { HasTextRegex = new Regex($"^{Regex.Escape(title)}$") }).ClickAsync();
+        await Assertions.Expect(page.Locator($"[data-tab={key}]")).ToBeVisibleAsync();
+        await page.WaitForURLAsync(new Regex(key == "overview" ? $"/versions/1$" : $"/versions/1\\?tab={key}$"));
+        await AssertNoHorizontalScrollAsync(page, key);
+    }
+
+    /// <summary>The page fits its width: nothing makes it scroll sideways.</summary>
+    private static async Task AssertNoHorizontalScrollAsync(IPage page, string where)
+    {
+        var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
+        Assert.True(widths[0] <= widths[1], $"{where}: the page is {widths[0]} px wide in a {widths[1]} px window");
+    }
+
+    /// <summary>Charts fit the page at 1280 and 1920 px; the test goes on at 1280.</summary>
+    private static async Task AssertChartsFitAsync(IPage page)
+    {
+        await BrowserFixture.AssertChartsFitAsync(page);
+        await page.SetViewportSizeAsync(1280, 1000);
+    }
+
     [Fact]
     public async Task RegisterFromRun_GatePassesLive_PromoteToProduction_TryItScores()
     {
@@ -64,7 +87,7 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
             await registry.UpdateModelAsync(created.Id, "Card-not-present fraud", new GateSettings([new GateBaseline(GateMetric.PrAuc, ">=", 0.1)], [GateMetric.PrAuc], 1, 1), "test");
         }
 
-        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, 1400, 1000);
+        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, 1280, 1000);
         await using var _ = context;
         await page.GotoAsync($"/account/login?ReturnUrl=%2Ftraining%2F{runId}");
         await BrowserFixture.SignInAsync(page, WorkbenchAppFactory.AdminEmail, WorkbenchAppFactory.AdminPassword);
@@ -77,8 +100,10 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         await page.Locator("#register-submit").ClickAsync();
         await page.WaitForURLAsync(new Regex($"/models/{Model}/versions/1$"));
 
-        // The gate runs as a job and its verdict arrives without a reload.
+        // The gate runs as a job and its verdict arrives without a reload, in the header above the tabs.
         await Assertions.Expect(page.Locator("#gate-status")).ToHaveAttributeAsync("data-gate", GateStatus.Passed, new() { Timeout = 120_000 });
+        await Assertions.Expect(page.Locator("[data-tab=overview] [data-testid=lineage-checksum]")).ToHaveTextAsync(dataset.Version.Checksum);
+        await OpenTabAsync(page, "Gate", "gate");
         var version = (await registry.GetVersionAsync(Model, 1))!;
         Assert.Equal(["browser", "lightgbm"], version.Tags);
         var gate = version.GateResult!;
@@ -86,10 +111,26 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         var check = page.Locator("#gate-checks tr[data-check=baseline-pr_auc]");
         await Assertions.Expect(check).ToHaveAttributeAsync("data-passed", "true");
         await Assertions.Expect(check.Locator("[data-testid=check-candidate]")).ToHaveTextAsync(gate.Candidate.AveragePrecision.ToString("0.0000", CultureInfo.InvariantCulture));
+
+        // Metrics: the run's tiles and charts (the run page's component), fitting the page; the tab survives a reload.
+        await OpenTabAsync(page, "Metrics", "metrics");
         await Assertions.Expect(page.Locator("[data-testid=chart-roc] svg")).ToBeVisibleAsync();
-        await Assertions.Expect(page.Locator("[data-testid=lineage-checksum]")).ToHaveTextAsync(dataset.Version.Checksum);
+        await Assertions.Expect(page.Locator("[data-testid=version-metrics] [data-testid=pr-auc]")).ToHaveTextAsync(new Regex(@"^0\.\d{3}$"));
+        await AssertChartsFitAsync(page);
+        await page.ReloadAsync();
+        await BrowserFixture.WaitForInteractiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-tab=metrics] [data-testid=chart-pr] svg")).ToBeVisibleAsync();
+
+        // To production asks first, naming what it switches; Cancel leaves the stage as it was.
+        await page.Locator("#promote-production").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=stage-confirm-text]"))
+            .ToHaveTextAsync($"Version 1 will serve all live traffic for model {Model}, which has no production version now.");
+        await page.Locator("#stage-cancel").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=stage-confirm]")).ToHaveCountAsync(0);
+        Assert.Equal(ModelStage.Candidate, (await registry.GetVersionAsync(version.Id))!.Stage);
 
         await page.Locator("#promote-production").ClickAsync();
+        await page.Locator("button#stage-confirm").ClickAsync();
 
         await Assertions.Expect(page.Locator("#stage")).ToHaveAttributeAsync("data-stage", ModelStage.Production);
         await Assertions.Expect(page.Locator("#stage")).ToHaveTextAsync(ModelStage.Production);
@@ -100,6 +141,7 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         var log = app.App.Get<PredictionLog>();
         await log.FlushAsync();
         var written = log.Written;
+        await OpenTabAsync(page, "Try it", "try-it");
         await page.Locator("#try-it-score").ClickAsync();
 
         var result = page.Locator("#try-it-result");
@@ -165,6 +207,7 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         // A logged prediction (with its top reasons) is listed under recent predictions and explained from its stored features.
         var loggedPrediction = (await app.App.Get<ScoringService>().PredictAsync(model, [row], [input], "test", dryRun: false, default, reasons: 3))[0];
         await log.FlushAsync();
+        await OpenTabAsync(page, "Predictions", "predictions");
         await page.Locator("#recent-refresh").ClickAsync();
         var listedPrediction = page.Locator($"[data-prediction='{loggedPrediction.PredictionId}']");
         await Assertions.Expect(listedPrediction.Locator("[data-testid=recent-probability]")).ToHaveTextAsync(loggedPrediction.Probability.ToString("0.0000", CultureInfo.InvariantCulture));
@@ -176,6 +219,28 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         Assert.True(Math.Abs(stored.Base + stored.Contributions.Sum() - stored.Raw) < 1e-6, $"{stored.Base} + {stored.Contributions.Sum()} ≠ {stored.Raw}");
         Assert.Equal(loggedPrediction.Probability, stored.Probability, 9);
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("model-version-explained.png"), FullPage = true });
+
+        // Explanations: the one explain-a-row tool, numbering the holdout's labelled rows; the highest-scored row's
+        // waterfall adds up to its raw score, and its probability is the one the model gives that row.
+        await OpenTabAsync(page, "Explanations", "explanations");
+        await Assertions.Expect(page.Locator("#holdout-explanation")).ToHaveCountAsync(0);
+        await page.Locator("#load-holdout").ClickAsync();
+        var rows = page.Locator("#validation-rows");
+        await Assertions.Expect(rows).ToHaveAttributeAsync("data-state", "ready", new() { Timeout = 120_000 });
+        await page.Locator("#validation-highest").ClickAsync();
+        var rowExplanation = page.Locator("#validation-explanation");
+        await Assertions.Expect(rowExplanation.Locator("[data-testid=waterfall] svg")).ToBeVisibleAsync();
+        var highest = await ShownAsync(rowExplanation);
+        Assert.True(Math.Abs(highest.Base + highest.Contributions.Sum() - highest.Raw) < 1e-6, $"{highest.Base} + {highest.Contributions.Sum()} ≠ {highest.Raw}");
+        var summary = page.Locator("[data-testid=validation-row-summary]");
+        Assert.Equal(highest.Probability, double.Parse((await summary.GetAttributeAsync("data-probability"))!, CultureInfo.InvariantCulture), 9);
+        await AssertChartsFitAsync(page);
+
+        // History: the promotion, with who made it.
+        await OpenTabAsync(page, "History", "history");
+        await Assertions.Expect(page.Locator("[data-testid=version-history]")).ToContainTextAsync(ModelStage.Production);
+        await OpenTabAsync(page, "Overview", "overview");
+        await Assertions.Expect(page.Locator("[data-testid=tags-notes]")).ToContainTextAsync("lightgbm");
 
         // The registry list shows the model with its production version.
         await page.GotoAsync("/models");

@@ -16,6 +16,7 @@ using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Core.Training;
 using FraudWorkbench.Tests.Infrastructure;
 using FraudWorkbench.Tests.Training;
+using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MudBlazor;
@@ -98,11 +99,12 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
 
     /// <summary>A dataset, a feature set, a succeeded run with <see cref="Metrics"/> and version 1 of <paramref name="model"/> with a failed gate.</summary>
     /// <param name="explainer">The run's explainer artifact checksum: a version that can be explained (the page does not load it to show one).</param>
-    private async Task<Prepared> PrepareFailedVersionAsync(RegistryPageContext context, string model, string? explainer = null)
+    /// <param name="features">The feature set's features; by default the amount and the ip / home country mismatch.</param>
+    private async Task<Prepared> PrepareFailedVersionAsync(RegistryPageContext context, string model, string? explainer = null, FeatureSpec[]? features = null)
     {
         var ingestor = context.Get<DatasetIngestor>();
         var dataset = await ingestor.IngestAsync(await ingestor.StageAsync(new MemoryStream(Encoding.UTF8.GetBytes(Csv)), model + ".csv"), model, SchemaOverrides.None, "test");
-        var (featureSet, _) = await context.Get<FeatureSetService>().CreateAsync(new NewFeatureSet(model + "-features", dataset.Dataset.Id, 1, new(
+        var (featureSet, _) = await context.Get<FeatureSetService>().CreateAsync(new NewFeatureSet(model + "-features", dataset.Dataset.Id, 1, new(features ??
         [
             new FeatureSpec(FeatureKind.Numeric, Column: "amount"),
             new FeatureSpec(FeatureKind.Mismatch, Column: "ip_country", Other: "home_country"),
@@ -159,7 +161,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         await using var context = new RegistryPageContext(db, Roles.DataScientist);
         var prepared = await PrepareFailedVersionAsync(context, "failed-gate");
 
-        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "failed-gate").Add(x => x.Version, 1));
+        var page = RenderVersion(context, "failed-gate", "gate");
 
         page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("#gate-checks tbody tr").Count));
         var prAuc = page.Find("#gate-checks tr[data-check=baseline-pr_auc]");
@@ -173,12 +175,17 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Equal("failed", page.Find("#gate-status").GetAttribute("data-gate"));
         Assert.Contains("Production is refused: this version's validation gate is failed", page.Find("#promotion-blocked").TextContent);
 
-        // The run's metrics, curves and lineage.
-        page.WaitForAssertion(() => Assert.Equal("0.412", page.Find("[data-testid=pr-auc]").TextContent)); // the run loads after the gate
+        // The run's metrics and curves, in their own tab.
+        await ShowTabAsync(page, "Metrics");
+        page.WaitForAssertion(() => Assert.Equal("0.412", page.Find("[data-testid=pr-auc]").TextContent));
         Assert.Equal("0.877", page.Find("[data-testid=roc-auc]").TextContent);
         Assert.Equal("0.3125", page.Find("[data-testid=threshold]").TextContent);
         Assert.NotNull(page.Find("[data-testid=chart-roc] svg"));
         Assert.Contains("split gain", page.Find("[data-testid=chart-importance]").TextContent);
+        Assert.Contains("On 1,000 validation rows (37 fraud)", page.Find("[data-testid=run-metrics-caption]").TextContent);
+
+        // The lineage, on the overview.
+        await ShowTabAsync(page, "Overview");
         page.WaitForAssertion(() => // the lineage loads after the run, and the page may render between
         {
             Assert.Equal(prepared.Dataset.Version.Checksum, page.Find("[data-testid=lineage-checksum]").TextContent);
@@ -187,10 +194,24 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Contains("Registered by the page tests.", page.Find("[data-testid=version-notes]").TextContent);
 
         // The try-it form reads the model's columns, prefilled from the profile: the median amount of 10, 12, 30, 250 is 21.
+        await ShowTabAsync(page, "Try it");
         page.WaitForAssertion(() => Assert.Equal("21", page.Find("input[data-testid=try-amount]").GetAttribute("value")));
         Assert.Empty(page.FindAll("[data-testid=override-form]")); // Admins only
 
+        // To production asks first, saying what it will do; Cancel does nothing.
         await page.ClickAsync("#promote-production");
+
+        page.WaitForAssertion(() => Assert.Equal("Version 1 will serve all live traffic for model failed-gate, which has no production version now.",
+            page.Find("[data-testid=stage-confirm-text]").TextContent.Trim()));
+        await page.ClickAsync("#stage-cancel");
+
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-testid=stage-confirm]")));
+        Assert.Empty(page.FindAll("#action-error"));
+        Assert.Equal(ModelStage.Candidate, (await context.Get<RegistryStore>().GetVersionAsync(prepared.Version.Id))!.Stage);
+
+        // Confirmed, the registry still refuses: the gate failed.
+        await page.ClickAsync("#promote-production");
+        await page.ClickAsync("button#stage-confirm");
 
         page.WaitForAssertion(() => Assert.Contains("did not pass its validation gate (failed)", page.Find("#action-error").TextContent));
         Assert.Equal("candidate", page.Find("#stage").GetAttribute("data-stage"));
@@ -201,7 +222,82 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
 
         page.WaitForAssertion(() => Assert.Equal("staging", page.Find("#stage").GetAttribute("data-stage")));
         Assert.Equal(ModelStage.Staging, (await context.Get<RegistryStore>().GetVersionAsync(prepared.Version.Id))!.Stage);
-        Assert.Contains("staging", page.Find("[data-testid=version-history]").TextContent);
+        await ShowTabAsync(page, "History");
+        page.WaitForAssertion(() => Assert.Contains("staging", page.Find("[data-testid=version-history]").TextContent));
+
+        // Archive asks too: Cancel keeps the stage, confirming archives.
+        await page.ClickAsync("#promote-archived");
+        page.WaitForAssertion(() => Assert.Contains("Version 1 of model failed-gate will be archived", page.Find("[data-testid=stage-confirm-text]").TextContent));
+        await page.ClickAsync("#stage-cancel");
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-testid=stage-confirm]")));
+        Assert.Equal(ModelStage.Staging, (await context.Get<RegistryStore>().GetVersionAsync(prepared.Version.Id))!.Stage);
+
+        await page.ClickAsync("#promote-archived");
+        await page.ClickAsync("button#stage-confirm");
+
+        page.WaitForAssertion(() => Assert.Equal("archived", page.Find("#stage").GetAttribute("data-stage")));
+        Assert.Equal(ModelStage.Archived, (await context.Get<RegistryStore>().GetVersionAsync(prepared.Version.Id))!.Stage);
+        page.WaitForAssertion(() => Assert.Contains("archived", page.Find("[data-testid=version-history]").TextContent));
+    }
+
+    private static List<string?> TryFields(IRenderedComponent<ModelVersionDetail> page) =>
+        [.. page.FindAll("[data-try-field]").Select(f => f.GetAttribute("data-try-field")).Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public async Task Version_SwitchedToAnotherVersion_OldErrorsGoneAndTryItBuiltFromTheNewFeatureSet()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        await PrepareFailedVersionAsync(context, "switch-from");
+        await PrepareFailedVersionAsync(context, "switch-to", features:
+            [new FeatureSpec(FeatureKind.Numeric, Column: "amount"), new FeatureSpec(FeatureKind.OneHot, Column: "merchant_category", TopK: 5)]);
+        var page = RenderVersion(context, "switch-from", "try-it");
+        page.WaitForAssertion(() => Assert.Equal(["amount", "home_country", "ip_country"], TryFields(page)));
+
+        // Errors on the first version: its artifacts were never written, so scoring cannot load its model; its gate failed.
+        await page.ClickAsync("#try-it-score");
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=try-it-error]")));
+        await page.ClickAsync("#promote-production");
+        await page.ClickAsync("button#stage-confirm");
+        page.WaitForAssertion(() => Assert.Contains("did not pass its validation gate", page.Find("#action-error").TextContent));
+
+        // Moving to another version (as a link from the model page does) re-initialises every panel from that version.
+        page.Render(p => p.Add(x => x.Name, "switch-to").Add(x => x.Version, 1));
+
+        page.WaitForAssertion(() => Assert.Equal(["amount", "merchant_category"], TryFields(page)));
+        Assert.Empty(page.FindAll("[data-testid=try-it-error]"));
+        Assert.Empty(page.FindAll("#action-error"));
+        Assert.Contains("switch-to", page.Find("h4").TextContent);
+        // The new form is prefilled from the new version's own profile: groceries is its most frequent merchant category (2 of 4).
+        Assert.Equal("groceries", page.Find("[data-try-field=merchant_category]").GetAttribute("data-value"));
+        Assert.Equal("21", page.Find("[data-try-field=amount]").GetAttribute("data-value"));
+    }
+
+    [Fact]
+    public async Task Version_EachTab_RendersItsPanel_AndTheTabIsInTheUrl()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        await PrepareFailedVersionAsync(context, "tabs-model", explainer: "explainer-sha");
+        var page = RenderVersion(context, "tabs-model", "overview");
+        page.WaitForElement("[data-tab=overview] [data-testid=lineage]");
+        var navigation = context.Page.Bunit.Services.GetRequiredService<NavigationManager>();
+
+        var panels = new Dictionary<string, string>
+        {
+            ["Gate"] = "#gate-result", ["Metrics"] = "[data-testid=version-metrics]", ["Explanations"] = "#global-explanations",
+            ["Try it"] = "#try-it", ["Predictions"] = "#recent-predictions", ["History"] = "[data-testid=version-history]", ["Overview"] = "[data-testid=tags-notes]",
+        };
+        foreach (var (title, selector) in panels)
+        {
+            await ShowTabAsync(page, title);
+            var key = ModelVersionDetail.Tabs.Single(t => t.Title == title).Key;
+            page.WaitForAssertion(() => Assert.NotNull(page.Find($"[data-tab={key}] {selector}")));
+            Assert.Single(page.FindAll("[data-tab]")); // only the open tab's panel is rendered (and loads)
+            Assert.Equal(key == "overview" ? "" : $"?tab={key}", new Uri(navigation.Uri).Query);
+        }
+
+        // A link to a tab opens it; an unknown tab opens the overview.
+        Assert.NotNull(RenderVersion(context, "tabs-model", "metrics").WaitForElement("[data-tab=metrics]"));
+        Assert.NotNull(RenderVersion(context, "tabs-model", "nonsense").WaitForElement("[data-tab=overview]"));
     }
 
     [Fact]
@@ -210,13 +306,14 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         await using var context = new RegistryPageContext(db, Roles.Reviewer);
         await PrepareFailedVersionAsync(context, "reviewer-view");
 
-        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "reviewer-view").Add(x => x.Version, 1));
+        var page = RenderVersion(context, "reviewer-view", "gate");
 
         page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("#gate-checks tbody tr").Count));
         Assert.Empty(page.FindAll("#promote-production"));
         Assert.Empty(page.FindAll("#promote-staging"));
         Assert.Empty(page.FindAll("#rerun-gate"));
         Assert.Empty(page.FindAll("[data-testid=override-form]"));
+        await ShowTabAsync(page, "Try it");
         Assert.Empty(page.FindAll("#try-it-score"));
         Assert.Contains("needs the Admin or Data Scientist role", page.Find("#try-it").TextContent);
     }
@@ -226,13 +323,13 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
     {
         await using var context = new RegistryPageContext(db, Roles.Admin);
         var prepared = await PrepareFailedVersionAsync(context, "override-gate");
-        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "override-gate").Add(x => x.Version, 1));
+        var page = RenderVersion(context, "override-gate", "gate");
         page.WaitForElement("[data-testid=override-form]");
 
         await page.ChangeAsync("#override-reason", "too short");
         await page.ClickAsync("#override-gate");
 
-        page.WaitForAssertion(() => Assert.Contains("at least 10 characters", page.Find("#action-error").TextContent));
+        page.WaitForAssertion(() => Assert.Contains("at least 10 characters", page.Find("[data-testid=override-form]").TextContent));
         Assert.Equal(GateStatus.Failed, (await context.Get<RegistryStore>().GetVersionAsync(prepared.Version.Id))!.GateStatus);
 
         await page.ChangeAsync("#override-reason", "Fraud ops accept the lower PR-AUC for the holiday peak.");
@@ -358,6 +455,22 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
 
     private static double Number(string? text) => double.Parse(text!, CultureInfo.InvariantCulture);
 
+    /// <summary>The version page opened on a tab, as a link with <c>?tab=</c> opens it.</summary>
+    private static IRenderedComponent<ModelVersionDetail> RenderVersion(RegistryPageContext context, string model, string tab, int version = 1)
+    {
+        var navigation = context.Page.Bunit.Services.GetRequiredService<NavigationManager>();
+        navigation.NavigateTo($"models/{model}/versions/{version}?tab={tab}");
+        return context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, model).Add(x => x.Version, version));
+    }
+
+    /// <summary>Clicks a tab's header, as a user does, and waits for its panel.</summary>
+    private static async Task ShowTabAsync(IRenderedComponent<ModelVersionDetail> page, string title)
+    {
+        var key = ModelVersionDetail.Tabs.Single(t => t.Title == title).Key;
+        await page.ClickAsync(p => p.FindAll(".mud-tab").First(t => t.TextContent.Trim() == title));
+        page.WaitForElement($"[data-tab={key}]");
+    }
+
     /// <summary>The explanation's numbers as the page shows them: base, raw, probability and the waterfall's bars.</summary>
     private static (double Base, double Raw, double Probability, List<(string Name, double Value)> Bars) Shown(IElement explanation) =>
         (Number(explanation.GetAttribute("data-base")), Number(explanation.GetAttribute("data-raw")), Number(explanation.GetAttribute("data-probability")),
@@ -408,7 +521,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         log.Write(new PredictionRecord(Guid.CreateVersion7(), DateTime.UtcNow, prepared.Version.Id, "test", "{}", [250f, 1f], 0.8125, true, 1.5f, reasons));
         await log.FlushAsync();
 
-        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "no-explainer").Add(x => x.Version, 1));
+        var page = RenderVersion(context, "no-explainer", "predictions");
 
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=recent-table] tbody tr")));
         Assert.Contains("trained before explanations were stored; retrain to get them", page.Find("#explain-unavailable").TextContent);
@@ -439,12 +552,13 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         await log.FlushAsync();
         Assert.Empty(await context.Get<PredictionStore>().RecordFeedbackAsync([new FeedbackItem(logged[1].PredictionId!.Value, true)], "test"));
 
-        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "explained").Add(x => x.Version, 1));
+        var page = RenderVersion(context, "explained", "predictions");
         page.WaitForAssertion(() => Assert.Equal(3, page.FindAll("[data-testid=recent-table] tbody tr").Count));
         Assert.Empty(page.FindAll("#explain-unavailable"));
         Assert.Contains("exact TreeSHAP contributions", page.Find("[data-testid=explain-method-note]").TextContent);
 
         // Try it: the waterfall of the same transaction, by input column.
+        await ShowTabAsync(page, "Try it");
         await page.ClickAsync("#try-it-score");
 
         page.WaitForAssertion(() => Assert.NotNull(page.Find("#try-it-explanation")));
@@ -471,6 +585,8 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
 
         // A logged prediction, explained from its stored feature row: its probability is the logged one and its
         // largest column contributions are the reasons logged with it.
+        await ShowTabAsync(page, "Predictions");
+        page.WaitForAssertion(() => Assert.Equal(3, page.FindAll("[data-testid=recent-table] tbody tr").Count));
         var second = page.Find($"[data-prediction='{logged[1].PredictionId}']");
         Assert.Equal("fraud", second.QuerySelector("[data-testid=recent-label]")!.TextContent);
         Assert.Equal(logged[1].Probability.ToString("0.0000", CultureInfo.InvariantCulture), second.QuerySelector("[data-testid=recent-probability]")!.TextContent);
@@ -489,7 +605,9 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Contains(logged[1].PredictionId!.Value.ToString()[..8], page.Find("#prediction-explanation [data-testid=explanation-method]").TextContent);
 
         // Try it with a payment method training never saw: scored, and the form says how.
+        await ShowTabAsync(page, "Try it");
         Assert.Empty(page.FindAll("[data-testid=try-it-warnings]"));
+        page.WaitForElement("#try-it-score");
         var paymentMethod = page.FindComponents<MudBlazor.MudSelect<string>>().Single(s => s.Instance.Label == "payment_method");
         await page.InvokeAsync(() => paymentMethod.Instance.ValueChanged.InvokeAsync("barter"));
         await page.ClickAsync("#try-it-score");
@@ -640,7 +758,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         var prepared = await PrepareFailedVersionAsync(context, "global-stored", explainer: "explainer-sha");
         await StoreGlobalExplanationAsync(context, prepared.Version.Id, KnownExplanation(DateTime.UtcNow));
 
-        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-stored").Add(x => x.Version, 1));
+        var page = RenderVersion(context, "global-stored", "explanations");
 
         page.WaitForAssertion(() => Assert.Equal("ready", page.Find("#global-explanations").GetAttribute("data-state")));
         var section = page.Find("#global-explanations");
@@ -677,80 +795,15 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Contains("ip_country (category)", page.Find("#dependence-plot .fw-chart svg").OuterHtml);
         Assert.Matches(@">\s*NG\s*</text>", page.Find("#dependence-plot .fw-chart svg").OuterHtml);
 
+        // One explain-a-row tool, numbering the whole holdout: the global view has none of its own.
+        Assert.Empty(page.FindAll("#holdout-explanation"));
+        Assert.Empty(page.FindAll("#holdout-row"));
+        Assert.Single(page.FindAll("#validation-rows"));
+
         // Already computed: a writer may recompute, not compute.
         Assert.Empty(page.FindAll("#compute-global"));
         Assert.NotNull(page.Find("#recompute-global"));
         Assert.Empty(page.FindAll("[data-testid=global-progress]"));
-    }
-
-    /// <summary>
-    /// Four holdout rows, base −2. Raw scores (base + Σ contributions): row 0 −1.1, row 1 −2.43, row 2 −0.7 (the highest),
-    /// row 3 −2.35; row 1 is the lowest. Row 2's |contributions| order (ip_country, merchant_category, amount) differs
-    /// from the columns' global order (ip_country, amount, merchant_category).
-    /// </summary>
-    private static GlobalExplanation HoldoutExplanation(DateTime computedAt) => new(4, "treeshap", -2.0,
-    [
-        new ColumnSummary("ip_country", 0.4875, [new(0.3, "NG"), new(-0.05, "DE"), new(1.5, "BR"), new(-0.1, "DE")]),
-        new ColumnSummary("amount", 0.3875, [new(0.9, "400"), new(-0.4, "15"), new(0.05, null), new(-0.2, "20")]),
-        new ColumnSummary("merchant_category", 0.155, [new(-0.3, "groceries"), new(0.02, "fashion"), new(-0.25, "electronics"), new(-0.05, "groceries")]),
-    ],
-    [new PermutationImportance("ip_country", 0.1, 0.01)],
-    computedAt);
-
-    private static IRenderedComponent<MudNumericField<int>> HoldoutRowField(IRenderedComponent<ModelVersionDetail> page) =>
-        page.FindComponents<MudNumericField<int>>().Single(s => s.Instance.UserAttributes.TryGetValue("id", out var id) && Equals(id, "holdout-row"));
-
-    [Fact]
-    public async Task Version_GlobalExplanationStored_ExplainAHoldoutRow_WaterfallOfItsContributions_QuickPicksByScore()
-    {
-        await using var context = new RegistryPageContext(db, Roles.DataScientist);
-        var prepared = await PrepareFailedVersionAsync(context, "global-holdout-row", explainer: "explainer-sha");
-        await StoreGlobalExplanationAsync(context, prepared.Version.Id, HoldoutExplanation(DateTime.UtcNow));
-
-        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-holdout-row").Add(x => x.Version, 1));
-
-        page.WaitForAssertion(() => Assert.Equal("ready", page.Find("#global-explanations").GetAttribute("data-state")));
-        Assert.Contains("recompute it", page.Find("[data-testid=mlnet-pfi-missing]").TextContent); // stored before ML.NET's PFI was added
-        var note = page.Find("[data-testid=holdout-note]").TextContent;
-        Assert.Contains("sampled holdout rows this global explanation was computed on", note);
-        Assert.Contains("log-odds", note);
-        Assert.Contains("No probability is stored for these rows", note);
-
-        // Row 0 first: −2 + 0.3 + 0.9 − 0.3.
-        var holdout = page.Find("#holdout-explanation");
-        Assert.Equal("0", holdout.GetAttribute("data-row"));
-        Assert.Equal(-2.0, Number(holdout.GetAttribute("data-base")));
-        Assert.Equal(-1.1, Number(holdout.GetAttribute("data-raw")), 1e-12);
-
-        // Choosing row 3: −2 − 0.1 − 0.2 − 0.05 = −2.35.
-        await page.InvokeAsync(() => HoldoutRowField(page).Instance.ValueChanged.InvokeAsync(3));
-
-        page.WaitForAssertion(() => Assert.Equal("3", page.Find("#holdout-explanation").GetAttribute("data-row")));
-        Assert.Equal(-2.35, Number(page.Find("#holdout-explanation").GetAttribute("data-raw")), 1e-12);
-        Assert.Equal("-2.3500", page.Find("[data-testid=holdout-raw]").TextContent.Trim());
-
-        // "Highest score" picks row 2 (raw −0.7); its bars follow |contribution|, each with the row's value beside it.
-        await page.ClickAsync("#holdout-highest");
-
-        page.WaitForAssertion(() => Assert.Equal("2", page.Find("#holdout-explanation").GetAttribute("data-row")));
-        holdout = page.Find("#holdout-explanation");
-        Assert.Equal(-0.7, Number(holdout.GetAttribute("data-raw")), 1e-12);
-        var bars = page.FindAll("[data-testid=holdout-bars] tbody tr");
-        Assert.Equal(["ip_country", "merchant_category", "amount"], bars.Select(b => b.GetAttribute("data-name")));
-        Assert.Equal([1.5, -0.25, 0.05], bars.Select(b => Number(b.GetAttribute("data-value"))));
-        Assert.Equal(["BR", "electronics", "missing"], bars.Select(b => b.Children[1].TextContent.Trim()));
-        var svg = page.Find("[data-testid=holdout-waterfall] svg").OuterHtml;
-        Assert.Contains("ip_country = BR", svg);
-        Assert.Contains("amount = missing", svg);
-        Assert.Contains("holdout row 2 (log-odds, no probability stored)", svg);
-        Assert.DoesNotContain("fraud probability", svg);
-
-        // "Lowest score" picks row 1 (raw −2.43).
-        await page.ClickAsync("#holdout-lowest");
-
-        page.WaitForAssertion(() => Assert.Equal("1", page.Find("#holdout-explanation").GetAttribute("data-row")));
-        Assert.Equal(-2.43, Number(page.Find("#holdout-explanation").GetAttribute("data-raw")), 1e-12);
-        Assert.Equal(["amount", "ip_country", "merchant_category"], page.FindAll("[data-testid=holdout-bars] tbody tr").Select(b => b.GetAttribute("data-name")));
     }
 
     [Fact]
@@ -758,7 +811,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
     {
         await using var context = new RegistryPageContext(db, Roles.DataScientist);
         var prepared = await PrepareFailedVersionAsync(context, "global-compute", explainer: "explainer-sha");
-        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-compute").Add(x => x.Version, 1));
+        var page = RenderVersion(context, "global-compute", "explanations");
         page.WaitForAssertion(() => Assert.Equal("none", page.Find("#global-explanations").GetAttribute("data-state")));
         Assert.Null(page.Find("#global-explanations").GetAttribute("data-rows"));
         Assert.Empty(page.FindAll("[data-testid=chart-beeswarm]"));
@@ -795,7 +848,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         await using (var context = new RegistryPageContext(db, Roles.Reviewer))
         {
             await PrepareFailedVersionAsync(context, "global-reviewer", explainer: "explainer-sha");
-            var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-reviewer").Add(x => x.Version, 1));
+            var page = RenderVersion(context, "global-reviewer", "explanations");
 
             page.WaitForAssertion(() => Assert.Contains("Not computed yet", page.Find("[data-testid=global-not-computed]").TextContent));
             Assert.Empty(page.FindAll("#compute-global"));
@@ -805,7 +858,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         await using (var context = new RegistryPageContext(db, Roles.DataScientist))
         {
             await PrepareFailedVersionAsync(context, "global-unexplainable");
-            var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "global-unexplainable").Add(x => x.Version, 1));
+            var page = RenderVersion(context, "global-unexplainable", "explanations");
 
             page.WaitForAssertion(() => Assert.Contains("trained before explanations were stored", page.Find("[data-testid=global-unavailable]").TextContent));
             Assert.Empty(page.FindAll("#compute-global"));
@@ -833,7 +886,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         model.Probabilities(features, count, probabilities);
         Assert.True(count > 1000, $"only {count} holdout rows");
 
-        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "validation-rows").Add(x => x.Version, 1));
+        var page = RenderVersion(context, "validation-rows", "explanations");
         page.WaitForAssertion(() => Assert.Equal("idle", page.Find("#validation-rows").GetAttribute("data-state")));
         Assert.Empty(page.FindAll("#validation-explanation"));
 
@@ -914,7 +967,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         // A reviewer may load a holdout (it changes nothing). This version's artifacts were never written, so its model cannot load.
         await using var context = new RegistryPageContext(db, Roles.Reviewer);
         await PrepareFailedVersionAsync(context, "validation-unloadable", explainer: "explainer-sha");
-        var page = context.Page.Bunit.Render<ModelVersionDetail>(p => p.Add(x => x.Name, "validation-unloadable").Add(x => x.Version, 1));
+        var page = RenderVersion(context, "validation-unloadable", "explanations");
         page.WaitForAssertion(() => Assert.Equal("idle", page.Find("#validation-rows").GetAttribute("data-state")));
 
         await page.ClickAsync("#load-holdout");
