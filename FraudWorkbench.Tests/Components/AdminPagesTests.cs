@@ -24,6 +24,13 @@ public sealed class AdminPagesTests(DatabaseFixture db) : IClassFixture<Database
 
         page.WaitForAssertion(() => Assert.Contains("partner-ui", page.Find("table").TextContent));
         await page.ClickAsync(p => p.FindAll("tr").First(r => r.TextContent.Contains("partner-ui")).QuerySelectorAll("button").First(b => b.TextContent.Contains("Revoke")));
+        page.WaitForAssertion(() => Assert.Contains("Revoke 'partner-ui'", page.Find("[data-testid=revoke-confirm]").TextContent));
+        await page.ClickAsync(p => p.Find("#revoke-cancel"));
+        Assert.Empty(page.FindAll("[data-testid=revoke-confirm]"));
+        Assert.Contains("active", page.FindAll("tr").First(r => r.TextContent.Contains("partner-ui")).TextContent); // asked, cancelled: nothing happened
+
+        await page.ClickAsync(p => p.FindAll("tr").First(r => r.TextContent.Contains("partner-ui")).QuerySelectorAll("button").First(b => b.TextContent.Contains("Revoke")));
+        await page.ClickAsync(p => p.Find("#revoke-confirm"));
 
         page.WaitForAssertion(() => Assert.Contains("revoked", page.FindAll("tr").First(r => r.TextContent.Contains("partner-ui")).TextContent));
         Assert.Null(await keys.AuthenticateAsync(secret));
