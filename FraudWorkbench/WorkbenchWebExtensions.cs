@@ -58,12 +58,16 @@ public static class WorkbenchWebExtensions
         services.AddProblemDetails();
         services.AddWorkbenchRequestTimeouts(builder.Configuration);
         services.AddApiInputRules();
-        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi(o =>
         {
-            document.Info.Title = "FraudWorkbench API";
-            document.Info.Description = "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'. Scoring and feedback are rate-limited per key (429 with Retry-After).";
-            return Task.CompletedTask;
-        }));
+            o.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "FraudWorkbench API";
+                document.Info.Description = "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'. Scoring and feedback are rate-limited per key (429 with Retry-After). The app listens on http://localhost:5080 when started with `dotnet run`; examples use the columns of the shipped sample data (data-samples/).";
+                return Task.CompletedTask;
+            });
+            o.AddScoringExamples();
+        });
         services.AddRateLimiter(o =>
         {
             o.AddPolicy(ScoringApi.RateLimitPolicy, context =>

@@ -249,6 +249,17 @@ public sealed class AuthTests(AppFixture fixture) : IClassFixture<AppFixture>
         Assert.Equal(HttpStatusCode.OK, document.StatusCode);
         Assert.Contains("/api/v1/whoami", json);
         Assert.Contains("/api/v1/jobs/{id}/cancel", json);
+
+        // The docs' examples are transactions of the shipped sample data, whose header is the truth here.
+        var header = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")).First().Split(',');
+        using var parsed = System.Text.Json.JsonDocument.Parse(json);
+        var predict = parsed.RootElement.GetProperty("paths").GetProperty("/api/v1/predict").GetProperty("post")
+            .GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("example");
+        var columns = predict.GetProperty("transaction").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(header.Where(c => c != "is_fraud"), columns);
+        Assert.Equal(2, parsed.RootElement.GetProperty("paths").GetProperty("/api/v1/predict/batch").GetProperty("post")
+            .GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("example").GetProperty("transactions").GetArrayLength());
+        Assert.DoesNotContain("card_id", json);
     }
 
     [Fact]

@@ -59,7 +59,7 @@ public static class ScoringApi
             .Accepts<PredictRequestExample>("application/json")
             .WithSummary("Scores one transaction with a model's production version (or a named version).")
             .WithDescription("""
-                Body: `{"model": "card-not-present", "transaction": {"amount": 129.5, "card_id": "c-1042", "event_time": "2026-03-01T14:05:00Z", ...}}`.
+                Body: `{"model": "card-not-present", "transaction": {"transaction_id": "tx_1", "event_time": "2026-03-01T14:05:00Z", "customer_id": "c_146399", "amount": 129.5, "merchant_category": "electronics", ...}}` (the sample data's columns; the example below is a whole sample transaction).
                 `model` is optional (default: the default registered model); `version` picks a specific version.
                 The transaction holds the columns of the model's training dataset; columns its features read are required.
                 Numbers as JSON numbers; a boolean column as JSON true/false, or as text true/false, yes/no, y/n, t/f, 1/0 (any case), or the numbers 1/0;
@@ -85,6 +85,35 @@ public static class ScoringApi
             .WithSummary("Attaches labels to many predictions: {\"items\": [{\"predictionId\": \"…\", \"isFraud\": false}]}; all or none.");
         return app;
     }
+
+    /// <summary>A transaction of the shipped sample data, so the docs' "try it" works against a model trained on it.</summary>
+    private const string SampleTransaction = """
+        {"transaction_id": "tx_1", "event_time": "2026-03-01T14:05:00Z", "customer_id": "c_146399", "amount": 129.5,
+         "merchant_category": "electronics", "payment_method": "card", "device_type": "mobile", "ip_country": "NG", "home_country": "US",
+         "shipping_address_new": true, "account_age_days": 3, "customer_age": 34, "customer_gender": "F", "email_domain": "gmail.com"}
+        """;
+
+    private static readonly Dictionary<string, string> RequestExamples = new()
+    {
+        ["Predict"] = $$"""{"model": "card-not-present", "transaction": {{SampleTransaction}}}""",
+        ["PredictBatch"] = $$"""{"model": "card-not-present", "transactions": [{{SampleTransaction}}, {{SampleTransaction.Replace("tx_1", "tx_2").Replace("129.5", "18.2").Replace("\"NG\"", "\"US\"")}}]}""",
+        ["ExplainTransaction"] = $$"""{"transaction": {{SampleTransaction}}}""",
+        ["Feedback"] = """{"predictionId": "0193f1c2-6a4e-7c1d-9f3a-2b8e5d7c4a10", "isFraud": true, "labelDate": "2026-03-09"}""",
+        ["FeedbackBatch"] = """{"items": [{"predictionId": "0193f1c2-6a4e-7c1d-9f3a-2b8e5d7c4a10", "isFraud": true}, {"predictionId": "0193f1c2-6a4e-7c1d-9f3a-2b8e5d7c4a11", "isFraud": false}]}""",
+    };
+
+    /// <summary>Puts a request example on each scoring operation of the OpenAPI document.</summary>
+    public static void AddScoringExamples(this Microsoft.AspNetCore.OpenApi.OpenApiOptions options) =>
+        options.AddOperationTransformer((operation, _, _) =>
+        {
+            if (operation.OperationId is { } id && RequestExamples.TryGetValue(id, out var example)
+                && operation.RequestBody?.Content is { } content && content.TryGetValue("application/json", out var media))
+            {
+                media.Example = System.Text.Json.Nodes.JsonNode.Parse(example);
+            }
+
+            return Task.CompletedTask;
+        });
 
     /// <summary>For the OpenAPI document only: the shape <see cref="Predict"/> reads.</summary>
     public sealed record PredictRequestExample(string? Model, int? Version, Dictionary<string, object?> Transaction);
