@@ -46,7 +46,6 @@ public static partial class Charts
     /// <summary>
     /// A horizontal waterfall of a raw score (log-odds): the base value on top, then one bar per contribution from
     /// <see cref="WaterfallBars"/> (red raises the fraud score, blue lowers it), ending in the raw score at the bottom.
-    /// Show it no wider than <paramref name="width"/>: the SVG has no viewBox to scale by.
     /// </summary>
     /// <param name="title">Defaults to the probability; rows without one (holdout samples) name themselves instead.</param>
     public static string Waterfall(double baseValue, IReadOnlyList<WaterfallBar> bars, double rawScore, double probability, int width = 720, string? title = null)

@@ -27,7 +27,7 @@ public static partial class Charts
             : $"{Value(b.From)}–{Value(b.To)}";
         var hovers = bins.Select((b, i) => Hover.Box(Centre(i) - Size(i) / 2, Centre(i) + Size(i) / 2, 0, b.Count,
             $"{column.Name} {Range(b)}: {b.Count.ToString("#,0", CultureInfo.InvariantCulture)} rows" +
-            (b.FraudRate is double r ? $" · fraud rate {(r * 100).ToString("0.##", CultureInfo.InvariantCulture)} % of {b.Labelled:#,0} labelled" : ""))).ToList();
+            (b.FraudRate is double r ? FormattableString.Invariant($" · fraud rate {r * 100:0.##} % of {b.Labelled:#,0} labelled") : ""))).ToList();
 
         if (isTime)
         {
@@ -46,24 +46,22 @@ public static partial class Charts
         }
 
         plot.Axes.Left.Label.Text = "rows";
-        var rated = Enumerable.Range(0, bins.Count).Where(i => HistogramBinning.ShowsFraudRate(bins[i], bins.Sum(b => b.Count))).ToList();
-        if (bins.Any(b => b.FraudRate is not null))
+        var total = bins.Sum(b => b.Count);
+        var rated = Enumerable.Range(0, bins.Count).Where(i => HistogramBinning.ShowsFraudRate(bins[i], total)).ToList();
+        if (rated.Count > 0)
         {
             bars.LegendText = "rows";
             plot.Axes.Right.Label.Text = "fraud rate %";
-            if (rated.Count > 0)
-            {
-                var line = plot.Add.Scatter(rated.Select(Centre).ToArray(), rated.Select(i => bins[i].FraudRate!.Value * 100).ToArray());
-                line.Color = Fraud;
-                line.LineWidth = 2;
-                line.MarkerSize = 4;
-                line.Axes.YAxis = plot.Axes.Right;
-                // Near-empty bins have no point; the legend says so, so a gap in the line does not read as a fraud rate of zero.
-                line.LegendText = $"fraud rate % (bins with ≥ {HistogramBinning.MinRowsForRate} rows)";
-                hovers.AddRange(rated.Select(i => Hover.At(Centre(i), bins[i].FraudRate!.Value * 100,
-                    $"{column.Name} {Range(bins[i])}: fraud rate {(bins[i].FraudRate!.Value * 100).ToString("0.##", CultureInfo.InvariantCulture)} %", plot.Axes.Right)));
-                LegendAbove(plot);
-            }
+            var line = plot.Add.Scatter(rated.Select(Centre).ToArray(), rated.Select(i => bins[i].FraudRate!.Value * 100).ToArray());
+            line.Color = Fraud;
+            line.LineWidth = 2;
+            line.MarkerSize = 4;
+            line.Axes.YAxis = plot.Axes.Right;
+            // Near-empty bins have no point; the legend says so, so a gap in the line does not read as a fraud rate of zero.
+            line.LegendText = $"fraud rate % (bins with ≥ {HistogramBinning.MinRowsForRate} rows)";
+            hovers.AddRange(rated.Select(i => Hover.At(Centre(i), bins[i].FraudRate!.Value * 100,
+                $"{column.Name} {Range(bins[i])}: fraud rate {(bins[i].FraudRate!.Value * 100).ToString("0.##", CultureInfo.InvariantCulture)} %", plot.Axes.Right)));
+            LegendAbove(plot);
         }
 
         plot.Axes.Margins(bottom: 0);

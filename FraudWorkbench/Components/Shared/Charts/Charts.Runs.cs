@@ -73,8 +73,8 @@ public static partial class Charts
             legitBars.Add(new Bar { Position = centre - w / 2, Value = l, Size = w, FillColor = Bars, LineWidth = 0 });
             fraudBars.Add(new Bar { Position = centre + w / 2, Value = f, Size = w, FillColor = Fraud, LineWidth = 0 });
             var range = $"probability {Value(bin.From)}–{Value(bin.To)}";
-            hovers.Add(Hover.Box(centre - w, centre, 0, l, $"{range}: legitimate {bin.Legitimate:N0} rows ({l:0.#} % of class)"));
-            hovers.Add(Hover.Box(centre, centre + w, 0, f, $"{range}: fraud {bin.Fraud:N0} rows ({f:0.#} % of class)"));
+            hovers.Add(Hover.Box(centre - w, centre, 0, l, FormattableString.Invariant($"{range}: legitimate {bin.Legitimate:#,0} rows ({l:0.#} % of class)")));
+            hovers.Add(Hover.Box(centre, centre + w, 0, f, FormattableString.Invariant($"{range}: fraud {bin.Fraud:#,0} rows ({f:0.#} % of class)")));
         }
 
         plot.Add.Bars(legitBars).LegendText = "legitimate";
