@@ -125,7 +125,9 @@ public static partial class Charts
     /// </summary>
     private static void LegendAbove(Plot plot)
     {
-        plot.ShowLegend(Edge.Top);
+        var panel = plot.ShowLegend(Edge.Top);
+        // ScottPlot pads an edge legend by 20 px on each side: a fifth of a 260 px chart's height.
+        panel.Padding = new PixelPadding(0, 0, 4, 8);
         plot.Legend.Orientation = Orientation.Horizontal;
     }
 
