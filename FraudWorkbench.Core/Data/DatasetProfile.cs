@@ -9,6 +9,7 @@ public sealed record DatasetProfile(
     /// <summary>Rows behind quantiles and histograms: every row up to the sample size, a uniform sample beyond it.</summary>
     long SampledRows);
 
+/// <param name="Bins">How <paramref name="Histogram"/> was cut (<see cref="HistogramBinning"/>); null in profiles stored before it was recorded, which are linear.</param>
 public sealed record ColumnProfile(
     string Name,
     string Type,
@@ -20,7 +21,8 @@ public sealed record ColumnProfile(
     NumericSummary? Numeric,
     IReadOnlyList<HistogramBin>? Histogram,
     IReadOnlyList<CategoryCount>? TopCategories,
-    TimeRange? Range);
+    TimeRange? Range,
+    string? Bins = null);
 
 /// <summary>Quantiles use linear interpolation between order statistics (numpy's and pandas' default).</summary>
 public sealed record NumericSummary(double Min, double Max, double Mean, double Std, double P1, double P5, double P25, double P50, double P75, double P95, double P99);

@@ -260,6 +260,7 @@ public static class DatasetProfiler
 
             NumericSummary? summary = null;
             List<HistogramBin>? histogram = null;
+            string? bins = null;
             if (count > 0)
             {
                 var values = sample.AsSpan(0, sampleSize);
@@ -268,25 +269,30 @@ public static class DatasetProfiler
                 summary = new NumericSummary(min, max, mean, count > 1 ? Math.Sqrt(m2 / (count - 1)) : 0,
                     Quantile(sorted, 0.01), Quantile(sorted, 0.05), Quantile(sorted, 0.25), Quantile(sorted, 0.50),
                     Quantile(sorted, 0.75), Quantile(sorted, 0.95), Quantile(sorted, 0.99));
-                histogram = Histogram(values, sampleLabels.AsSpan(0, sampleSize), withRates);
+                (histogram, bins) = Histogram(sorted, values, sampleLabels.AsSpan(0, sampleSize), withRates);
             }
 
             var range = type == ColumnType.DateTime && count > 0
                 ? new TimeRange(DateTime.UnixEpoch.AddSeconds(min), DateTime.UnixEpoch.AddSeconds(max))
                 : null;
-            return new ColumnProfile(column.Name, type, column.Role, missing, missingPercent, distinctNumbers?.Count ?? 0, distinctOverflow, summary, histogram, null, range);
+            return new ColumnProfile(column.Name, type, column.Role, missing, missingPercent, distinctNumbers?.Count ?? 0, distinctOverflow, summary, histogram, null, range, bins);
         }
 
-        private List<HistogramBin> Histogram(ReadOnlySpan<double> values, ReadOnlySpan<sbyte> labels, bool withRates)
+        private (List<HistogramBin> Bins, string Kind) Histogram(double[] sorted, ReadOnlySpan<double> values, ReadOnlySpan<sbyte> labels, bool withRates)
         {
-            var bins = min == max ? 1 : HistogramBins;
+            // Time columns keep equal widths (a calendar axis); numbers pick theirs from the shape of the sample.
+            var kind = type == ColumnType.DateTime ? HistogramBinning.Linear : HistogramBinning.ChooseKind(sorted);
+            double[] edges = min == max ? [min, max] : HistogramBinning.Edges(kind, sorted, HistogramBins);
+            var bins = edges.Length - 1;
             var width = (max - min) / bins;
             var counts = new long[bins];
             var positives = new long[bins];
             var labelled = new long[bins];
             for (var i = 0; i < values.Length; i++)
             {
-                var bin = width == 0 ? 0 : Math.Min(bins - 1, (int)((values[i] - min) / width));
+                var bin = kind == HistogramBinning.Linear
+                    ? width == 0 ? 0 : Math.Min(bins - 1, (int)((values[i] - min) / width))
+                    : HistogramBinning.BinOf(edges, values[i]);
                 counts[bin]++;
                 if (labels[i] == 1) positives[bin]++;
                 if (labels[i] >= 0) labelled[bin]++;
@@ -294,11 +300,12 @@ public static class DatasetProfiler
 
             // A sampled histogram is scaled to the column's full count.
             var scale = values.Length == 0 ? 1.0 : (double)count / values.Length;
-            return [.. Enumerable.Range(0, bins).Select(b => new HistogramBin(
-                min + b * width, b == bins - 1 ? max : min + (b + 1) * width,
+            return ([.. Enumerable.Range(0, bins).Select(b => new HistogramBin(
+                kind == HistogramBinning.Linear ? min + b * width : edges[b],
+                b == bins - 1 ? max : kind == HistogramBinning.Linear ? min + (b + 1) * width : edges[b + 1],
                 (long)Math.Round(counts[b] * scale),
                 withRates ? (long)Math.Round(positives[b] * scale) : null,
-                withRates ? (long)Math.Round(labelled[b] * scale) : null))];
+                withRates ? (long)Math.Round(labelled[b] * scale) : null))], kind);
         }
     }
 

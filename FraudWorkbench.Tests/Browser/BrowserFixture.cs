@@ -30,12 +30,15 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 
     /// <summary>A fresh browser context (own cookies) on the app, with a page whose waits allow for a busy CI machine.</summary>
-    public async Task<(IBrowserContext Context, IPage Page)> NewPageAsync(Uri baseAddress, int width = 1366, int height = 860)
+    /// <param name="colorScheme">The preference the page reports for prefers-color-scheme (light unless given).</param>
+    public async Task<(IBrowserContext Context, IPage Page)> NewPageAsync(Uri baseAddress, int width = 1366, int height = 860, ColorScheme? colorScheme = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = baseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = width, Height = height },
+            ColorScheme = colorScheme ?? ColorScheme.Light,
+            AcceptDownloads = true,
         });
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(30_000);

@@ -201,5 +201,28 @@ public sealed class DatasetProfilerTests : IDisposable
         Assert.Equal(5002, error.Examples.Single().Line); // header, 5000 rows, then the Latin-1 one
     }
 
+    [Fact]
+    public void Run_SampleAmounts_LogBinsWithManyBarsFilled_LinearForAges()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(directory!.FullName, "FraudWorkbench.sln"))) directory = directory.Parent;
+        var path = Path.Combine(directory.FullName, "data-samples", "transactions-month-a.csv");
+        var schema = SchemaInference.Apply(SchemaInference.Infer(path, CsvFile.Inspect(path)), SchemaOverrides.None);
+
+        var profile = DatasetProfiler.Run(path, schema);
+
+        // Amounts are log-normal-ish (skewness about 6.4): equal widths of 186 put most rows in the first bar.
+        var amount = profile.Columns.Single(c => c.Name == "amount");
+        Assert.Equal(HistogramBinning.Log, amount.Bins);
+        Assert.Equal(amount.Numeric!.Min, amount.Histogram![0].From);
+        Assert.Equal(amount.Numeric.Max, amount.Histogram[^1].To);
+        Assert.True(amount.Histogram.Count(b => b.Count > 0) >= 15, string.Join(", ", amount.Histogram.Select(b => b.Count)));
+        Assert.True(amount.Histogram.Max(b => b.Count) < profile.RowCount / 4);
+        Assert.Equal(profile.RowCount - amount.Missing, amount.Histogram.Sum(b => b.Count));
+        Assert.All(amount.Histogram.Zip(amount.Histogram.Skip(1)), p => Assert.Equal(p.First.To, p.Second.From));
+
+        Assert.Equal(HistogramBinning.Linear, profile.Columns.Single(c => c.Name == "customer_age").Bins);
+    }
+
     public void Dispose() => files.Dispose();
 }
