@@ -51,9 +51,11 @@ public sealed class ChartsAndThemeTests(AppFixture app, BrowserFixture browser) 
         Assert.True(bytes.Length > 1000, $"{bytes.Length} bytes");
         Assert.Equal(PngSignature, bytes[..8]);
 
-        var svgLink = amount.Locator("a[data-chart-svg]");
-        Assert.Equal("amount-histogram.svg", await svgLink.GetAttributeAsync("download"));
-        Assert.StartsWith("data:image/svg+xml;base64,", await svgLink.GetAttributeAsync("href"));
+        var svgDownload = await page.RunAndWaitForDownloadAsync(() => amount.Locator("[data-chart-svg]").ClickAsync());
+        Assert.Equal("amount-histogram.svg", svgDownload.SuggestedFilename);
+        var saved = System.Xml.Linq.XElement.Load((await svgDownload.PathAsync())!); // a standalone SVG document, hover titles included
+        Assert.Equal("{http://www.w3.org/2000/svg}svg", saved.Name.ToString());
+        Assert.Contains(saved.Descendants(), e => e.Name.LocalName == "title");
         await BrowserFixture.AssertChartsFitAsync(page);
     }
 

@@ -55,23 +55,17 @@ public sealed class ChartsTests
 
     [Theory]
     [MemberData(nameof(Drawn))]
-    public void Figure_AnyKind_SvgDownloadIsADataUriThatParsesAsTheSameSvg_AndAPngButton(string kind, string figure)
+    public void Figure_AnyKind_TheDrawingOnceWithSvgAndPngDownloadButtons(string kind, string figure)
     {
         var html = XElement.Parse(figure);
 
         Assert.Equal("figure", html.Name.LocalName);
-        var link = html.Descendants("a").Single(a => a.Attribute("data-chart-svg") is not null);
-        var href = link.Attribute("href")!.Value;
-        const string Prefix = "data:image/svg+xml;base64,";
-        Assert.StartsWith(Prefix, href);
-        var downloaded = XElement.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(href[Prefix.Length..])));
-        Assert.Equal(SvgNs + "svg", downloaded.Name);
-        Assert.True(XNode.DeepEquals(Drawing(figure), downloaded), kind);
-        Assert.Matches("^[a-z0-9-]+\\.svg$", link.Attribute("download")!.Value);
-
-        var png = html.Descendants("button").Single();
-        Assert.Equal("button", png.Attribute("type")!.Value);
-        Assert.Matches("^[a-z0-9-]+\\.png$", png.Attribute("data-chart-png")!.Value);
+        Assert.True(html.Descendants(SvgNs + "svg").Count() == 1, $"{kind}: drawn once, downloads serialise what is on the page");
+        var buttons = html.Descendants("button").ToList();
+        Assert.All(buttons, b => Assert.Equal("button", b.Attribute("type")!.Value));
+        Assert.Matches("^[a-z0-9-]+\\.svg$", buttons.Single(b => b.Attribute("data-chart-svg") is not null).Attribute("data-chart-svg")!.Value);
+        Assert.Matches("^[a-z0-9-]+\\.png$", buttons.Single(b => b.Attribute("data-chart-png") is not null).Attribute("data-chart-png")!.Value);
+        Assert.DoesNotContain("base64", figure, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 // FraudWorkbench's only script of its own: loaded as a file (the CSP allows no inline scripts and no eval).
-// - Chart downloads: one delegated click handler for every [data-chart-png] button the server renders next to a chart.
+// - Chart downloads: one delegated click handler for the [data-chart-svg] / [data-chart-png] buttons the server renders next to a chart.
 // - Theme: the remembered light/dark choice, falling back to the browser's prefers-color-scheme.
 (() => {
     'use strict';
@@ -25,12 +25,33 @@
     window.fraudWorkbench = Object.freeze({ theme: Object.freeze(theme) });
     document.documentElement.dataset.theme = theme.get();
 
-    function svgDataUri(figure, svg) {
-        // The server already put the SVG in the download link; serialise it only when that link is missing.
-        const link = figure.querySelector('a[data-chart-svg]');
-        if (link && link.href.startsWith('data:image/svg+xml')) return link.href;
+    function svgText(svg) {
         const xml = new XMLSerializer().serializeToString(svg);
-        return 'data:image/svg+xml;base64,' + btoa(String.fromCharCode(...new TextEncoder().encode(xml)));
+        return xml.includes('xmlns=') ? xml : xml.replace('<svg', '<svg xmlns="http://www.w3.org/2000/svg"');
+    }
+
+    function svgDataUri(svg) {
+        const bytes = new TextEncoder().encode(svgText(svg));
+        let binary = '';
+        for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+        return 'data:image/svg+xml;base64,' + btoa(binary);
+    }
+
+    function save(href, name) {
+        const anchor = document.createElement('a');
+        anchor.href = href;
+        anchor.download = name;
+        document.body.appendChild(anchor);
+        anchor.click();
+        anchor.remove();
+    }
+
+    function downloadSvg(button) {
+        const svg = button.closest('figure')?.querySelector('svg');
+        if (!svg) return;
+        const url = URL.createObjectURL(new Blob([svgText(svg)], { type: 'image/svg+xml' }));
+        save(url, button.dataset.chartSvg || 'chart.svg');
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
     }
 
     function downloadPng(button) {
@@ -51,21 +72,17 @@
             context.fillStyle = '#ffffff';
             context.fillRect(0, 0, width, height);
             context.drawImage(image, 0, 0, width, height);
-            const anchor = document.createElement('a');
-            anchor.href = canvas.toDataURL('image/png');
-            anchor.download = button.dataset.chartPng || 'chart.png';
-            document.body.appendChild(anchor);
-            anchor.click();
-            anchor.remove();
+            save(canvas.toDataURL('image/png'), button.dataset.chartPng || 'chart.png');
         };
         image.onerror = () => console.error('FraudWorkbench: the chart could not be drawn as PNG');
-        image.src = svgDataUri(figure, svg);
+        image.src = svgDataUri(svg);
     }
 
     document.addEventListener('click', event => {
-        const button = event.target instanceof Element ? event.target.closest('[data-chart-png]') : null;
+        const button = event.target instanceof Element ? event.target.closest('[data-chart-png], [data-chart-svg]') : null;
         if (!button) return;
         event.preventDefault();
-        downloadPng(button);
+        if (button.dataset.chartSvg) downloadSvg(button);
+        else downloadPng(button);
     });
 })();

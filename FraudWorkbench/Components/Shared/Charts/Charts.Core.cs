@@ -91,16 +91,16 @@ public static partial class Charts
         .Replace(">", "&gt;", StringComparison.Ordinal).Replace("\"", "&quot;", StringComparison.Ordinal);
 
     /// <summary>
-    /// The SVG inside a figure with its downloads: the SVG itself as a data URI (no script needed), and a PNG button that
-    /// <c>wwwroot/js/fraudworkbench.js</c> answers by drawing the sibling SVG on a canvas.
+    /// The SVG inside a figure with its downloads: SVG and PNG buttons that <c>wwwroot/js/fraudworkbench.js</c> answers
+    /// from the drawing already on the page (serialised, or drawn on a canvas). A server-made data URI would send
+    /// every chart over the circuit twice and a third bigger; a page of fifteen charts felt it.
     /// </summary>
     public static string Figure(string svg, string name)
     {
         var file = FileName(name);
-        var data = Convert.ToBase64String(Encoding.UTF8.GetBytes(svg));
         return $"<figure class=\"fw-figure\" data-chart=\"{Escape(file)}\">{svg}" +
                "<figcaption class=\"fw-chart-actions\">" +
-               $"<a class=\"fw-chart-action\" data-chart-svg=\"\" href=\"data:image/svg+xml;base64,{data}\" download=\"{Escape(file)}.svg\" title=\"Download this chart as SVG\">SVG</a>" +
+               $"<button type=\"button\" class=\"fw-chart-action\" data-chart-svg=\"{Escape(file)}.svg\" title=\"Download this chart as SVG\">SVG</button>" +
                $"<button type=\"button\" class=\"fw-chart-action\" data-chart-png=\"{Escape(file)}.png\" title=\"Download this chart as PNG\">PNG</button>" +
                "</figcaption></figure>";
     }
