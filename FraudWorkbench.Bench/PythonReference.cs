@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace FraudWorkbench.Cli;
+namespace FraudWorkbench.Bench;
 
 /// <summary>Runs a reference measurement in Debian's python3 (where python3-pandas installs) and reads the seconds it prints.</summary>
 public static class PythonReference

@@ -4,7 +4,7 @@ using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Data.Samples;
 using FraudWorkbench.Core.Features;
 
-namespace FraudWorkbench.Cli;
+namespace FraudWorkbench.Bench;
 
 /// <summary>
 /// <c>bench features</c>: fits and computes a feature set with three velocity windows over generated

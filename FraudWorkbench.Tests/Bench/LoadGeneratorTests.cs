@@ -1,5 +1,5 @@
 using System.Text.Json;
-using FraudWorkbench.Cli;
+using FraudWorkbench.Bench;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace FraudWorkbench.Tests.Cli;
+namespace FraudWorkbench.Tests.Bench;
 
 public sealed class LoadGeneratorTests
 {

@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
-namespace FraudWorkbench.Cli;
+namespace FraudWorkbench.Bench;
 
 /// <summary>
 /// <c>bench scoring</c>: starts the app (its own PostgreSQL, prediction logging on), trains and promotes a
@@ -57,7 +57,7 @@ public static class ScoringBenchmark
             // threads are not the app's. It still shares the two cores with the app and PostgreSQL.
             var bodiesPath = Path.Combine(dataDirectory, "bodies.jsonl");
             await File.WriteAllLinesAsync(bodiesPath, bodies.Select(b => System.Text.Encoding.UTF8.GetString(b)), cancellationToken);
-            await output.WriteLineAsync($"load: POST /api/v1/predict from a separate process (bench load), one month B transaction per request ({bodies.Count:N0} distinct; {refused:N0} rows left out because the model refuses them, e.g. a home country it never saw), prediction logging on, {(reasons ? "reasons on (top 5 by TreeSHAP)" : "reasons off (explain: false)")}, {seconds} s per step after a {WarmupSeconds} s warm-up");
+            await output.WriteLineAsync($"load: POST /api/v1/predict from a separate process (the bench's load command), one month B transaction per request ({bodies.Count:N0} distinct; {refused:N0} rows left out because the model refuses them, e.g. a home country it never saw), prediction logging on, {(reasons ? "reasons on (top 5 by TreeSHAP)" : "reasons off (explain: false)")}, {seconds} s per step after a {WarmupSeconds} s warm-up");
             using var generator = StartGenerator(address, bodiesPath, seconds, rates, concurrency, secret);
             await using var stop = cancellationToken.Register(() => generator.Kill(entireProcessTree: true));
             var best = (Rate: 0.0, InFlight: "");
@@ -107,7 +107,7 @@ public static class ScoringBenchmark
         var host = Environment.ProcessPath!;
         var info = new ProcessStartInfo(host) { RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(host) == "dotnet") info.ArgumentList.Add(typeof(ScoringBenchmark).Assembly.Location);
-        string[] arguments = ["bench", "load", "--url", address, "--bodies", bodiesPath, "--seconds", $"{seconds}", "--warmup-seconds", $"{WarmupSeconds}", "--rates", .. rates.Select(r => $"{r}"), "--concurrency", .. concurrency.Select(c => $"{c}")];
+        string[] arguments = ["load", "--url", address, "--bodies", bodiesPath, "--seconds", $"{seconds}", "--warmup-seconds", $"{WarmupSeconds}", "--rates", .. rates.Select(r => $"{r}"), "--concurrency", .. concurrency.Select(c => $"{c}")];
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         info.Environment[LoadGenerator.KeyVariable] = secret; // not on the command line, where any user's ps would show it
         info.Environment["DOTNET_gcServer"] = "0";

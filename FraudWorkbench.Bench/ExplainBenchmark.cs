@@ -2,7 +2,7 @@ using System.Diagnostics;
 using FraudWorkbench.Core.Explain;
 using FraudWorkbench.Core.Training;
 
-namespace FraudWorkbench.Cli;
+namespace FraudWorkbench.Bench;
 
 /// <summary>
 /// <c>bench explain</c>: exact TreeSHAP per row on a LightGBM model (100 trees, 31 leaves, the fraud

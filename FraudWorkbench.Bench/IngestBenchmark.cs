@@ -3,7 +3,7 @@ using System.Globalization;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Data.Samples;
 
-namespace FraudWorkbench.Cli;
+namespace FraudWorkbench.Bench;
 
 /// <summary>
 /// <c>bench ingest</c>: generates a CSV, then times FraudWorkbench's ingest path (format checks, schema

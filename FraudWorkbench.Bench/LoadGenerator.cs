@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json;
 
-namespace FraudWorkbench.Cli;
+namespace FraudWorkbench.Bench;
 
 /// <summary>
 /// <c>bench load</c>: the load generator of <c>bench scoring</c>, run as a process of its own like a partner's

@@ -5,7 +5,7 @@ using FraudWorkbench.Core.Data.Samples;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Training;
 
-namespace FraudWorkbench.Cli;
+namespace FraudWorkbench.Bench;
 
 /// <summary>
 /// <c>bench training</c>: LightGBM on generated rows against xgboost (hist) on the very same feature
@@ -14,34 +14,9 @@ namespace FraudWorkbench.Cli;
 /// </summary>
 public static class TrainingBenchmark
 {
-    /// <summary>About fifteen inputs: the recipes plus a few raw columns.</summary>
-    public static readonly FeatureSetDefinition Recipes = new(
-    [
-        new FeatureSpec(FeatureKind.Numeric, Column: "amount", Log1p: true),
-        new FeatureSpec(FeatureKind.Numeric, Column: "account_age_days"),
-        new FeatureSpec(FeatureKind.DateParts, Column: "event_time", Parts: ["hour", "night"]),
-        new FeatureSpec(FeatureKind.Mismatch, Column: "ip_country", Other: "home_country"),
-        new FeatureSpec(FeatureKind.TargetEncoding, Column: "merchant_category"),
-        new FeatureSpec(FeatureKind.TargetEncoding, Column: "payment_method"),
-        new FeatureSpec(FeatureKind.TargetEncoding, Column: "email_domain"),
-        new FeatureSpec(FeatureKind.OneHot, Column: "shipping_address_new", TopK: 1),
-        new FeatureSpec(FeatureKind.EntityRatio, Column: "amount", Entity: "customer_id"),
-        new FeatureSpec(FeatureKind.Velocity, Column: "amount", Entity: "customer_id", Windows: ["1h", "24h"]),
-    ]);
+    public static FeatureSetDefinition Recipes => SampleFeatureSets.Recipes;
 
-    /// <summary>The same raw columns without any fraud recipe (no mismatch, ratio or velocity).</summary>
-    public static readonly FeatureSetDefinition RawColumns = new(
-    [
-        new FeatureSpec(FeatureKind.Numeric, Column: "amount", Log1p: true),
-        new FeatureSpec(FeatureKind.Numeric, Column: "account_age_days"),
-        new FeatureSpec(FeatureKind.DateParts, Column: "event_time", Parts: ["hour", "night"]),
-        new FeatureSpec(FeatureKind.TargetEncoding, Column: "merchant_category"),
-        new FeatureSpec(FeatureKind.TargetEncoding, Column: "payment_method"),
-        new FeatureSpec(FeatureKind.TargetEncoding, Column: "email_domain"),
-        new FeatureSpec(FeatureKind.TargetEncoding, Column: "ip_country"),
-        new FeatureSpec(FeatureKind.TargetEncoding, Column: "home_country"),
-        new FeatureSpec(FeatureKind.OneHot, Column: "shipping_address_new", TopK: 1),
-    ]);
+    public static FeatureSetDefinition RawColumns => SampleFeatureSets.RawColumns;
 
     /// <summary>The earlier 70 % for training and the later 30 % for validation, as a time-split training run builds them.</summary>
     public static TrainingMatrices Prepare(List<string?[]> rows, DatasetSchema schema, FeatureSetDefinition definition)
