@@ -7,6 +7,7 @@ using System.Collections.Concurrent;
 
 namespace FraudWorkbench.Tests.Accounts;
 
+[Trait("Category", "Database")]
 public sealed class AccountBootstrapServiceTests
 {
     private static async Task<(AccountBootstrapService Service, DatabaseFixture Db, StringWriter Console, ConcurrentQueue<string> Logs)> CreateAsync(AccountOptions options)

@@ -6,6 +6,7 @@ using Npgsql;
 
 namespace FraudWorkbench.Tests.Accounts;
 
+[Trait("Category", "Database")]
 public sealed class ApiKeyStoreTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     [Fact]

@@ -3,6 +3,7 @@ using FraudWorkbench.Tests.Infrastructure;
 
 namespace FraudWorkbench.Tests.Accounts;
 
+[Trait("Category", "Database")]
 public sealed class AuditLogTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     private static readonly DateTime Monday = new(2026, 11, 30, 9, 0, 0, DateTimeKind.Utc);

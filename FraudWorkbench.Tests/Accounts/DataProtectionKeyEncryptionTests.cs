@@ -7,6 +7,7 @@ using Npgsql;
 
 namespace FraudWorkbench.Tests.Accounts;
 
+[Trait("Category", "Database")]
 public sealed class DataProtectionKeyEncryptionTests : IDisposable
 {
     private const string Unencrypted = "stored unencrypted in the database table data_protection_keys";

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace FraudWorkbench.Tests.Accounts;
 
+[Trait("Category", "Database")]
 public sealed class UserStoreTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     [Fact]

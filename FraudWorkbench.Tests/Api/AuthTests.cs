@@ -11,6 +11,7 @@ using Npgsql;
 
 namespace FraudWorkbench.Tests.Api;
 
+[Trait("Category", "Database")]
 public sealed class AuthTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
     private WorkbenchAppFactory App => fixture.App;

@@ -18,6 +18,7 @@ namespace FraudWorkbench.Tests.Api;
 /// non-finite number, a NUL in a string, an unknown field and an oversize value each answer a 4xx
 /// ProblemDetails that names the field, never a 5xx, and write nothing.
 /// </summary>
+[Trait("Category", "Database")]
 public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>
 {
     private const string Model = "bad-input";

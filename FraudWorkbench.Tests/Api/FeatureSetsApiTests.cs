@@ -10,6 +10,7 @@ using FraudWorkbench.Tests.Infrastructure;
 
 namespace FraudWorkbench.Tests.Api;
 
+[Trait("Category", "Database")]
 public sealed class FeatureSetsApiTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
     private const string Csv = "event_time,customer_id,amount,ip_country,home_country,is_fraud\n" +

@@ -16,6 +16,7 @@ using Npgsql;
 
 namespace FraudWorkbench.Tests.Api;
 
+[Trait("Category", "Database")]
 public sealed class RegistryApiTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>
 {
     private HttpClient Client(string? key = null)

@@ -15,6 +15,7 @@ using Npgsql;
 
 namespace FraudWorkbench.Tests.Api;
 
+[Trait("Category", "Database")]
 public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>, IAsyncLifetime
 {
     private const string Model = "cnp-scoring";

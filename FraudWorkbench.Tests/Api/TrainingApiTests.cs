@@ -13,6 +13,7 @@ using FraudWorkbench.Tests.Training;
 
 namespace FraudWorkbench.Tests.Api;
 
+[Trait("Category", "Database")]
 public sealed class TrainingApiTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
     private static readonly SemaphoreSlim Setup = new(1, 1);

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 namespace FraudWorkbench.Tests.Artifacts;
 
 /// <summary>Uploads and artifacts are the app user's alone, whatever the process umask would have allowed.</summary>
+[Trait("Category", "Database")]
 public sealed class PrivateFilesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, IDisposable
 {
     private const UnixFileMode GroupOrOther = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute

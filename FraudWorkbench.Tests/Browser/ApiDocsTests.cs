@@ -6,6 +6,7 @@ using Microsoft.Playwright;
 namespace FraudWorkbench.Tests.Browser;
 
 /// <summary>The pages and the API docs work under the Content-Security-Policy and reach no other host.</summary>
+[Trait("Category", "Browser")]
 public sealed class ApiDocsTests(AppFixture app, BrowserFixture browser) : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
 {
     // Chromium reports a violation as a DOM event, and a blocked load or inline script also as a console error ("Refused to …").

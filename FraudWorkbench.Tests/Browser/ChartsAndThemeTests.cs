@@ -4,6 +4,7 @@ using Microsoft.Playwright;
 
 namespace FraudWorkbench.Tests.Browser;
 
+[Trait("Category", "Browser")]
 public sealed class ChartsAndThemeTests(AppFixture app, BrowserFixture browser) : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
 {
     private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];

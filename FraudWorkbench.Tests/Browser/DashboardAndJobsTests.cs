@@ -4,6 +4,7 @@ using Microsoft.Playwright;
 
 namespace FraudWorkbench.Tests.Browser;
 
+[Trait("Category", "Browser")]
 public sealed class DashboardAndJobsTests(AppFixture app, BrowserFixture browser) : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
 {
     [Fact]

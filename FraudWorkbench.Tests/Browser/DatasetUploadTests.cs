@@ -3,6 +3,7 @@ using Microsoft.Playwright;
 
 namespace FraudWorkbench.Tests.Browser;
 
+[Trait("Category", "Browser")]
 public sealed class DatasetUploadTests(AppFixture app, BrowserFixture browser) : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
 {
     [Fact]

@@ -13,6 +13,7 @@ using Microsoft.Playwright;
 
 namespace FraudWorkbench.Tests.Browser;
 
+[Trait("Category", "Browser")]
 public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
 {
     private const string Model = "card-not-present";

@@ -6,6 +6,7 @@ using Microsoft.Playwright;
 
 namespace FraudWorkbench.Tests.Browser;
 
+[Trait("Category", "Browser")]
 public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
 {
     [Fact]

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 
 namespace FraudWorkbench.Tests.Cli;
 
+[Trait("Category", "Database")]
 public sealed class OperatorCommandsTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     private async Task<(int ExitCode, string[] Lines)> RunAsync(params string[] args)

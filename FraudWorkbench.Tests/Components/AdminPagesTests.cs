@@ -5,6 +5,7 @@ using FraudWorkbench.Tests.Infrastructure;
 
 namespace FraudWorkbench.Tests.Components;
 
+[Trait("Category", "Database")]
 public sealed class AdminPagesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     [Fact]

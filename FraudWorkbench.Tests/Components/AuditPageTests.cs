@@ -7,6 +7,7 @@ using AuditPage = FraudWorkbench.Components.Pages.Audit;
 
 namespace FraudWorkbench.Tests.Components;
 
+[Trait("Category", "Database")]
 public sealed class AuditPageTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     [Fact]

@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FraudWorkbench.Tests.Components;
 
+[Trait("Category", "Database")]
 public sealed class DatasetPagesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     private const string Csv = "event_time,customer_id,merchant_category,amount,is_fraud\n" +

@@ -13,6 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FraudWorkbench.Tests.Components;
 
+[Trait("Category", "Database")]
 public sealed class FeatureSetPagesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     private const string Csv = "event_time,customer_id,amount,ip_country,home_country,merchant_category,is_fraud\n" +

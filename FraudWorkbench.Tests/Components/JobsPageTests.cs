@@ -7,6 +7,7 @@ using JobsPage = FraudWorkbench.Components.Pages.Jobs;
 
 namespace FraudWorkbench.Tests.Components;
 
+[Trait("Category", "Database")]
 public sealed class JobsPageTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     private static string Row(Guid id) => $"tr:has([data-job-id='{id}'])";

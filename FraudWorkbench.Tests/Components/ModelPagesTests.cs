@@ -29,6 +29,7 @@ namespace FraudWorkbench.Tests.Components;
 /// a gate's verdict are stored through the same stores the training job and gate job use, with known numbers.
 /// The browser test <c>ModelRegistryTests</c> covers the real training → registration → gate → promotion path.
 /// </summary>
+[Trait("Category", "Database")]
 public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     private const string Csv = "event_time,customer_id,amount,ip_country,home_country,merchant_category,is_fraud\n" +

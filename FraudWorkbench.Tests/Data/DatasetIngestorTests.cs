@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace FraudWorkbench.Tests.Data;
 
+[Trait("Category", "Database")]
 public sealed class DatasetIngestorTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, IDisposable
 {
     private const string Good = "event_time,customer_id,amount,is_fraud\n2026-01-01T10:00:00Z,c1,10.5,0\n2026-01-01T10:05:00Z,c2,99.9,1\n2026-01-02T08:00:00Z,c1,12,0\n";

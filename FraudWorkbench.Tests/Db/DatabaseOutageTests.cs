@@ -23,6 +23,7 @@ namespace FraudWorkbench.Tests.Db;
 /// no answer is a 500, every prediction answered 200 is in the log afterwards, and everything recovers
 /// without restarting the app.
 /// </summary>
+[Trait("Category", "Database")]
 public sealed class DatabaseOutageTests : IAsyncLifetime
 {
     private const string Key = AppFixture.BootstrapApiKey;

@@ -7,6 +7,7 @@ using FraudWorkbench.Tests.Infrastructure;
 namespace FraudWorkbench.Tests.Db;
 
 /// <summary>The app reaching its database through a proxy that can stall it (connections open, nothing answers) or cut it.</summary>
+[Trait("Category", "Database")]
 public sealed class DatabaseStallTests : IAsyncLifetime
 {
     private TcpProxy proxy = default!;

@@ -5,6 +5,7 @@ using Npgsql;
 
 namespace FraudWorkbench.Tests.Db;
 
+[Trait("Category", "Database")]
 public sealed class LocalPostgresClusterTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using Npgsql;
 
 namespace FraudWorkbench.Tests.Db;
 
+[Trait("Category", "Database")]
 public sealed class MigratorTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using FraudWorkbench.Tests.Infrastructure;
 namespace FraudWorkbench.Tests.Db;
 
 /// <summary>The README's run command: no connection string, the app runs its own PostgreSQL.</summary>
+[Trait("Category", "Database")]
 public sealed class ZeroConfigRunTests : IDisposable
 {
     private readonly string dataDirectory = Path.Combine(Path.GetTempPath(), "fwb-zero-" + Guid.NewGuid().ToString("N")[..8]);

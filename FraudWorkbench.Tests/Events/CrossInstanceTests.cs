@@ -4,6 +4,7 @@ using FraudWorkbench.Tests.Infrastructure;
 
 namespace FraudWorkbench.Tests.Events;
 
+[Trait("Category", "Database")]
 public sealed class CrossInstanceTests
 {
     [Fact]

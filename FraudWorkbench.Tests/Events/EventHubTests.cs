@@ -8,6 +8,7 @@ namespace FraudWorkbench.Tests.Events;
 [EventName("test.ping")]
 public sealed record Ping(int N, string Text);
 
+[Trait("Category", "Database")]
 public sealed class EventHubTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     [Fact]

@@ -8,6 +8,7 @@ using FraudWorkbench.Tests.Scoring;
 
 namespace FraudWorkbench.Tests.Explain;
 
+[Trait("Category", "Database")]
 public sealed class GlobalExplanationTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>
 {
     [Fact]

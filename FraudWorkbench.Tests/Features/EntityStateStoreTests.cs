@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 namespace FraudWorkbench.Tests.Features;
 
 /// <summary>The online entity histories, in both write modes: behind the responses (the default) and synchronous.</summary>
+[Trait("Category", "Database")]
 public sealed class EntityStateStoreTests(SampleDatasetFixture fixture) : IClassFixture<SampleDatasetFixture>, IAsyncLifetime
 {
     private readonly List<EntityStateStore> stores = [];

@@ -42,6 +42,7 @@ public sealed class SampleDatasetFixture : IAsyncLifetime
     }
 }
 
+[Trait("Category", "Database")]
 public sealed class FeatureSetServiceTests(SampleDatasetFixture fixture) : IClassFixture<SampleDatasetFixture>
 {
     internal static readonly FeatureSetDefinition Recipes = new(

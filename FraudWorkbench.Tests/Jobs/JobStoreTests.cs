@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace FraudWorkbench.Tests.Jobs;
 
+[Trait("Category", "Database")]
 public sealed class JobStoreTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     [Fact]

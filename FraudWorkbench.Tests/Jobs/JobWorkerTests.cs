@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace FraudWorkbench.Tests.Jobs;
 
+[Trait("Category", "Database")]
 public sealed class JobWorkerTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     private static readonly JobOptions FastOptions = new()

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace FraudWorkbench.Tests.Scoring;
 
+[Trait("Category", "Database")]
 public sealed class ModelServerTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>
 {
     [Fact]

@@ -11,6 +11,7 @@ using Npgsql;
 
 namespace FraudWorkbench.Tests.Scoring;
 
+[Trait("Category", "Database")]
 public sealed class PredictionLogTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>
 {
     [Fact]

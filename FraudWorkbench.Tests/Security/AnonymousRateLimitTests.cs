@@ -5,6 +5,7 @@ using FraudWorkbench.Tests.Infrastructure;
 
 namespace FraudWorkbench.Tests.Security;
 
+[Trait("Category", "Database")]
 public sealed class AnonymousRateLimitTests : IAsyncLifetime
 {
     private WorkbenchAppFactory app = default!;

@@ -3,6 +3,7 @@ using FraudWorkbench.Tests.Infrastructure;
 namespace FraudWorkbench.Tests.Security;
 
 /// <summary>Behind a TLS-terminating proxy (forwarded headers on, as the README asks), the antiforgery cookie must not travel over plain HTTP.</summary>
+[Trait("Category", "Database")]
 public sealed class AntiforgeryCookieTests : IAsyncLifetime
 {
     private WorkbenchAppFactory app = default!;

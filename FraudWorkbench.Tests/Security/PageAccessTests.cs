@@ -14,6 +14,7 @@ namespace FraudWorkbench.Tests.Security;
 /// Walks every routable page (found by reflection, so a new page is covered without editing this test)
 /// with every kind of caller, and checks what each gets from the server's first render.
 /// </summary>
+[Trait("Category", "Database")]
 public sealed partial class PageAccessTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
     public enum Caller { Anonymous, PredictKey, FeedbackKey, ReadKey, Reviewer, DataScientist, Admin }

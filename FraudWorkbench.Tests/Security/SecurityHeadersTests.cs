@@ -5,6 +5,7 @@ using FraudWorkbench.Tests.Infrastructure;
 
 namespace FraudWorkbench.Tests.Security;
 
+[Trait("Category", "Database")]
 public sealed partial class SecurityHeadersTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
     [Fact]

@@ -6,6 +6,7 @@ using FraudWorkbench.Tests.Infrastructure;
 
 namespace FraudWorkbench.Tests.Training;
 
+[Trait("Category", "Database")]
 public sealed class TrainingRestartTests : IDisposable
 {
     private readonly string dataDirectory = Directory.CreateTempSubdirectory("fwb-restart-").FullName;

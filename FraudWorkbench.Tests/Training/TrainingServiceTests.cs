@@ -11,6 +11,7 @@ using FraudWorkbench.Tests.Infrastructure;
 
 namespace FraudWorkbench.Tests.Training;
 
+[Trait("Category", "Database")]
 public sealed class TrainingServiceTests
 {
     [Fact]
