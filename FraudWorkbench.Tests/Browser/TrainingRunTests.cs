@@ -53,7 +53,7 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
         Assert.Equal(0, await page.Locator("[data-testid=run-errors]").CountAsync());
         await Assertions.Expect(row).ToContainTextAsync("lightgbm");
         await Assertions.Expect(row.Locator("td").Nth(5)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"0\.\d{3}"), new() { Timeout = 90_000 });
-        await row.Locator("a").ClickAsync();
+        await row.Locator("[data-testid=run-name-cell] a").ClickAsync();
 
         await Assertions.Expect(page.Locator("[data-testid=pr-auc]")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"0\.\d{3}"));
         await Assertions.Expect(page.Locator("[data-testid=chart-roc] svg")).ToBeVisibleAsync();
