@@ -34,6 +34,9 @@ public static class RunParameters
         ["threshold.amountColumn"] = "Amount column",
     };
 
+    // An unset setting (a default weight, no amount column) is a row too: "all settings" includes what was left empty.
+    private static readonly JsonSerializerOptions WithNulls = new(Data.DatasetSchema.Json) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
+
     /// <summary>The run's trainer, imbalance, split and threshold settings in a fixed order (lineage ids left out: the pages name them).</summary>
     public static IReadOnlyList<RunParameter> Of(TrainingRunRequest config)
     {
@@ -42,7 +45,7 @@ public static class RunParameters
             Trainer = config.Trainer ?? new TrainerSettings(), Imbalance = config.Imbalance ?? new ImbalanceSettings(),
             Split = config.Split ?? new SplitSettings(), Threshold = config.Threshold ?? new ThresholdSettings(),
         };
-        using var json = JsonDocument.Parse(JsonSerializer.Serialize(normalised, Data.DatasetSchema.Json));
+        using var json = JsonDocument.Parse(JsonSerializer.Serialize(normalised, WithNulls));
         var list = new List<RunParameter>();
         foreach (var section in json.RootElement.EnumerateObject())
         {
