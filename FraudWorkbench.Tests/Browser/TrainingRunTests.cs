@@ -120,6 +120,7 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
         var descending = await PrAucColumnAsync(page);
         Assert.Equal([.. descending.OrderDescending()], descending);
         Assert.NotEqual(ascending, descending);
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("training-runs.png"), FullPage = true });
 
         // Compare the two: headers name the runs, the parameters that differ are marked, the best PR-AUC highlighted.
         foreach (var name in new[] { "alpha weights", "beta undersample" })
