@@ -52,8 +52,8 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
 
         Assert.Equal(0, await page.Locator("[data-testid=run-errors]").CountAsync());
         await Assertions.Expect(row).ToContainTextAsync("lightgbm");
-        await Assertions.Expect(row.Locator("td").Nth(5)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"0\.\d{3}"), new() { Timeout = 90_000 });
-        await row.Locator("[data-testid=run-name-cell] a").ClickAsync();
+        await Assertions.Expect(row.Locator("[data-testid=run-pr-auc]")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"0\.\d{3}"), new() { Timeout = 90_000 });
+        await row.Locator("[data-testid=run-link]").ClickAsync();
 
         await Assertions.Expect(page.Locator("[data-testid=pr-auc]")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"0\.\d{3}"));
         await Assertions.Expect(page.Locator("[data-testid=chart-roc] svg")).ToBeVisibleAsync();
@@ -121,6 +121,12 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
         Assert.Equal([.. descending.OrderDescending()], descending);
         Assert.NotEqual(ascending, descending);
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("training-runs.png"), FullPage = true });
+        // Dates on one line: the started cell's date is one line high.
+        var started = page.Locator("[data-testid=run-started]").First;
+        Assert.True((await started.BoundingBoxAsync())!.Height < 30, "the start date wraps");
+        // Finished runs' columns all fit at 1280 px: the table does not even need its own scrollbar.
+        Assert.True(await page.EvaluateAsync<bool>("() => [...document.querySelectorAll('[data-testid=runs-table] .mud-table-container')].every(c => c.scrollWidth <= c.clientWidth + 1)"),
+            "the runs table needs to scroll sideways at 1280 px");
 
         // Compare the two: headers name the runs, the parameters that differ are marked, the best PR-AUC highlighted.
         foreach (var name in new[] { "alpha weights", "beta undersample" })
