@@ -228,4 +228,44 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
         await Assertions.Expect(page.Locator("[data-testid=run-errors]")).Not.ToContainTextAsync("name:");
         Assert.False(await PageScrollsSidewaysAsync(page), "the training page scrolls sideways at 1280 px");
     }
+
+    [Fact]
+    public async Task RunsTable_CancelAsksFirstThenTheRowShowsCancelled()
+    {
+        var ingestor = app.App.Get<DatasetIngestor>();
+        IngestResult dataset;
+        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
+        {
+            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "cancel-data", SchemaOverrides.None, "test");
+        }
+
+        var (featureSet, _) = await app.App.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("cancel-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
+        // Minutes of boosting: still queued or running when the click comes.
+        var (runId, _) = await app.App.Get<TrainingService>().StartAsync(new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id,
+            new TrainerSettings(Trees: 5000, Leaves: 64, LearningRate: 0.01), Name: "slow run to cancel"), "test");
+
+        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, 1280, 900);
+        await using var _ = context;
+        await page.GotoAsync("/account/login?ReturnUrl=%2Ftraining");
+        await BrowserFixture.SignInAsync(page, WorkbenchAppFactory.AdminEmail, WorkbenchAppFactory.AdminPassword);
+        await BrowserFixture.WaitForInteractiveAsync(page);
+        var row = page.Locator("[data-testid=runs-table] tbody tr", new() { HasText = "slow run to cancel" });
+
+        await row.Locator("[data-testid=run-cancel]").ClickAsync();
+
+        // Nothing happens before the confirmation, and keeping it does nothing.
+        await Assertions.Expect(page.Locator("[data-testid=cancel-confirm]")).ToContainTextAsync("Cancel the run “slow run to cancel”?");
+        await page.Locator("[data-testid=cancel-confirm-no]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=cancel-confirm]")).ToHaveCountAsync(0);
+        var jobId = (await app.App.Get<TrainingRunStore>().GetAsync(runId))!.JobId;
+        Assert.NotEqual(JobStatus.Cancelled, (await app.App.Get<JobStore>().GetAsync(jobId))!.Status);
+
+        await row.Locator("[data-testid=run-cancel]").ClickAsync();
+        await page.Locator("[data-testid=cancel-confirm-yes]").ClickAsync();
+
+        await Assertions.Expect(row.Locator("[data-run]")).ToContainTextAsync("cancelled", new() { Timeout = 60_000 });
+        await Assertions.Expect(row.Locator("[data-testid=run-cancel]")).ToHaveCountAsync(0);
+        var (audit, _) = await app.App.Get<FraudWorkbench.Core.Accounts.AuditLog>().PageAsync(0, 50, "job.cancel");
+        Assert.Contains(audit, e => e.ObjectId == jobId.ToString());
+    }
 }
