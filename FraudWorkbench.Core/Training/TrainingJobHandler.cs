@@ -30,10 +30,11 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
                 ?? throw new NonRetryableJobException("The dataset version no longer exists.");
             var featureSet = await featureSets.GetVersionAsync(run.FeatureSetVersionId, cancellationToken)
                 ?? throw new NonRetryableJobException("The feature set version no longer exists.");
-            var (result, model, onnx, fitted, explainer) = await TrainAsync(run.Config, dataset, featureSet, context, cancellationToken);
+            var (result, model, onnx, fitted, explainer, validation) = await TrainAsync(run.Config, dataset, featureSet, context, cancellationToken);
             await context.ReportAsync(95, "saving the model, its ONNX export and metadata", cancellationToken);
             var files = await SaveAsync(run, dataset, featureSet, result, model, onnx, fitted, explainer, cancellationToken);
-            await runs.CompleteAsync(run.Id, result with { Artifacts = files }, files.ModelZip, watch.ElapsedMilliseconds, CancellationToken.None);
+            var scores = await artifacts.PutAsync(validation.Serialize(), cancellationToken);
+            await runs.CompleteAsync(run.Id, result with { Artifacts = files, ValidationScores = scores.Sha256 }, files.ModelZip, watch.ElapsedMilliseconds, CancellationToken.None);
             return new { runId = run.Id, modelArtifact = files.ModelZip, onnx = files.Onnx, result.Metrics.AveragePrecision };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -84,7 +85,7 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         return new ModelArtifacts(zip.Sha256, onnxFile?.Sha256, metadataFile.Sha256, checksums.Sha256, onnx.MaxProbabilityDifference, onnx.Problem, featuresFile.Sha256, explainerFile.Sha256);
     }
 
-    private async Task<(TrainingResult Result, byte[] Model, OnnxExportResult Onnx, FittedFeatureSet Fitted, Explain.ExplainerData Explainer)> TrainAsync(
+    private async Task<(TrainingResult Result, byte[] Model, OnnxExportResult Onnx, FittedFeatureSet Fitted, Explain.ExplainerData Explainer, ValidationScores Validation)> TrainAsync(
         TrainingRunRequest config, DatasetVersion version, FeatureSetVersion featureSet, JobContext context, CancellationToken cancellationToken)
     {
         var schema = version.Schema;
@@ -146,6 +147,8 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
         var thresholdSettings = config.Threshold ?? new ThresholdSettings();
         ThresholdChoice threshold;
         IReadOnlyList<CostPoint>? costCurve = null;
+        double[]? validationAmounts = null;
+        var validationDays = 1.0;
         if (thresholdSettings.Method == "cost")
         {
             var amountIndex = schema.IndexOf(thresholdSettings.AmountColumn!);
@@ -155,6 +158,7 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
             var times = known.Select(featurizer.EventTicks).Where(t => t is not null).Select(t => t!.Value).ToList();
             var days = times.Count < 2 ? 1 : Math.Max(1, (times.Max() - times.Min()) / (double)TimeSpan.TicksPerDay);
             (threshold, costCurve) = ThresholdSelection.MinExpectedCost(probabilities, validationLabels, amounts, thresholdSettings.ReviewCost, days, thresholdSettings.MaxReviewsPerDay);
+            (validationAmounts, validationDays) = (amounts, days);
             costCurve = Thin(costCurve);
         }
         else
@@ -174,7 +178,9 @@ public sealed class TrainingJobHandler(TrainingRunStore runs, DatasetStore datas
             ScoreDistribution: ScoreBins(probabilities, validationLabels));
         // Node covers from the real training rows (never synthetic ones) for exact TreeSHAP at scoring time.
         var explainer = Explain.ModelExplainer.Prepare(model, final.TrainFeatures, final.TrainFeatures.Length / set.SlotCount);
-        return (result, zip.ToArray(), onnx, set, explainer);
+        // Kept so the run page can show any threshold's metrics and bootstrap intervals without retraining.
+        var kept = ValidationScores.Keep(probabilities, validationLabels, validationAmounts, validationDays, settings.Seed);
+        return (result, zip.ToArray(), onnx, set, explainer, kept);
     }
 
     /// <summary>One model trained and (when there are validation rows) scored: features fitted on the training rows only.</summary>

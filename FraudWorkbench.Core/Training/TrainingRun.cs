@@ -31,6 +31,7 @@ public sealed record SplitSettings(string Kind = SplitKind.Time, double Validati
 /// <param name="AmountColumn">cost: the column whose value a missed fraud costs.</param>
 public sealed record ThresholdSettings(string Method = "max_f1", double ReviewCost = 5, double? MaxReviewsPerDay = null, string? AmountColumn = null);
 
+/// <param name="Name">Optional; "trainer · dataset vN" when empty. Kept on the run, not in its config.</param>
 public sealed record TrainingRunRequest(
     Guid DatasetId,
     int DatasetVersion,
@@ -38,8 +39,11 @@ public sealed record TrainingRunRequest(
     TrainerSettings? Trainer = null,
     ImbalanceSettings? Imbalance = null,
     SplitSettings? Split = null,
-    ThresholdSettings? Threshold = null);
+    ThresholdSettings? Threshold = null,
+    string? Name = null,
+    string? Description = null);
 
+/// <param name="ValidationScores">The artifact (SHA-256) holding the validation probabilities and labels (<see cref="Training.ValidationScores"/>); null for runs trained before they were kept.</param>
 public sealed record TrainingResult(
     ClassificationReport Metrics,
     ThresholdChoice Threshold,
@@ -54,7 +58,8 @@ public sealed record TrainingResult(
     IReadOnlyList<string> Inputs,
     ModelArtifacts? Artifacts = null,
     IReadOnlyList<double>? Importance = null,
-    IReadOnlyList<ScoreBin>? ScoreDistribution = null);
+    IReadOnlyList<ScoreBin>? ScoreDistribution = null,
+    string? ValidationScores = null);
 
 /// <summary>Validation rows per probability bin, by class.</summary>
 public sealed record ScoreBin(double From, double To, long Legitimate, long Fraud);
@@ -81,8 +86,18 @@ public sealed record ModelArtifacts(string ModelZip, string? Onnx, string Metada
 
 public sealed record TrainingRun(
     Guid Id, Guid JobId, Guid DatasetId, int DatasetVersion, Guid FeatureSetVersionId, string ConfigJson, string Status,
-    string? ResultJson, string? ModelArtifact, string? Error, long? DurationMs, string CreatedBy, DateTime CreatedAt, DateTime? FinishedAt)
+    string? ResultJson, string? ModelArtifact, string? Error, long? DurationMs, string CreatedBy, DateTime CreatedAt, DateTime? FinishedAt,
+    string? Name = null, string? Description = null)
 {
+    public const int MaxNameLength = 200;
+    public const int MaxDescriptionLength = 4000;
+
+    /// <summary>The name people see: the stored one, or the trainer for a run with none.</summary>
+    public string DisplayName => string.IsNullOrWhiteSpace(Name) ? Config.Trainer?.Trainer ?? "run" : Name;
+
+    public static string DefaultName(TrainingRunRequest request, string datasetName) =>
+        $"{(request.Trainer ?? new TrainerSettings()).Trainer} · {datasetName} v{request.DatasetVersion}";
+
     public TrainingRunRequest Config => field ??= System.Text.Json.JsonSerializer.Deserialize<TrainingRunRequest>(ConfigJson, Data.DatasetSchema.Json)!;
 
     public TrainingResult? Result => ResultJson is null ? null : field ??= System.Text.Json.JsonSerializer.Deserialize<TrainingResult>(ResultJson, Data.DatasetSchema.Json);

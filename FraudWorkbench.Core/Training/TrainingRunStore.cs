@@ -10,22 +10,39 @@ public sealed class TrainingRunStore(NpgsqlDataSource dataSource, TimeProvider t
 {
     private const string Columns = """
         id, job_id, dataset_id, dataset_version, feature_set_version_id, config::text AS config_json, status,
-        result::text AS result_json, model_artifact, error, duration_ms, created_by, created_at, finished_at
+        result::text AS result_json, model_artifact, error, duration_ms, created_by, created_at, finished_at, name, description
         """;
 
+    /// <param name="request">Its name and description go to their own columns (they can change; the config cannot).</param>
     public async Task CreateAsync(Guid id, Guid jobId, TrainingRunRequest request, string actor, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         const string sql = """
-            INSERT INTO training_runs (id, job_id, dataset_id, dataset_version, feature_set_version_id, config, status, created_by, created_at)
-            VALUES (@id, @jobId, @DatasetId, @DatasetVersion, @FeatureSetVersionId, @config::jsonb, 'queued', @actor, @now)
+            INSERT INTO training_runs (id, job_id, dataset_id, dataset_version, feature_set_version_id, config, status, created_by, created_at, name, description)
+            VALUES (@id, @jobId, @DatasetId, @DatasetVersion, @FeatureSetVersionId, @config::jsonb, 'queued', @actor, @now, @Name, @Description)
             """;
         await transaction.Connection!.ExecuteAsync(new CommandDefinition(sql, new
         {
             id, jobId, request.DatasetId, request.DatasetVersion, request.FeatureSetVersionId,
-            config = JsonSerializer.Serialize(request, DatasetSchema.Json), actor, now,
+            config = JsonSerializer.Serialize(request with { Name = null, Description = null }, DatasetSchema.Json), actor, now, request.Name, request.Description,
         }, transaction, cancellationToken: cancellationToken));
-        await AuditLog.WriteAsync(transaction, now, actor, "training-run.create", "training-run", id.ToString(), new { request.Trainer?.Trainer, request.Imbalance?.Strategy }, cancellationToken);
+        await AuditLog.WriteAsync(transaction, now, actor, "training-run.create", "training-run", id.ToString(), new { request.Name, request.Trainer?.Trainer, request.Imbalance?.Strategy }, cancellationToken);
+    }
+
+    /// <summary>Renames a run and sets its description (null clears it); null when there is no such run.</summary>
+    public async Task<TrainingRun?> DescribeAsync(Guid id, string name, string? description, string actor, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var before = await connection.QuerySingleOrDefaultAsync<(string? Name, string? Description)>(new CommandDefinition(
+            "SELECT name, description FROM training_runs WHERE id = @id FOR UPDATE", new { id }, transaction, cancellationToken: cancellationToken));
+        const string sql = "UPDATE training_runs SET name = @name, description = @description WHERE id = @id";
+        if (await connection.ExecuteAsync(new CommandDefinition(sql, new { id, name, description }, transaction, cancellationToken: cancellationToken)) == 0) return null;
+        await AuditLog.WriteAsync(transaction, now, actor, "training-run.describe", "training-run", id.ToString(),
+            new { name = new { before.Name, after = name }, description = new { before.Description, after = description } }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return await GetAsync(id, cancellationToken);
     }
 
     public async Task SetStatusAsync(Guid id, string status, CancellationToken cancellationToken = default)

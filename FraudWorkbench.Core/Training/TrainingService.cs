@@ -10,7 +10,7 @@ namespace FraudWorkbench.Core.Training;
 
 /// <summary>Checks a run request against the data it names and queues it as a durable job together with its run row.</summary>
 public sealed class TrainingService(
-    NpgsqlDataSource dataSource, DatasetStore datasets, FeatureSetStore featureSets, TrainingRunStore runs, EventHub events, TimeProvider time,
+    NpgsqlDataSource dataSource, DatasetStore datasets, FeatureSetStore featureSets, TrainingRunStore runs, JobStore jobs, EventHub events, TimeProvider time,
     IOptions<FeatureSetOptions>? featureOptions = null)
 {
     public async Task<(Guid RunId, Guid JobId)> StartAsync(TrainingRunRequest request, string actor, CancellationToken cancellationToken = default)
@@ -40,6 +40,7 @@ public sealed class TrainingService(
         if (split.Kind != SplitKind.KFold && split.ValidationFraction is not (>= 0.05 and <= 0.5)) issues.Add(("split.validationFraction", "Validate on 5 % to 50 % of the rows."));
         if (split.Kind == SplitKind.KFold && split.Folds is < 2 or > 10) issues.Add(("split.folds", "Use 2 to 10 folds."));
         if (split.Kind == SplitKind.Time && version is not null && version.Schema.EventTime is null) issues.Add(("split.kind", "A time split needs an event-time column; use stratified."));
+        issues.AddRange(DescriptionIssues(request.Name, request.Description));
         var threshold = request.Threshold ?? new ThresholdSettings();
         if (threshold.Method is not ("max_f1" or "cost")) issues.Add(("threshold.method", "Use max_f1 or cost."));
         if (StoredText.Problem(threshold.AmountColumn, 1000) is { } unstorable) issues.Add(("threshold.amountColumn", unstorable));
@@ -54,7 +55,14 @@ public sealed class TrainingService(
         if (issues.Count > 0) throw new TrainingValidationException(issues);
 
         var runId = Guid.CreateVersion7(time.GetUtcNow());
-        var normalised = request with { Trainer = request.Trainer ?? new TrainerSettings(), Imbalance = imbalance, Split = split, Threshold = threshold };
+        var name = string.IsNullOrWhiteSpace(request.Name)
+            ? TrainingRun.DefaultName(request, (await datasets.GetAsync(request.DatasetId, cancellationToken))?.Name ?? "dataset")
+            : request.Name.Trim();
+        var normalised = request with
+        {
+            Trainer = request.Trainer ?? new TrainerSettings(), Imbalance = imbalance, Split = split, Threshold = threshold,
+            Name = name, Description = string.IsNullOrWhiteSpace(request.Description) ? null : request.Description.Trim(),
+        };
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var job = await JobStore.InsertAsync(transaction, TrainingJobHandler.KindName, new TrainingJobPayload(runId), actor, 2, time, cancellationToken);
@@ -62,6 +70,34 @@ public sealed class TrainingService(
         await transaction.CommitAsync(cancellationToken);
         await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
         return (runId, job.Id);
+    }
+
+    /// <summary>Renames a run and sets its description; an empty name is refused (the made-up one is only for a new run).</summary>
+    /// <exception cref="TrainingValidationException">The name or description cannot be stored.</exception>
+    public async Task<TrainingRun?> DescribeAsync(Guid runId, string? name, string? description, string actor, CancellationToken cancellationToken = default)
+    {
+        var issues = DescriptionIssues(name, description).ToList();
+        if (string.IsNullOrWhiteSpace(name)) issues.Insert(0, ("name", "Give the run a name."));
+        if (issues.Count > 0) throw new TrainingValidationException(issues);
+        return await runs.DescribeAsync(runId, name!.Trim(), string.IsNullOrWhiteSpace(description) ? null : description.Trim(), actor, cancellationToken);
+    }
+
+    /// <summary>
+    /// Cancels a queued run at once (its row says cancelled) or asks the worker to stop a running one; the
+    /// job's own state is what pages show until the worker has stopped.
+    /// </summary>
+    public async Task<(CancelOutcome Outcome, Job? Job)> CancelAsync(Guid runId, string actor, CancellationToken cancellationToken = default)
+    {
+        if (await runs.GetAsync(runId, cancellationToken) is not { } run) return (CancelOutcome.NotFound, null);
+        var (outcome, job) = await jobs.CancelAsync(run.JobId, actor, cancellationToken);
+        if (outcome == CancelOutcome.Cancelled) await runs.FailAsync(run.Id, JobStatus.Cancelled, "Cancelled before it started.", CancellationToken.None);
+        return (outcome, job);
+    }
+
+    private static IEnumerable<(string Field, string Message)> DescriptionIssues(string? name, string? description)
+    {
+        if (StoredText.Problem(name, TrainingRun.MaxNameLength) is { } badName) yield return ("name", badName);
+        if (StoredText.Problem(description, TrainingRun.MaxDescriptionLength, multiline: true) is { } badDescription) yield return ("description", badDescription);
     }
 }
 

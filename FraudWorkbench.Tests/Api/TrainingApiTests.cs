@@ -133,4 +133,86 @@ public sealed class TrainingApiTests(AppFixture fixture) : IClassFixture<AppFixt
         var fields = problem.RootElement.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("field").GetString()).ToList();
         Assert.Equal(["datasetVersion", "trainer.trainer", "trainer.trees", "imbalance.strategy", "split.kind", "split.validationFraction"], fields);
     }
+
+    [Fact]
+    public async Task Post_NameAndDescription_SavedReturnedAndEditable_DefaultNameWhenEmpty()
+    {
+        var (dataset, featureSet) = await PrepareAsync();
+        using var client = Client();
+        var named = new TrainingRunRequest(dataset, 1, featureSet, new TrainerSettings(Trees: 5), Name: "  weights baseline ", Description: "first try");
+        var unnamed = new TrainingRunRequest(dataset, 1, featureSet, new TrainerSettings(TrainerKind.FastTree, Trees: 5));
+
+        var first = (await (await client.PostAsJsonAsync("/api/v1/training/runs", named, DatasetSchema.Json)).Content.ReadFromJsonAsync<TrainingRunResponse>(DatasetSchema.Json))!;
+        var second = (await (await client.PostAsJsonAsync("/api/v1/training/runs", unnamed, DatasetSchema.Json)).Content.ReadFromJsonAsync<TrainingRunResponse>(DatasetSchema.Json))!;
+
+        Assert.Equal("weights baseline", first.Name);
+        Assert.Equal("first try", first.Description);
+        Assert.Equal("fasttree · training-sample v1", second.Name);
+        Assert.Null(second.Description);
+        // Name and description live beside the config, which stays what was trained.
+        Assert.Null(first.Config.Name);
+        var listed = (await client.GetFromJsonAsync<List<TrainingRunResponse>>("/api/v1/training/runs", DatasetSchema.Json))!;
+        Assert.Equal("weights baseline", listed.Single(r => r.Id == first.Id).Name);
+
+        var patched = await client.PatchAsJsonAsync($"/api/v1/training/runs/{first.Id}", new { name = "weights v2", description = "" });
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        var renamed = (await client.GetFromJsonAsync<TrainingRunResponse>($"/api/v1/training/runs/{first.Id}", DatasetSchema.Json))!;
+        Assert.Equal("weights v2", renamed.Name);
+        Assert.Null(renamed.Description);
+        var (audit, _) = await fixture.App.Get<FraudWorkbench.Core.Accounts.AuditLog>().PageAsync(0, 50, "training-run.describe");
+        Assert.Contains(audit, e => e.ObjectId == first.Id.ToString());
+
+        var empty = await client.PatchAsJsonAsync($"/api/v1/training/runs/{first.Id}", new { name = " ", description = "x" });
+        Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+        using var problem = JsonDocument.Parse(await empty.Content.ReadAsStringAsync());
+        Assert.Equal("name", problem.RootElement.GetProperty("field").GetString());
+        var tooLong = await client.PostAsJsonAsync("/api/v1/training/runs", named with { Name = new string('n', TrainingRun.MaxNameLength + 1) }, DatasetSchema.Json);
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PatchAsJsonAsync($"/api/v1/training/runs/{Guid.NewGuid()}", new { name = "x" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task Cancel_RunningOrQueuedRun_EndsCancelled_FinishedRun409()
+    {
+        var (dataset, featureSet) = await PrepareAsync();
+        using var client = Client();
+        // Long enough (5,000 trees on 28,000 rows) that the cancel reaches it queued or running, never finished.
+        var slow = new TrainingRunRequest(dataset, 1, featureSet, new TrainerSettings(Trees: 5000, Leaves: 64, LearningRate: 0.01), Name: "to cancel");
+        var accepted = (await (await client.PostAsJsonAsync("/api/v1/training/runs", slow, DatasetSchema.Json)).Content.ReadFromJsonAsync<TrainingRunResponse>(DatasetSchema.Json))!;
+
+        // The same service call the runs table's cancel makes.
+        var response = await client.PostAsync($"/api/v1/training/runs/{accepted.Id}/cancel", null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var run = await WaitAsync(client, accepted.Id);
+        Assert.Equal(JobStatus.Cancelled, run.Status);
+        Assert.Null((await fixture.App.Get<TrainingRunStore>().GetAsync(accepted.Id))!.Result);
+        Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync($"/api/v1/training/runs/{accepted.Id}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync($"/api/v1/training/runs/{Guid.NewGuid()}/cancel", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Post_Run_KeepsValidationScoresForTheThresholdExplorer()
+    {
+        var (dataset, featureSet) = await PrepareAsync();
+        using var client = Client();
+        var request = new TrainingRunRequest(dataset, 1, featureSet, new TrainerSettings(Trees: 30), new ImbalanceSettings(ImbalanceStrategy.ClassWeights),
+            new SplitSettings(SplitKind.Time, 0.3), new ThresholdSettings("cost", ReviewCost: 5, AmountColumn: "amount"));
+
+        var accepted = (await (await client.PostAsJsonAsync("/api/v1/training/runs", request, DatasetSchema.Json)).Content.ReadFromJsonAsync<TrainingRunResponse>(DatasetSchema.Json))!;
+        var finished = await WaitAsync(client, accepted.Id);
+        Assert.True(finished.Status == JobStatus.Succeeded, finished.Error);
+        var run = (await fixture.App.Get<TrainingRunStore>().GetAsync(accepted.Id))!;
+
+        var explorer = (await ThresholdExplorerData.LoadAsync(run, fixture.App.Get<ArtifactStore>(), new BootstrapOptions(Resamples: 100)))!;
+
+        // The stored scores reproduce the run's own numbers: metrics, and the chosen threshold's matrix and cost.
+        Assert.Equal(12_000, explorer.Table.Rows);
+        Assert.Equal(run.Result!.Metrics.AveragePrecision, explorer.Intervals.PrAuc.Estimate, 9);
+        Assert.Equal(run.Result.Metrics.RocAuc, explorer.Intervals.RocAuc.Estimate, 9);
+        var chosen = explorer.Table.At(explorer.Grid[explorer.ChosenIndex]);
+        Assert.Equal(run.Result.Threshold.Confusion, chosen.Confusion);
+        Assert.Equal(run.Result.Threshold.ExpectedCost!.Value, chosen.ExpectedCost!.Value, 6);
+        Assert.True(explorer.Intervals.PrAuc.Contains(explorer.Intervals.PrAuc.Estimate));
+    }
 }

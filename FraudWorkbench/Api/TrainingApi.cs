@@ -10,13 +10,15 @@ namespace FraudWorkbench.Api;
 public sealed record TrainingRunResponse(
     Guid Id, Guid JobId, string Status, int Progress, string? Stage, Guid DatasetId, int DatasetVersion, Guid FeatureSetVersionId,
     TrainingRunRequest Config, ClassificationReport? Metrics, ThresholdChoice? Threshold, string? ModelArtifact, string? Error,
-    long? DurationMs, string CreatedBy, DateTime CreatedAt, DateTime? FinishedAt)
+    long? DurationMs, string CreatedBy, DateTime CreatedAt, DateTime? FinishedAt, string Name, string? Description)
 {
     /// <summary>The job is the source of truth for where a run is; the run row holds what it produced.</summary>
     public static TrainingRunResponse From(TrainingRun run, Job? job) => new(
         run.Id, run.JobId, job?.Status ?? run.Status, job?.Progress ?? 0, job?.Stage, run.DatasetId, run.DatasetVersion, run.FeatureSetVersionId,
-        run.Config, run.Result?.Metrics, run.Result?.Threshold, run.ModelArtifact, run.Error ?? job?.Error, run.DurationMs, run.CreatedBy, run.CreatedAt, run.FinishedAt);
+        run.Config, run.Result?.Metrics, run.Result?.Threshold, run.ModelArtifact, run.Error ?? job?.Error, run.DurationMs, run.CreatedBy, run.CreatedAt, run.FinishedAt, run.DisplayName, run.Description);
 }
+
+public sealed record TrainingRunDescription(string? Name, string? Description);
 
 public static class TrainingApi
 {
@@ -27,6 +29,10 @@ public static class TrainingApi
             .WithSummary("Queues a training run (202): dataset version, feature set version, trainer, imbalance strategy, split, threshold.");
         api.MapGet("/", ListRuns).WithName("ListTrainingRuns");
         api.MapGet("/{id}", GetRun).WithName("GetTrainingRun").WithSummary("Status, progress, metrics, threshold and model artifact of a run.");
+        api.MapPatch("/{id}", DescribeRun).WithName("DescribeTrainingRun").RequireAuthorization(Policies.Write)
+            .WithSummary("Renames a run and sets its description ({ name, description }; an empty description clears it).");
+        api.MapPost("/{id}/cancel", CancelRun).WithName("CancelTrainingRun").RequireAuthorization(Policies.Write)
+            .WithSummary("Cancels a queued run at once, or asks the worker to stop a running one (409 when it has finished).");
         api.MapGet("/{id}/artifacts/{file}", DownloadArtifact).WithName("DownloadTrainingArtifact")
             .WithSummary("model.zip, model.onnx (when the export matched ML.NET), metadata.json or checksum.sha256; checksum verified before sending.");
         return app;
@@ -45,6 +51,33 @@ public static class TrainingApi
         {
             return JobsApi.Invalid("The training run is not valid", ex.Issues);
         }
+    }
+
+    public static async Task<Results<Ok<TrainingRunResponse>, ProblemHttpResult>> DescribeRun(
+        Guid id, TrainingRunDescription body, TrainingService service, JobStore jobs, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await service.DescribeAsync(id, body.Name, body.Description, WorkbenchClaims.Actor(user), cancellationToken) is { } run
+                ? TypedResults.Ok(TrainingRunResponse.From(run, await jobs.GetAsync(run.JobId, cancellationToken)))
+                : JobsApi.Problem(404, "Run not found", $"No training run has the id {id}.", "id");
+        }
+        catch (TrainingValidationException ex)
+        {
+            return JobsApi.Invalid("The name or description is not valid", ex.Issues);
+        }
+    }
+
+    public static async Task<Results<Ok<TrainingRunResponse>, ProblemHttpResult>> CancelRun(
+        Guid id, TrainingService service, TrainingRunStore runs, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var (outcome, job) = await service.CancelAsync(id, WorkbenchClaims.Actor(user), cancellationToken);
+        return outcome switch
+        {
+            CancelOutcome.NotFound => JobsApi.Problem(404, "Run not found", $"No training run has the id {id}.", "id"),
+            CancelOutcome.AlreadyFinished => JobsApi.Problem(409, "Run already finished", "A finished run cannot be cancelled.", "id"),
+            _ => TypedResults.Ok(TrainingRunResponse.From((await runs.GetAsync(id, cancellationToken))!, job)),
+        };
     }
 
     public static async Task<Ok<List<TrainingRunResponse>>> ListRuns(TrainingRunStore runs, JobStore jobs, CancellationToken cancellationToken)
