@@ -31,7 +31,7 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     /// <summary>A fresh browser context (own cookies) on the app, with a page whose waits allow for a busy CI machine.</summary>
     /// <param name="colorScheme">The preference the page reports for prefers-color-scheme (light unless given).</param>
-    public async Task<(IBrowserContext Context, IPage Page)> NewPageAsync(Uri baseAddress, int width = 1366, int height = 860, ColorScheme? colorScheme = null)
+    public async Task<(IBrowserContext Context, IPage Page)> NewPageAsync(Uri baseAddress, int width = 1280, int height = 860, ColorScheme? colorScheme = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {

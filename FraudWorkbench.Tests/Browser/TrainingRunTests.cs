@@ -24,7 +24,7 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
 
         await app.App.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("browser-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
 
-        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, 1400, 900);
+        var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, 1280, 900);
         await using var _ = context;
         await page.GotoAsync("/account/login?ReturnUrl=%2Ftraining");
         await BrowserFixture.SignInAsync(page, WorkbenchAppFactory.AdminEmail, WorkbenchAppFactory.AdminPassword);
