@@ -90,6 +90,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<DatasetPreview>();
         services.AddSingleton<SampleDatasets>();
         services.AddJobHandler<DatasetIngestJobHandler>();
+        services.AddJobHandler<DatasetReviseJobHandler>();
 
         services.AddSingleton<FeatureSetStore>();
         services.AddSingleton<FeatureSetService>();
