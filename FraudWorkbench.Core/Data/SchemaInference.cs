@@ -172,7 +172,8 @@ public static class SchemaInference
         // Card numbers, account numbers and UUIDs: digits or hex that only identify. As numbers they would be a
         // meaningless feature (and a 19-digit card number does not even fit a long), so they are text.
         var identifierValues = s.NonMissing > 0 && type != ColumnType.DateTime && (s.AllLongDigits || s.AllUuids);
-        if (identifierValues) type = ColumnType.Text;
+        // An entity key is a name for someone, not a quantity: integer keys are text too.
+        if (identifierValues || (entityName && type is ColumnType.Integer or ColumnType.Decimal)) type = ColumnType.Text;
         var uniqueIdentifier = !s.RepeatSeen && s.NonMissing > 50 && (type == ColumnType.Text || (type == ColumnType.Integer && key.EndsWith("id", StringComparison.Ordinal)));
         if (LabelNames.Contains(key) && s.Distinct.Count == 2) role = ColumnRole.Label;
         else if (type == ColumnType.DateTime && timeLike) role = ColumnRole.EventTime;
