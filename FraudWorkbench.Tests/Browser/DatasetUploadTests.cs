@@ -49,7 +49,8 @@ public sealed class DatasetUploadTests(AppFixture app, BrowserFixture browser) :
 
         await page.Locator("[data-testid=create-version]").ClickAsync();
 
-        await Assertions.Expect(page.Locator("[data-testid=dataset-name]")).ToHaveTextAsync("transactions-month-a");
+        // Profiling 40,000 rows as a job: allow for a busy machine.
+        await Assertions.Expect(page.Locator("[data-testid=dataset-name]")).ToHaveTextAsync("transactions-month-a", new() { Timeout = 60_000 });
         await Assertions.Expect(page.Locator("[data-testid=row-count]")).ToHaveTextAsync("40,000");
         await Assertions.Expect(page.Locator("[data-testid=label-balance]")).ToContainTextAsync("% fraud");
         await Assertions.Expect(page.Locator("[data-testid=chart-amount] svg")).ToBeVisibleAsync();
