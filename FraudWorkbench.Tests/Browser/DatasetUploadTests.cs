@@ -113,6 +113,20 @@ public sealed class DatasetUploadTests(AppFixture app, BrowserFixture browser) :
         Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"), "the dataset page scrolls sideways at 1280 px");
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("dataset-version-2.png"), FullPage = true });
 
+        // Correct the roles: channel becomes the label, as version 3 of the same file, profiled by a job.
+        await page.Locator("[data-testid=edit-roles]").ClickAsync();
+        foreach (var (column, role) in new[] { ("is_fraud", "feature"), ("channel", "label") })
+        {
+            await page.Locator($"[data-testid=role-table] tr[data-column={column}] [data-testid=role-select]").First.ClickAsync();
+            await page.GetByRole(AriaRole.Option, new() { Name = role, Exact = true }).ClickAsync();
+        }
+
+        await page.Locator("input[data-testid=positive-label]").FillAsync("app");
+        await page.Locator("[data-testid=save-roles]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=schema-changes]")).ToContainTextAsync("same file as v2, roles corrected", new() { Timeout = 30_000 });
+        Assert.EndsWith($"/datasets/{v1.Dataset.Id}?version=3", page.Url);
+        await Assertions.Expect(page.Locator("[data-testid=label-balance]")).ToContainTextAsync("channel = app: 1");
+
         // Archive asks first; then the archived list shows it and restore brings it back.
         await page.Locator("[data-testid=archive]").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=archive-confirm]")).ToContainTextAsync("Archive browser-versions?");
