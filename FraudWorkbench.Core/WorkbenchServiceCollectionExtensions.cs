@@ -91,6 +91,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<DatasetPreview>();
         services.AddSingleton<SampleDatasets>();
         services.AddJobHandler<DatasetIngestJobHandler>();
+        services.AddJobHandler<DatasetReviseJobHandler>();
         services.AddSingleton<IJobDescriber, DatasetJobSubjects>();
 
         services.AddSingleton<FeatureSetStore>();

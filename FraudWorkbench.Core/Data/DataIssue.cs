@@ -17,9 +17,12 @@ public sealed record DataIssue(long? Row, long? Line, string? Column, string? Va
 }
 
 /// <summary>The file cannot become a dataset version. Nothing was stored.</summary>
-public sealed class DatasetValidationException(string message, IReadOnlyList<DataIssue>? examples = null, string? field = null, bool tooLarge = false)
+public sealed class DatasetValidationException(string message, IReadOnlyList<DataIssue>? examples = null, string? field = null, bool tooLarge = false, string? column = null)
     : Exception(message)
 {
+    /// <summary>The schema column at fault, when the problem is one column's type or role.</summary>
+    public string? Column { get; } = column;
+
     /// <summary>The content went over the size limit (HTTP 413 rather than 400).</summary>
     public bool TooLarge { get; } = tooLarge;
 

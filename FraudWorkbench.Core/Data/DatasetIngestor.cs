@@ -11,7 +11,7 @@ public sealed record StagedUpload(Guid Id, string FileName, string Sha256, long 
 
 public sealed record SchemaProposal(DatasetSchema Schema, IReadOnlyDictionary<string, IReadOnlyList<string>> Examples);
 
-public sealed record IngestResult(Dataset Dataset, DatasetVersion Version, bool Created);
+public sealed record IngestResult(Dataset Dataset, DatasetVersion Version, bool Created, SchemaDiff Diff);
 
 /// <summary>
 /// Turns an uploaded file into a dataset version: stage (stream to disk, hash, size limit), infer the
@@ -68,31 +68,52 @@ public sealed class DatasetIngestor(
     }
 
     /// <summary>The schema the file suggests (types and role guesses) and each column's frequent values, for the user to review.</summary>
-    public SchemaProposal Inspect(StagedUpload staged) => Guard(StagedPath(staged.Id), path =>
+    /// <param name="previous">For a new version of an existing dataset: its latest schema, whose roles carry over.</param>
+    public SchemaProposal Inspect(StagedUpload staged, DatasetSchema? previous = null) => Guard(StagedPath(staged.Id), path =>
     {
         var schema = SchemaInference.Infer(path, CsvFile.Inspect(path), out var examples);
-        return new SchemaProposal(schema, examples);
+        return new SchemaProposal(SchemaInference.CarryOver(schema, previous), examples);
     });
 
-    public async Task<IngestResult> IngestAsync(StagedUpload staged, string name, SchemaOverrides overrides, string actor,
-        Action<double>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>The latest version's schema of a dataset that can take a new version; refuses an unknown or archived dataset.</summary>
+    public async Task<(Dataset Dataset, DatasetSchema? Latest)> TargetAsync(Guid datasetId, CancellationToken cancellationToken = default)
+    {
+        var dataset = await store.GetAsync(datasetId, cancellationToken) ?? throw new DatasetValidationException($"No dataset has the id {datasetId}.", field: "id");
+        if (dataset.ArchivedAt is not null) throw new DatasetValidationException($"The dataset '{dataset.Name}' is archived; restore it before adding a version.", field: "id");
+        var latest = (await store.ListVersionsAsync(datasetId, cancellationToken)).FirstOrDefault();
+        return (dataset, latest?.Schema);
+    }
+
+    public Task<IngestResult> IngestAsync(StagedUpload staged, string name, SchemaOverrides overrides, string actor,
+        Action<double>? progress = null, CancellationToken cancellationToken = default) =>
+        IngestAsync(staged, name, null, overrides, actor, progress, cancellationToken);
+
+    /// <summary>Makes the upload the next version of the dataset <paramref name="datasetId"/> (whatever its name).</summary>
+    public Task<IngestResult> AddVersionAsync(Guid datasetId, StagedUpload staged, SchemaOverrides overrides, string actor,
+        Action<double>? progress = null, CancellationToken cancellationToken = default) =>
+        IngestAsync(staged, "", datasetId, overrides, actor, progress, cancellationToken);
+
+    private async Task<IngestResult> IngestAsync(StagedUpload staged, string name, Guid? datasetId, SchemaOverrides overrides, string actor,
+        Action<double>? progress, CancellationToken cancellationToken)
     {
         var path = StagedPath(staged.Id);
         try
         {
-            name = ValidateName(name);
-            var (schema, profile) = Guard(path, p => Analyse(p, overrides, progress, cancellationToken));
+            DatasetSchema? previous = null;
+            if (datasetId is Guid id) (_, previous) = await TargetAsync(id, cancellationToken);
+            else name = ValidateName(name);
+            var (schema, profile) = Guard(path, p => Analyse(p, previous, overrides, progress, cancellationToken));
 
             var added = false;
             try
             {
                 var (version, created) = await store.CreateVersionAsync(
-                    new NewDatasetVersion(name, staged.Sha256, staged.FileName, staged.Length, schema, profile), actor,
+                    new NewDatasetVersion(name, staged.Sha256, staged.FileName, staged.Length, schema, profile, datasetId), actor,
                     () => added = artifacts.Import(path, staged.Sha256), cancellationToken);
                 var dataset = (await store.GetAsync(version.DatasetId, CancellationToken.None))!;
                 logger.LogInformation("Dataset {Dataset} version {Version}: {Rows} rows, {Columns} columns{Existing}",
                     dataset.Name, version.Version, version.RowCount, version.ColumnCount, created ? "" : " (identical to an existing version)");
-                return new IngestResult(dataset, version, created);
+                return new IngestResult(dataset, version, created, await store.DiffAsync(version, CancellationToken.None));
             }
             catch when (added)
             {
@@ -113,10 +134,10 @@ public sealed class DatasetIngestor(
     /// Settles the schema and profiles the file. Types guessed from the first rows can be contradicted
     /// later in a big file; then the guess is redone over the whole file once before the file is refused.
     /// </summary>
-    private static (DatasetSchema Schema, DatasetProfile Profile) Analyse(string path, SchemaOverrides overrides, Action<double>? progress, CancellationToken cancellationToken)
+    private static (DatasetSchema Schema, DatasetProfile Profile) Analyse(string path, DatasetSchema? previous, SchemaOverrides overrides, Action<double>? progress, CancellationToken cancellationToken)
     {
         var delimiter = CsvFile.Inspect(path);
-        var inferred = SchemaInference.Infer(path, delimiter);
+        var inferred = SchemaInference.CarryOver(SchemaInference.Infer(path, delimiter), previous);
         var settled = SchemaInference.Apply(inferred, overrides);
         try
         {
@@ -124,10 +145,31 @@ public sealed class DatasetIngestor(
         }
         catch (DatasetValidationException ex) when (ex.Examples.Any(e => e.Column is { } c && overrides.Columns?.ContainsKey(c) != true))
         {
-            var full = SchemaInference.Apply(SchemaInference.Infer(path, delimiter, int.MaxValue), overrides);
+            var full = SchemaInference.Apply(SchemaInference.CarryOver(SchemaInference.Infer(path, delimiter, int.MaxValue), previous), overrides);
             if (full.Columns.SequenceEqual(settled.Columns)) throw;
             return (full, DatasetProfiler.Run(path, full, progress, cancellationToken));
         }
+    }
+
+    /// <summary>
+    /// Corrects a version's roles, types or positive label without a new upload: the next version of the
+    /// dataset reuses the version's stored file (no copy) under the corrected schema, profiled afresh.
+    /// </summary>
+    public async Task<IngestResult> ReviseAsync(Guid datasetId, int fromVersion, SchemaOverrides overrides, string actor,
+        Action<double>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var (dataset, _) = await TargetAsync(datasetId, cancellationToken);
+        var source = await store.GetVersionAsync(datasetId, fromVersion, cancellationToken)
+            ?? throw new DatasetValidationException($"Dataset '{dataset.Name}' has no version {fromVersion}.", field: "version");
+        var schema = SchemaInference.Apply(source.Schema, overrides);
+        // Verifies the stored file's checksum before profiling it in place.
+        await (await artifacts.OpenReadAsync(source.Checksum, cancellationToken)).DisposeAsync();
+        var profile = Guard(artifacts.PathFor(source.Checksum), p => DatasetProfiler.Run(p, schema, progress, cancellationToken));
+        var (version, created) = await store.CreateVersionAsync(
+            new NewDatasetVersion(dataset.Name, source.Checksum, source.FileName, source.SizeBytes, schema, profile, datasetId, fromVersion), actor,
+            () => { }, cancellationToken);
+        logger.LogInformation("Dataset {Dataset} version {Version}: roles corrected from version {From}", dataset.Name, version.Version, fromVersion);
+        return new IngestResult(dataset, version, created, await store.DiffAsync(version, CancellationToken.None));
     }
 
     /// <summary>Removes a staged upload the user abandoned.</summary>

@@ -12,20 +12,24 @@ public sealed record DatasetSummary(
 
 public sealed record DatasetVersion(
     Guid Id, Guid DatasetId, int Version, string Checksum, string FileName, long SizeBytes, long RowCount, int ColumnCount,
-    string SchemaJson, string ProfileJson, string CreatedBy, DateTime CreatedAt)
+    string SchemaJson, string ProfileJson, string CreatedBy, DateTime CreatedAt, int? BasedOnVersion)
 {
     public DatasetSchema Schema => field ??= DatasetSchema.FromJson(SchemaJson);
 
     public DatasetProfile Profile => field ??= System.Text.Json.JsonSerializer.Deserialize<DatasetProfile>(ProfileJson, DatasetSchema.Json)!;
 }
 
-public sealed record NewDatasetVersion(string Name, string Checksum, string FileName, long SizeBytes, DatasetSchema Schema, DatasetProfile Profile);
+/// <param name="DatasetId">Adds to this dataset (its name is then ignored) instead of the dataset named <paramref name="Name"/>.</param>
+/// <param name="BasedOnVersion">The version whose file this one reuses with corrected roles.</param>
+public sealed record NewDatasetVersion(
+    string Name, string Checksum, string FileName, long SizeBytes, DatasetSchema Schema, DatasetProfile Profile,
+    Guid? DatasetId = null, int? BasedOnVersion = null);
 
 public sealed class DatasetStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     private const string VersionColumns = """
         id, dataset_id, version, checksum, file_name, size_bytes, row_count, column_count,
-        schema::text AS schema_json, profile::text AS profile_json, created_by, created_at
+        schema::text AS schema_json, profile::text AS profile_json, created_by, created_at, based_on_version
         """;
 
     /// <summary>
@@ -44,17 +48,30 @@ public sealed class DatasetStore(NpgsqlDataSource dataSource, TimeProvider time)
         await LockChecksumAsync(transaction, input.Checksum, cancellationToken);
         placeFile();
 
-        const string upsert = """
-            INSERT INTO datasets (id, name, created_by, created_at) VALUES (@id, @name, @actor, @now)
-            ON CONFLICT ((lower(name))) DO NOTHING
-            """;
-        var inserted = await connection.ExecuteAsync(new CommandDefinition(upsert, new { id = Guid.CreateVersion7(time.GetUtcNow()), name = input.Name, actor, now }, transaction, cancellationToken: cancellationToken));
-        // The row lock serialises version numbers between concurrent uploads to one dataset.
-        const string lockDataset = "SELECT id, name, created_by, created_at, archived_at, archived_by FROM datasets WHERE lower(name) = lower(@name) FOR UPDATE";
-        var dataset = await connection.QuerySingleAsync<Dataset>(new CommandDefinition(lockDataset, new { name = input.Name }, transaction, cancellationToken: cancellationToken));
-        if (dataset.ArchivedAt is not null)
+        var inserted = 0;
+        Dataset dataset;
+        if (input.DatasetId is Guid datasetId)
         {
-            throw new DatasetValidationException($"The dataset '{dataset.Name}' is archived; choose another name.", field: "name");
+            // The row lock serialises version numbers between concurrent uploads to one dataset.
+            const string lockById = "SELECT id, name, created_by, created_at, archived_at, archived_by FROM datasets WHERE id = @datasetId FOR UPDATE";
+            dataset = await connection.QuerySingleOrDefaultAsync<Dataset>(new CommandDefinition(lockById, new { datasetId }, transaction, cancellationToken: cancellationToken))
+                ?? throw new DatasetValidationException($"No dataset has the id {datasetId}.", field: "id");
+            if (dataset.ArchivedAt is not null)
+                throw new DatasetValidationException($"The dataset '{dataset.Name}' is archived; restore it before adding a version.", field: "id");
+        }
+        else
+        {
+            const string upsert = """
+                INSERT INTO datasets (id, name, created_by, created_at) VALUES (@id, @name, @actor, @now)
+                ON CONFLICT ((lower(name))) DO NOTHING
+                """;
+            inserted = await connection.ExecuteAsync(new CommandDefinition(upsert, new { id = Guid.CreateVersion7(time.GetUtcNow()), name = input.Name, actor, now }, transaction, cancellationToken: cancellationToken));
+            const string lockDataset = "SELECT id, name, created_by, created_at, archived_at, archived_by FROM datasets WHERE lower(name) = lower(@name) FOR UPDATE";
+            dataset = await connection.QuerySingleAsync<Dataset>(new CommandDefinition(lockDataset, new { name = input.Name }, transaction, cancellationToken: cancellationToken));
+            if (dataset.ArchivedAt is not null)
+            {
+                throw new DatasetValidationException($"The dataset '{dataset.Name}' is archived; choose another name.", field: "name");
+            }
         }
 
         var schemaJson = input.Schema.ToJson();
@@ -68,10 +85,10 @@ public sealed class DatasetStore(NpgsqlDataSource dataSource, TimeProvider time)
         }
 
         const string insert = $"""
-            INSERT INTO dataset_versions (id, dataset_id, version, checksum, file_name, size_bytes, row_count, column_count, schema, profile, created_by, created_at)
+            INSERT INTO dataset_versions (id, dataset_id, version, checksum, file_name, size_bytes, row_count, column_count, schema, profile, created_by, created_at, based_on_version)
             VALUES (@id, @datasetId,
                     (SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE dataset_id = @datasetId),
-                    @Checksum, @FileName, @SizeBytes, @rowCount, @columnCount, @schemaJson::jsonb, @profileJson::jsonb, @actor, @now)
+                    @Checksum, @FileName, @SizeBytes, @rowCount, @columnCount, @schemaJson::jsonb, @profileJson::jsonb, @actor, @now, @BasedOnVersion)
             RETURNING {VersionColumns}
             """;
         var version = await connection.QuerySingleAsync<DatasetVersion>(new CommandDefinition(insert, new
@@ -87,11 +104,25 @@ public sealed class DatasetStore(NpgsqlDataSource dataSource, TimeProvider time)
             profileJson = System.Text.Json.JsonSerializer.Serialize(input.Profile, DatasetSchema.Json),
             actor,
             now,
+            input.BasedOnVersion,
         }, transaction, cancellationToken: cancellationToken));
 
         if (inserted == 1) await AuditLog.WriteAsync(transaction, now, actor, "dataset.create", "dataset", dataset.Id.ToString(), new { dataset.Name }, cancellationToken);
-        await AuditLog.WriteAsync(transaction, now, actor, "dataset.version.create", "dataset", dataset.Id.ToString(),
-            new { dataset.Name, version.Version, input.Checksum, rows = version.RowCount, columns = version.ColumnCount }, cancellationToken);
+        const string previousSql = "SELECT schema::text FROM dataset_versions WHERE dataset_id = @datasetId AND version = @previous";
+        var previousJson = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+            previousSql, new { datasetId = dataset.Id, previous = version.Version - 1 }, transaction, cancellationToken: cancellationToken));
+        var diff = SchemaDiff.Between(previousJson is null ? null : DatasetSchema.FromJson(previousJson), input.Schema, previousJson is null ? null : version.Version - 1);
+        if (input.BasedOnVersion is int basedOn)
+        {
+            await AuditLog.WriteAsync(transaction, now, actor, "dataset.version.revise", "dataset", dataset.Id.ToString(),
+                new { dataset.Name, version.Version, basedOn, changed = diff.Changed, positiveLabel = input.Schema.PositiveLabel }, cancellationToken);
+        }
+        else
+        {
+            await AuditLog.WriteAsync(transaction, now, actor, "dataset.version.create", "dataset", dataset.Id.ToString(),
+                new { dataset.Name, version.Version, input.Checksum, rows = version.RowCount, columns = version.ColumnCount, added = diff.Added, removed = diff.Removed, changed = diff.Changed }, cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return (version, true);
     }
@@ -147,6 +178,30 @@ public sealed class DatasetStore(NpgsqlDataSource dataSource, TimeProvider time)
     private static Task LockChecksumAsync(NpgsqlTransaction transaction, string checksum, CancellationToken cancellationToken) =>
         transaction.Connection!.ExecuteAsync(new CommandDefinition(
             "SELECT pg_advisory_xact_lock(hashtextextended(@checksum, 7))", new { checksum }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Undoes <see cref="ArchiveAsync"/>; null when the dataset is not archived (or does not exist).</summary>
+    public async Task<Dataset?> RestoreAsync(Guid id, string actor, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        const string sql = """
+            UPDATE datasets SET archived_at = NULL, archived_by = NULL WHERE id = @id AND archived_at IS NOT NULL
+            RETURNING id, name, created_by, created_at, archived_at, archived_by
+            """;
+        var dataset = await connection.QuerySingleOrDefaultAsync<Dataset>(new CommandDefinition(sql, new { id }, transaction, cancellationToken: cancellationToken));
+        if (dataset is null) return null;
+        await AuditLog.WriteAsync(transaction, now, actor, "dataset.restore", "dataset", id.ToString(), new { dataset.Name }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return dataset;
+    }
+
+    /// <summary>What changed in the schema from the version before <paramref name="version"/>.</summary>
+    public async Task<SchemaDiff> DiffAsync(DatasetVersion version, CancellationToken cancellationToken = default)
+    {
+        var previous = version.Version > 1 ? await GetVersionAsync(version.DatasetId, version.Version - 1, cancellationToken) : null;
+        return SchemaDiff.Between(previous?.Schema, version.Schema, previous?.Version);
+    }
 
     /// <summary>Soft delete: the dataset disappears from lists, its versions stay readable for lineage.</summary>
     public async Task<Dataset?> ArchiveAsync(Guid id, string actor, CancellationToken cancellationToken = default)

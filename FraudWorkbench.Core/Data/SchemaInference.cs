@@ -13,7 +13,13 @@ public static class SchemaInference
     public static readonly IReadOnlyList<double> DefaultAgeBands = [18, 25, 35, 45, 55, 65];
 
     private static readonly HashSet<string> LabelNames = ["isfraud", "fraud", "class", "label", "target", "isfraudulent", "fraudflag", "fraudlabel", "y", "chargeback"];
-    private static readonly string[] EntityWords = ["customer", "card", "account", "device", "user", "client", "merchant", "email", "cardholder"];
+    // Who a row belongs to (velocity and history are kept per entity). A merchant is a counterparty shared by
+    // thousands of customers, not an entity whose own history says it is being defrauded.
+    private static readonly string[] EntityWords = ["customer", "card", "cc", "account", "acct", "device", "user", "client", "cardholder", "member", "email", "phone"];
+    private static readonly string[] IdSuffixes = ["id", "key", "num", "number", "no", "nr", "hash"];
+    private static readonly HashSet<string> IdNames = ["id", "uuid", "guid", "transnum", "transactionnumber", "txnum"];
+    // Personal names and postal addresses: identifying, never predictive in a way worth the risk.
+    private static readonly HashSet<string> PersonalNames = ["first", "last", "firstname", "lastname", "middlename", "name", "fullname", "surname", "forename", "givenname", "street", "address", "streetaddress", "address1", "address2", "addr"];
     private static readonly HashSet<string> ProtectedNames = ["gender", "sex", "age", "race", "ethnicity", "religion", "nationality", "maritalstatus", "disability"];
 
     /// <summary>Reads the header and up to <see cref="SampleRows"/> rows of the file and proposes a schema.</summary>
@@ -72,15 +78,15 @@ public static class SchemaInference
         var columns = inferred.Columns.ToList();
         foreach (var (name, change) in overrides.Columns ?? new Dictionary<string, ColumnOverride>())
         {
-            if (change is null) throw new DatasetValidationException($"The schema's entry for column '{name}' is empty; give a type and/or a role.", field: "schema");
+            if (change is null) throw new DatasetValidationException($"The schema's entry for column '{name}' is empty; give a type and/or a role.", field: "schema", column: name);
             var index = columns.FindIndex(c => c.Name == name);
-            if (index < 0) throw new DatasetValidationException($"The schema names a column '{name}' that the file does not have.", field: "schema");
+            if (index < 0) throw new DatasetValidationException($"The schema names a column '{name}' that the file does not have.", field: "schema", column: name);
             if (change.Type is not null && !ColumnType.All.Contains(change.Type))
-                throw new DatasetValidationException($"Column '{name}': type '{change.Type}' is not one of {string.Join(", ", ColumnType.All)}.", field: "schema");
+                throw new DatasetValidationException($"Column '{name}': type '{change.Type}' is not one of {string.Join(", ", ColumnType.All)}.", field: "schema", column: name);
             if (change.Role is not null && !ColumnRole.All.Contains(change.Role))
-                throw new DatasetValidationException($"Column '{name}': role '{change.Role}' is not one of {string.Join(", ", ColumnRole.All)}.", field: "schema");
+                throw new DatasetValidationException($"Column '{name}': role '{change.Role}' is not one of {string.Join(", ", ColumnRole.All)}.", field: "schema", column: name);
             if (change.DateFormat is not null && !ValueParsing.DateFormats.Contains(change.DateFormat) && change.DateFormat is not (ValueParsing.EpochSeconds or ValueParsing.EpochMilliseconds))
-                throw new DatasetValidationException($"Column '{name}': date format '{change.DateFormat}' is not supported.", field: "schema");
+                throw new DatasetValidationException($"Column '{name}': date format '{change.DateFormat}' is not supported.", field: "schema", column: name);
 
             var column = columns[index];
             var type = change.Type ?? column.Type;
@@ -93,13 +99,50 @@ public static class SchemaInference
             };
         }
 
-        if (columns.Count(c => c.Role == ColumnRole.Label) > 1) throw new DatasetValidationException("Only one column can be the label.", field: "schema");
-        if (columns.Count(c => c.Role == ColumnRole.EventTime) > 1) throw new DatasetValidationException("Only one column can be the event time.", field: "schema");
+        foreach (var (single, what) in new[] { (ColumnRole.Label, "the label"), (ColumnRole.EventTime, "the event time") })
+        {
+            var marked = columns.Where(c => c.Role == single).Select(c => c.Name).ToList();
+            if (marked.Count > 1)
+                throw new DatasetValidationException($"Only one column can be {what}: {string.Join(", ", marked.Select(n => $"'{n}'"))} are all marked {what}.", field: "schema", column: marked[^1]);
+        }
         if (columns.FirstOrDefault(c => c.Role == ColumnRole.EventTime) is { Type: not ColumnType.DateTime } time)
-            throw new DatasetValidationException($"Column '{time.Name}' is the event time, so its type must be datetime.", field: "schema");
+            throw new DatasetValidationException($"Column '{time.Name}' is the event time, so its type must be datetime.", field: "schema", column: time.Name);
 
         var hasLabel = columns.Any(c => c.Role == ColumnRole.Label);
         var positive = hasLabel ? overrides.PositiveLabel ?? inferred.PositiveLabel : null;
+        return inferred with { Columns = columns, PositiveLabel = positive };
+    }
+
+    /// <summary>
+    /// For a new version of an existing dataset: the roles (and the positive label) the user settled on
+    /// in the previous version win over fresh guesses for columns of the same name and a compatible type,
+    /// so a correction is made once, not on every upload.
+    /// </summary>
+    public static DatasetSchema CarryOver(DatasetSchema inferred, DatasetSchema? previous)
+    {
+        if (previous is null) return inferred;
+        var columns = inferred.Columns.ToList();
+        for (var i = 0; i < columns.Count; i++)
+        {
+            var index = previous.IndexOf(columns[i].Name);
+            if (index < 0) continue;
+            var before = previous.Columns[index];
+            if (before.Role == ColumnRole.EventTime && columns[i].Type != ColumnType.DateTime) continue;
+            columns[i] = columns[i] with { Role = before.Role, AgeBands = before.AgeBands ?? columns[i].AgeBands };
+        }
+
+        // A single label and event time: the previous version's choice wins over a guess elsewhere.
+        foreach (var single in new[] { ColumnRole.Label, ColumnRole.EventTime })
+        {
+            var chosen = previous.Columns.FirstOrDefault(c => c.Role == single && columns.Any(n => n.Name == c.Name && n.Role == single));
+            if (chosen is null) continue;
+            for (var i = 0; i < columns.Count; i++)
+                if (columns[i].Role == single && columns[i].Name != chosen.Name) columns[i] = columns[i] with { Role = ColumnRole.Feature };
+        }
+
+        var label = columns.FirstOrDefault(c => c.Role == ColumnRole.Label);
+        var positive = label is null ? null
+            : previous.Label?.Name == label.Name && previous.PositiveLabel is not null ? previous.PositiveLabel : inferred.PositiveLabel;
         return inferred with { Columns = columns, PositiveLabel = positive };
     }
 
@@ -123,10 +166,20 @@ public static class SchemaInference
 
         var role = ColumnRole.Feature;
         IReadOnlyList<double>? bands = null;
+        var entityName = EntityWords.Any(w => key == w || IdSuffixes.Any(x => key == w + x));
+        var idName = IdNames.Contains(key) || (tokens.Length > 1 && IdSuffixes.Contains(tokens[^1])) || key.EndsWith("id", StringComparison.Ordinal) && name.EndsWith("Id", StringComparison.Ordinal);
+        var highCardinality = s.Distinct.Count > 50 && s.Distinct.Count > 0.05 * s.NonMissing;
+        // Card numbers, account numbers and UUIDs: digits or hex that only identify. As numbers they would be a
+        // meaningless feature (and a 19-digit card number does not even fit a long), so they are text.
+        var identifierValues = s.NonMissing > 0 && type != ColumnType.DateTime && (s.AllLongDigits || s.AllUuids);
+        // An entity key is a name for someone, not a quantity: integer keys are text too.
+        if (identifierValues || (entityName && type is ColumnType.Integer or ColumnType.Decimal)) type = ColumnType.Text;
         var uniqueIdentifier = !s.RepeatSeen && s.NonMissing > 50 && (type == ColumnType.Text || (type == ColumnType.Integer && key.EndsWith("id", StringComparison.Ordinal)));
         if (LabelNames.Contains(key) && s.Distinct.Count == 2) role = ColumnRole.Label;
         else if (type == ColumnType.DateTime && timeLike) role = ColumnRole.EventTime;
-        else if (EntityWords.Any(w => key == w || key == w + "id" || key == w + "key" || key == w + "number")) role = ColumnRole.EntityKey;
+        else if (entityName) role = ColumnRole.EntityKey;
+        else if (PersonalNames.Contains(key) || (tokens.Length > 1 && tokens[^1] == "name")) role = ColumnRole.Ignore;
+        else if (identifierValues || (idName && (highCardinality || uniqueIdentifier))) role = ColumnRole.Ignore; // per-row or unknown identifiers
         else if (ProtectedNames.Contains(key) || (tokens.Length > 0 && ProtectedNames.Contains(tokens[^1])))
         {
             role = ColumnRole.Protected;
@@ -153,6 +206,10 @@ public static class SchemaInference
         return sb.ToString();
     }
 
+    private static bool IsUuidLike(ReadOnlySpan<char> text) =>
+        (text.Length == 32 && !text.ContainsAnyExcept("0123456789abcdefABCDEF"))
+        || (text.Length == 36 && text[8] == '-' && text[13] == '-' && text[18] == '-' && text[23] == '-' && !text.ContainsAnyExcept("0123456789abcdefABCDEF-"));
+
     private sealed class ColumnSample
     {
         public int NonMissing;
@@ -162,6 +219,9 @@ public static class SchemaInference
         public int DateFormatMask = -1;
         /// <summary>Some value occurred twice: not a unique identifier (tracked past the distinct cap too, for the values kept).</summary>
         public bool RepeatSeen;
+        /// <summary>Every value is a string of at least 12 digits (card, account or phone numbers), or a UUID / 32-hex hash.</summary>
+        public bool AllLongDigits = true;
+        public bool AllUuids = true;
         private long min = long.MaxValue;
         private long max = long.MinValue;
         public readonly Dictionary<string, int> Distinct = new();
@@ -181,6 +241,9 @@ public static class SchemaInference
                 RepeatSeen = true;
             }
             else if (Distinct.Count < DistinctCap) lookup[text] = 1;
+
+            if (AllLongDigits) AllLongDigits = text.Length >= 12 && !text.ContainsAnyExcept("0123456789");
+            if (AllUuids) AllUuids = IsUuidLike(text);
 
             if (AllIntegers)
             {

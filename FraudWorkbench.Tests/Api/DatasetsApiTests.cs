@@ -139,4 +139,125 @@ public sealed class DatasetsApiTests(AppFixture fixture) : IClassFixture<AppFixt
         Assert.DoesNotContain(list!, d => d.Id == created.Id);
         Assert.Equal(HttpStatusCode.NotFound, (await readOnly.GetAsync($"/api/v1/datasets/{Guid.NewGuid()}")).StatusCode);
     }
+
+    [Fact]
+    public async Task PostVersion_ToExistingDataset_Version2OfItWithTheSchemaDiff()
+    {
+        using var client = Client(AppFixture.BootstrapApiKey);
+        var v1 = (await (await client.PostAsync("/api/v1/datasets", Form("api-versions", Csv))).Content.ReadFromJsonAsync<DatasetVersionResponse>())!;
+        // customer_id removed, channel added, amount now whole numbers (decimal -> integer); the file name differs from the dataset's.
+        const string next = "event_time,amount,is_fraud,channel\n2026-02-01T10:00:00Z,10,0,web\n2026-02-01T11:00:00Z,20,1,app\n2026-02-02T09:00:00Z,30,0,web\n";
+
+        var response = await client.PostAsync($"/api/v1/datasets/{v1.Id}/versions", Form(null, next));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var v2 = (await response.Content.ReadFromJsonAsync<DatasetVersionResponse>())!;
+        Assert.Equal((v1.Id, "api-versions", 2), (v2.Id, v2.Name, v2.Version));
+        Assert.Equal($"/api/v1/datasets/{v1.Id}/versions/2", response.Headers.Location!.OriginalString);
+        var diff = v2.Changes!;
+        Assert.Equal(1, diff.FromVersion);
+        Assert.Equal(["channel"], diff.Added);
+        Assert.Equal(["customer_id"], diff.Removed);
+        Assert.Equal([new ColumnChange("amount", "type", ColumnType.Decimal, ColumnType.Integer)], diff.Changed);
+        Assert.Contains(diff.Warnings, w => w.Contains("entity key 'customer_id' is missing"));
+        Assert.DoesNotContain(diff.Warnings, w => w.Contains("label", StringComparison.OrdinalIgnoreCase));
+        var dataset = await client.GetFromJsonAsync<DatasetResponse>($"/api/v1/datasets/{v1.Id}");
+        Assert.Equal([2, 1], dataset!.Versions.Select(v => v.Version));
+        var detail = await client.GetFromJsonAsync<DatasetVersionDetail>($"/api/v1/datasets/{v1.Id}/versions/2", DatasetSchema.Json);
+        Assert.Equal(["channel"], detail!.Changes!.Added);
+        var all = await client.GetFromJsonAsync<List<DatasetSummary>>("/api/v1/datasets");
+        Assert.Single(all!, d => d.Name.StartsWith("api-versions", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PostVersion_WithoutTheLabel_CreatedWithAWarningThatItCannotTrain()
+    {
+        using var client = Client(AppFixture.BootstrapApiKey);
+        var v1 = (await (await client.PostAsync("/api/v1/datasets", Form("api-lost-label", Csv))).Content.ReadFromJsonAsync<DatasetVersionResponse>())!;
+
+        var response = await client.PostAsync($"/api/v1/datasets/{v1.Id}/versions", Form(null, "event_time,customer_id,amount\n2026-01-01T10:00:00Z,c1,10.5\n"));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var v2 = (await response.Content.ReadFromJsonAsync<DatasetVersionResponse>())!;
+        Assert.Equal(["is_fraud"], v2.Changes!.Removed);
+        Assert.Contains(v2.Changes.Warnings, w => w.Contains("label column 'is_fraud' is missing") && w.Contains("cannot train"));
+    }
+
+    [Fact]
+    public async Task PostVersion_UnknownOrArchivedDataset_ProblemNotA500()
+    {
+        using var client = Client(AppFixture.BootstrapApiKey);
+        var unknown = await client.PostAsync($"/api/v1/datasets/{Guid.NewGuid()}/versions", Form(null, Csv));
+        var created = (await (await client.PostAsync("/api/v1/datasets", Form("api-archived-target", Csv))).Content.ReadFromJsonAsync<DatasetVersionResponse>())!;
+        await client.DeleteAsync($"/api/v1/datasets/{created.Id}");
+        var archived = await client.PostAsync($"/api/v1/datasets/{created.Id}/versions", Form(null, Csv));
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, archived.StatusCode);
+        Assert.Contains("archived", await archived.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ReviseSchema_RoleEdit_NewVersionOnTheSameFileReprofiled_OldVersionUnchanged()
+    {
+        using var client = Client(AppFixture.BootstrapApiKey);
+        const string csv = "event_time,customer_id,amount,is_fraud,channel\n2026-01-01T10:00:00Z,c1,10.5,0,web\n2026-01-01T10:05:00Z,c2,99.9,1,web\n2026-01-02T08:00:00Z,c1,12,0,app\n2026-01-02T09:00:00Z,c3,7,0,web\n";
+        var v1 = (await (await client.PostAsync("/api/v1/datasets", Form("api-revise", csv))).Content.ReadFromJsonAsync<DatasetVersionResponse>())!;
+
+        var response = await client.PostAsJsonAsync($"/api/v1/datasets/{v1.Id}/versions/1/schema", new
+        {
+            columns = new Dictionary<string, object> { ["is_fraud"] = new { role = "feature" }, ["channel"] = new { role = "label" } },
+            positiveLabel = "app",
+        });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var v2 = (await response.Content.ReadFromJsonAsync<DatasetVersionResponse>())!;
+        Assert.Equal((2, 1, v1.Checksum, "app"), (v2.Version, v2.BasedOnVersion, v2.Checksum, v2.PositiveLabel));
+        Assert.Equal([new ColumnChange("is_fraud", "role", ColumnRole.Label, ColumnRole.Feature), new ColumnChange("channel", "role", ColumnRole.Feature, ColumnRole.Label)], v2.Changes!.Changed);
+        Assert.Empty(v2.Changes.Added);
+        var after = await client.GetFromJsonAsync<DatasetVersionDetail>($"/api/v1/datasets/{v1.Id}/versions/2", DatasetSchema.Json);
+        Assert.Equal(("channel", 1L, 3L), (after!.Profile.Label!.Column, after.Profile.Label.PositiveCount, after.Profile.Label.NegativeCount));
+        var before = await client.GetFromJsonAsync<DatasetVersionDetail>($"/api/v1/datasets/{v1.Id}/versions/1", DatasetSchema.Json);
+        Assert.Equal(("is_fraud", 1L, 3L), (before!.Profile.Label!.Column, before.Profile.Label.PositiveCount, before.Profile.Label.NegativeCount));
+        Assert.Equal(ColumnRole.Label, before.Schema.Columns.Single(c => c.Name == "is_fraud").Role);
+        var audit = await fixture.App.Get<Npgsql.NpgsqlDataSource>().CreateCommand($"SELECT count(*) FROM audit_log WHERE action = 'dataset.version.revise' AND object_id = '{v1.Id}'").ExecuteScalarAsync();
+        Assert.Equal(1L, audit);
+    }
+
+    [Theory]
+    [InlineData("""{"columns": {"nope": {"role": "label"}}}""", "nope")]
+    [InlineData("""{"columns": {"channel": {"role": "event_time"}}}""", "channel")]
+    [InlineData("""{"columns": {"channel": {"role": "label"}}}""", "channel")]
+    public async Task ReviseSchema_BadColumn_400NamingTheColumn(string body, string column)
+    {
+        using var client = Client(AppFixture.BootstrapApiKey);
+        const string csv = "event_time,amount,is_fraud,channel\n2026-01-01T10:00:00Z,10.5,0,web\n2026-01-01T10:05:00Z,99.9,1,app\n";
+        var v1 = (await (await client.PostAsync("/api/v1/datasets", Form($"api-revise-bad-{column}-{body.Length}", csv))).Content.ReadFromJsonAsync<DatasetVersionResponse>())!;
+
+        var response = await client.PostAsync($"/api/v1/datasets/{v1.Id}/versions/1/schema", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(column, problem.RootElement.GetProperty("column").GetString());
+        Assert.Contains($"'{column}'", problem.RootElement.GetProperty("detail").GetString());
+        Assert.Single((await client.GetFromJsonAsync<DatasetResponse>($"/api/v1/datasets/{v1.Id}"))!.Versions);
+    }
+
+    [Fact]
+    public async Task Restore_ArchivedDataset_BackInTheListAndAudited()
+    {
+        using var client = Client(AppFixture.BootstrapApiKey);
+        var created = (await (await client.PostAsync("/api/v1/datasets", Form("api-restore", Csv))).Content.ReadFromJsonAsync<DatasetVersionResponse>())!;
+        await client.DeleteAsync($"/api/v1/datasets/{created.Id}");
+        var archivedList = await client.GetFromJsonAsync<List<DatasetSummary>>("/api/v1/datasets?includeArchived=true");
+
+        var restored = await client.PostAsync($"/api/v1/datasets/{created.Id}/restore", null);
+        var twice = await client.PostAsync($"/api/v1/datasets/{created.Id}/restore", null);
+
+        Assert.Contains(archivedList!, d => d.Id == created.Id && d.ArchivedAt != null);
+        Assert.Equal((HttpStatusCode.NoContent, HttpStatusCode.Conflict), (restored.StatusCode, twice.StatusCode));
+        Assert.Contains(await client.GetFromJsonAsync<List<DatasetSummary>>("/api/v1/datasets") ?? [], d => d.Id == created.Id && d.ArchivedAt == null);
+        var audit = await fixture.App.Get<Npgsql.NpgsqlDataSource>().CreateCommand($"SELECT count(*) FROM audit_log WHERE action = 'dataset.restore' AND object_id = '{created.Id}'").ExecuteScalarAsync();
+        Assert.Equal(1L, audit);
+    }
 }

@@ -60,7 +60,8 @@ public sealed class ApiDocsTests(AppFixture app, BrowserFixture browser) : IClas
             await page.Locator("[data-testid=nav-api-docs]").ClickAsync();
             await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/api/docs/$"));
             // Rendered by Scalar's script from the OpenAPI document: operations of several areas.
-            await Assertions.Expect(page.GetByText("/api/v1/whoami").First).ToBeVisibleAsync();
+            // Scalar builds the page from a large script and the whole document: slow on a loaded 2-core machine.
+            await Assertions.Expect(page.GetByText("/api/v1/whoami").First).ToBeVisibleAsync(new() { Timeout = 60_000 });
             await Assertions.Expect(page.GetByText("/api/v1/datasets/{id}/versions/{version}").First).ToBeVisibleAsync();
             await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Scoring", Exact = true })).ToBeVisibleAsync();
             await page.WaitForLoadStateAsync(LoadState.NetworkIdle);

@@ -35,7 +35,7 @@ public sealed class PageContext : IAsyncDisposable
         services.AddSingleton(Hub);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(db.Jobs(Hub));
-        services.AddSingleton(new FraudWorkbench.Core.Jobs.JobSubjects([new DatasetJobSubjects(), new FraudWorkbench.Core.Features.FeatureJobSubjects(db.DataSource)]));
+        services.AddSingleton(new FraudWorkbench.Core.Jobs.JobSubjects([new DatasetJobSubjects(new DatasetStore(db.DataSource, TimeProvider.System)), new FraudWorkbench.Core.Features.FeatureJobSubjects(db.DataSource)]));
         services.AddSingleton(db.Users());
         services.AddSingleton(db.ApiKeys());
         services.AddSingleton(new AuditLog(db.DataSource));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using FraudWorkbench.Core.Data;
 
 namespace FraudWorkbench.Tests.Data;
@@ -123,6 +124,95 @@ public sealed class SchemaInferenceTests : IDisposable
         var schema = Infer("created_time,x\n12,1\n2020-01-01,2\n2020-01-02,3\n");
 
         Assert.NotEqual(ColumnType.DateTime, Column(schema, "created_time").Type);
+    }
+
+    /// <summary>Rows shaped like the Kaggle "credit card transactions fraud detection" file (fraudTrain.csv).</summary>
+    private static string KaggleShaped(int rows)
+    {
+        var first = new[] { "Jennifer", "Stephanie", "Edward", "Jeremy", "Tyler", "Kathleen", "Christopher", "Ronald", "Lisa", "Jessica" };
+        var last = new[] { "Banks", "Gill", "Sanchez", "White", "Garcia", "Smith", "Williams", "Johnson", "Brown", "Jones" };
+        var categories = new[] { "misc_net", "grocery_pos", "entertainment", "gas_transport", "shopping_net" };
+        var sb = new System.Text.StringBuilder(",trans_date_trans_time,cc_num,merchant,category,amt,first,last,gender,street,city,state,zip,lat,long,city_pop,job,dob,trans_num,unix_time,merch_lat,merch_long,is_fraud\n");
+        for (var i = 0; i < rows; i++)
+        {
+            // 40 cards of 11 to 19 digits (Kaggle's shortest is 60416207185), 120 merchants: each card and merchant repeats.
+            var card = (i % 40) switch { 0 => "60416207185", 1 => "4613314721966", var k => (2703186189652095L + k * 7919L).ToString() };
+            if (i % 40 == 2) card = "4992346398065154184";
+            var time = new DateTime(2019, 1, 1, 0, 0, 18, DateTimeKind.Utc).AddMinutes(i * 7);
+            sb.Append(CultureInfo.InvariantCulture, $"{i},{time:yyyy-MM-dd HH:mm:ss},{card},\"fraud_Rippin, Kub and Mann {i % 120}\",{categories[i % 5]},{4.97 + i % 300 * 1.31:0.00},")
+              .Append(CultureInfo.InvariantCulture, $"{first[i % 10]},{last[i / 10 % 10]},{(i % 2 == 0 ? "F" : "M")},{561 + i} Perry Cove,Moravian Falls,NC,{28654 + i % 40},{36.0788 + i % 40 * 0.01:0.0000},{-81.1781 - i % 40 * 0.01:0.0000},{3495 + i % 40},")
+              .Append(CultureInfo.InvariantCulture, $"\"Psychologist, counselling {i % 60}\",{1988 - i % 40}-03-09,{Guid.NewGuid():N},{1325376018 + i * 420},{36.011293 + i % 97 * 0.001:0.000000},{-82.048315 + i % 89 * 0.001:0.000000},{(i % 50 == 7 ? 1 : 0)}\n");
+        }
+
+        return sb.ToString();
+    }
+
+    [Fact]
+    public void Infer_KaggleCardTransactions_IdentifiersNamesAndTextOutOfTheFeatures()
+    {
+        var schema = Infer(KaggleShaped(600));
+
+        // A card number is who paid: the entity key, stored as text (19 digits do not fit a long; it is not a quantity).
+        Assert.Equal((ColumnType.Text, ColumnRole.EntityKey), (Column(schema, "cc_num").Type, Column(schema, "cc_num").Role));
+        Assert.Equal((ColumnType.Text, ColumnRole.Ignore), (Column(schema, "trans_num").Type, Column(schema, "trans_num").Role)); // one per row
+        Assert.Equal(ColumnRole.Ignore, Column(schema, "column_1").Role); // the unnamed row index
+        Assert.Equal(ColumnRole.Ignore, Column(schema, "first").Role);
+        Assert.Equal(ColumnRole.Ignore, Column(schema, "last").Role);
+        Assert.Equal(ColumnRole.Ignore, Column(schema, "street").Role);
+        Assert.NotEqual(ColumnRole.EntityKey, Column(schema, "merchant").Role);
+        Assert.Equal((ColumnType.DateTime, ColumnRole.EventTime), (Column(schema, "trans_date_trans_time").Type, Column(schema, "trans_date_trans_time").Role));
+        Assert.Equal((ColumnType.Boolean, ColumnRole.Label, "1"), (Column(schema, "is_fraud").Type, Column(schema, "is_fraud").Role, schema.PositiveLabel));
+        Assert.Equal(ColumnRole.Protected, Column(schema, "gender").Role);
+        Assert.Equal((ColumnType.Decimal, ColumnRole.Feature), (Column(schema, "amt").Type, Column(schema, "amt").Role));
+        Assert.Equal((ColumnType.Categorical, ColumnRole.Feature), (Column(schema, "category").Type, Column(schema, "category").Role));
+        Assert.Equal(["cc_num"], schema.Columns.Where(c => c.Role == ColumnRole.EntityKey).Select(c => c.Name));
+        // Nothing that only identifies a row or a person is left as a numeric feature.
+        Assert.DoesNotContain(schema.Columns, c => c.Role == ColumnRole.Feature && ColumnType.IsNumeric(c.Type) && c.Name is "cc_num" or "trans_num" or "column_1");
+    }
+
+    [Theory]
+    [InlineData("card_number", "4111111111111111", ColumnRole.EntityKey)]
+    [InlineData("account_id", "100200300", ColumnRole.EntityKey)]
+    [InlineData("deviceId", "d-9", ColumnRole.EntityKey)]
+    [InlineData("merchant_id", "m-", ColumnRole.Ignore)]
+    [InlineData("order_no", "", ColumnRole.Ignore)]
+    [InlineData("session_uuid", "uuid", ColumnRole.Ignore)]
+    [InlineData("reference", "long", ColumnRole.Ignore)]
+    [InlineData("customer_name", "Ann ", ColumnRole.Ignore)]
+    [InlineData("merchant", "shop ", ColumnRole.Feature)]
+    public void Infer_IdentifierShapes_EntityKeyOrIgnore(string name, string prefix, string expected)
+    {
+        // 200 rows, 80 distinct values: too many for a category, each seen more than once.
+        var values = Enumerable.Range(0, 200).Select(i => prefix switch
+        {
+            "uuid" => new Guid(i % 80, 0, 0, new byte[8]).ToString(),
+            "long" => (900_000_000_000L + i % 80 * 13).ToString(CultureInfo.InvariantCulture),
+            "merchant" => "",
+            _ => prefix + (i % 80 * 37 + 1000).ToString(CultureInfo.InvariantCulture),
+        });
+        if (name == "merchant") values = Enumerable.Range(0, 200).Select(i => prefix + (i % 12));
+        var schema = Infer($"{name},amount\n" + string.Concat(values.Select((v, i) => $"{v},{i}.5\n")));
+
+        Assert.Equal(expected, Column(schema, name).Role);
+        if (expected != ColumnRole.Feature) Assert.False(ColumnType.IsNumeric(Column(schema, name).Type) && Column(schema, name).Role == ColumnRole.Feature);
+    }
+
+    [Fact]
+    public void CarryOver_PreviousRolesWinForSameColumns_NewColumnsKeepTheirGuess()
+    {
+        var previous = Infer("outcome,customer_id,amount\nfraud,c1,1\nok,c2,2\n");
+        previous = SchemaInference.Apply(previous, new SchemaOverrides(new Dictionary<string, ColumnOverride>
+        {
+            ["outcome"] = new(Role: ColumnRole.Label),
+            ["customer_id"] = new(Role: ColumnRole.Ignore),
+        }, PositiveLabel: "fraud"));
+        var next = Infer("outcome,customer_id,amount,is_fraud\nfraud,c1,1,0\nok,c2,2,1\n");
+
+        var carried = SchemaInference.CarryOver(next, previous);
+
+        Assert.Equal((ColumnRole.Label, "fraud"), (Column(carried, "outcome").Role, carried.PositiveLabel));
+        Assert.Equal(ColumnRole.Ignore, Column(carried, "customer_id").Role);
+        Assert.Equal(ColumnRole.Feature, Column(carried, "is_fraud").Role); // one label: the one the user chose before
     }
 
     public void Dispose() => files.Dispose();

@@ -1,0 +1,51 @@
+namespace FraudWorkbench.Core.Data;
+
+/// <param name="Kind"><c>type</c> or <c>role</c>.</param>
+public sealed record ColumnChange(string Column, string Kind, string From, string To);
+
+/// <summary>
+/// What changed in a dataset's schema from one version to the next, and what of it matters for
+/// training (a lost label or event time), so the user reads it before training on the new version.
+/// </summary>
+public sealed record SchemaDiff(
+    int? FromVersion,
+    IReadOnlyList<string> Added,
+    IReadOnlyList<string> Removed,
+    IReadOnlyList<ColumnChange> Changed,
+    IReadOnlyList<string> Warnings)
+{
+    public bool IsEmpty => Added.Count == 0 && Removed.Count == 0 && Changed.Count == 0;
+
+    public static SchemaDiff Between(DatasetSchema? previous, DatasetSchema current, int? fromVersion = null)
+    {
+        var warnings = new List<string>();
+        if (current.Label is null)
+        {
+            warnings.Add(previous?.Label is { } lost
+                ? $"No label: the previous version's label column '{lost.Name}' is {(current.IndexOf(lost.Name) < 0 ? "missing" : "no longer the label")}, so this version cannot train a model."
+                : "No label column: this version cannot train a model until a column is given the label role.");
+        }
+
+        if (previous is null) return new SchemaDiff(fromVersion, [], [], [], warnings);
+
+        var added = current.Columns.Where(c => previous.IndexOf(c.Name) < 0).Select(c => c.Name).ToList();
+        var removed = previous.Columns.Where(c => current.IndexOf(c.Name) < 0).Select(c => c.Name).ToList();
+        var changed = new List<ColumnChange>();
+        foreach (var column in current.Columns)
+        {
+            var index = previous.IndexOf(column.Name);
+            if (index < 0) continue;
+            var before = previous.Columns[index];
+            if (before.Type != column.Type) changed.Add(new ColumnChange(column.Name, "type", before.Type, column.Type));
+            if (before.Role != column.Role) changed.Add(new ColumnChange(column.Name, "role", before.Role, column.Role));
+        }
+
+        if (previous.EventTime is { } time && current.EventTime is null)
+            warnings.Add($"No event time: the previous version's event time '{time.Name}' is gone, so time splits and velocity features are unavailable.");
+        foreach (var key in previous.Columns.Where(c => c.Role == ColumnRole.EntityKey && current.IndexOf(c.Name) < 0))
+            warnings.Add($"The entity key '{key.Name}' is missing: feature sets that aggregate per '{key.Name}' cannot use this version.");
+        if (removed.Count > 0)
+            warnings.Add($"{removed.Count} column{(removed.Count == 1 ? " is" : "s are")} missing; feature sets that read {(removed.Count == 1 ? "it" : "them")} cannot use this version.");
+        return new SchemaDiff(fromVersion, added, removed, changed, warnings);
+    }
+}
