@@ -139,5 +139,8 @@ public sealed class DatasetUploadTests(AppFixture app, BrowserFixture browser) :
         await page.Locator("[data-testid=restore-browser-versions]").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=archived-browser-versions]")).ToHaveCountAsync(0);
         await Assertions.Expect(page.Locator("[data-testid=dataset-browser-versions]")).ToBeVisibleAsync();
+
+        // With datasets present, the samples are still a click away.
+        await Assertions.Expect(page.Locator("[data-testid=sample-data-header] [data-testid=sample-transactions-month-a]")).ToBeVisibleAsync();
     }
 }

@@ -114,10 +114,12 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
         await Assertions.Expect(table).ToContainTextAsync($"{datasetName} v1");
         Assert.False(await PageScrollsSidewaysAsync(page), "the runs page scrolls sideways at 1280 px");
         await page.Locator("[data-testid=sort-pr-auc]").ClickAsync();
+        await WaitForPrAucOrderAsync(page, descending: false); // the click's re-render arrives over the circuit
         var ascending = await PrAucColumnAsync(page);
         Assert.True(ascending.Count >= 2);
         Assert.Equal([.. ascending.Order()], ascending);
         await page.Locator("[data-testid=sort-pr-auc]").ClickAsync();
+        await WaitForPrAucOrderAsync(page, descending: true);
         var descending = await PrAucColumnAsync(page);
         Assert.Equal([.. descending.OrderDescending()], descending);
         Assert.NotEqual(ascending, descending);
@@ -182,6 +184,15 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("training-run-explorer.png"), FullPage = true });
         await BrowserFixture.AssertChartsFitAsync(page);
     }
+
+    private static Task WaitForPrAucOrderAsync(IPage page, bool descending) => page.WaitForFunctionAsync(
+        """
+        descending => {
+            const values = [...document.querySelectorAll('[data-testid=runs-table] tbody tr [data-testid=run-pr-auc]')]
+                .map(c => c.innerText.trim()).filter(t => t.length > 0).map(Number);
+            return values.length >= 2 && values.every((v, i) => i === 0 || (descending ? values[i - 1] >= v : values[i - 1] <= v));
+        }
+        """, descending);
 
     private static async Task<List<double>> PrAucColumnAsync(IPage page)
     {
