@@ -9,13 +9,7 @@ public sealed class ChartsAndThemeTests(AppFixture app, BrowserFixture browser) 
 {
     private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 
-    private async Task<Guid> SampleDatasetAsync(string name)
-    {
-        var ingestor = app.App.Get<DatasetIngestor>();
-        await using var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv"));
-        var staged = await ingestor.StageAsync(file, "transactions-month-a.csv");
-        return (await ingestor.IngestAsync(staged, name, SchemaOverrides.None, "test")).Dataset.Id;
-    }
+    private async Task<Guid> SampleDatasetAsync(string name) => (await SampleMonth.IngestAsync(app.App, name)).Dataset.Id;
 
     private static async Task SignInAtAsync(IPage page, string path)
     {

@@ -10,12 +10,7 @@ public sealed class FeatureSetEditorTests(AppFixture app, BrowserFixture browser
     [Fact]
     public async Task Editor_SuggestedRecipesOnTheSample_VersionPageShowsSignalAndPreview()
     {
-        var ingestor = app.App.Get<DatasetIngestor>();
-        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
-        {
-            var staged = await ingestor.StageAsync(file, "transactions-month-a.csv");
-            await ingestor.IngestAsync(staged, "browser-features", SchemaOverrides.None, "test");
-        }
+        await SampleMonth.IngestAsync(app.App, "browser-features");
 
         var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, 1280, 900);
         await using var _ = context;

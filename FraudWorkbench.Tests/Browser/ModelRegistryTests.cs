@@ -66,12 +66,7 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
     public async Task RegisterFromRun_GatePassesLive_PromoteToProduction_TryItScores()
     {
         // A real run on the month A sample, trained by the app's own worker.
-        var ingestor = app.App.Get<DatasetIngestor>();
-        IngestResult dataset;
-        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
-        {
-            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "browser-registry", SchemaOverrides.None, "test");
-        }
+        var dataset = await SampleMonth.IngestAsync(app.App, "browser-registry");
 
         var (featureSet, _) = await app.App.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("browser-registry-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
         var (runId, trainingJob) = await app.App.Get<TrainingService>().StartAsync(new TrainingRunRequest(dataset.Dataset.Id, 1, featureSet.Id, new TrainerSettings(Trees: 40)), "test");

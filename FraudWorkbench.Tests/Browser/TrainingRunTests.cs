@@ -15,12 +15,7 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
     [Fact]
     public async Task StartRun_ProgressThenMetricsAndCurves()
     {
-        var ingestor = app.App.Get<DatasetIngestor>();
-        IngestResult dataset;
-        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
-        {
-            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "browser-training", SchemaOverrides.None, "test");
-        }
+        var dataset = await SampleMonth.IngestAsync(app.App, "browser-training");
 
         await app.App.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("browser-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
 
@@ -70,12 +65,7 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
     /// <summary>Two finished runs with names, trained directly through the service (the form is tested above).</summary>
     private async Task<(TrainingRun Weights, TrainingRun Undersample, string Dataset)> TwoRunsAsync()
     {
-        var ingestor = app.App.Get<DatasetIngestor>();
-        IngestResult dataset;
-        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
-        {
-            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "compare-data", SchemaOverrides.None, "test");
-        }
+        var dataset = await SampleMonth.IngestAsync(app.App, "compare-data");
 
         var (featureSet, _) = await app.App.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("compare-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
         var service = app.App.Get<TrainingService>();
@@ -244,12 +234,7 @@ public sealed class TrainingRunTests(AppFixture app, BrowserFixture browser) : I
     [Fact]
     public async Task RunsTable_CancelAsksFirstThenTheRowShowsCancelled()
     {
-        var ingestor = app.App.Get<DatasetIngestor>();
-        IngestResult dataset;
-        await using (var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-a.csv")))
-        {
-            dataset = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-a.csv"), "cancel-data", SchemaOverrides.None, "test");
-        }
+        var dataset = await SampleMonth.IngestAsync(app.App, "cancel-data");
 
         var (featureSet, _) = await app.App.Get<FeatureSetService>().CreateAsync(new NewFeatureSet("cancel-recipes", dataset.Dataset.Id, 1, SampleMatrixFixture.Definition), "test");
         // Minutes of boosting: still queued or running when the click comes.
