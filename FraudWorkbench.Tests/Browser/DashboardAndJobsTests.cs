@@ -57,6 +57,7 @@ public sealed class DashboardAndJobsTests(AppFixture app, BrowserFixture browser
         await Assertions.Expect(page.Locator($"tr:has([data-job-id='{job.Id}']) [data-testid=job-status]")).ToHaveTextAsync("succeeded");
         await Assertions.Expect(page.Locator($"[data-job-id='{job.Id}'][data-testid=job-title]")).ToContainTextAsync("Test steps"); // a kind nobody describes, in words
         Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"), "the jobs page scrolls sideways at 1280 px");
+        Assert.True(await page.EvaluateAsync<bool>("() => [...document.querySelectorAll('.mud-table-container')].every(c => c.scrollWidth <= c.clientWidth + 1)"), "the jobs table scrolls inside itself at 1280 px");
         Assert.Equal(["25", "50", "75", "100"], seen);
         Assert.Equal("still-here", await page.EvaluateAsync<string>("() => window.__noReload"));
         var bar = progress.GetByRole(AriaRole.Progressbar);
