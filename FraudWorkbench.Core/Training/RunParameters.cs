@@ -17,6 +17,8 @@ public sealed record ParameterDiffRow(string Group, string Key, string Label, IR
 /// <summary>Every setting of a run (all of its config, so a setting added later shows without a change here) and the diff between runs.</summary>
 public static class RunParameters
 {
+    public const string NotUsed = "not used";
+
     private static readonly Dictionary<string, string> Groups = new(StringComparer.OrdinalIgnoreCase)
     {
         ["trainer"] = "Trainer", ["imbalance"] = "Imbalance", ["split"] = "Split", ["threshold"] = "Threshold",
@@ -53,6 +55,7 @@ public static class RunParameters
             foreach (var setting in section.Value.EnumerateObject())
             {
                 var key = $"{section.Name}.{setting.Name}";
+                if (!InEffect(key, normalised)) continue;
                 list.Add(new RunParameter(Groups.GetValueOrDefault(section.Name, section.Name), key, Labels.GetValueOrDefault(key, setting.Name), Text(setting.Value)));
             }
         }
@@ -60,7 +63,21 @@ public static class RunParameters
         return list;
     }
 
-    /// <summary>One row per setting any of the runs has, in the first run's order; a setting a run lacks shows as empty.</summary>
+    /// <summary>
+    /// Whether a setting changes what the run does: SMOTE's k means nothing to class weights, a review cost nothing
+    /// to a best-F1 threshold. Settings that do nothing are left out, so a comparison does not mark them as differences.
+    /// </summary>
+    public static bool InEffect(string key, TrainingRunRequest config) => key.ToLowerInvariant() switch
+    {
+        "imbalance.positiveweight" => config.Imbalance?.Strategy == ImbalanceStrategy.ClassWeights,
+        "imbalance.k" => config.Imbalance?.Strategy == ImbalanceStrategy.Smote,
+        "imbalance.targetratio" => config.Imbalance?.Strategy is ImbalanceStrategy.Smote or ImbalanceStrategy.Undersample,
+        "split.folds" => config.Split?.Kind == SplitKind.KFold,
+        "threshold.reviewcost" or "threshold.maxreviewsperday" or "threshold.amountcolumn" => config.Threshold?.Method == "cost",
+        _ => true,
+    };
+
+    /// <summary>One row per setting any of the runs has, in the first run's order; a setting that does nothing in a run shows as "not used".</summary>
     public static IReadOnlyList<ParameterDiffRow> Diff(IReadOnlyList<TrainingRunRequest> configs)
     {
         var perRun = configs.Select(c => Of(c).ToDictionary(p => p.Key)).ToList();
@@ -68,7 +85,7 @@ public static class RunParameters
         foreach (var run in perRun)
             foreach (var parameter in run.Values)
                 if (!keys.Any(k => k.Key == parameter.Key)) keys.Add(parameter);
-        return [.. keys.Select(k => new ParameterDiffRow(k.Group, k.Key, k.Label, [.. perRun.Select(r => r.TryGetValue(k.Key, out var p) ? p.Value : "")]))];
+        return [.. keys.Select(k => new ParameterDiffRow(k.Group, k.Key, k.Label, [.. perRun.Select(r => r.TryGetValue(k.Key, out var p) ? p.Value : NotUsed)]))];
     }
 
     private static string Text(JsonElement value) => value.ValueKind switch

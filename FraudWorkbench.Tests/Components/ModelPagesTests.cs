@@ -603,7 +603,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Equal(reasons.Select(r => r.Column), stored.Bars.Take(reasons.Count).Select(b => b.Name));
         for (var i = 0; i < reasons.Count; i++) Assert.Equal(reasons[i].Contribution, stored.Bars[i].Value, 5);
         Assert.NotNull(page.Find("#prediction-explanation [data-testid=waterfall] svg"));
-        Assert.Contains(logged[1].PredictionId!.Value.ToString()[..8], page.Find("#prediction-explanation [data-testid=explanation-method]").TextContent);
+        Assert.Contains(FraudWorkbench.Components.Shared.Display.ShortId(logged[1].PredictionId!.Value), page.Find("#prediction-explanation [data-testid=explanation-method]").TextContent);
 
         // Try it with a payment method training never saw: scored, and the form says how.
         await ShowTabAsync(page, "Try it");

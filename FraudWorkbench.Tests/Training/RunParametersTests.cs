@@ -32,8 +32,13 @@ public sealed class RunParametersTests
             Config(new TrainerSettings(Trees: 10), new ImbalanceSettings(ImbalanceStrategy.Undersample)),
         ]);
 
-        Assert.Equal(["trainer.trees", "imbalance.strategy"], diff.Where(r => r.Differs).Select(r => r.Key));
+        // Class weights use the fraud weight, undersampling the target ratio: each is "not used" by the other run.
+        Assert.Equal(["trainer.trees", "imbalance.strategy", "imbalance.positiveWeight", "imbalance.targetRatio"], diff.Where(r => r.Differs).Select(r => r.Key));
         Assert.Equal(["30", "10"], diff.Single(r => r.Key == "trainer.trees").Values);
+        Assert.Equal(["", RunParameters.NotUsed], diff.Single(r => r.Key == "imbalance.positiveWeight").Values);
+        Assert.Equal([RunParameters.NotUsed, "0.5"], diff.Single(r => r.Key == "imbalance.targetRatio").Values);
+        // Settings neither run uses are not rows at all: no SMOTE k, no folds, no review cost under best F1.
+        Assert.DoesNotContain(diff, r => r.Key is "imbalance.k" or "split.folds" or "threshold.reviewCost" or "threshold.amountColumn");
     }
 
     [Fact]

@@ -96,7 +96,7 @@ public static class TrainingApi
             return JobsApi.Problem(404, "No such file", $"The run has {string.Join(", ", files.FileNames.Keys)}.", "file");
         var content = await artifacts.OpenReadAsync(sha256, cancellationToken);
         var type = file.EndsWith(".json", StringComparison.Ordinal) ? "application/json" : file.EndsWith(".sha256", StringComparison.Ordinal) ? "text/plain" : "application/octet-stream";
-        return TypedResults.File(content, type, $"run-{id.ToString()[..8]}-{file}");
+        return TypedResults.File(content, type, $"run-{id.ToString("N")[^8..]}-{file}");
     }
 
     public static async Task<Results<Ok<TrainingRunResponse>, ProblemHttpResult>> GetRun(Guid id, TrainingRunStore runs, JobStore jobs, CancellationToken cancellationToken) =>
