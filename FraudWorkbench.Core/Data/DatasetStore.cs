@@ -200,7 +200,8 @@ public sealed class DatasetStore(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task<SchemaDiff> DiffAsync(DatasetVersion version, CancellationToken cancellationToken = default)
     {
         var previous = version.Version > 1 ? await GetVersionAsync(version.DatasetId, version.Version - 1, cancellationToken) : null;
-        return SchemaDiff.Between(previous?.Schema, version.Schema, previous?.Version);
+        var diff = SchemaDiff.Between(previous?.Schema, version.Schema, previous?.Version);
+        return previous is null ? diff : diff with { NewValues = SchemaDiff.NewCategories(previous.Profile, version.Profile) };
     }
 
     /// <summary>Soft delete: the dataset disappears from lists, its versions stay readable for lineage.</summary>

@@ -4,6 +4,12 @@ namespace FraudWorkbench.Core.Data;
 public sealed record ColumnChange(string Column, string Kind, string From, string To);
 
 /// <summary>
+/// A category value of this version that the previous one did not have. <paramref name="Certain"/> when the previous
+/// profile listed all its values; otherwise the value was only not among its most frequent (and is shown from 1 % of rows).
+/// </summary>
+public sealed record NewCategory(string Column, string Value, long Count, double Share, bool Certain);
+
+/// <summary>
 /// What changed in a dataset's schema from one version to the next, and what of it matters for
 /// training (a lost label or event time), so the user reads it before training on the new version.
 /// </summary>
@@ -14,7 +20,34 @@ public sealed record SchemaDiff(
     IReadOnlyList<ColumnChange> Changed,
     IReadOnlyList<string> Warnings)
 {
+    /// <summary>Category values new in this version: a feature set fitted on the previous one scores them as unknown.</summary>
+    public IReadOnlyList<NewCategory> NewValues { get; init; } = [];
+
     public bool IsEmpty => Added.Count == 0 && Removed.Count == 0 && Changed.Count == 0;
+
+    /// <summary>Values among a column's most frequent in <paramref name="current"/> that <paramref name="previous"/> did not have.</summary>
+    public static IReadOnlyList<NewCategory> NewCategories(DatasetProfile previous, DatasetProfile current)
+    {
+        var found = new List<NewCategory>();
+        foreach (var column in current.Columns)
+        {
+            if (column.TopCategories is not { } top || previous.Columns.FirstOrDefault(c => c.Name == column.Name) is not { TopCategories: { } before } old) continue;
+            var known = before.Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
+            // Every value of the previous version is listed when it had no more distinct values than it lists.
+            var certain = !old.DistinctAtLeast && old.Distinct <= before.Count(c => !IsBucket(c.Value));
+            var rows = Math.Max(1, current.RowCount);
+            foreach (var category in top.Where(c => !IsBucket(c.Value) && !known.Contains(c.Value)))
+            {
+                var share = (double)category.Count / rows;
+                if (certain || share >= 0.01) found.Add(new NewCategory(column.Name, category.Value, category.Count, share, certain));
+            }
+        }
+
+        return found;
+    }
+
+    // The profiler's "(other values)" row and similar: not a value of the data.
+    private static bool IsBucket(string value) => value.StartsWith('(') && value.EndsWith(')');
 
     public static SchemaDiff Between(DatasetSchema? previous, DatasetSchema current, int? fromVersion = null)
     {
