@@ -59,6 +59,8 @@ public sealed class DatasetUploadTests(AppFixture app, BrowserFixture browser) :
         var firstCell = page.Locator("[data-testid=preview] tbody tr").First;
         await Assertions.Expect(firstCell).ToContainTextAsync("tx_");
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("dataset-profile.png"), FullPage = true });
+        Assert.True(await page.EvaluateAsync<bool>("() => [...document.querySelectorAll('[data-testid=column-summary], [data-testid=column-summary] .mud-table-container')].every(e => e.scrollWidth <= e.clientWidth + 1)"),
+            "the columns table is wider than its card at 1280 px");
         await BrowserFixture.AssertChartsFitAsync(page);
     }
 
