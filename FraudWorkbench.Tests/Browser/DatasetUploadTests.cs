@@ -134,7 +134,7 @@ public sealed class DatasetUploadTests(AppFixture app, BrowserFixture browser) :
         await page.Locator("[data-testid=archive]").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=archive-confirm]")).ToContainTextAsync("Archive browser-versions?");
         await page.Locator("[data-testid=archive-confirm-yes]").ClickAsync();
-        await page.WaitForURLAsync("**/datasets");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/datasets$"), new() { Timeout = 30_000 }); // polls: a client-side navigation fires no load event
         await Assertions.Expect(page.Locator("[data-testid=dataset-browser-versions]")).ToHaveCountAsync(0);
         await page.Locator("[data-testid=show-archived] input, input[data-testid=show-archived]").First.ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=archived-browser-versions]")).ToBeVisibleAsync();
