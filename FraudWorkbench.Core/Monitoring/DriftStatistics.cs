@@ -112,6 +112,63 @@ public static class DriftStatistics
     }
 
     /// <summary>
+    /// Two-sample Kolmogorov-Smirnov test, two-sided: D = the largest gap between the empirical CDFs, and
+    /// its exact p-value (scipy's <c>ks_2samp</c> method "exact", which its "auto" uses up to 10,000 values a
+    /// side; the monitoring reads a bounded sample of a window for KS, so this is the path that matters).
+    /// The p-value is the share of lattice paths from (0, 0) to (m, n) that leave the band
+    /// |x/m − y/n| &lt; D, walked as probabilities (a path's share, not a count, so nothing overflows).
+    /// </summary>
+    public static TestResult KolmogorovSmirnov(IReadOnlyList<double> reference, IReadOnlyList<double> current)
+    {
+        var r = reference.Where(double.IsFinite).Order().ToArray();
+        var c = current.Where(double.IsFinite).Order().ToArray();
+        if (r.Length == 0 || c.Length == 0) throw new ArgumentException("Both samples need values.");
+        int m = r.Length, n = c.Length;
+
+        var d = 0.0;
+        int i = 0, j = 0;
+        while (i < m && j < n)
+        {
+            var next = Math.Min(r[i], c[j]);
+            while (i < m && r[i] == next) i++;
+            while (j < n && c[j] == next) j++;
+            d = Math.Max(d, Math.Abs((double)i / m - (double)j / n));
+        }
+
+        // In units of 1 / lcm(m, n), as scipy rounds it: the gap between two step functions is a multiple of that.
+        var g = (int)System.Numerics.BigInteger.GreatestCommonDivisor(m, n);
+        long mg = m / g, ng = n / g;
+        var lcm = mg * n;
+        var h = (long)Math.Round(d * lcm, MidpointRounding.ToEven);
+        d = (double)h / lcm;
+        if (h == 0) return new TestResult(0, 1);
+        return new TestResult(d, Math.Clamp(1 - InsideBand(m, n, mg, ng, h), 0, 1));
+    }
+
+    /// <summary>Share of all paths to (m, n) whose every point keeps |x·n/g − y·m/g| &lt; h.</summary>
+    private static double InsideBand(int m, int n, long mg, long ng, long h)
+    {
+        // column[y] = share of paths to (x, y) that stayed inside: A(x, y) = A(x−1, y)·x/(x+y) + A(x, y−1)·y/(x+y).
+        var column = new double[n + 1];
+        for (var y = 0; y <= n; y++) column[y] = y == 0 || (column[y - 1] > 0 && Math.Abs(y * mg) < h) ? 1 : 0;
+        for (var x = 1; x <= m; x++)
+        {
+            for (var y = 0; y <= n; y++)
+            {
+                if (Math.Abs(x * ng - y * mg) >= h)
+                {
+                    column[y] = 0;
+                    continue;
+                }
+
+                column[y] = y == 0 ? column[0] : (column[y] * x + column[y - 1] * y) / (x + y);
+            }
+        }
+
+        return column[n];
+    }
+
+    /// <summary>
     /// First Wasserstein distance of two samples (scipy's <c>wasserstein_distance</c>: the area between
     /// their empirical CDFs) divided by the reference's population standard deviation, at least 0.001 (Evidently's normed form).
     /// </summary>
