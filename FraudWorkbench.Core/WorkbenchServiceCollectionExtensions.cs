@@ -123,6 +123,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<PredictionStore>();
         services.AddSingleton<ScoringService>();
         services.AddJobHandler<PredictionRetentionJobHandler>();
+        services.AddRecurringJob(PredictionRetentionSchedule.Daily);
         services.AddSingleton<IJobDescriber, RetentionJobSubjects>();
         services.AddSingleton<Explain.GlobalExplanationStore>();
         services.AddJobHandler<Explain.GlobalExplanationJobHandler>();
@@ -140,7 +141,7 @@ public static class WorkbenchServiceCollectionExtensions
             services.AddHostedService(sp => sp.GetRequiredService<PostgresEventListener>());
             services.AddHostedService<JobWorker>();
             services.AddHostedService(sp => sp.GetRequiredService<ModelServer>());
-            services.AddHostedService<PredictionRetentionScheduler>();
+            services.AddHostedService<RecurringJobScheduler>();
             services.AddHostedService<EntityStateWarmup>();
         }
 

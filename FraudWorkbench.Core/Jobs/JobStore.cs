@@ -39,10 +39,10 @@ public sealed class JobStore(NpgsqlDataSource dataSource, EventHub events, TimeP
     /// Queues a job inside the caller's transaction, so it exists exactly when the caller's own rows do
     /// (a training run and its job). The caller publishes <see cref="JobChanged"/> after committing.
     /// </summary>
-    public static async Task<Job> InsertAsync(NpgsqlTransaction transaction, string kind, object payload, string actor, int maxAttempts, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Job> InsertAsync(NpgsqlTransaction transaction, string kind, object payload, string actor, int maxAttempts, TimeProvider time, CancellationToken cancellationToken, Guid? jobId = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
-        var id = Guid.CreateVersion7(time.GetUtcNow());
+        var id = jobId ?? Guid.CreateVersion7(time.GetUtcNow());
         var now = time.GetUtcNow().UtcDateTime;
         var json = JsonSerializer.Serialize(payload, EventHub.JsonOptions);
         const string sql = $"""

@@ -1,8 +1,6 @@
 using Dapper;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Jobs;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -42,42 +40,10 @@ public sealed class PredictionRetentionJobHandler(NpgsqlDataSource dataSource, I
     }
 }
 
-/// <summary>Queues the retention job once a day, across all instances (the check and the insert share an advisory lock).</summary>
-public sealed class PredictionRetentionScheduler(NpgsqlDataSource dataSource, TimeProvider time, ILogger<PredictionRetentionScheduler> logger) : BackgroundService
+/// <summary>The daily run of <see cref="PredictionRetentionJobHandler"/>: once per UTC day, the missed day alone after downtime.</summary>
+public static class PredictionRetentionSchedule
 {
     public const string Actor = "system:retention";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromHours(1), time);
-        do
-        {
-            try
-            {
-                await EnqueueIfDueAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning(ex, "Could not schedule prediction retention; trying again in an hour");
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
-
-    /// <summary>Queues a retention job unless one was queued in the last 24 hours. True when it queued one.</summary>
-    public async Task<bool> EnqueueIfDueAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtextextended('predictions.retention', 0))", transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
-        const string sql = "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = @kind AND created_at > @since)";
-        var recent = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(sql, new
-        {
-            kind = PredictionRetentionJobHandler.KindName, since = time.GetUtcNow().UtcDateTime.AddHours(-24),
-        }, transaction, cancellationToken: cancellationToken));
-        if (recent) return false;
-        await JobStore.InsertAsync(transaction, PredictionRetentionJobHandler.KindName, new { }, Actor, 2, time, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
-    }
+    public static readonly RecurringJob Daily = new(PredictionRetentionJobHandler.KindName, TimeSpan.FromDays(1), Actor, CatchUpWindows: 1);
 }
