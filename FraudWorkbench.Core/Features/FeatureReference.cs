@@ -4,10 +4,11 @@ namespace FraudWorkbench.Core.Features;
 /// What the features looked like on the rows they were fitted on: the baseline that monitoring compares
 /// live traffic with (fixed quantile bin edges and counts per slot), plus the preview the editor shows.
 /// </summary>
-/// <param name="Categories">For each categorical input column: every category's share of the rows (the top 1,000), the baseline for category drift.</param>
+/// <param name="Categories">For each categorical input column: every category's share of the rows (the top 1,000).</param>
+/// <param name="Columns">Every monitored raw column's values (<see cref="ColumnReference"/>): the baseline drift and data quality compare with; null for fits made before they were kept.</param>
 public sealed record FeatureReference(
     long Rows, IReadOnlyList<SlotReference> Slots, IReadOnlyList<string> PreviewColumns, IReadOnlyList<float[]> PreviewRows,
-    IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>>? Categories = null);
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>>? Categories = null, IReadOnlyList<ColumnReference>? Columns = null);
 
 /// <param name="Edges">Inner bin edges from the deciles of the slot's values (duplicates removed); bins are (−∞, e0], (e0, e1], …, (eN, ∞).</param>
 /// <param name="Counts">Rows per bin, one more than the edges.</param>
@@ -36,7 +37,8 @@ public static class FeatureReferenceBuilder
         }
 
         var preview = Enumerable.Range(0, Math.Min(PreviewRowCount, rows)).Select(r => matrix.AsSpan(r * width, width).ToArray()).ToList();
-        return new FeatureReference(rows, slots, set.SlotNames, preview, data is null ? null : CategoryShares(set, data));
+        return new FeatureReference(rows, slots, set.SlotNames, preview, data is null ? null : CategoryShares(set, data),
+            data is null ? null : ColumnReferenceBuilder.Build(set, data));
     }
 
     private static Dictionary<string, IReadOnlyDictionary<string, double>> CategoryShares(FittedFeatureSet set, IReadOnlyList<string?[]> data)

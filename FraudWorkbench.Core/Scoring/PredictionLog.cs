@@ -9,16 +9,27 @@ namespace FraudWorkbench.Core.Scoring;
 
 /// <summary>One scored transaction as the log stores it.</summary>
 /// <param name="UnseenJson">The category values it held that training never saw (<see cref="UnseenValue"/>s), null when none: for data-quality monitoring.</param>
+/// <param name="Row">The transaction as the contract parsed it, in the dataset's column order: what log sinks count (not stored as such).</param>
 public sealed record PredictionRecord(
     Guid Id, DateTime CreatedAt, Guid ModelVersionId, string Actor, string InputJson, float[] Features, double Probability, bool Decision, float LatencyMs,
-    string? ReasonsJson = null, string? UnseenJson = null);
+    string? ReasonsJson = null, string? UnseenJson = null, string?[]? Row = null);
+
+/// <summary>
+/// Writes something derived from every batch of predictions in the batch's own transaction (monitoring's counts), so
+/// the log and what is derived from it never disagree: both are written or neither is, and a retried batch counts once.
+/// </summary>
+public interface IPredictionLogSink
+{
+    Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<PredictionRecord> batch, CancellationToken cancellationToken);
+}
 
 /// <summary>
 /// Writes predictions to PostgreSQL off the request path: requests hand records to a channel and a single
 /// writer copies them in batches. Capacity is reserved before a request does any work, so a full log makes
 /// scoring answer 503 instead of dropping rows; stopping the app drains everything still queued.
 /// </summary>
-public sealed class PredictionLog(NpgsqlDataSource dataSource, IOptions<ScoringOptions> options, ILogger<PredictionLog> logger) : BackgroundService
+public sealed class PredictionLog(
+    NpgsqlDataSource dataSource, IOptions<ScoringOptions> options, ILogger<PredictionLog> logger, IEnumerable<IPredictionLogSink>? sinks = null) : BackgroundService
 {
     private abstract record Item;
 
@@ -27,6 +38,7 @@ public sealed class PredictionLog(NpgsqlDataSource dataSource, IOptions<ScoringO
     private sealed record Flush(TaskCompletionSource Done) : Item;
 
     private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(5);
+    private readonly IPredictionLogSink[] sinks = [.. sinks ?? []];
     private readonly Channel<Item> channel = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
     private int reserved;
     private long written;
@@ -145,6 +157,15 @@ public sealed class PredictionLog(NpgsqlDataSource dataSource, IOptions<ScoringO
     private async Task CopyAsync(List<PredictionRecord> batch)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = sinks.Length == 0 ? null : await connection.BeginTransactionAsync();
+        await ImportAsync(connection, batch);
+        if (transaction is null) return;
+        foreach (var sink in sinks) await sink.WriteAsync(connection, transaction, batch, CancellationToken.None);
+        await transaction.CommitAsync();
+    }
+
+    private static async Task ImportAsync(NpgsqlConnection connection, List<PredictionRecord> batch)
+    {
         await using var importer = await connection.BeginBinaryImportAsync(
             "COPY predictions (id, created_at, model_version_id, actor, input, features, probability, decision, latency_ms, reasons, unseen) FROM STDIN (FORMAT BINARY)");
         foreach (var r in batch)

@@ -62,7 +62,7 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
                     var now = time.GetUtcNow();
                     id = Guid.CreateVersion7(now);
                     log.Write(new PredictionRecord(id.Value, now.UtcDateTime, model.VersionId, actor, inputs[i].GetRawText(), features, probability[0], decision, (float)latency,
-                        top is null ? null : JsonSerializer.Serialize(top, Data.DatasetSchema.Json), unseen.Count == 0 ? null : JsonSerializer.Serialize(unseen, Data.DatasetSchema.Json)));
+                        top is null ? null : JsonSerializer.Serialize(top, Data.DatasetSchema.Json), unseen.Count == 0 ? null : JsonSerializer.Serialize(unseen, Data.DatasetSchema.Json), rows[i]));
                     logged++;
                 }
 
