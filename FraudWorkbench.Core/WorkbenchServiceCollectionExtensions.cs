@@ -6,6 +6,7 @@ using FraudWorkbench.Core.Db;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Monitoring;
 using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Core.Training;
@@ -129,6 +130,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddJobHandler<Explain.GlobalExplanationJobHandler>();
         services.AddSingleton<IJobDescriber, Explain.GlobalExplanationJobSubjects>();
         services.AddSingleton<Explain.HoldoutExplainer>();
+        services.AddMonitoring();
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Explain;
 using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Monitoring;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Security;
 using Microsoft.AspNetCore.Http.Features;
@@ -160,7 +161,7 @@ public static class ScoringApi
     }
 
     public static async Task<Results<Ok<PredictionResponse>, ProblemHttpResult>> Predict(
-        HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, ILogger<ScoringService> logger, ClaimsPrincipal user, CancellationToken cancellationToken)
+        HttpContext context, ModelServer server, ScoringService scoring, MonitoringStore monitoring, IOptions<ScoringOptions> options, ILogger<ScoringService> logger, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
         if (problem is not null) return problem;
@@ -169,14 +170,14 @@ public static class ScoringApi
             var issues = new List<InputIssue>();
             var (name, version, reasons) = Envelope(body!.RootElement, "transaction", issues);
             if (issues.Count > 0) return Invalid(issues);
-            var (outcome, error) = await ScoreAsync(server, scoring, logger, user, name, version, [body.RootElement.GetProperty("transaction")], single: true, reasons, cancellationToken);
+            var (outcome, error) = await ScoreAsync(server, scoring, monitoring, logger, user, name, version, [body.RootElement.GetProperty("transaction")], single: true, reasons, cancellationToken);
             if (error is not null) return error;
             return TypedResults.Ok(PredictionResponse.From(outcome![0], "transaction."));
         }
     }
 
     public static async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult>> PredictBatch(
-        HttpContext context, ModelServer server, ScoringService scoring, IOptions<ScoringOptions> options, ILogger<ScoringService> logger, ClaimsPrincipal user, CancellationToken cancellationToken)
+        HttpContext context, ModelServer server, ScoringService scoring, MonitoringStore monitoring, IOptions<ScoringOptions> options, ILogger<ScoringService> logger, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
         if (problem is not null) return problem;
@@ -190,7 +191,7 @@ public static class ScoringApi
             var count = list.GetArrayLength();
             if (count == 0 || count > options.Value.MaxBatch) return Invalid([new InputIssue("transactions", $"Send between 1 and {options.Value.MaxBatch} transactions.")]);
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
-            var (outcome, error) = await ScoreAsync(server, scoring, logger, user, name, version, [.. list.EnumerateArray()], single: false, reasons, cancellationToken);
+            var (outcome, error) = await ScoreAsync(server, scoring, monitoring, logger, user, name, version, [.. list.EnumerateArray()], single: false, reasons, cancellationToken);
             if (error is not null) return error;
             return TypedResults.Ok(new BatchPredictionResponse(outcome![0].Model, outcome[0].Version, [.. outcome.Select(BatchItem)],
                 Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3)));
@@ -198,7 +199,7 @@ public static class ScoringApi
     }
 
     private static async Task<(IReadOnlyList<Prediction>? Predictions, ProblemHttpResult? Problem)> ScoreAsync(
-        ModelServer server, ScoringService scoring, ILogger logger, ClaimsPrincipal user, string? name, int? version, IReadOnlyList<JsonElement> transactions, bool single, int reasons, CancellationToken cancellationToken)
+        ModelServer server, ScoringService scoring, MonitoringStore monitoring, ILogger logger, ClaimsPrincipal user, string? name, int? version, IReadOnlyList<JsonElement> transactions, bool single, int reasons, CancellationToken cancellationToken)
     {
         ServingModel model;
         try
@@ -222,7 +223,12 @@ public static class ScoringApi
             if (model.Contract.Parse(transactions[i], single ? "transaction." : $"transactions[{i}].", issues) is { } row) rows.Add(row);
         }
 
-        if (issues.Count > 0) return (null, Invalid(issues));
+        if (issues.Count > 0)
+        {
+            await RecordRefusedAsync(monitoring, logger, model, transactions.Count - rows.Count, issues, cancellationToken);
+            return (null, Invalid(issues));
+        }
+
         try
         {
             return (await scoring.PredictAsync(model, rows, transactions, WorkbenchClaims.Actor(user), dryRun: false, cancellationToken, reasons), null);
@@ -305,6 +311,21 @@ public static class ScoringApi
         var positions = items.Select((item, i) => (item, i)).Where(x => unknown.Contains(x.item.PredictionId))
             .Select(x => new InputIssue($"items[{x.i}].predictionId", $"No logged prediction has the id {x.item.PredictionId}.")).ToList();
         return JobsApi.Invalid("Unknown predictions; nothing was stored", [.. positions.Select(p => (p.Field, p.Message))]);
+    }
+
+    /// <summary>Counts the transactions the contract refused for data-quality monitoring, by the fields it named; never fails the answer.</summary>
+    private static async Task RecordRefusedAsync(MonitoringStore monitoring, ILogger logger, ServingModel model, int refused, List<InputIssue> issues, CancellationToken cancellationToken)
+    {
+        // "transactions[3].amount" and "transaction.amount" are both the column amount.
+        var fields = issues.Select(i => i.Field[(i.Field.IndexOf('.') + 1)..]).ToList();
+        try
+        {
+            await monitoring.AddRefusedAsync(model.VersionId, refused, fields, cancellationToken);
+        }
+        catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
+        {
+            logger.LogWarning(ex, "Could not count {Refused} refused transactions for monitoring", refused);
+        }
     }
 
     private static FeedbackItem? FeedbackOf(JsonElement element, string prefix, List<InputIssue> issues)
