@@ -17,6 +17,7 @@ namespace FraudWorkbench.Core.Features;
 /// <param name="CategoriesTruncated">More distinct values than kept: values not in the list may be rare ones, not unseen.</param>
 /// <param name="Edges">Inner edges of the quantile bins (−∞, e0], (e0, e1], …, (eN, ∞); null for categories.</param>
 /// <param name="Counts">Rows per quantile bin, one more than the edges.</param>
+/// <param name="BinSums">The sum of each quantile bin's values: with them the area between two CDFs over a bin is exact (Wasserstein).</param>
 /// <param name="PsiEdges">The deciles among <paramref name="Edges"/>: PSI's fixed bins (each is one of the fine edges, so fine counts merge into them exactly).</param>
 /// <param name="Distinct">Distinct non-missing values, counted up to <see cref="ColumnReferenceBuilder.MaxValueBins"/> + 1.</param>
 /// <param name="Values">Every non-missing value, sorted, when the reference has at most <see cref="ColumnReferenceBuilder.ExactValuesUpTo"/> rows.</param>
@@ -24,7 +25,7 @@ public sealed record ColumnReference(
     string Name, string Type, string Role, bool IsInput, long Rows, long Missing,
     IReadOnlyList<string>? Categories, IReadOnlyList<long>? CategoryCounts, bool CategoriesTruncated,
     IReadOnlyList<double>? Edges, IReadOnlyList<long>? Counts, IReadOnlyList<double>? PsiEdges,
-    double? Min, double? Max, double? Mean, double? Std, long Distinct, IReadOnlyList<double>? Values)
+    double? Min, double? Max, double? Mean, double? Std, long Distinct, IReadOnlyList<double>? Values, IReadOnlyList<double>? BinSums = null)
 {
     public bool IsNumeric => ColumnType.IsNumeric(Type);
 
@@ -60,11 +61,17 @@ public sealed record ColumnReference(
 
 public static class ColumnReferenceBuilder
 {
-    /// <summary>Quantile bins per binned numeric column: percentiles, so a bin holds about 1 % of the reference.</summary>
-    public const int FineBins = 100;
+    /// <summary>Quantile bins per binned numeric column (half a percent of the reference each), before the finer tails.</summary>
+    public const int FineBins = 200;
 
-    /// <summary>Numbers with at most this many distinct values are counted per value (exact for every test).</summary>
-    public const int MaxValueBins = 20;
+    /// <summary>
+    /// Extra cut points in the tails, where heavy-tailed columns (amounts) spread a half-percent bin over most of their
+    /// range: Wasserstein weighs distance, so the tails carry most of the binning error.
+    /// </summary>
+    public static readonly IReadOnlyList<double> TailQuantiles = [0.0001, 0.0005, 0.001, 0.002, 0.998, 0.999, 0.9995, 0.9999];
+
+    /// <summary>Numbers with at most this many distinct values (ages, counts, small integers) are counted per value: exact for every test.</summary>
+    public const int MaxValueBins = 100;
 
     /// <summary>Categories kept per column; more distinct values than this and the rest count as one "other" bin.</summary>
     public const int MaxCategories = 1_000;
@@ -148,11 +155,13 @@ public static class ColumnReferenceBuilder
         var sorted = numbers.Order().ToArray();
         var edges = new List<double>();
         var psi = new List<double>();
-        for (var k = 1; k < FineBins; k++)
+        var cuts = Enumerable.Range(1, FineBins - 1).Select(k => (double)k / FineBins).Concat(TailQuantiles).Order().ToList();
+        foreach (var p in cuts)
         {
-            var edge = DatasetProfiler.Quantile(sorted, (double)k / FineBins);
+            var edge = DatasetProfiler.Quantile(sorted, p);
             if (edges.Count == 0 || edge > edges[^1]) edges.Add(edge);
-            if (k % (FineBins / 10) == 0 && (psi.Count == 0 || edge > psi[^1])) psi.Add(edge);
+            // Deciles are the same quantiles as the fine cuts k / FineBins, so each is one of the fine edges.
+            if (Math.Abs(p * 10 - Math.Round(p * 10)) < 1e-9 && (psi.Count == 0 || edge > psi[^1])) psi.Add(edge);
         }
 
         // No empty last bin: the maximum closes the last edge's bin.
@@ -161,13 +170,20 @@ public static class ColumnReferenceBuilder
         var reference = new ColumnReference(name, type, role, isInput, rows, missing, null, null, false, edges, null, psi,
             null, null, null, null, MaxValueBins + 1, null);
         var counts = new long[edges.Count + 1];
-        foreach (var x in sorted) counts[reference.Bin(x)]++;
+        var sums = new double[edges.Count + 1];
+        foreach (var x in sorted)
+        {
+            var bin = reference.Bin(x);
+            counts[bin]++;
+            sums[bin] += x;
+        }
+
         var stats = Moments(sorted);
         long distinct = 0;
         for (var i = 0; i < sorted.Length && distinct <= MaxValueBins; i++) if (i == 0 || sorted[i] != sorted[i - 1]) distinct++;
         return reference with
         {
-            Counts = counts, Min = stats.Min, Max = stats.Max, Mean = stats.Mean, Std = stats.Std, Distinct = distinct,
+            Counts = counts, BinSums = sums, Min = stats.Min, Max = stats.Max, Mean = stats.Mean, Std = stats.Std, Distinct = distinct,
             Values = rows <= ExactValuesUpTo ? sorted : null,
         };
     }

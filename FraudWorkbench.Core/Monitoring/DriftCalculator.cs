@@ -133,82 +133,52 @@ public static class DriftCalculator
         if (reference.ByValue)
         {
             var (points, r, c) = NumericSteps(reference, current);
-            double rn = r.Sum(), cn = c.Sum(), fr = 0, fc = 0, area = 0;
+            double rTotal = r.Sum(), cTotal = c.Sum(), rCdf = 0, cCdf = 0, area = 0;
             for (var i = 0; i < points.Length - 1; i++)
             {
-                fr += r[i] / rn;
-                fc += c[i] / cn;
-                area += Math.Abs(fr - fc) * (points[i + 1] - points[i]);
+                rCdf += r[i] / rTotal;
+                cCdf += c[i] / cTotal;
+                area += Math.Abs(rCdf - cCdf) * (points[i + 1] - points[i]);
             }
 
             return area;
         }
 
-        // Piecewise-linear CDFs on shared breakpoints: both are linear between consecutive breakpoints.
-        var refMin = reference.Min!.Value;
-        var refMax = reference.Max!.Value;
-        var curMin = current.Min ?? refMin;
-        var curMax = current.Max ?? refMax;
+        // Per bin [a, b] holding all its values on both sides, ∫ₐᵇ F = F(a)·(b − a) + (count·b − sum) / N exactly, from
+        // the bin's count and sum. The area between the CDFs over the bin is |∫(Fr − Fc)| unless they cross inside
+        // it; where the gap changes sign between the bin's ends, the values are taken as spread evenly.
         var edges = reference.Edges!;
-        var breaks = new SortedSet<double> { Math.Min(refMin, curMin), refMin, refMax, Math.Max(refMax, curMax) };
-        foreach (var e in edges) breaks.Add(e);
-        var xs = breaks.ToArray();
-        var fr0 = Cdf(xs, reference.Counts!, edges, refMin, refMax, null);
-        var fc0 = Cdf(xs, current.Counts, edges, refMin, refMax, current);
-        var total = 0.0;
-        for (var i = 0; i < xs.Length - 1; i++)
+        var last = reference.Counts!.Count - 1;
+        var lo = Math.Min(reference.Min!.Value, current.Min ?? reference.Min.Value);
+        var hi = Math.Max(reference.Max!.Value, current.Max ?? reference.Max.Value);
+        double rn = reference.Counts.Sum(), cn = current.Counts.Sum(), fr = 0, fc = 0, total = 0;
+        for (var b = 0; b <= last; b++)
         {
-            double a = fr0[i] - fc0[i], b = fr0[i + 1] - fc0[i + 1], w = xs[i + 1] - xs[i];
-            // ∫|linear| over the segment, splitting where it crosses zero.
-            total += a * b >= 0 ? Math.Abs(a + b) / 2 * w : (a * a + b * b) / (2 * Math.Abs(a - b)) * w;
+            var start = b == 0 ? lo : edges[b - 1];
+            var end = b == last ? hi : edges[b];
+            double rc = reference.Counts[b], cc = current.Counts[b];
+            var rs = reference.BinSums is { } referenceSums ? referenceSums[b] : rc * (start + end) / 2;
+            var cs = current.Sums.Length > 0 ? current.Sums[b] : cc * (start + end) / 2;
+            double frEnd = fr + rc / rn, fcEnd = fc + cc / cn, width = end - start;
+            if (width > 0)
+            {
+                double gapStart = fr - fc, gapEnd = frEnd - fcEnd;
+                if (gapStart * gapEnd >= 0)
+                {
+                    var areaR = fr * width + (rc * end - rs) / rn;
+                    var areaC = fc * width + (cc * end - cs) / cn;
+                    total += Math.Abs(areaR - areaC);
+                }
+                else
+                {
+                    total += (gapStart * gapStart + gapEnd * gapEnd) / (2 * Math.Abs(gapStart - gapEnd)) * width;
+                }
+            }
+
+            (fr, fc) = (frEnd, fcEnd);
         }
 
         return total;
-    }
-
-    /// <summary>A binned side's CDF at each breakpoint, values spread evenly inside their bins.</summary>
-    private static double[] Cdf(double[] xs, IReadOnlyList<long> counts, IReadOnlyList<double> edges, double refMin, double refMax, ColumnCounts? current)
-    {
-        // Segments [lo, hi] with a mass each: the bins, bin 0 from the minimum, the last to the maximum; for the window,
-        // its values below / above the reference's range form their own segments out to its extremes.
-        var segments = new List<(double Lo, double Hi, double Mass)>();
-        var total = (double)counts.Sum();
-        for (var b = 0; b < counts.Count; b++)
-        {
-            var lo = b == 0 ? refMin : edges[b - 1];
-            var hi = b == counts.Count - 1 ? refMax : edges[b];
-            double mass = counts[b];
-            if (current is not null && b == 0 && current.Below > 0)
-            {
-                segments.Add((current.Min!.Value, refMin, current.Below));
-                mass -= current.Below;
-            }
-
-            if (current is not null && b == counts.Count - 1 && current.Above > 0)
-            {
-                segments.Add((refMax, current.Max!.Value, current.Above));
-                mass -= current.Above;
-            }
-
-            segments.Add((lo, Math.Max(lo, hi), Math.Max(0, mass)));
-        }
-
-        var cdf = new double[xs.Length];
-        if (total == 0) return cdf;
-        for (var i = 0; i < xs.Length; i++)
-        {
-            var x = xs[i];
-            var below = 0.0;
-            foreach (var (lo, hi, mass) in segments)
-            {
-                if (x >= hi) below += mass;
-                else if (x > lo) below += mass * (x - lo) / (hi - lo);
-            }
-
-            cdf[i] = below / total;
-        }
-
-        return cdf;
     }
 
     /// <summary>The numeric points (sorted) with the reference's and window's counts at each: values when counted per value, bin ends otherwise.</summary>

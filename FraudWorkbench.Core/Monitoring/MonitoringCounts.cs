@@ -20,6 +20,9 @@ public sealed class ColumnCounts(int bins)
     public long Rows { get; set; }
     public long Missing { get; set; }
     public long[] Counts { get; private set; } = new long[bins];
+
+    /// <summary>Per quantile bin the sum of its values; empty for columns counted per value.</summary>
+    public double[] Sums { get; private set; } = [];
     public long Unseen { get; set; }
     public Dictionary<string, long> UnseenValues { get; } = new(StringComparer.Ordinal);
     public long Below { get; set; }
@@ -64,8 +67,16 @@ public sealed class ColumnCounts(int bins)
         Max = Max is { } max ? Math.Max(max, x) : x;
         if (reference.Min is { } lo && x < lo) Below++;
         if (reference.Max is { } hi && x > hi) Above++;
-        if (reference.ByValue) AddCategory(reference, ColumnReferenceBuilder.Format(x), categoryIndex!);
-        else Counts[reference.Bin(x)]++;
+        if (reference.ByValue)
+        {
+            AddCategory(reference, ColumnReferenceBuilder.Format(x), categoryIndex!);
+            return;
+        }
+
+        var bin = reference.Bin(x);
+        Counts[bin]++;
+        if (Sums.Length == 0) Sums = new double[Counts.Length];
+        Sums[bin] += x;
     }
 
     private void AddCategory(ColumnReference reference, string category, Dictionary<string, int> categoryIndex)
@@ -92,6 +103,12 @@ public sealed class ColumnCounts(int bins)
         Missing += other.Missing;
         if (Counts.Length != other.Counts.Length) throw new InvalidOperationException("Counts of different references cannot be added.");
         for (var i = 0; i < Counts.Length; i++) Counts[i] += other.Counts[i];
+        if (other.Sums.Length > 0)
+        {
+            if (Sums.Length == 0) Sums = new double[Counts.Length];
+            for (var i = 0; i < Sums.Length; i++) Sums[i] += other.Sums[i];
+        }
+
         Unseen += other.Unseen;
         foreach (var (value, n) in other.UnseenValues) UnseenValues[value] = UnseenValues.GetValueOrDefault(value) + n;
         Below += other.Below;
@@ -109,6 +126,7 @@ public sealed class ColumnCounts(int bins)
             Rows = row.Rows, Missing = row.Missing, Unseen = row.Unseen, Below = row.Below, Above = row.Above, Sum = row.Sum, Min = row.Min, Max = row.Max,
         };
         row.Counts.CopyTo(counts.Counts, 0);
+        if (row.Sums.Length == row.Counts.Length) counts.Sums = [.. row.Sums];
         if (!string.IsNullOrEmpty(row.UnseenValues) && row.UnseenValues != "{}")
         {
             foreach (var (value, n) in JsonSerializer.Deserialize<Dictionary<string, long>>(row.UnseenValues)!) counts.UnseenValues[value] = n;
@@ -127,6 +145,7 @@ public sealed record CountsRow
     public long Rows { get; init; }
     public long Missing { get; init; }
     public long[] Counts { get; init; } = [];
+    public double[] Sums { get; init; } = [];
     public long Unseen { get; init; }
     public string UnseenValues { get; init; } = "{}";
     public long Below { get; init; }

@@ -23,10 +23,11 @@ public sealed class MonitoringStore(NpgsqlDataSource dataSource, TimeProvider ti
     {
         if (rows.Count == 0) return;
         const string sql = """
-            INSERT INTO monitoring_counts AS m (model_version_id, bucket, bucket_start, column_name, rows, missing, counts, unseen, unseen_values, below, above, sum, min, max)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            INSERT INTO monitoring_counts AS m (model_version_id, bucket, bucket_start, column_name, rows, missing, counts, sums, unseen, unseen_values, below, above, sum, min, max)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $15, $8, $9, $10, $11, $12, $13, $14)
             ON CONFLICT (model_version_id, bucket, column_name, bucket_start) DO UPDATE SET
                 rows = m.rows + excluded.rows, missing = m.missing + excluded.missing, counts = bigint_array_add(m.counts, excluded.counts),
+                sums = CASE WHEN cardinality(m.sums) = 0 THEN excluded.sums WHEN cardinality(excluded.sums) = 0 THEN m.sums ELSE double_array_add(m.sums, excluded.sums) END,
                 unseen = m.unseen + excluded.unseen, unseen_values = jsonb_add_counts(m.unseen_values, excluded.unseen_values, 100),
                 below = m.below + excluded.below, above = m.above + excluded.above, sum = m.sum + excluded.sum,
                 min = least(m.min, excluded.min), max = greatest(m.max, excluded.max)
@@ -51,6 +52,7 @@ public sealed class MonitoringStore(NpgsqlDataSource dataSource, TimeProvider ti
             command.Parameters.Add(new NpgsqlParameter { Value = c.Sum, NpgsqlDbType = NpgsqlDbType.Double });
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)c.Min ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Double });
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)c.Max ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Double });
+            command.Parameters.Add(new NpgsqlParameter { Value = c.Sums, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
             batch.BatchCommands.Add(command);
         }
 
@@ -61,7 +63,7 @@ public sealed class MonitoringStore(NpgsqlDataSource dataSource, TimeProvider ti
     public async Task<IReadOnlyList<CountsRow>> CountsAsync(IReadOnlyCollection<Guid> versions, string bucket, DateTime from, DateTime to, CancellationToken cancellationToken)
     {
         const string sql = """
-            SELECT model_version_id, bucket_start, column_name, rows, missing, counts, unseen, unseen_values::text AS unseen_values, below, above, sum, min, max
+            SELECT model_version_id, bucket_start, column_name, rows, missing, counts, sums, unseen, unseen_values::text AS unseen_values, below, above, sum, min, max
             FROM monitoring_counts
             WHERE model_version_id = ANY(@versions) AND bucket = @bucket AND bucket_start >= @from AND bucket_start < @to
             """;

@@ -10,6 +10,7 @@ CREATE TABLE monitoring_counts (
     rows             bigint           NOT NULL, -- values seen, missing ones included
     missing          bigint           NOT NULL,
     counts           bigint[]         NOT NULL, -- per reference bin or category, in the reference's order
+    sums             double precision[] NOT NULL, -- per quantile bin, the sum of its values: Wasserstein exact per bin ('{}' for categories)
     unseen           bigint           NOT NULL, -- category values the reference never had
     unseen_values    jsonb            NOT NULL DEFAULT '{}', -- {value: count}, the most frequent ones
     below            bigint           NOT NULL, -- numeric values under the reference's minimum
@@ -71,6 +72,11 @@ $$;
 -- Element-wise sum of two equally long count arrays.
 CREATE FUNCTION bigint_array_add(a bigint[], b bigint[]) RETURNS bigint[] LANGUAGE sql IMMUTABLE AS $$
     SELECT array_agg(x + y ORDER BY i) FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
+$$;
+
+-- Element-wise sum of two equally long arrays of doubles (empty arrays stay empty).
+CREATE FUNCTION double_array_add(a double precision[], b double precision[]) RETURNS double precision[] LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(array_agg(x + y ORDER BY i), '{}') FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
 $$;
 
 -- Per registered model: the drift test and threshold of each column and the dataset drift share (MonitoringConfig).
