@@ -43,9 +43,17 @@ public sealed record MonitoringConfig(double DriftShare = DriftMethod.DefaultDri
                 issues.Add(($"{field}.method", $"'{settings.Method}' compares numbers; '{column}' is not numeric (use chisquare, z, jensenshannon, psi or hellinger)."));
             }
 
-            if (settings.Threshold is { } t && !(t > 0 && (t <= 1 || settings.Method is DriftMethod.Wasserstein or DriftMethod.Psi)))
+            if (settings.Threshold is { } t)
             {
-                issues.Add(($"{field}.threshold", "The threshold is a p-value or a distance: above 0 and at most 1 (Wasserstein and PSI may go higher)."));
+                // A p-value threshold of 1 would call every column drifted; Jensen-Shannon and Hellinger never pass 1.
+                var pValue = settings.Method is null || DriftMethod.IsPValue(settings.Method);
+                var unbounded = settings.Method is DriftMethod.Wasserstein or DriftMethod.Psi;
+                if (!(t > 0 && (pValue ? t < 1 : unbounded ? t <= 100 : t <= 1)))
+                {
+                    issues.Add(($"{field}.threshold", pValue
+                        ? $"A p-value threshold is above 0 and below 1 (the default is {DriftMethod.DefaultThreshold(DriftMethod.KolmogorovSmirnov)})."
+                        : unbounded ? "A Wasserstein or PSI threshold is above 0 (at most 100); the default is 0.1." : "A Jensen-Shannon or Hellinger threshold is above 0 and at most 1; the default is 0.1."));
+                }
             }
         }
 

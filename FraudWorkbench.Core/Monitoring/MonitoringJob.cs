@@ -81,11 +81,18 @@ public static class MonitoringSchedule
 
 public sealed class MonitoringJobSubjects : IJobDescriber
 {
-    public IReadOnlyList<string> Kinds { get; } = [MonitoringJobHandler.HourKind, MonitoringJobHandler.DayKind];
+    public IReadOnlyList<string> Kinds { get; } = [MonitoringJobHandler.HourKind, MonitoringJobHandler.DayKind, TrafficReplayJobHandler.KindName];
 
     public Task<IReadOnlyDictionary<Guid, JobSubject>> DescribeAsync(IReadOnlyList<Job> jobs, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyDictionary<Guid, JobSubject>>(jobs.ToDictionary(j => j.Id, j =>
         {
+            if (j.Kind == TrafficReplayJobHandler.KindName)
+            {
+                var replay = j.PayloadAs<TrafficReplayRequest>();
+                return new JobSubject(replay is null ? "Score a dataset as traffic" : $"Score a dataset as traffic of {replay.Model}",
+                    replay is null ? null : $"models/{Uri.EscapeDataString(replay.Model)}/monitoring");
+            }
+
             var window = j.PayloadAs<RecurringWindow>();
             var title = window is null ? "Compute drift" : j.Kind == MonitoringJobHandler.DayKind
                 ? $"Compute drift for {window.Start:yyyy-MM-dd} (UTC day)"

@@ -91,8 +91,8 @@ public sealed record ColumnDrift(
 
     /// <summary>How far past its threshold the column is, for sorting: &gt; 1 drifted. P-values are compared on −log10.</summary>
     public double Severity => Value is not { } v ? -1
-        : DriftMethod.IsPValue(Method) ? Math.Log10(Math.Max(v, 1e-300)) / Math.Log10(Threshold)
-        : v / Threshold;
+        : DriftMethod.IsPValue(Method) ? Math.Log10(Math.Max(v, 1e-300)) / Math.Log10(Math.Clamp(Threshold, 1e-300, 0.999999))
+        : v / Math.Max(Threshold, 1e-12);
 }
 
 /// <summary>Every monitored column's drift in one window, for the version that served most of it.</summary>

@@ -21,6 +21,7 @@ public static class MonitoringServiceCollectionExtensions
         services.AddRecurringJob(MonitoringSchedule.Hourly);
         services.AddRecurringJob(MonitoringSchedule.Daily);
         services.AddSingleton<IJobDescriber, MonitoringJobSubjects>();
+        services.AddJobHandler<TrafficReplayJobHandler>();
         return services;
     }
 }

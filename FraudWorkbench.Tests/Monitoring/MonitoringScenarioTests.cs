@@ -123,6 +123,31 @@ public sealed class MonitoringScenarioTests(ScoringFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task TrafficReplay_MonthBDataset_ScoredAsTrafficCountedAndAudited()
+    {
+        await fixture.RegisterAndPromoteAsync("drift-replay", fixture.StrongRun);
+        var ingestor = fixture.App.Get<DatasetIngestor>();
+        IngestResult monthB;
+        await using (var file = File.OpenRead(MonthB)) monthB = await ingestor.IngestAsync(await ingestor.StageAsync(file, "month-b.csv"), "replay-month-b", SchemaOverrides.None, "test");
+
+        var job = await fixture.App.Get<Core.Jobs.JobStore>().EnqueueAsync(TrafficReplayJobHandler.KindName,
+            new TrafficReplayRequest("drift-replay", monthB.Dataset.Id, 1, MaxRows: 1_500), "replayer@example.com");
+        var done = await fixture.WaitForJobAsync(job.Id);
+        Assert.True(done.Status == Core.Jobs.JobStatus.Succeeded, done.Error);
+
+        var window = (await fixture.App.Get<MonitoringService>().DriftAsync("drift-replay", ThisHour()))!.Windows.Single(w => w.Predictions > 0);
+        Assert.Equal(1_500, window.Predictions);
+        var rows = await DatasetRows.ReadAsync(fixture.App.Get<Core.Artifacts.ArtifactStore>(), monthB.Version, default);
+        var portugal = rows.Take(1_500).Count(r => r[monthB.Version.Schema.IndexOf("home_country")] == "PT");
+        Assert.True(portugal > 0, "the first day of February already has Portuguese sign-ups");
+        Assert.Equal(portugal, window.Column("home_country")!.Unseen);
+        var recent = await fixture.App.Get<PredictionStore>().RecentAsync(window.VersionId!.Value, 1);
+        Assert.Equal("replay:replayer@example.com", recent.Single().Actor);
+        var (audit, _) = await fixture.App.Get<Core.Accounts.AuditLog>().PageAsync(0, 50, new Core.Accounts.AuditFilter(Action: "model.replay"));
+        Assert.Contains(audit, a => a.ObjectId == "drift-replay" && a.Actor == "replayer@example.com");
+    }
+
+    [Fact]
     public async Task ComputeAsync_ClosedWindow_StoresTheHistoryAndAnnouncesIt()
     {
         var sample = fixture.Rows.Where((_, i) => i % 40 == 5).ToList();
