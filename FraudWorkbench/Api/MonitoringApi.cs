@@ -36,6 +36,9 @@ public static class MonitoringApi
     /// <summary>How far back a range starts when <c>from</c> is not given.</summary>
     public static readonly TimeSpan DefaultRange = TimeSpan.FromDays(7);
 
+    /// <summary>The longest column name or test name a configuration may hold (the sample's columns are far shorter).</summary>
+    private const int MaxText = 256;
+
     private static readonly DateTime Earliest = new(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc);
     private static readonly DateTime Latest = new(2100, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
@@ -155,6 +158,16 @@ public static class MonitoringApi
     public static async Task<Results<Ok<MonitoringConfigResponse>, ProblemHttpResult>> PutConfig(
         string name, MonitoringConfigRequest request, MonitoringService monitoring, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
+        // The configuration's own messages quote the column and the test: one of a megabyte would come back whole.
+        var oversize = new List<(string Field, string Message)>();
+        foreach (var (column, settings) in request.Columns ?? [])
+        {
+            if (column.Length > MaxText) oversize.Add(("columns", $"A column name is at most {MaxText} characters; one has {column.Length}."));
+            else if (settings?.Method is { Length: > MaxText } method)
+                oversize.Add(($"columns.{column}.method", $"Unknown test ({method.Length} characters); use one of {string.Join(", ", DriftMethod.All)}, or leave it empty for the automatic choice."));
+        }
+
+        if (oversize.Count > 0) return JobsApi.Invalid("Invalid monitoring configuration", oversize);
         var config = new MonitoringConfig(request.DriftShare, request.Columns?.ToDictionary(kv => kv.Key, kv => kv.Value!));
         var issues = await monitoring.SaveConfigAsync(name, config, WorkbenchClaims.Actor(user), cancellationToken);
         if (issues is null) return ModelNotFound(name);
