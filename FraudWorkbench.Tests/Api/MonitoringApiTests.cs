@@ -248,7 +248,9 @@ public sealed class MonitoringApiTests(ScoringFixture fixture) : IClassFixture<S
         Assert.False(monitored.ContainsKey("customer_id"));
 
         var put = await client.PutAsJsonAsync($"/api/v1/monitoring/models/{model}/config",
-            new { driftShare = 0.3, columns = new Dictionary<string, object?> { ["amount"] = new { method = "psi", threshold = 0.2 }, ["merchant_category"] = new { method = (string?)null, threshold = 0.15 } } });
+            new { driftShare = 0.3, columns = new Dictionary<string, object?> { ["amount"] = new { method = "psi", threshold = 0.2 }, ["merchant_category"] = new { method = (string?)null, threshold = 0.15 },
+                // A p-value threshold of 1 is allowed (everything drifts); its severity, log(p) / log(1), is infinite and must not reach the JSON.
+                ["shipping_address_new"] = new { method = "z", threshold = 1.0 } } });
 
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         var saved = await Json(await client.GetAsync($"/api/v1/monitoring/models/{model}/config"));
@@ -270,7 +272,9 @@ public sealed class MonitoringApiTests(ScoringFixture fixture) : IClassFixture<S
         var transactions = Enumerable.Range(0, 50).Select(i => fixture.Transaction(i * 100)).ToList();
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/predict/batch", new { model, explain = false, transactions })).StatusCode);
         await fixture.App.Get<PredictionLog>().FlushAsync();
-        var drift = await Json(await client.GetAsync($"/api/v1/monitoring/models/{model}/drift?window=week"));
+        var driftResponse = await client.GetAsync($"/api/v1/monitoring/models/{model}/drift?window=week");
+        Assert.True(driftResponse.StatusCode == HttpStatusCode.OK, await driftResponse.Content.ReadAsStringAsync());
+        var drift = await Json(driftResponse);
         var window = Busiest(drift);
         Assert.Equal(50, window.GetProperty("predictions").GetInt64());
         Assert.Equal(0.3, window.GetProperty("driftShareThreshold").GetDouble());
@@ -282,6 +286,8 @@ public sealed class MonitoringApiTests(ScoringFixture fixture) : IClassFixture<S
         Assert.Equal(0.15, columns["merchant_category"].GetProperty("threshold").GetDouble());
         Assert.Equal(DriftMethod.JensenShannon, columns["payment_method"].GetProperty("method").GetString());
         Assert.Equal(0.1, columns["payment_method"].GetProperty("threshold").GetDouble());
+        Assert.Equal(DriftMethod.ProportionZ, columns["shipping_address_new"].GetProperty("method").GetString());
+        Assert.True(columns["shipping_address_new"].GetProperty("drifted").GetBoolean());
     }
 
     [Fact]
