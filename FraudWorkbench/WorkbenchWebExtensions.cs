@@ -67,6 +67,7 @@ public static class WorkbenchWebExtensions
                 return Task.CompletedTask;
             });
             o.AddScoringExamples();
+            o.AddMonitoringExamples();
         });
         services.AddRateLimiter(o =>
         {
@@ -162,6 +163,7 @@ public static class WorkbenchWebExtensions
         api.MapFeatureSetsApi();
         api.MapTrainingApi();
         api.MapRegistryApi();
+        api.MapMonitoringApi();
         var scoring = app.MapGroup("");
         scoring.WithRequestTimeout(RequestTimeouts.Scoring);
         scoring.WithRetryAfterHeader();

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using FraudWorkbench.Core.Jobs;
 
 namespace FraudWorkbench.Core.Monitoring;
@@ -90,6 +91,8 @@ public sealed record ColumnDrift(
     public double? MissingShare => Rows == 0 ? null : (double)Missing / Rows;
 
     /// <summary>How far past its threshold the column is, for sorting: &gt; 1 drifted. P-values are compared on −log10.</summary>
+    /// <remarks>Not serialised: infinite for a p-value threshold of 1, which JSON cannot carry; clients sort by value and threshold.</remarks>
+    [JsonIgnore]
     public double Severity => Value is not { } v ? -1
         : DriftMethod.IsPValue(Method) ? Math.Log10(Math.Max(v, 1e-300)) / Math.Log10(Math.Clamp(Threshold, 1e-300, 0.999999))
         : v / Math.Max(Threshold, 1e-12);
@@ -106,6 +109,8 @@ public sealed record DriftWindow(
     double? FlagRate = null, double? ReferenceFlagRate = null, double? MeanScore = null, double? ReferenceMeanScore = null)
 {
     /// <summary>The drift rows of the model's inputs (protected and other logged columns are shown, not counted).</summary>
+    /// <remarks>Not serialised: a repeat of <see cref="Columns"/>' input rows.</remarks>
+    [JsonIgnore]
     public IEnumerable<ColumnDrift> Inputs => Columns.Where(c => c.Kind == ColumnKind.Input);
 
     public ColumnDrift? Column(string name) => Columns.FirstOrDefault(c => c.Column == name);

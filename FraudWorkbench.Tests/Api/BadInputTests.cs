@@ -63,6 +63,9 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
             new("promote", HttpMethod.Post, $"{versions}/1/promote", """{"stage":"staging","reason":"r"}""", "reason", null, "stage", "1"),
             new("override gate", HttpMethod.Post, $"{versions}/1/gate/override", """{"reason":"the holdout is known to be stale"}""", "reason", null, "reason", "[]"),
             new("rollback", HttpMethod.Post, $"/api/v1/models/{Model}/rollback", """{"reason":"r"}""", "reason", null, "reason", "{}"),
+            new("monitoring config", HttpMethod.Put, $"/api/v1/monitoring/models/{Model}/config",
+                """{"driftShare":0.5,"columns":{"merchant_category":{"method":"jensenshannon","threshold":0.2}}}""",
+                "columns.merchant_category.method", "driftShare", "columns", "[]"),
         ];
     }
 

@@ -69,7 +69,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         var cluster = app.Get<DatabaseEndpoint>().Cluster!;
         var pid = int.Parse(File.ReadLines(Path.Combine(cluster.ClusterDirectory, "postmaster.pid")).First());
         DateTime restoredAt;
-        HttpResponseMessage read, ready;
+        HttpResponseMessage read, ready, monitoring;
         var readiness = new Stopwatch();
         // Holding the cluster's start lock keeps the watchdog from restarting the server until the outage has been looked at.
         await using (new FileStream(Path.Combine(Path.GetDirectoryName(cluster.ClusterDirectory)!, "cluster.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
@@ -84,6 +84,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
             ready = await client.GetAsync("/readyz");
             readiness.Stop();
             read = await client.GetAsync("/api/v1/models");
+            monitoring = await client.GetAsync("/api/v1/monitoring/models/outage/drift?window=hour");
             await Task.Delay(3000);
             restoredAt = DateTime.UtcNow;
         }
@@ -95,6 +96,8 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
         Assert.NotNull(read.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, monitoring.StatusCode);
+        Assert.NotNull(monitoring.Headers.RetryAfter);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         Assert.Contains("database", await ready.Content.ReadAsStringAsync());
         Assert.True(readiness.Elapsed < TimeSpan.FromSeconds(2.5), $"/readyz took {readiness.Elapsed}"); // the check gives up after 1 s
