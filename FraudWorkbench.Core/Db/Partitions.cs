@@ -215,7 +215,7 @@ public sealed class PartitionMaintenanceService(PartitionMaintenance partitions,
         {
             await partitions.CreateAheadAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is NpgsqlException or PostgresException)
+        catch (NpgsqlException ex)
         {
             // Not fatal: rows land in the DEFAULT partitions until the next run creates their days and moves them.
             logger.LogWarning(ex, "Could not create the partitions ahead; the daily retention job will try again");
