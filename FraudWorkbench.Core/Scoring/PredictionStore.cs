@@ -90,6 +90,17 @@ public sealed class PredictionStore(NpgsqlDataSource dataSource, PredictionLog l
     public static (DateTime From, DateTime To)? CreatedAtBounds(Guid id) =>
         IdTime(id) is { } made ? (made.UtcDateTime - IdTimeTolerance, made.UtcDateTime + IdTimeTolerance) : null;
 
+    // Internal for the tests that EXPLAIN them: each must read only the partitions of its ids' days.
+    // The overall span prunes at plan time; the per-id bounds keep each probe to its own days.
+    internal const string FindWithinSql = """
+        SELECT p.id, p.created_at FROM predictions p
+        JOIN unnest(@ids, @froms, @tos) AS k(id, lo, hi) ON p.id = k.id AND p.created_at >= k.lo AND p.created_at < k.hi
+        WHERE p.created_at >= @from AND p.created_at < @to
+        """;
+
+    internal const string GetWithinSql =
+        $"SELECT {Columns} FROM predictions p LEFT JOIN prediction_feedback f ON f.prediction_id = p.id WHERE p.id = @id AND p.created_at >= @from AND p.created_at < @to";
+
     /// <summary>
     /// The (id, created_at) of the logged predictions among <paramref name="ids"/>. Time-carrying ids are looked up within
     /// their bounds (the days they can be in); others, from outside the scoring path, across every partition.
@@ -100,15 +111,9 @@ public sealed class PredictionStore(NpgsqlDataSource dataSource, PredictionLog l
         var bounded = ids.Select(id => (Id: id, Bounds: CreatedAtBounds(id))).Where(x => x.Bounds is not null).ToList();
         if (bounded.Count > 0)
         {
-            // The overall span prunes at plan time; the per-id bounds keep each probe to its own days.
-            const string sql = """
-                SELECT p.id, p.created_at FROM predictions p
-                JOIN unnest(@ids, @froms, @tos) AS k(id, lo, hi) ON p.id = k.id AND p.created_at >= k.lo AND p.created_at < k.hi
-                WHERE p.created_at >= @from AND p.created_at < @to
-                """;
             var froms = bounded.Select(x => x.Bounds!.Value.From).ToArray();
             var tos = bounded.Select(x => x.Bounds!.Value.To).ToArray();
-            var rows = await connection.QueryAsync<(Guid Id, DateTime CreatedAt)>(new CommandDefinition(sql,
+            var rows = await connection.QueryAsync<(Guid Id, DateTime CreatedAt)>(new CommandDefinition(FindWithinSql,
                 new { ids = bounded.Select(x => x.Id).ToArray(), froms, tos, from = froms.Min(), to = tos.Max() }, transaction, cancellationToken: cancellationToken));
             foreach (var row in rows) found.TryAdd(row.Id, row.CreatedAt);
         }
@@ -166,8 +171,7 @@ public sealed class PredictionStore(NpgsqlDataSource dataSource, PredictionLog l
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         if (CreatedAtBounds(id) is { } bounds)
         {
-            var bounded = $"SELECT {Columns} FROM predictions p LEFT JOIN prediction_feedback f ON f.prediction_id = p.id WHERE p.id = @id AND p.created_at >= @from AND p.created_at < @to";
-            return await connection.QueryFirstOrDefaultAsync<LoggedPrediction>(new CommandDefinition(bounded, new { id, from = bounds.From, to = bounds.To }, cancellationToken: cancellationToken));
+            return await connection.QueryFirstOrDefaultAsync<LoggedPrediction>(new CommandDefinition(GetWithinSql, new { id, from = bounds.From, to = bounds.To }, cancellationToken: cancellationToken));
         }
 
         var sql = $"SELECT {Columns} FROM predictions p LEFT JOIN prediction_feedback f ON f.prediction_id = p.id WHERE p.id = @id";

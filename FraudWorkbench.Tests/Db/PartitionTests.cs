@@ -275,6 +275,31 @@ public sealed class PartitionTests
         Assert.Null(PredictionStore.CreatedAtBounds(v4));
     }
 
+    [Fact]
+    public async Task IdLookups_TimeCarryingIds_ReadOnlyTheirDaysPartitions()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await PostgresServer.CreateDatabaseAsync());
+        await Maintenance(dataSource, Noon).CreateAheadAsync();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await connection.ExecuteAsync("SET enable_seqscan = off");
+        var first = Guid.CreateVersion7(Noon.AddDays(2));
+        var second = Guid.CreateVersion7(Noon.AddDays(3).AddHours(-2));
+        var (from1, to1) = PredictionStore.CreatedAtBounds(first)!.Value;
+        var (from2, to2) = PredictionStore.CreatedAtBounds(second)!.Value;
+
+        var get = await connection.ExecuteScalarAsync<string>($"EXPLAIN (FORMAT JSON) {PredictionStore.GetWithinSql}", new { id = first, from = from1, to = to1 });
+        var find = await connection.ExecuteScalarAsync<string>($"EXPLAIN (FORMAT JSON) {PredictionStore.FindWithinSql}", new
+        {
+            ids = new[] { first, second }, froms = new[] { from1, from2 }, tos = new[] { to1, to2 }, from = from1, to = to2,
+        });
+
+        Assert.Equal(["predictions_p20260312"], Relations(get!).Where(r => r.StartsWith("predictions", StringComparison.Ordinal)));
+        Assert.Equal(["predictions_p20260312", "predictions_p20260313"], Relations(find!).Order());
+    }
+
+    private static IEnumerable<string> Relations(string jsonPlan) =>
+        System.Text.RegularExpressions.Regex.Matches(jsonPlan, "\"Relation Name\": \"([^\"]+)\"").Select(m => m.Groups[1].Value).Distinct();
+
     private static PartitionMaintenance Maintenance(NpgsqlDataSource dataSource, DateTimeOffset now) =>
         new(dataSource, new FakeTimeProvider(now), NullLogger<PartitionMaintenance>.Instance);
 
