@@ -134,6 +134,8 @@ public static class WorkbenchServiceCollectionExtensions
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();
+        services.AddSingleton<PartitionMaintenance>();
+        services.AddHostedService<PartitionMaintenanceService>();
         services.AddHostedService<LocalClusterWatchdog>();
         if (background)
         {

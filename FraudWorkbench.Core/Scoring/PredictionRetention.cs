@@ -1,42 +1,62 @@
-using Dapper;
 using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Db;
 using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Monitoring;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace FraudWorkbench.Core.Scoring;
 
-/// <summary>Deletes predictions (and their labels) older than the retention period, in chunks, as a job.</summary>
-public sealed class PredictionRetentionJobHandler(NpgsqlDataSource dataSource, IOptions<ScoringOptions> options, TimeProvider time) : IJobHandler
+/// <summary>
+/// The daily housekeeping of the partitioned tables: creates the days ahead, then drops the prediction log's days older
+/// than <see cref="ScoringOptions.PredictionRetentionDays"/> (their labels first) and the monitoring tables' days older
+/// than <see cref="MonitoringOptions.RetentionDays"/>. Dropping a partition costs the same whatever it holds, where
+/// deleting 1M rows a day would bloat the table and the WAL.
+/// </summary>
+public sealed class PredictionRetentionJobHandler(
+    NpgsqlDataSource dataSource, PartitionMaintenance partitions, IOptions<ScoringOptions> options, IOptions<MonitoringOptions> monitoringOptions, TimeProvider time)
+    : IJobHandler
 {
     public const string KindName = "predictions.retention";
-    private const int Chunk = 10_000;
 
     public string Kind => KindName;
 
     public async Task<object?> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
+        var created = await partitions.CreateAheadAsync(cancellationToken);
+        await context.ReportAsync(20, $"created {created.Count} partitions ahead", cancellationToken);
+
+        var now = time.GetUtcNow().UtcDateTime;
         var days = options.Value.PredictionRetentionDays;
-        var cutoff = time.GetUtcNow().UtcDateTime.AddDays(-days);
-        long deleted = 0;
-        while (true)
+        var cutoff = now.AddDays(-days);
+        var predictions = await partitions.DropOlderThanAsync(PartitionMaintenance.Predictions, cutoff, cancellationToken);
+        await context.ReportAsync(60, $"deleted {predictions.Rows:N0} predictions", cancellationToken);
+
+        var monitoringDays = monitoringOptions.Value.RetentionDays;
+        var monitoringCutoff = now.AddDays(-monitoringDays);
+        var monitoring = new List<PartitionDrop>();
+        foreach (var table in PartitionMaintenance.Monitoring)
         {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            const string sql = "DELETE FROM predictions WHERE id IN (SELECT id FROM predictions WHERE created_at < @cutoff LIMIT @chunk)";
-            var n = await connection.ExecuteAsync(new CommandDefinition(sql, new { cutoff, chunk = Chunk }, cancellationToken: cancellationToken));
-            deleted += n;
-            if (n < Chunk) break;
-            await context.ReportAsync(50, $"deleted {deleted:N0} predictions so far", cancellationToken);
+            monitoring.Add(await partitions.DropOlderThanAsync(table, monitoringCutoff, cancellationToken));
         }
 
+        var predictionSummary = new
+        {
+            deleted = predictions.Rows, labels = predictions.DependentRows, partitions = predictions.Partitions, cutoff, days, created = created.Count,
+        };
+        var monitoringSummary = new
+        {
+            deleted = monitoring.Sum(d => d.Rows), partitions = monitoring.SelectMany(d => d.Partitions).ToList(), cutoff = monitoringCutoff, days = monitoringDays,
+        };
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            await AuditLog.WriteAsync(transaction, time.GetUtcNow().UtcDateTime, context.Job.CreatedBy, "predictions.retention", "prediction", null, new { deleted, cutoff, days }, cancellationToken);
+            await AuditLog.WriteAsync(transaction, time.GetUtcNow().UtcDateTime, context.Job.CreatedBy, "predictions.retention", "prediction", null, predictionSummary, cancellationToken);
+            await AuditLog.WriteAsync(transaction, time.GetUtcNow().UtcDateTime, context.Job.CreatedBy, "monitoring.retention", "monitoring", null, monitoringSummary, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
-        return new { deleted, cutoff, days };
+        return new { predictions = predictionSummary, monitoring = monitoringSummary };
     }
 }
 

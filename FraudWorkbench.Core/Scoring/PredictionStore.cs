@@ -70,10 +70,63 @@ public sealed class PredictionStore(NpgsqlDataSource dataSource, PredictionLog l
     /// </summary>
     public bool MayStillBeQueued(Guid id)
     {
-        if (id.Version != 7) return false;
-        var milliseconds = (long)(System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id.ToByteArray(bigEndian: true)) >> 16);
-        var age = time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+        if (IdTime(id) is not { } made) return false;
+        var age = time.GetUtcNow() - made;
         return age >= -InFlightWindow && age <= InFlightWindow; // a little ahead too: clocks of instances differ
+    }
+
+    /// <summary>
+    /// How far a prediction's <c>created_at</c> may be from the time in its id. Both come from one clock reading when
+    /// scoring, so this only allows for writers whose clocks differ; it keeps a lookup within one or two day partitions.
+    /// </summary>
+    public static readonly TimeSpan IdTimeTolerance = TimeSpan.FromHours(1);
+
+    /// <summary>The time a UUIDv7 carries in its first 48 bits (unix milliseconds); null for other versions.</summary>
+    public static DateTimeOffset? IdTime(Guid id) => id.Version == 7
+        ? DateTimeOffset.FromUnixTimeMilliseconds((long)(System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id.ToByteArray(bigEndian: true)) >> 16))
+        : null;
+
+    /// <summary>The created_at range a prediction with this id lies in, for partition pruning; null when the id carries no time.</summary>
+    public static (DateTime From, DateTime To)? CreatedAtBounds(Guid id) =>
+        IdTime(id) is { } made ? (made.UtcDateTime - IdTimeTolerance, made.UtcDateTime + IdTimeTolerance) : null;
+
+    // Internal for the tests that EXPLAIN them: each must read only the partitions of its ids' days.
+    // The overall span prunes at plan time; the per-id bounds keep each probe to its own days.
+    internal const string FindWithinSql = """
+        SELECT p.id, p.created_at FROM predictions p
+        JOIN unnest(@ids, @froms, @tos) AS k(id, lo, hi) ON p.id = k.id AND p.created_at >= k.lo AND p.created_at < k.hi
+        WHERE p.created_at >= @from AND p.created_at < @to
+        """;
+
+    internal const string GetWithinSql =
+        $"SELECT {Columns} FROM predictions p LEFT JOIN prediction_feedback f ON f.prediction_id = p.id WHERE p.id = @id AND p.created_at >= @from AND p.created_at < @to";
+
+    /// <summary>
+    /// The (id, created_at) of the logged predictions among <paramref name="ids"/>. Time-carrying ids are looked up within
+    /// their bounds (the days they can be in); others, from outside the scoring path, across every partition.
+    /// </summary>
+    private static async Task<Dictionary<Guid, DateTime>> FindAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<Guid> ids, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<Guid, DateTime>();
+        var bounded = ids.Select(id => (Id: id, Bounds: CreatedAtBounds(id))).Where(x => x.Bounds is not null).ToList();
+        if (bounded.Count > 0)
+        {
+            var froms = bounded.Select(x => x.Bounds!.Value.From).ToArray();
+            var tos = bounded.Select(x => x.Bounds!.Value.To).ToArray();
+            var rows = await connection.QueryAsync<(Guid Id, DateTime CreatedAt)>(new CommandDefinition(FindWithinSql,
+                new { ids = bounded.Select(x => x.Id).ToArray(), froms, tos, from = froms.Min(), to = tos.Max() }, transaction, cancellationToken: cancellationToken));
+            foreach (var row in rows) found.TryAdd(row.Id, row.CreatedAt);
+        }
+
+        var unbounded = ids.Where(id => CreatedAtBounds(id) is null).ToArray();
+        if (unbounded.Length > 0)
+        {
+            const string sql = "SELECT id, created_at FROM predictions WHERE id = ANY(@unbounded)";
+            var rows = await connection.QueryAsync<(Guid Id, DateTime CreatedAt)>(new CommandDefinition(sql, new { unbounded }, transaction, cancellationToken: cancellationToken));
+            foreach (var row in rows) found.TryAdd(row.Id, row.CreatedAt);
+        }
+
+        return found;
     }
 
     /// <summary>
@@ -86,21 +139,22 @@ public sealed class PredictionStore(NpgsqlDataSource dataSource, PredictionLog l
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var ids = items.Select(i => i.PredictionId).Distinct().ToArray();
-        var known = (await connection.QueryAsync<Guid>(new CommandDefinition("SELECT id FROM predictions WHERE id = ANY(@ids)", new { ids }, transaction, cancellationToken: cancellationToken))).ToHashSet();
-        var unknown = ids.Where(id => !known.Contains(id)).ToList();
+        var known = await FindAsync(connection, transaction, ids, cancellationToken);
+        var unknown = ids.Where(id => !known.ContainsKey(id)).ToList();
         if (unknown.Count > 0) return unknown;
 
         var now = time.GetUtcNow().UtcDateTime;
         // The last label sent for a prediction wins (a chargeback can be reversed).
         const string sql = """
-            INSERT INTO prediction_feedback (prediction_id, is_fraud, label_date, actor, received_at)
-            SELECT * FROM unnest(@ids, @labels, @dates, @actors, @times)
+            INSERT INTO prediction_feedback (prediction_id, prediction_created_at, is_fraud, label_date, actor, received_at)
+            SELECT * FROM unnest(@ids, @createdAts, @labels, @dates, @actors, @times)
             ON CONFLICT (prediction_id) DO UPDATE SET is_fraud = excluded.is_fraud, label_date = excluded.label_date, actor = excluded.actor, received_at = excluded.received_at
             """;
         var last = items.GroupBy(i => i.PredictionId).Select(g => g.Last()).ToList();
         await connection.ExecuteAsync(new CommandDefinition(sql, new
         {
             ids = last.Select(i => i.PredictionId).ToArray(),
+            createdAts = last.Select(i => known[i.PredictionId]).ToArray(),
             labels = last.Select(i => i.IsFraud).ToArray(),
             dates = last.Select(i => i.LabelDate).ToArray(),
             actors = last.Select(_ => actor).ToArray(),
@@ -115,8 +169,13 @@ public sealed class PredictionStore(NpgsqlDataSource dataSource, PredictionLog l
     public async Task<LoggedPrediction?> GetAsync(Guid id, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (CreatedAtBounds(id) is { } bounds)
+        {
+            return await connection.QueryFirstOrDefaultAsync<LoggedPrediction>(new CommandDefinition(GetWithinSql, new { id, from = bounds.From, to = bounds.To }, cancellationToken: cancellationToken));
+        }
+
         var sql = $"SELECT {Columns} FROM predictions p LEFT JOIN prediction_feedback f ON f.prediction_id = p.id WHERE p.id = @id";
-        return await connection.QuerySingleOrDefaultAsync<LoggedPrediction>(new CommandDefinition(sql, new { id }, cancellationToken: cancellationToken));
+        return await connection.QueryFirstOrDefaultAsync<LoggedPrediction>(new CommandDefinition(sql, new { id }, cancellationToken: cancellationToken));
     }
 
     public async Task<IReadOnlyList<LoggedPrediction>> RecentAsync(Guid modelVersionId, int limit = 50, CancellationToken cancellationToken = default)

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Dapper;
+using FraudWorkbench.Core.Db;
 using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Scoring;
@@ -65,11 +66,31 @@ public sealed class PredictionLogTests(ScoringFixture fixture) : IClassFixture<S
             INSERT INTO predictions (id, created_at, model_version_id, actor, input, features, probability, decision, latency_ms)
             VALUES (@id, now() - make_interval(days => @age), @version, 'test', '{}', '{0.5}', 0.1, false, 1)
             """;
+        // Day partitions for a prediction past the retention and for monitoring counts before and within theirs (365 days);
+        // the other two predictions are in the DEFAULT partition, which retention trims row by row.
+        var partitions = new PartitionMaintenance(NpgsqlDataSource.Create(fixture.App.ConnectionString), TimeProvider.System, NullLogger<PartitionMaintenance>.Instance);
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        Assert.True(await partitions.CreateAsync(PartitionMaintenance.Predictions, today.AddDays(-95)));
+        Assert.True(await partitions.CreateAsync(PartitionMaintenance.MonitoringCounts, today.AddDays(-400)));
+        Assert.True(await partitions.CreateAsync(PartitionMaintenance.MonitoringCounts, today.AddDays(-300)));
         var old = Guid.NewGuid();
         var recent = Guid.NewGuid();
+        var dropped = Guid.NewGuid();
         await connection.ExecuteAsync(insert, new { id = old, age = 91, version = version.Id });
         await connection.ExecuteAsync(insert, new { id = recent, age = 89, version = version.Id });
-        await connection.ExecuteAsync("INSERT INTO prediction_feedback (prediction_id, is_fraud, actor, received_at) VALUES (@old, true, 'test', now())", new { old });
+        await connection.ExecuteAsync(insert, new { id = dropped, age = 95, version = version.Id });
+        await connection.ExecuteAsync("INSERT INTO prediction_feedback (prediction_id, is_fraud, actor, received_at) VALUES (@old, true, 'test', now()), (@dropped, false, 'test', now())", new { old, dropped });
+        const string counts = """
+            INSERT INTO monitoring_counts (model_version_id, bucket, bucket_start, column_name, rows, missing, counts, unseen, below, above, sum)
+            VALUES (@version, 'day', @day, 'amount', 1, 0, '{1}', 0, 0, 0, 1)
+            """;
+        foreach (var age in new[] { 400, 300 })
+        {
+            await connection.ExecuteAsync(counts, new { version = version.Id, day = today.AddDays(-age).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) });
+        }
+
+        Assert.Equal(PartitionMaintenance.Predictions.PartitionName(today.AddDays(-95)),
+            await connection.ExecuteScalarAsync<string>("SELECT tableoid::regclass::text FROM predictions WHERE id = @dropped", new { dropped }));
         await connection.ExecuteAsync("DELETE FROM jobs WHERE kind = @kind", new { kind = PredictionRetentionJobHandler.KindName });
         var scheduler = new RecurringJobScheduler(NpgsqlDataSource.Create(fixture.App.ConnectionString), [PredictionRetentionSchedule.Daily], TimeProvider.System, NullLogger<RecurringJobScheduler>.Instance);
 
@@ -78,10 +99,21 @@ public sealed class PredictionLogTests(ScoringFixture fixture) : IClassFixture<S
         var job = await connection.QuerySingleAsync<Guid>("SELECT id FROM jobs WHERE kind = @kind", new { kind = PredictionRetentionJobHandler.KindName });
         Assert.Equal(JobStatus.Succeeded, (await fixture.WaitForJobAsync(job)).Status);
 
-        var left = (await connection.QueryAsync<Guid>("SELECT id FROM predictions WHERE id = ANY(@ids)", new { ids = new[] { old, recent } })).ToList();
+        var left = (await connection.QueryAsync<Guid>("SELECT id FROM predictions WHERE id = ANY(@ids)", new { ids = new[] { old, recent, dropped } })).ToList();
         Assert.Equal([recent], left);
-        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM prediction_feedback WHERE prediction_id = @old", new { old }));
-        Assert.Contains("\"deleted\":", await connection.ExecuteScalarAsync<string>("SELECT summary::text FROM audit_log WHERE action = 'predictions.retention' ORDER BY id DESC LIMIT 1"));
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM prediction_feedback WHERE prediction_id = ANY(@ids)", new { ids = new[] { old, dropped } }));
+        Assert.DoesNotContain(today.AddDays(-95), await partitions.DaysAsync(PartitionMaintenance.Predictions));
+        Assert.Equal([today.AddDays(-300)], (await partitions.DaysAsync(PartitionMaintenance.MonitoringCounts)).Where(d => d < today));
+        Assert.Equal([today.AddDays(-300)], (await connection.QueryAsync<DateTime>("SELECT bucket_start FROM monitoring_counts WHERE model_version_id = @id", new { id = version.Id })).Select(DateOnly.FromDateTime));
+        var audit = await connection.ExecuteScalarAsync<string>("SELECT summary::text FROM audit_log WHERE action = 'predictions.retention' ORDER BY id DESC LIMIT 1");
+        Assert.Contains("\"deleted\": 2", audit);
+        Assert.Contains("\"labels\": 2", audit);
+        Assert.Contains(PartitionMaintenance.Predictions.PartitionName(today.AddDays(-95)), audit);
+        var monitoringAudit = await connection.ExecuteScalarAsync<string>("SELECT summary::text FROM audit_log WHERE action = 'monitoring.retention' ORDER BY id DESC LIMIT 1");
+        Assert.Contains(PartitionMaintenance.MonitoringCounts.PartitionName(today.AddDays(-400)), monitoringAudit);
+        Assert.Contains("\"days\": 365", monitoringAudit);
+        // And the days ahead exist (the job keeps them a week ahead).
+        Assert.Contains(today.AddDays(PartitionMaintenance.DaysAhead), await partitions.DaysAsync(PartitionMaintenance.DriftResults));
     }
 
     [Fact]
