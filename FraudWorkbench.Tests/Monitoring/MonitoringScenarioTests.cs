@@ -11,6 +11,7 @@ namespace FraudWorkbench.Tests.Monitoring;
 /// The month A model scores month B traffic (and, as a control, month A traffic under a second name): the drift
 /// report computed from the counts the log wrote flags what the sample generator shifts and leaves the rest alone.
 /// </summary>
+[Trait("Category", "Database")]
 public sealed class MonitoringScenarioTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>
 {
     private static readonly string MonthB = Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-b.csv");
