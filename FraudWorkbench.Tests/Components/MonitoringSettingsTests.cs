@@ -45,7 +45,9 @@ public sealed class AppPageContext : IAsyncDisposable
             .AddSingleton(fixture.App.Get<RegistryStore>())
             .AddSingleton(fixture.App.Get<AuditLog>())
             .AddSingleton(fixture.App.Get<EventHub>())
-            .AddSingleton(fixture.App.Get<TimeProvider>());
+            .AddSingleton(fixture.App.Get<TimeProvider>())
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Jobs.JobStore>())
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Jobs.JobSubjects>());
         fallback = app.BuildServiceProvider();
         services.AddFallbackServiceProvider(fallback);
         Bunit.Render<MudPopoverProvider>();
@@ -138,13 +140,24 @@ public sealed class MonitoringSettingsTests(ScoringFixture fixture)
         Assert.Equal(("", "0.2"), (Row(reloaded, "merchant_category").GetAttribute("data-method"), Row(reloaded, "merchant_category").GetAttribute("data-threshold")));
         Assert.Equal("0.4", reloaded.Find("input[data-testid=drift-share-input]").GetAttribute("value"));
 
-        // The audit trail says who changed what, from nothing to the new values, as /audit shows it.
+        // The audit trail says who changed what, from the defaults to the new values, as /audit shows it.
         var entry = Assert.Single(await AuditAsync(model));
-        Assert.Equal(("user:" + AppPageContext.UserEmail, "model"), (entry.Actor, entry.ObjectType));
+        Assert.Equal(("user:" + AppPageContext.UserEmail, "registered-model"), (entry.Actor, entry.ObjectType)); // the registry's own object type, so /audit links the model
         var changes = AuditChanges.Describe(entry).ToDictionary(c => c.Field);
         Assert.Equal((null, "ks"), (changes["columns.amount.method"].Before, changes["columns.amount.method"].After));
         Assert.Equal((null, "0.01"), (changes["columns.amount.threshold"].Before, changes["columns.amount.threshold"].After));
-        Assert.Equal((null, "0.4"), (changes["driftShare"].Before, changes["driftShare"].After));
+        Assert.Equal(("0.5", "0.4"), (changes["driftShare"].Before, changes["driftShare"].After)); // the defaults were in force before
+        Assert.Equal(["columns.amount.method", "columns.amount.threshold", "columns.merchant_category.threshold", "driftShare"], changes.Keys.Order(StringComparer.Ordinal));
+        var audit = context.Bunit.Render<FraudWorkbench.Components.Pages.Audit>();
+        audit.WaitForAssertion(() =>
+        {
+            var newest = audit.FindAll("[data-testid=audit-table] tbody tr")[0];
+            Assert.Contains("model.monitoring", newest.TextContent);
+            Assert.Equal(model, newest.QuerySelector("[data-testid=audit-object] a")!.TextContent.Trim());
+            Assert.Equal($"models/{model}", newest.QuerySelector("[data-testid=audit-object] a")!.GetAttribute("href"));
+            var method = newest.QuerySelectorAll("[data-testid=audit-change]").Single(c => c.GetAttribute("data-field") == "columns.amount.method");
+            Assert.Equal("ks", method.QuerySelector("ins")!.TextContent);
+        });
 
         // Reset asks first; cancelling keeps the settings, confirming stores the defaults and audits that too.
         await reloaded.ClickAsync("[data-testid=reset-settings]");
