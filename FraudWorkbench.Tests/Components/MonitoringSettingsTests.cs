@@ -113,6 +113,7 @@ public sealed class MonitoringSettingsTests(ScoringFixture fixture)
         Assert.StartsWith("decision", Row(page, MonitoredColumns.Decision).TextContent.Trim());
         Assert.Equal("wasserstein", Row(page, "amount").GetAttribute("data-automatic"));
         Assert.Equal("jensenshannon", Row(page, "merchant_category").GetAttribute("data-automatic"));
+        Assert.Equal("Automatic (jensenshannon)", MethodSelect(page, "merchant_category").Find("input").GetAttribute("value")); // what the closed select reads
         Assert.Equal("0.1", page.Find("input[data-testid=threshold-input][data-column=amount]").GetAttribute("placeholder"));
 
         // Only the tests that can read the column are offered: no KS or Wasserstein for a category.
