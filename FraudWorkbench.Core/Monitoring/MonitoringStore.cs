@@ -181,8 +181,10 @@ public sealed class MonitoringStore(NpgsqlDataSource dataSource, TimeProvider ti
         const string sql = "UPDATE registered_models SET monitoring = @json::jsonb WHERE id = @modelId";
         var json = JsonSerializer.Serialize(config, Data.DatasetSchema.Json);
         await connection.ExecuteAsync(new CommandDefinition(sql, new { modelId, json }, transaction, cancellationToken: cancellationToken));
-        await AuditLog.WriteAsync(transaction, time.GetUtcNow().UtcDateTime, actor, "model.monitoring", "model", modelName,
-            new { before = previous is null ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(previous), after = JsonSerializer.Deserialize<JsonElement>(json) }, cancellationToken);
+        // Never configured means the defaults were in force: the first change then reads "0.5 → 0.4", not a null replaced.
+        previous ??= JsonSerializer.Serialize(MonitoringConfig.Default, Data.DatasetSchema.Json);
+        await AuditLog.WriteAsync(transaction, time.GetUtcNow().UtcDateTime, actor, "model.monitoring", "registered-model", modelName,
+            new { before = JsonSerializer.Deserialize<JsonElement>(previous), after = JsonSerializer.Deserialize<JsonElement>(json) }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 }
