@@ -196,7 +196,7 @@ public sealed class MonitoringSettingsTests(ScoringFixture fixture)
 
         page.WaitForAssertion(() =>
         {
-            Assert.Contains("The threshold is a p-value or a distance: above 0 and at most 1", Row(page, "merchant_category").TextContent);
+            Assert.Contains("A Jensen-Shannon or Hellinger threshold is above 0 and at most 1", Row(page, "merchant_category").TextContent);
             Assert.Contains("The dataset drift share is a fraction above 0 and at most 1", page.Markup);
         });
         Assert.DoesNotContain("at most 1", Row(page, "amount").TextContent); // the valid one is not blamed
