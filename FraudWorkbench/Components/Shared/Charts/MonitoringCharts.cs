@@ -104,12 +104,17 @@ public static partial class Charts
         plot.Add.Bars(refBars).LegendText = "reference";
         plot.Add.Bars(curBars).LegendText = "current";
         LegendAbove(plot);
-        var every = Math.Max(1, (int)Math.Ceiling(labels.Count / 12.0));
+        // Upright labels, as many as fit (about 110 px each), and a slot of room at each end: a centred label on the last
+        // bar would otherwise run past the drawing's right edge.
+        var every = Math.Max(1, (int)Math.Ceiling(labels.Count / Math.Max(2.0, width / 110.0)));
         var ticks = Enumerable.Range(0, labels.Count).Where(i => i % every == 0).ToList();
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks.Select(i => (double)i)],
-            [.. ticks.Select(i => ShortName(labels[i], 14) + (unseen[i] ? " *" : ""))]);
-        plot.Axes.Bottom.TickLabelStyle.Rotation = labels.Count > 6 ? 30 : 0;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = labels.Count > 6 ? Alignment.MiddleLeft : Alignment.UpperCenter;
+            [.. ticks.Select(i => ShortName(labels[i], 11) + (unseen[i] ? " *" : ""))]);
+        foreach (var x in new[] { -1.0, labels.Count })
+        {
+            var room = plot.Add.Marker(x, 0); // invisible: widens the automatic x limits by a slot each side
+            room.MarkerSize = 0;
+        }
         plot.Axes.Bottom.Label.Text = unseen.Any(u => u) ? $"{column} (* unseen in the reference)" : column;
         plot.Axes.Left.Label.Text = shares ? "% of rows" : "rows";
         plot.Axes.Margins(bottom: 0);
