@@ -21,7 +21,7 @@ public static class MonitoringView
     public static DriftWindow? LatestWithoutReference(DriftReport report) => report.Windows.LastOrDefault(w => w.Predictions > 0 && w.Columns.Count == 0);
 
     /// <summary>A tile's style: five share a row from 1280 px, and a tone (error / warning) colours its left edge.</summary>
-    public static string TileStyle(string? tone) => "flex: 1 1 190px; min-width: 170px;" +
+    public static string TileStyle(string? tone) => "flex: 1 1 150px; min-width: 150px;" +
         (tone is null ? "" : $" border-left: 4px solid var(--mud-palette-{tone});");
 
     public static string Percent(double share) => (share * 100).ToString("0.#", CultureInfo.InvariantCulture) + " %";
@@ -40,6 +40,19 @@ public static class MonitoringView
         DriftMethod.JensenShannon => "Jensen-Shannon distance",
         DriftMethod.Psi => "PSI",
         DriftMethod.Hellinger => "Hellinger distance",
+        _ => method,
+    };
+
+    /// <summary>The test's name for a table cell; <see cref="MethodName"/> is the full one.</summary>
+    public static string ShortMethodName(string method) => method switch
+    {
+        DriftMethod.KolmogorovSmirnov => "K-S",
+        DriftMethod.ChiSquare => "chi-square",
+        DriftMethod.ProportionZ => "Z-test",
+        DriftMethod.Wasserstein => "Wasserstein",
+        DriftMethod.JensenShannon => "Jensen-Shannon",
+        DriftMethod.Psi => "PSI",
+        DriftMethod.Hellinger => "Hellinger",
         _ => method,
     };
 
