@@ -22,7 +22,7 @@ public sealed class MonitoringPagesTests(ScoringFixture fixture) : IClassFixture
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
-    /// <summary>A bUnit context with the app's own monitoring service and event hub (so its job's events reach the panels), and MudBlazor.</summary>
+    /// <summary>A bUnit context with the app's own monitoring service, registry and event hub (so its job's events reach the panels), and MudBlazor.</summary>
     private BunitContext NewContext()
     {
         BunitContext.DefaultWaitTimeout = Wait;
@@ -30,6 +30,7 @@ public sealed class MonitoringPagesTests(ScoringFixture fixture) : IClassFixture
         context.JSInterop.Mode = JSRuntimeMode.Loose;
         context.Services.AddMudServices();
         context.Services.AddSingleton(fixture.App.Get<MonitoringService>());
+        context.Services.AddSingleton(fixture.App.Get<FraudWorkbench.Core.Registry.RegistryStore>());
         context.Services.AddSingleton(fixture.App.Get<FraudWorkbench.Core.Events.EventHub>());
         context.Services.AddSingleton(TimeProvider.System);
         context.Render<MudPopoverProvider>();
@@ -165,6 +166,21 @@ public sealed class MonitoringPagesTests(ScoringFixture fixture) : IClassFixture
 
         table.WaitForAssertion(() => Assert.Contains("/api/v1/predict", table.Find("[data-testid=drift-empty]").TextContent, StringComparison.Ordinal), Wait);
         prediction.WaitForAssertion(() => Assert.Contains("/api/v1/predict", prediction.Find("[data-testid=prediction-empty]").TextContent, StringComparison.Ordinal), Wait);
+    }
+
+    [Fact]
+    public async Task MonitoringIndex_ProductionModel_ListedWithItsMonitoringLink()
+    {
+        const string model = "ui-monitor-index";
+        await fixture.RegisterAndPromoteAsync(model, fixture.StrongRun);
+        await using var context = NewContext();
+
+        var cut = context.Render<MonitoringIndex>();
+
+        cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll($"[data-testid=monitoring-model][data-model={model}]")), Wait);
+        var row = cut.Find($"[data-testid=monitoring-model][data-model={model}]");
+        Assert.Contains("v1", row.TextContent, StringComparison.Ordinal);
+        Assert.Contains(row.QuerySelectorAll("a"), a => a.GetAttribute("href") == $"models/{model}/monitoring");
     }
 
     [Theory]
