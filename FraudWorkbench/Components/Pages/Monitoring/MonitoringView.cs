@@ -7,7 +7,8 @@ namespace FraudWorkbench.Components.Pages.Monitoring;
 public static class MonitoringView
 {
     public const string NoTrafficHelp =
-        "No predictions in this range. Score transactions through /api/v1/predict (or the model page's test form) with this model in production; " +
+        "No predictions in this range. Score transactions through /api/v1/predict with this model in production, or send a held-back dataset through it " +
+        "from the 'Replay a dataset' tab (the version page's 'Try it' is a dry run and is not logged); " +
         "the page fills in as they are logged, and the hourly job stores each closed hour.";
 
     public const string NoReferenceHelp =
