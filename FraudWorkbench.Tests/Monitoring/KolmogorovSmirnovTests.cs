@@ -108,4 +108,19 @@ public sealed class KolmogorovSmirnovTests
         Assert.Equal(statistic, result.Statistic, 12);
         Assert.True(Math.Abs(result.PValue!.Value - pValue) <= 1e-9 * pValue, $"expected {pValue:R}, got {result.PValue:R}");
     }
+
+    // scipy 1.10.1: i = np.arange(12000); r = ((i * 7919) % 20011 - 10000) / 7.0; j = np.arange(5000);
+    // c = ((j * 104729) % 9973 - 5200) / 3.0; ks_2samp(r, c) → (0.0962, 7.064595133951146e-29). Negative values, zeros and
+    // ties through the radix sort used from 4,096 values; NaN and infinities are left out (scipy was given none).
+    [Fact]
+    public void KolmogorovSmirnov_NegativesTiesAndNonFiniteAtRadixSortSizes_MatchesScipy()
+    {
+        var reference = Enumerable.Range(0, 12_000).Select(i => ((i * 7919L) % 20011 - 10000) / 7.0).Append(double.NaN).Append(double.PositiveInfinity).ToArray();
+        var current = Enumerable.Range(0, 5_000).Select(j => ((j * 104729L) % 9973 - 5200) / 3.0).Prepend(double.NegativeInfinity).ToList();
+
+        var result = DriftStatistics.KolmogorovSmirnov(reference, current);
+
+        Assert.Equal(0.0962, result.Statistic, 12);
+        Assert.True(Math.Abs(result.PValue!.Value - 7.064595133951146e-29) <= 1e-9 * 7.064595133951146e-29, $"got {result.PValue:R}");
+    }
 }
