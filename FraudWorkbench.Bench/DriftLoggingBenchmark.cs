@@ -27,6 +27,7 @@ public static class DriftLoggingBenchmark
         // without a restart: both sides share one app, one model and one warmed-up JIT.
         var options = services.GetRequiredService<IOptions<MonitoringOptions>>().Value;
         var log = services.GetRequiredService<PredictionLog>();
+        var isPostgres = OwnPostgres(host.DataDirectory);
         await output.WriteLineAsync($"logging overhead: POST /api/v1/predict from the load generator process, {inputs.Count:N0} month B transactions, reasons on; per run a {warmupSeconds} s warm-up, {seconds} s open loop at {rate}/s, {seconds} s closed loop at {string.Join("/", concurrency)} in flight; aggregation on/off alternating, {rounds} runs each");
         var results = new Dictionary<bool, List<(double Throughput, double P99)>> { [true] = [], [false] = [] };
         for (var round = 0; round < rounds; round++)
@@ -34,10 +35,12 @@ public static class DriftLoggingBenchmark
             foreach (var aggregate in new[] { true, false })
             {
                 options.AggregateOnLog = aggregate;
-                var (throughput, p99, errors) = await LoadAsync(host.Address, bodiesPath, secret, warmupSeconds, seconds, rate, concurrency, cancellationToken);
+                var (app, postgres) = (CpuSeconds(p => p == Environment.ProcessId), CpuSeconds(isPostgres));
+                var (throughput, p99, errors, requests) = await LoadAsync(host.Address, bodiesPath, secret, warmupSeconds, seconds, rate, concurrency, cancellationToken);
                 await log.FlushAsync(cancellationToken);
+                (app, postgres) = (CpuSeconds(p => p == Environment.ProcessId) - app, CpuSeconds(isPostgres) - postgres);
                 results[aggregate].Add((throughput, p99));
-                await output.WriteLineAsync($"  aggregation {(aggregate ? "on " : "off")}: open loop {rate}/s p99 {p99:0.00} ms, maximum {throughput:N0} requests/s, errors {errors}");
+                await output.WriteLineAsync($"  aggregation {(aggregate ? "on " : "off")}: open loop {rate}/s p99 {p99:0.00} ms, maximum {throughput:N0} requests/s, errors {errors}; CPU per request over the run (log flushed): app {1000 * app / requests:0.000} ms, PostgreSQL {1000 * postgres / requests:0.000} ms");
             }
         }
 
@@ -53,7 +56,7 @@ public static class DriftLoggingBenchmark
     }
 
     /// <summary>One run of the load generator; the best closed-loop rate and the open-loop p99.</summary>
-    private static async Task<(double Throughput, double P99, int Errors)> LoadAsync(string address, string bodiesPath, string secret, int warmupSeconds, int seconds, int rate, int[] concurrency, CancellationToken cancellationToken)
+    private static async Task<(double Throughput, double P99, int Errors, long Requests)> LoadAsync(string address, string bodiesPath, string secret, int warmupSeconds, int seconds, int rate, int[] concurrency, CancellationToken cancellationToken)
     {
         var host = Environment.ProcessPath!;
         var info = new ProcessStartInfo(host) { RedirectStandardOutput = true, UseShellExecute = false };
@@ -66,10 +69,12 @@ public static class DriftLoggingBenchmark
         await using var stop = cancellationToken.Register(() => generator.Kill(entireProcessTree: true));
         double best = 0, p99 = double.NaN;
         var errors = 0;
+        long requests = 0;
         while (await generator.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
         {
             if (!line.StartsWith("result ", StringComparison.Ordinal)) continue;
             var r = JsonSerializer.Deserialize<LoadGenerator.LoadResult>(line["result ".Length..], LoadGenerator.Json)!;
+            requests += r.Count;
             if (r.Step == "warm-up") continue;
             errors += r.Errors;
             if (r.Step.StartsWith("open ", StringComparison.Ordinal)) p99 = r.P99;
@@ -78,6 +83,66 @@ public static class DriftLoggingBenchmark
 
         await generator.WaitForExitAsync(cancellationToken);
         if (generator.ExitCode != 0) throw new InvalidOperationException($"The load generator exited with {generator.ExitCode}.");
-        return (best, p99, errors);
+        return (best, p99, errors, Math.Max(1, requests));
+    }
+
+    /// <summary>
+    /// This app's own PostgreSQL: the postmaster started on its data directory (pg_ctl detaches it, so it is no child
+    /// of the app) and that postmaster's backends; other people's clusters on a shared machine are not counted.
+    /// </summary>
+    private static Func<int, bool> OwnPostgres(string dataDirectory)
+    {
+        int? postmaster = null;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                if (File.ReadAllText($"{dir}/cmdline").Replace('\0', ' ') is var line && line.Contains("postgres") && line.Contains(" -D " + dataDirectory, StringComparison.Ordinal)) postmaster = pid;
+            }
+            catch (IOException)
+            {
+                // The process ended while being read.
+            }
+        }
+
+        return pid => postmaster is { } p && (pid == p || Parent(pid) == p);
+    }
+
+    private static int Parent(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>User + system CPU seconds of the matching processes, from /proc (Linux; 0 elsewhere), as <c>bench scoring</c> reads them.</summary>
+    private static double CpuSeconds(Func<int, bool> match)
+    {
+        if (!OperatingSystem.IsLinux()) return 0;
+        var ticks = 0L;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                if (!match(pid)) continue;
+                var stat = File.ReadAllText($"{dir}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // The process ended while being read.
+            }
+        }
+
+        return ticks / 100.0; // USER_HZ
     }
 }
