@@ -69,7 +69,8 @@ public static class BenchProgram
         var explainDepth = new Option<int>("--max-depth") { Description = "Maximum tree depth of both models (0: unlimited, LightGBM's default)", DefaultValueFactory = _ => 0 };
         var benchExplain = new Command("explain", "Exact TreeSHAP per row against xgboost's pred_contribs on a same-size model, and a parallel batch") { explainRows, explainCount, explainDepth };
         benchExplain.SetAction((parse, ct) => ExplainBenchmark.RunAsync(parse.GetValue(explainRows), parse.GetValue(explainCount), parse.GetValue(explainDepth), output, ct));
-        foreach (var command in new[] { benchIngest, benchFeatures, benchTraining, benchScoring, benchLoad, benchExplain }) root.Subcommands.Add(command);
+        var benchDrift = DriftCommand.Create(output);
+        foreach (var command in new[] { benchIngest, benchFeatures, benchTraining, benchScoring, benchLoad, benchExplain, benchDrift }) root.Subcommands.Add(command);
         return await root.Parse(args).InvokeAsync();
     }
 }

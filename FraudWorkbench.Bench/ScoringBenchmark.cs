@@ -24,7 +24,7 @@ namespace FraudWorkbench.Bench;
 /// </summary>
 public static class ScoringBenchmark
 {
-    private const string Model = "bench-cnp";
+    internal const string Model = "bench-cnp";
     private const int WarmupSeconds = LoadGenerator.DefaultWarmupSeconds;
 
     /// <param name="rawColumns">Train on the raw columns (no entity features) instead of the fraud recipes: scoring without the online entity state.</param>
@@ -126,7 +126,7 @@ public static class ScoringBenchmark
     }
 
     /// <summary>Month A sample → features → LightGBM (100 trees, class weights) → registered, gated, promoted; a key without a practical rate limit.</summary>
-    private static async Task<string> PrepareAsync(IServiceProvider services, FeatureSetDefinition features, TextWriter output, CancellationToken cancellationToken)
+    internal static async Task<string> PrepareAsync(IServiceProvider services, FeatureSetDefinition features, TextWriter output, CancellationToken cancellationToken)
     {
         var ingestor = services.GetRequiredService<DatasetIngestor>();
         IngestResult dataset;

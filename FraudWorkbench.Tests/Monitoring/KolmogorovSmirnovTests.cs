@@ -43,4 +43,84 @@ public sealed class KolmogorovSmirnovTests
     [Fact]
     public void KolmogorovSmirnov_IdenticalSamples_NoGapPValueOne() =>
         Assert.Equal(new TestResult(0, 1), DriftStatistics.KolmogorovSmirnov([3, 1, 2], [1, 2, 3]));
+
+    // scipy 1.10.1: float(scipy.stats.kstwo.sf(x, n)) (Debian python3-scipy). The rows walk every branch of its
+    // _kolmogn: Ruben-Gambino at both ends (n·x ≤ 1, n·x ≥ n − 1), x ≥ 0.5 (twice Smirnov), n ≤ 140 with Durbin
+    // (n·x² ≤ 0.754693), Pomeranz (≤ 4) and Smirnov beyond, and for n > 140 Durbin (n·x^1.5 ≤ 1.4), Pelz-Good,
+    // Smirnov (n·x² ≥ 2.2, exact sum up to n = 10⁶, cephes' approximation beyond).
+    [Theory]
+    [InlineData(5, 0.19, 0.977325184)]
+    [InlineData(5, 0.3, 0.664)]
+    [InlineData(5, 0.7, 0.005560000000000004)]
+    [InlineData(5, 0.85, 0.0001518750000000001)]
+    [InlineData(100, 0.05, 0.9532159710635725)]
+    [InlineData(100, 0.09, 0.3706320255863282)]
+    [InlineData(100, 0.12, 0.1033037490181987)]
+    [InlineData(100, 0.2, 0.0005551927327988775)]
+    [InlineData(100, 0.3, 1.7719869892662917e-08)]
+    [InlineData(140, 0.15, 0.0032495604415101703)]
+    [InlineData(141, 0.02, 0.9999999744561288)]
+    [InlineData(200, 0.00499, 1.0)]
+    [InlineData(1000, 0.01, 0.9999496745370611)]
+    [InlineData(1000, 0.03, 0.3226902143914636)]
+    [InlineData(1000, 0.06, 0.001428597887952891)]
+    [InlineData(1000, 0.1, 3.703687096817711e-09)]
+    [InlineData(10000, 0.005, 0.9628778025204304)]
+    [InlineData(10000, 0.012, 0.11135257403749388)]
+    [InlineData(25000, 0.002, 0.9999624147768598)]
+    [InlineData(25000, 0.0085, 0.05366121545391589)]
+    [InlineData(25000, 0.02, 4.061196710119753e-09)]
+    [InlineData(100000, 0.001, 0.9999638407940036)]
+    [InlineData(100000, 0.004, 0.08130148920222469)]
+    [InlineData(166667, 0.0015, 0.8469207235884255)]
+    [InlineData(166667, 0.0035, 0.03362322997736111)]
+    [InlineData(166667, 0.02, 2.421702817433634e-58)]
+    [InlineData(2000000, 0.0005, 0.6991771101944894)]
+    [InlineData(2000000, 0.001, 0.03660662431970485)]
+    [InlineData(2000000, 0.0015, 0.00024657290508461606)]
+    public void KolmogorovSurvival_EveryBranchOfScipysKolmogn_MatchesKstwoSf(long n, double x, double expected)
+    {
+        var actual = DriftStatistics.KolmogorovSurvival(n, x);
+
+        Assert.True(Math.Abs(actual - expected) <= 1e-9 * expected + 1e-14, $"kstwo.sf({x}, {n}): expected {expected:R}, got {actual:R}");
+    }
+
+    [Fact]
+    public void KolmogorovSurvival_OutsideZeroToOne_ClosedForm()
+    {
+        Assert.Equal(1, DriftStatistics.KolmogorovSurvival(10, 0));
+        Assert.Equal(0, DriftStatistics.KolmogorovSurvival(10, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => DriftStatistics.KolmogorovSurvival(0, 0.5));
+    }
+
+    // scipy 1.10.1: r = np.arange(20000) / 20000.0; c = (np.arange(15000) / 15000.0) ** p; ks_2samp(r, c) ("auto" is
+    // "asymp" here, 20,000 > 10,000 values a side: kstwo.sf(D, round(20000·15000 / 35000) = 8571)).
+    [Theory]
+    [InlineData(1.02, 0.007350000000000023, 0.7405433507896015)]
+    [InlineData(1.1, 0.03510000000000002, 1.308198227420772e-09)]
+    public void KolmogorovSmirnov_MoreThanTenThousandASide_MatchesScipyAsymp(double power, double statistic, double pValue)
+    {
+        var reference = Enumerable.Range(0, 20_000).Select(i => i / 20000.0).ToArray();
+        var current = Enumerable.Range(0, 15_000).Select(j => Math.Pow(j / 15000.0, power)).ToArray();
+
+        var result = DriftStatistics.KolmogorovSmirnov(reference, current);
+
+        Assert.Equal(statistic, result.Statistic, 12);
+        Assert.True(Math.Abs(result.PValue!.Value - pValue) <= 1e-9 * pValue, $"expected {pValue:R}, got {result.PValue:R}");
+    }
+
+    // scipy 1.10.1: i = np.arange(12000); r = ((i * 7919) % 20011 - 10000) / 7.0; j = np.arange(5000);
+    // c = ((j * 104729) % 9973 - 5200) / 3.0; ks_2samp(r, c) → (0.0962, 7.064595133951146e-29). Negative values, zeros and
+    // ties through the radix sort used from 4,096 values; NaN and infinities are left out (scipy was given none).
+    [Fact]
+    public void KolmogorovSmirnov_NegativesTiesAndNonFiniteAtRadixSortSizes_MatchesScipy()
+    {
+        var reference = Enumerable.Range(0, 12_000).Select(i => ((i * 7919L) % 20011 - 10000) / 7.0).Append(double.NaN).Append(double.PositiveInfinity).ToArray();
+        var current = Enumerable.Range(0, 5_000).Select(j => ((j * 104729L) % 9973 - 5200) / 3.0).Prepend(double.NegativeInfinity).ToList();
+
+        var result = DriftStatistics.KolmogorovSmirnov(reference, current);
+
+        Assert.Equal(0.0962, result.Statistic, 12);
+        Assert.True(Math.Abs(result.PValue!.Value - 7.064595133951146e-29) <= 1e-9 * 7.064595133951146e-29, $"got {result.PValue:R}");
+    }
 }
