@@ -45,6 +45,13 @@ public static class DriftApiBenchmark
         var to = DateTime.UtcNow.Date;
         var from = to.AddDays(-days);
         var step = (long)(to - from).TotalMicroseconds / predictions; // prediction i is at from + i·step µs
+        // The past days' partitions first, as the daily maintenance would have made them: rows then land in their days, not in DEFAULT.
+        var partitions = services.GetRequiredService<FraudWorkbench.Core.Db.PartitionMaintenance>();
+        for (var day = DateOnly.FromDateTime(from); day < DateOnly.FromDateTime(to); day = day.AddDays(1))
+        {
+            foreach (var table in FraudWorkbench.Core.Db.PartitionMaintenance.All) await partitions.CreateAsync(table, day, cancellationToken);
+        }
+
         var watch = Stopwatch.StartNew();
         await ReplicateAsync(services.GetRequiredService<NpgsqlDataSource>(), scored, predictions, from, step, output, cancellationToken);
         var inserted = watch.Elapsed;

@@ -28,7 +28,7 @@ public sealed class MonitoringStore(NpgsqlDataSource dataSource, TimeProvider ti
             ON CONFLICT (model_version_id, bucket, column_name, bucket_start) DO UPDATE SET
                 rows = m.rows + excluded.rows, missing = m.missing + excluded.missing, counts = bigint_array_add(m.counts, excluded.counts),
                 sums = CASE WHEN cardinality(m.sums) = 0 THEN excluded.sums WHEN cardinality(excluded.sums) = 0 THEN m.sums ELSE double_array_add(m.sums, excluded.sums) END,
-                unseen = m.unseen + excluded.unseen, unseen_values = jsonb_add_counts(m.unseen_values, excluded.unseen_values, 100),
+                unseen = m.unseen + excluded.unseen, unseen_values = CASE WHEN excluded.unseen_values = '{}' THEN m.unseen_values ELSE jsonb_add_counts(m.unseen_values, excluded.unseen_values, 100) END,
                 below = m.below + excluded.below, above = m.above + excluded.above, sum = m.sum + excluded.sum,
                 min = least(m.min, excluded.min), max = greatest(m.max, excluded.max)
             """;
@@ -121,7 +121,13 @@ public sealed class MonitoringStore(NpgsqlDataSource dataSource, TimeProvider ti
                 reference_rows = excluded.reference_rows, missing = excluded.missing, unseen = excluded.unseen, out_of_range = excluded.out_of_range,
                 computed_at = excluded.computed_at
             """;
+        const string last = """
+            INSERT INTO monitoring_models (registered_model_id, last_computed_at) VALUES (@modelId, @at)
+            ON CONFLICT (registered_model_id) DO UPDATE SET last_computed_at = greatest(monitoring_models.last_computed_at, excluded.last_computed_at)
+            """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(last, new { modelId, at = rows.Max(r => r.ComputedAt) }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(sql, new
         {
             modelId,
@@ -142,7 +148,8 @@ public sealed class MonitoringStore(NpgsqlDataSource dataSource, TimeProvider ti
             unseen = rows.Select(r => r.Unseen).ToArray(),
             outOfRange = rows.Select(r => r.OutOfRange).ToArray(),
             computedAt = rows.Select(r => r.ComputedAt).ToArray(),
-        }, cancellationToken: cancellationToken));
+        }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<DriftResultRow>> ResultsAsync(Guid modelId, string windowSize, DateTime from, DateTime to, CancellationToken cancellationToken)
@@ -158,7 +165,7 @@ public sealed class MonitoringStore(NpgsqlDataSource dataSource, TimeProvider ti
 
     public async Task<DateTime?> LastComputedAsync(Guid modelId, CancellationToken cancellationToken)
     {
-        const string sql = "SELECT max(computed_at) FROM drift_results WHERE registered_model_id = @modelId";
+        const string sql = "SELECT last_computed_at FROM monitoring_models WHERE registered_model_id = @modelId";
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(sql, new { modelId }, cancellationToken: cancellationToken));
     }

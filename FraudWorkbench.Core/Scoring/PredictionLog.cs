@@ -37,7 +37,7 @@ public sealed class PredictionLog(
 
     private sealed record Flush(TaskCompletionSource Done) : Item;
 
-    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(20);
     private readonly IPredictionLogSink[] sinks = [.. sinks ?? []];
     private readonly Channel<Item> channel = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
     private int reserved;
@@ -95,7 +95,7 @@ public sealed class PredictionLog(
         // Not stoppingToken: on shutdown the channel completes and the loop ends once it is drained.
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
-            // A moment for the next records to join the first: one COPY per few ms instead of one per scoring or two.
+            // A moment for the next records to join the first: one COPY (and one set of monitoring counts) per 20 ms under load, not per scoring or two.
             if (!stoppingToken.IsCancellationRequested) await Task.Delay(Linger, CancellationToken.None);
             while (batch.Count < options.Value.LogBatchSize && reader.TryRead(out var item))
             {

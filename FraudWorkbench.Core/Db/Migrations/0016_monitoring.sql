@@ -59,6 +59,12 @@ CREATE TABLE drift_results (
 CREATE TABLE drift_results_default PARTITION OF drift_results DEFAULT;
 CREATE INDEX drift_results_model_window ON drift_results (registered_model_id, window_size, window_start);
 
+-- When the recurring job last stored windows of a model: one row per model, so pages need not scan the history for it.
+CREATE TABLE monitoring_models (
+    registered_model_id uuid        PRIMARY KEY REFERENCES registered_models (id),
+    last_computed_at    timestamptz NOT NULL
+);
+
 -- Adds two {key: count} objects, keeping the most frequent keys: unseen values and refused fields per bucket.
 CREATE FUNCTION jsonb_add_counts(a jsonb, b jsonb, keep integer) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
     SELECT coalesce(jsonb_object_agg(key, total), '{}'::jsonb)
