@@ -225,7 +225,7 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         var rows = page.Locator("#validation-rows");
         await Assertions.Expect(rows).ToHaveAttributeAsync("data-state", "ready", new() { Timeout = 120_000 });
         // Row 0 is shown first; wait for the highest row to replace it before reading, or the numbers mix two rows.
-        var highestRow = Regex.Match(await page.Locator("#validation-highest").InnerTextAsync(), @"row (\d+)").Groups[1].Value;
+        var highestRow = Regex.Match(await page.Locator("#validation-highest").TextContentAsync() ?? "", @"row (\d+)", RegexOptions.IgnoreCase).Groups[1].Value;
         await page.Locator("#validation-highest").ClickAsync();
         await Assertions.Expect(rows).ToHaveAttributeAsync("data-row", highestRow);
         var rowExplanation = page.Locator("#validation-explanation");

@@ -10,7 +10,7 @@ CREATE TABLE monitoring_counts (
     rows             bigint           NOT NULL, -- values seen, missing ones included
     missing          bigint           NOT NULL,
     counts           bigint[]         NOT NULL, -- per reference bin or category, in the reference's order
-    sums             double precision[] NOT NULL, -- per quantile bin, the sum of its values: Wasserstein exact per bin ('{}' for categories)
+    sums             double precision[] NOT NULL DEFAULT '{}', -- per quantile bin, the sum of its values: Wasserstein exact per bin ('{}' for categories)
     unseen           bigint           NOT NULL, -- category values the reference never had
     unseen_values    jsonb            NOT NULL DEFAULT '{}', -- {value: count}, the most frequent ones
     below            bigint           NOT NULL, -- numeric values under the reference's minimum
