@@ -35,10 +35,10 @@ public static class DriftLoggingBenchmark
             foreach (var aggregate in new[] { true, false })
             {
                 options.AggregateOnLog = aggregate;
-                var (app, postgres) = (CpuSeconds(p => p == Environment.ProcessId), CpuSeconds(isPostgres));
+                var (app, postgres) = (ScoringBenchmark.CpuSeconds(p => p == Environment.ProcessId), ScoringBenchmark.CpuSeconds(isPostgres));
                 var (throughput, p99, errors, requests) = await LoadAsync(host.Address, bodiesPath, secret, warmupSeconds, seconds, rate, concurrency, cancellationToken);
                 await log.FlushAsync(cancellationToken);
-                (app, postgres) = (CpuSeconds(p => p == Environment.ProcessId) - app, CpuSeconds(isPostgres) - postgres);
+                (app, postgres) = (ScoringBenchmark.CpuSeconds(p => p == Environment.ProcessId) - app, ScoringBenchmark.CpuSeconds(isPostgres) - postgres);
                 results[aggregate].Add((throughput, p99));
                 await output.WriteLineAsync($"  aggregation {(aggregate ? "on " : "off")}: open loop {rate}/s p99 {p99:0.00} ms, maximum {throughput:N0} requests/s, errors {errors}; CPU per request over the run (log flushed): app {1000 * app / requests:0.000} ms, PostgreSQL {1000 * postgres / requests:0.000} ms");
             }
@@ -120,29 +120,5 @@ public static class DriftLoggingBenchmark
         {
             return -1;
         }
-    }
-
-    /// <summary>User + system CPU seconds of the matching processes, from /proc (Linux; 0 elsewhere), as <c>bench scoring</c> reads them.</summary>
-    private static double CpuSeconds(Func<int, bool> match)
-    {
-        if (!OperatingSystem.IsLinux()) return 0;
-        var ticks = 0L;
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-            try
-            {
-                if (!match(pid)) continue;
-                var stat = File.ReadAllText($"{dir}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                ticks += long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-                // The process ended while being read.
-            }
-        }
-
-        return ticks / 100.0; // USER_HZ
     }
 }

@@ -223,7 +223,7 @@ public static class ScoringBenchmark
     private static bool IsPostgres(int pid) => File.Exists($"/proc/{pid}/comm") && File.ReadAllText($"/proc/{pid}/comm").Trim() == "postgres";
 
     /// <summary>User + system CPU seconds of the matching processes, from /proc (Linux; 0 elsewhere).</summary>
-    private static double CpuSeconds(Func<int, bool> match)
+    internal static double CpuSeconds(Func<int, bool> match)
     {
         if (!OperatingSystem.IsLinux()) return 0;
         var ticks = 0L;

@@ -10,7 +10,7 @@ namespace FraudWorkbench.Core.Jobs;
 /// A job kind queued once per window of <paramref name="Period"/> (windows aligned to UTC midnight of
 /// 1 January 2001, so an hour is a clock hour and a day a UTC day), for the window that has just
 /// closed. After downtime the missed windows are queued too, up to <paramref name="CatchUpWindows"/>
-/// of them, newest first dropped last. The job's payload is <see cref="RecurringWindow"/>.
+/// of them, newest first dropped last; the first time a kind is scheduled, only the window just closed. The job's payload is <see cref="RecurringWindow"/>.
 /// </summary>
 public sealed record RecurringJob(string Kind, TimeSpan Period, string Actor, int CatchUpWindows = 1, int MaxAttempts = 2)
 {
@@ -59,6 +59,11 @@ public sealed class RecurringJobScheduler(
         var due = Enumerable.Range(1, Math.Max(1, job.CatchUpWindows)).Select(k => current - job.Period * k).Reverse().ToList();
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // Only windows after the last one queued: a kind never queued before starts with the window just closed (a new
+        // install has no downtime to catch up, and its jobs page would otherwise open on a day of empty hourly runs).
+        const string latest = "SELECT max(window_start) FROM recurring_runs WHERE kind = @kind";
+        var last = await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(latest, new { kind = job.Kind }, cancellationToken: cancellationToken));
+        due = last is { } l ? [.. due.Where(w => w > l)] : [due[^1]];
         const string known = "SELECT window_start FROM recurring_runs WHERE kind = @kind AND window_start = ANY(@starts)";
         var queued = (await connection.QueryAsync<DateTime>(new CommandDefinition(known, new { kind = job.Kind, starts = due.ToArray() }, cancellationToken: cancellationToken))).ToHashSet();
         var missing = due.Where(w => !queued.Contains(w)).ToList();
