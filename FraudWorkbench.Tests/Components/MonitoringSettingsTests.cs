@@ -47,7 +47,8 @@ public sealed class AppPageContext : IAsyncDisposable
             .AddSingleton(fixture.App.Get<EventHub>())
             .AddSingleton(fixture.App.Get<TimeProvider>())
             .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Jobs.JobStore>())
-            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Jobs.JobSubjects>());
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Jobs.JobSubjects>())
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Data.DatasetStore>());
         fallback = app.BuildServiceProvider();
         services.AddFallbackServiceProvider(fallback);
         Bunit.Render<MudPopoverProvider>();
