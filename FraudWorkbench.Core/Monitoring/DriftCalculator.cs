@@ -237,5 +237,11 @@ public static class DriftCalculator
         return new ColumnDistribution(column.Name, column.Kind, column.Type, names, edges, [.. reference.Counts], [.. current.Counts], [.. names.Select(_ => false)]);
     }
 
-    private static string Short(double x) => x.ToString("G4", CultureInfo.InvariantCulture);
+    /// <summary>A bin edge as a short label: no exponents (scores near 0 read 0.0001, not 5.331E-05), four significant digits at most.</summary>
+    private static string Short(double x)
+    {
+        var magnitude = Math.Abs(x);
+        var format = magnitude >= 1000 ? "#,0" : magnitude >= 100 ? "0.#" : magnitude >= 1 ? "0.##" : magnitude >= 0.01 ? "0.###" : "0.####";
+        return x.ToString(format, CultureInfo.InvariantCulture);
+    }
 }
