@@ -63,10 +63,8 @@ public sealed class RecurringJobScheduler(
         // install has no downtime to catch up, and its jobs page would otherwise open on a day of empty hourly runs).
         const string latest = "SELECT max(window_start) FROM recurring_runs WHERE kind = @kind";
         var last = await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(latest, new { kind = job.Kind }, cancellationToken: cancellationToken));
-        due = last is { } l ? [.. due.Where(w => w > l)] : [due[^1]];
-        const string known = "SELECT window_start FROM recurring_runs WHERE kind = @kind AND window_start = ANY(@starts)";
-        var queued = (await connection.QueryAsync<DateTime>(new CommandDefinition(known, new { kind = job.Kind, starts = due.ToArray() }, cancellationToken: cancellationToken))).ToHashSet();
-        var missing = due.Where(w => !queued.Contains(w)).ToList();
+        // Nothing after the last window can be queued yet; another instance queueing the same window now loses its claim below.
+        var missing = last is { } l ? due.Where(w => w > l).ToList() : [due[^1]];
         if (missing.Count == 0) return [];
 
         var added = new List<RecurringWindow>();
