@@ -68,7 +68,8 @@ public sealed class MonitoringReferences(RegistryStore registry, TrainingRunStor
         }
 
         MonitoredColumn? score = null, decision = null;
-        var validation = await ValidationScoresAsync(run);
+        // Up to 200,000 probabilities (a larger validation set was sampled at one rate per class).
+        var validation = await ValidationScores.LoadAsync(run, artifacts, CancellationToken.None);
         if (validation is not null)
         {
             var probabilities = validation.Probabilities;
@@ -80,15 +81,5 @@ public sealed class MonitoringReferences(RegistryStore registry, TrainingRunStor
         }
 
         return new VersionReference(version.Id, version.RegisteredModelId, version.ModelName, version.Version, threshold, columns, score, decision);
-    }
-
-    /// <summary>The run's validation probabilities (sampled to at most <see cref="ValidationScores.MaxRows"/> when it kept a sample), null for runs trained before they were kept.</summary>
-    private async Task<ValidationScores?> ValidationScoresAsync(TrainingRun run)
-    {
-        if (run.Result is not { ValidationScores: { } sha256 }) return null;
-        await using var stream = await artifacts.OpenReadAsync(sha256, CancellationToken.None);
-        using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer);
-        return ValidationScores.Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 }

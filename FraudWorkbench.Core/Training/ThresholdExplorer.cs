@@ -266,11 +266,7 @@ public sealed record ThresholdExplorerData(ValidationScores Scores, ThresholdTab
     /// <exception cref="ArtifactCorruptedException">The stored file failed its checksum.</exception>
     public static async Task<ThresholdExplorerData?> LoadAsync(TrainingRun run, ArtifactStore artifacts, BootstrapOptions? options = null, CancellationToken cancellationToken = default)
     {
-        if (run.Result is not { ValidationScores: { } sha256 } result) return null;
-        await using var stream = await artifacts.OpenReadAsync(sha256, cancellationToken);
-        using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer, cancellationToken);
-        var scores = ValidationScores.Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        if (run.Result is not { } result || await ValidationScores.LoadAsync(run, artifacts, cancellationToken) is not { } scores) return null;
         var reviewCost = run.Config.Threshold?.ReviewCost;
         // Up to a second of arithmetic for the largest validation sets: off the caller's (a circuit's) thread.
         return await Task.Run(() =>

@@ -61,6 +61,17 @@ public sealed record ValidationScores(double[] Probabilities, bool[] Labels, dou
         return bytes;
     }
 
+    /// <summary>The run's stored validation scores, or null when the run kept none (trained before they were stored).</summary>
+    /// <exception cref="Artifacts.ArtifactCorruptedException">The stored file failed its checksum.</exception>
+    public static async Task<ValidationScores?> LoadAsync(TrainingRun run, Artifacts.ArtifactStore artifacts, CancellationToken cancellationToken = default)
+    {
+        if (run.Result is not { ValidationScores: { } sha256 }) return null;
+        await using var stream = await artifacts.OpenReadAsync(sha256, cancellationToken);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken);
+        return Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
     public static ValidationScores Deserialize(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length < 25 || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != Magic) throw new InvalidDataException("Not a validation scores file.");
