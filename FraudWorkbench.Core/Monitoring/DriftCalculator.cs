@@ -22,7 +22,7 @@ public static class DriftCalculator
     {
         var reference = column.Reference;
         var distinct = DistinctValues(reference, current);
-        var method = settings.Method ?? DriftMethod.Choose(reference.Rows, reference.IsNumeric, distinct);
+        var method = MethodFor(reference, current, settings);
         var threshold = settings.Threshold ?? DriftMethod.DefaultThreshold(method);
         var result = new ColumnDrift(column.Name, column.Kind, column.Type, method, null, threshold, null, DriftStatus.Tested,
             current.Rows, reference.Rows, current.Missing, reference.Rows == 0 ? 0 : (double)reference.Missing / reference.Rows, current.Unseen, current.Below + current.Above);
@@ -37,9 +37,18 @@ public static class DriftCalculator
         return result with { Value = v, Drifted = DriftMethod.IsDrift(method, v, threshold) };
     }
 
+    /// <summary>
+    /// The test a column is judged by: the configured one, else Evidently's automatic choice from the distinct values
+    /// over the reference and the window (the reference's alone when <paramref name="current"/> is null, as a settings form shows it).
+    /// </summary>
+    public static string MethodFor(ColumnReference reference, ColumnCounts? current, ColumnDriftSettings settings) =>
+        settings.Method ?? DriftMethod.Choose(reference.Rows, reference.IsNumeric, DistinctValues(reference, current));
+
     /// <summary>Distinct values over the reference and the window, as Evidently counts them to choose a test (capped for binned numbers).</summary>
-    public static long DistinctValues(ColumnReference reference, ColumnCounts current) =>
-        reference.ByValue ? reference.Categories!.Count + current.UnseenValues.Count + (current.Unseen > current.UnseenValues.Values.Sum() ? 1 : 0) : reference.Distinct;
+    public static long DistinctValues(ColumnReference reference, ColumnCounts? current) =>
+        !reference.ByValue ? reference.Distinct
+        : current is null ? reference.Categories!.Count
+        : reference.Categories!.Count + current.UnseenValues.Count + (current.Unseen > current.UnseenValues.Values.Sum() ? 1 : 0);
 
     private static bool IsConstant(ColumnReference reference) => reference.ByValue ? reference.Categories!.Count <= 1 : reference.Min == reference.Max;
 

@@ -171,8 +171,7 @@ public sealed class MonitoringService(
             var current = summed[column.Name];
             var settings = config.For(column.Name);
             IReadOnlyList<double>? raw = null;
-            var method = settings.Method ?? DriftMethod.Choose(column.Reference.Rows, column.Reference.IsNumeric, DriftCalculator.DistinctValues(column.Reference, current));
-            if (method == DriftMethod.KolmogorovSmirnov && column.Reference.Values is not null && current.NonMissing > 0 && column.SchemaIndex >= 0)
+            if (DriftCalculator.MethodFor(column.Reference, current, settings) == DriftMethod.KolmogorovSmirnov && column.Reference.Values is not null && current.NonMissing > 0 && column.SchemaIndex >= 0)
             {
                 raw = await RawSampleAsync(reference.VersionId, column.Name, start, end, current.Rows, cancellationToken);
             }

@@ -185,7 +185,7 @@ public static class MonitoringApi
         var columns = (reference?.All ?? []).Select(c =>
         {
             var r = c.Reference;
-            var method = DriftMethod.Choose(r.Rows, r.IsNumeric, r.ByValue ? r.Categories!.Count : r.Distinct);
+            var method = DriftCalculator.MethodFor(r, null, new ColumnDriftSettings());
             return new MonitoredColumnInfo(c.Name, c.Kind, c.Type, r.Rows, method, DriftMethod.DefaultThreshold(method));
         }).ToList();
         return new MonitoringConfigResponse(reference?.ModelName ?? name, config.DriftShare, config.Columns ?? new Dictionary<string, ColumnDriftSettings>(), columns);
