@@ -22,7 +22,7 @@ public static class DriftApiBenchmark
 
     public static async Task RunAsync(long predictions, int days, int calls, TextWriter output, CancellationToken cancellationToken)
     {
-        await using var host = await DriftHost.StartAsync("drift-api", cancellationToken);
+        await using var host = await BenchHost.StartAsync("drift-api", cancellationToken);
         var services = host.Services;
         await ScoringBenchmark.PrepareAsync(services, TrainingBenchmark.Recipes, output, cancellationToken);
         var (_, readKey) = await services.GetRequiredService<ApiKeyStore>().CreateAsync("bench-drift-read", [Scopes.Read], null, "bench", cancellationToken: cancellationToken, rateLimitPerMinute: 10_000_000);

@@ -16,7 +16,7 @@ public static class DriftLoggingBenchmark
 {
     public static async Task RunAsync(int seconds, int[] concurrency, TextWriter output, CancellationToken cancellationToken, int warmupSeconds = 10, int rate = 500, int rounds = 2)
     {
-        await using var host = await DriftHost.StartAsync("drift-logging", cancellationToken);
+        await using var host = await BenchHost.StartAsync("drift-logging", cancellationToken);
         var services = host.Services;
         var secret = await ScoringBenchmark.PrepareAsync(services, TrainingBenchmark.Recipes, output, cancellationToken);
         var (_, inputs) = await host.MonthBAsync(ScoringBenchmark.Model, cancellationToken);

@@ -8,8 +8,6 @@ using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Core.Training;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
 namespace FraudWorkbench.Bench;
@@ -32,73 +30,51 @@ public static class ScoringBenchmark
     /// <param name="reasons">Ask for reasons (the API's default) or send <c>explain: false</c>, to see what explanations cost.</param>
     public static async Task<int> RunAsync(int seconds, int[] rates, int[] concurrency, bool rawColumns, TextWriter output, CancellationToken cancellationToken, bool reasons = true)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "fwb-bench-scoring-" + Guid.NewGuid().ToString("N")[..8]);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production" });
-        builder.Configuration.AddSharedSettings();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["FraudWorkbench:DataDirectory"] = dataDirectory,
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
-        builder.Services.AddFraudWorkbench();
-        builder.AddWorkbenchWeb();
-        var app = builder.Build();
-        app.UseWorkbench();
-        await app.StartAsync(cancellationToken);
-        try
-        {
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var secret = await PrepareAsync(app.Services, rawColumns ? TrainingBenchmark.RawColumns : TrainingBenchmark.Recipes, output, cancellationToken);
-            var (bodies, refused) = await BodiesAsync(app.Services, reasons, cancellationToken);
-            await CompareEnginesAsync(app.Services, output, cancellationToken);
+        await using var host = await BenchHost.StartAsync("scoring", cancellationToken);
+        var (app, dataDirectory, address) = (host.App, host.DataDirectory, host.Address);
+        var secret = await PrepareAsync(app.Services, rawColumns ? TrainingBenchmark.RawColumns : TrainingBenchmark.Recipes, output, cancellationToken);
+        var (bodies, refused) = await BodiesAsync(app.Services, reasons, cancellationToken);
+        await CompareEnginesAsync(app.Services, output, cancellationToken);
 
-            // The load comes from a process of its own, like a partner's client: its allocations, collections and
-            // threads are not the app's. It still shares the two cores with the app and PostgreSQL.
-            var bodiesPath = Path.Combine(dataDirectory, "bodies.jsonl");
-            await File.WriteAllLinesAsync(bodiesPath, bodies.Select(b => System.Text.Encoding.UTF8.GetString(b)), cancellationToken);
-            await output.WriteLineAsync($"load: POST /api/v1/predict from a separate process (the bench's load command), one month B transaction per request ({bodies.Count:N0} distinct; {refused:N0} rows left out because the model refuses them, e.g. a home country it never saw), prediction logging on, {(reasons ? "reasons on (top 5 by TreeSHAP)" : "reasons off (explain: false)")}, {seconds} s per step after a {WarmupSeconds} s warm-up");
-            using var generator = StartGenerator(address, bodiesPath, seconds, rates, concurrency, secret);
-            await using var stop = cancellationToken.Register(() => generator.Kill(entireProcessTree: true));
-            var best = (Rate: 0.0, InFlight: "");
-            var before = Snapshot.Take(generator.Id);
-            while (await generator.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
+        // The load comes from a process of its own, like a partner's client: its allocations, collections and
+        // threads are not the app's. It still shares the two cores with the app and PostgreSQL.
+        var bodiesPath = Path.Combine(dataDirectory, "bodies.jsonl");
+        await File.WriteAllLinesAsync(bodiesPath, bodies.Select(b => System.Text.Encoding.UTF8.GetString(b)), cancellationToken);
+        await output.WriteLineAsync($"load: POST /api/v1/predict from a separate process (the bench's load command), one month B transaction per request ({bodies.Count:N0} distinct; {refused:N0} rows left out because the model refuses them, e.g. a home country it never saw), prediction logging on, {(reasons ? "reasons on (top 5 by TreeSHAP)" : "reasons off (explain: false)")}, {seconds} s per step after a {WarmupSeconds} s warm-up");
+        using var generator = StartGenerator(address, bodiesPath, seconds, rates, concurrency, secret);
+        await using var stop = cancellationToken.Register(() => generator.Kill(entireProcessTree: true));
+        var best = (Rate: 0.0, InFlight: "");
+        var before = Snapshot.Take(generator.Id);
+        while (await generator.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.StartsWith("begin ", StringComparison.Ordinal)) before = Snapshot.Take(generator.Id);
+            if (!line.StartsWith("result ", StringComparison.Ordinal)) continue;
+            var r = JsonSerializer.Deserialize<LoadGenerator.LoadResult>(line["result ".Length..], LoadGenerator.Json)!;
+            var d = Snapshot.Take(generator.Id) - before;
+            var rate = r.Count / r.Seconds;
+            var gc = $"GC in the app: {d.Collections} collections, {d.Pause.TotalMilliseconds:0} ms paused; JIT in the app: {d.JitMethods:N0} methods, {d.Jit.TotalMilliseconds:0} ms";
+            if (r.Step == "warm-up")
             {
-                if (line.StartsWith("begin ", StringComparison.Ordinal)) before = Snapshot.Take(generator.Id);
-                if (!line.StartsWith("result ", StringComparison.Ordinal)) continue;
-                var r = JsonSerializer.Deserialize<LoadGenerator.LoadResult>(line["result ".Length..], LoadGenerator.Json)!;
-                var d = Snapshot.Take(generator.Id) - before;
-                var rate = r.Count / r.Seconds;
-                var gc = $"GC in the app: {d.Collections} collections, {d.Pause.TotalMilliseconds:0} ms paused; JIT in the app: {d.JitMethods:N0} methods, {d.Jit.TotalMilliseconds:0} ms";
-                if (r.Step == "warm-up")
-                {
-                    await output.WriteLineAsync($"warm-up    {rates[0],5}/s for {WarmupSeconds} s: p50 {r.P50:0.00} ms, p99 {r.P99:0.00} ms (not counted; {gc})");
-                }
-                else if (r.Step.StartsWith("open ", StringComparison.Ordinal))
-                {
-                    await output.WriteLineAsync($"open loop {r.Step[5..],5}/s: sent {r.Count:N0}, errors {r.Errors}, achieved {rate:N0}/s, p50 {r.P50:0.00} ms, p99 {r.P99:0.00} ms, max {r.Max:0.0} ms (sent late by p50 {r.LateP50:0.00} / p99 {r.LateP99:0.00} ms; in the app p50 {r.ServerP50:0.00} / p99 {r.ServerP99:0.00} ms; {gc})");
-                }
-                else
-                {
-                    if (rate > best.Rate) best = (rate, r.Step[7..]);
-                    await output.WriteLineAsync($"closed loop, {r.Step[7..]} in flight: {rate:N0} requests/s, errors {r.Errors}, p50 {r.P50:0.00} ms, p99 {r.P99:0.00} ms; CPU per request: app {1000 * d.App / r.Count:0.000} ms, load generator {1000 * d.Generator / r.Count:0.000} ms, PostgreSQL {1000 * d.Postgres / r.Count:0.000} ms (of {Environment.ProcessorCount} cores); app allocated {d.Allocated / 1024.0 / r.Count:0.0} KB per request; {gc}");
-                }
+                await output.WriteLineAsync($"warm-up    {rates[0],5}/s for {WarmupSeconds} s: p50 {r.P50:0.00} ms, p99 {r.P99:0.00} ms (not counted; {gc})");
             }
+            else if (r.Step.StartsWith("open ", StringComparison.Ordinal))
+            {
+                await output.WriteLineAsync($"open loop {r.Step[5..],5}/s: sent {r.Count:N0}, errors {r.Errors}, achieved {rate:N0}/s, p50 {r.P50:0.00} ms, p99 {r.P99:0.00} ms, max {r.Max:0.0} ms (sent late by p50 {r.LateP50:0.00} / p99 {r.LateP99:0.00} ms; in the app p50 {r.ServerP50:0.00} / p99 {r.ServerP99:0.00} ms; {gc})");
+            }
+            else
+            {
+                if (rate > best.Rate) best = (rate, r.Step[7..]);
+                await output.WriteLineAsync($"closed loop, {r.Step[7..]} in flight: {rate:N0} requests/s, errors {r.Errors}, p50 {r.P50:0.00} ms, p99 {r.P99:0.00} ms; CPU per request: app {1000 * d.App / r.Count:0.000} ms, load generator {1000 * d.Generator / r.Count:0.000} ms, PostgreSQL {1000 * d.Postgres / r.Count:0.000} ms (of {Environment.ProcessorCount} cores); app allocated {d.Allocated / 1024.0 / r.Count:0.0} KB per request; {gc}");
+            }
+        }
 
-            await generator.WaitForExitAsync(cancellationToken);
-            if (generator.ExitCode != 0) throw new InvalidOperationException($"The load generator exited with {generator.ExitCode}.");
-            await output.WriteLineAsync($"maximum throughput: {best.Rate:N0} requests/s ({best.InFlight} in flight)");
-            var log = app.Services.GetRequiredService<PredictionLog>();
-            await log.FlushAsync(cancellationToken);
-            await output.WriteLineAsync($"prediction log: {log.Written:N0} predictions written, none pending");
-            return 0;
-        }
-        finally
-        {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync(); // stops the private PostgreSQL before its directory goes
-            try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
+        await generator.WaitForExitAsync(cancellationToken);
+        if (generator.ExitCode != 0) throw new InvalidOperationException($"The load generator exited with {generator.ExitCode}.");
+        await output.WriteLineAsync($"maximum throughput: {best.Rate:N0} requests/s ({best.InFlight} in flight)");
+        var log = app.Services.GetRequiredService<PredictionLog>();
+        await log.FlushAsync(cancellationToken);
+        await output.WriteLineAsync($"prediction log: {log.Written:N0} predictions written, none pending");
+        return 0;
     }
 
     /// <summary><c>bench load</c> in a child process: the same host (dotnet or the app's own launcher), workstation GC as a small client would have.</summary>

@@ -7,12 +7,12 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace FraudWorkbench.Bench;
 
-/// <summary>The app as <c>bench scoring</c> starts it (its own data directory and PostgreSQL, loopback, warnings only), for the drift benches.</summary>
-public sealed class DriftHost : IAsyncDisposable
+/// <summary>The app as the benches start it: its own data directory and PostgreSQL, loopback, warnings only; disposing stops it and deletes the directory.</summary>
+public sealed class BenchHost : IAsyncDisposable
 {
     private readonly string dataDirectory;
 
-    private DriftHost(WebApplication app, string dataDirectory, string address) => (App, this.dataDirectory, Address) = (app, dataDirectory, address);
+    private BenchHost(WebApplication app, string dataDirectory, string address) => (App, this.dataDirectory, Address) = (app, dataDirectory, address);
 
     public WebApplication App { get; }
 
@@ -22,7 +22,7 @@ public sealed class DriftHost : IAsyncDisposable
 
     public string DataDirectory => dataDirectory;
 
-    public static async Task<DriftHost> StartAsync(string name, CancellationToken cancellationToken)
+    public static async Task<BenchHost> StartAsync(string name, CancellationToken cancellationToken)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), $"fwb-bench-{name}-" + Guid.NewGuid().ToString("N")[..8]);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production" });
@@ -39,7 +39,7 @@ public sealed class DriftHost : IAsyncDisposable
         app.UseWorkbench();
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new DriftHost(app, dataDirectory, address);
+        return new BenchHost(app, dataDirectory, address);
     }
 
     /// <summary>Month B sample rows as the production model's contract parses them, with the JSON sent; rows it refuses are left out.</summary>
