@@ -165,6 +165,8 @@ public static partial class Charts
         }
 
         plot.Axes.DateTimeTicksBottom();
+        // A date tick can fall on the plot's right edge; its label (a date over a time) needs half its width beyond it.
+        plot.Axes.Right.MinimumSize = 40;
         plot.Axes.Left.Label.Text = yLabel;
         if (legend) LegendAbove(plot);
         return Svg(plot, width, height, name ?? yLabel, hovers);
