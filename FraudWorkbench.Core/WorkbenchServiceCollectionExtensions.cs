@@ -7,6 +7,7 @@ using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Monitoring;
+using FraudWorkbench.Core.Performance;
 using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Core.Training;
@@ -131,6 +132,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<IJobDescriber, Explain.GlobalExplanationJobSubjects>();
         services.AddSingleton<Explain.HoldoutExplainer>();
         services.AddMonitoring();
+        services.AddPerformance();
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

@@ -55,6 +55,12 @@ public sealed record DatasetSchema(char Delimiter, IReadOnlyList<DatasetColumn> 
 
     public DatasetColumn? EventTime => Columns.FirstOrDefault(c => c.Role == ColumnRole.EventTime);
 
+    /// <summary>
+    /// The column holding each transaction's own id, by which case-management exports name it in labels: the first
+    /// ignored column named like an id (<c>transaction_id</c>, <c>txn_no</c>, <c>id</c>). Null when there is none.
+    /// </summary>
+    public DatasetColumn? TransactionId => Columns.FirstOrDefault(c => c.Role == ColumnRole.Ignore && SchemaInference.IsIdName(c.Name));
+
     public int IndexOf(string name)
     {
         for (var i = 0; i < Columns.Count; i++) if (Columns[i].Name == name) return i;

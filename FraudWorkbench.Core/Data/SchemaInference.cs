@@ -18,6 +18,16 @@ public static class SchemaInference
     private static readonly string[] EntityWords = ["customer", "card", "cc", "account", "acct", "device", "user", "client", "cardholder", "member", "email", "phone"];
     private static readonly string[] IdSuffixes = ["id", "key", "num", "number", "no", "nr", "hash"];
     private static readonly HashSet<string> IdNames = ["id", "uuid", "guid", "transnum", "transactionnumber", "txnum"];
+
+    private static string[] Tokens(string name) => name.ToLowerInvariant().Split(['_', ' ', '-', '.'], StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>A name that says "identifier": id, uuid, transaction_id, txn_no, TransactionId.</summary>
+    public static bool IsIdName(string name)
+    {
+        var key = Normalise(name);
+        var tokens = Tokens(name);
+        return IdNames.Contains(key) || (tokens.Length > 1 && IdSuffixes.Contains(tokens[^1])) || key.EndsWith("id", StringComparison.Ordinal) && name.EndsWith("Id", StringComparison.Ordinal);
+    }
     // Personal names and postal addresses: identifying, never predictive in a way worth the risk.
     private static readonly HashSet<string> PersonalNames = ["first", "last", "firstname", "lastname", "middlename", "name", "fullname", "surname", "forename", "givenname", "street", "address", "streetaddress", "address1", "address2", "addr"];
     private static readonly HashSet<string> ProtectedNames = ["gender", "sex", "age", "race", "ethnicity", "religion", "nationality", "maritalstatus", "disability"];
@@ -149,7 +159,7 @@ public static class SchemaInference
     private static DatasetColumn GuessColumn(string name, ColumnSample s, int position)
     {
         var key = Normalise(name);
-        var tokens = name.ToLowerInvariant().Split(['_', ' ', '-', '.'], StringSplitOptions.RemoveEmptyEntries);
+        var tokens = Tokens(name);
         var timeLike = key.Contains("time") || key.Contains("date") || key.Contains("timestamp") || key is "ts" || name.EndsWith("_at", StringComparison.OrdinalIgnoreCase);
 
         string type;
@@ -167,7 +177,7 @@ public static class SchemaInference
         var role = ColumnRole.Feature;
         IReadOnlyList<double>? bands = null;
         var entityName = EntityWords.Any(w => key == w || IdSuffixes.Any(x => key == w + x));
-        var idName = IdNames.Contains(key) || (tokens.Length > 1 && IdSuffixes.Contains(tokens[^1])) || key.EndsWith("id", StringComparison.Ordinal) && name.EndsWith("Id", StringComparison.Ordinal);
+        var idName = IsIdName(name);
         var highCardinality = s.Distinct.Count > 50 && s.Distinct.Count > 0.05 * s.NonMissing;
         // Card numbers, account numbers and UUIDs: digits or hex that only identify. As numbers they would be a
         // meaningless feature (and a 19-digit card number does not even fit a long), so they are text.

@@ -12,7 +12,7 @@ namespace FraudWorkbench.Core.Scoring;
 /// <param name="Row">The transaction as the contract parsed it, in the dataset's column order: what log sinks count (not stored as such).</param>
 public sealed record PredictionRecord(
     Guid Id, DateTime CreatedAt, Guid ModelVersionId, string Actor, string InputJson, float[] Features, double Probability, bool Decision, float LatencyMs,
-    string? ReasonsJson = null, string? UnseenJson = null, string?[]? Row = null);
+    string? ReasonsJson = null, string? UnseenJson = null, string?[]? Row = null, string? TransactionId = null);
 
 /// <summary>
 /// Writes something derived from every batch of predictions in the batch's own transaction (monitoring's counts), so
@@ -167,7 +167,7 @@ public sealed class PredictionLog(
     private static async Task ImportAsync(NpgsqlConnection connection, List<PredictionRecord> batch)
     {
         await using var importer = await connection.BeginBinaryImportAsync(
-            "COPY predictions (id, created_at, model_version_id, actor, input, features, probability, decision, latency_ms, reasons, unseen) FROM STDIN (FORMAT BINARY)");
+            "COPY predictions (id, created_at, model_version_id, actor, input, features, probability, decision, latency_ms, reasons, unseen, transaction_id) FROM STDIN (FORMAT BINARY)");
         foreach (var r in batch)
         {
             await importer.StartRowAsync();
@@ -184,6 +184,8 @@ public sealed class PredictionLog(
             else await importer.WriteAsync(r.ReasonsJson, NpgsqlDbType.Jsonb);
             if (r.UnseenJson is null) await importer.WriteNullAsync();
             else await importer.WriteAsync(r.UnseenJson, NpgsqlDbType.Jsonb);
+            if (r.TransactionId is null) await importer.WriteNullAsync();
+            else await importer.WriteAsync(r.TransactionId, NpgsqlDbType.Text);
         }
 
         await importer.CompleteAsync();

@@ -1,3 +1,4 @@
+using Dapper;
 using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Db;
 using FraudWorkbench.Core.Jobs;
@@ -40,13 +41,21 @@ public sealed class PredictionRetentionJobHandler(
             monitoring.Add(await partitions.DropOlderThanAsync(table, monitoringCutoff, cancellationToken));
         }
 
+        // Performance keeps one row per version and day (a few hundred a year): deleted, not partitioned.
+        int performanceDays;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            const string sql = "DELETE FROM performance_counts WHERE day < @cutoff::date";
+            performanceDays = await connection.ExecuteAsync(new CommandDefinition(sql, new { cutoff = monitoringCutoff.Date }, cancellationToken: cancellationToken));
+        }
+
         var predictionSummary = new
         {
             deleted = predictions.Rows, labels = predictions.DependentRows, partitions = predictions.Partitions, cutoff, days, created = created.Count,
         };
         var monitoringSummary = new
         {
-            deleted = monitoring.Sum(d => d.Rows), partitions = monitoring.SelectMany(d => d.Partitions).ToList(), cutoff = monitoringCutoff, days = monitoringDays,
+            deleted = monitoring.Sum(d => d.Rows), performanceDays, partitions = monitoring.SelectMany(d => d.Partitions).ToList(), cutoff = monitoringCutoff, days = monitoringDays,
         };
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))

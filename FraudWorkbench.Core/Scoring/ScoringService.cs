@@ -47,6 +47,7 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
         try
         {
             var probability = new double[1];
+            var transactionId = model.Contract.Schema.TransactionId is { } idColumn ? model.Contract.Schema.IndexOf(idColumn.Name) : -1;
             for (var i = 0; i < rows.Count; i++, done++)
             {
                 var start = Stopwatch.GetTimestamp();
@@ -62,7 +63,8 @@ public sealed class ScoringService(EntityStateStore entities, PredictionLog log,
                     var now = time.GetUtcNow();
                     id = Guid.CreateVersion7(now);
                     log.Write(new PredictionRecord(id.Value, now.UtcDateTime, model.VersionId, actor, inputs[i].GetRawText(), features, probability[0], decision, (float)latency,
-                        top is null ? null : JsonSerializer.Serialize(top, Data.DatasetSchema.Json), unseen.Count == 0 ? null : JsonSerializer.Serialize(unseen, Data.DatasetSchema.Json), rows[i]));
+                        top is null ? null : JsonSerializer.Serialize(top, Data.DatasetSchema.Json), unseen.Count == 0 ? null : JsonSerializer.Serialize(unseen, Data.DatasetSchema.Json), rows[i],
+                        transactionId >= 0 ? rows[i][transactionId] : null));
                     logged++;
                 }
 

@@ -551,7 +551,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         var log = await context.StartLogAsync();
         var logged = await context.Get<ScoringService>().PredictAsync(model, rows[..3], [.. Enumerable.Range(0, 3).Select(i => JsonSerializer.SerializeToElement(new { row = i }))], "test", dryRun: false, default, reasons: 3);
         await log.FlushAsync();
-        Assert.Empty(await context.Get<PredictionStore>().RecordFeedbackAsync([new FeedbackItem(logged[1].PredictionId!.Value, true)], "test"));
+        Assert.Empty((await context.Get<PredictionStore>().RecordFeedbackAsync([new FeedbackItem(logged[1].PredictionId!.Value, true)], "test")).Unknown);
 
         var page = RenderVersion(context, "explained", "predictions");
         page.WaitForAssertion(() => Assert.Equal(3, page.FindAll("[data-testid=recent-table] tbody tr").Count));

@@ -296,7 +296,7 @@ public static class ScoringApi
         IReadOnlyList<Guid> unknown;
         try
         {
-            unknown = await predictions.RecordFeedbackAsync(items, WorkbenchClaims.Actor(user), cancellationToken);
+            unknown = (await predictions.RecordFeedbackAsync(items, WorkbenchClaims.Actor(user), cancellationToken)).Unknown;
         }
         catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
         {
