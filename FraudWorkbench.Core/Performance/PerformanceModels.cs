@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace FraudWorkbench.Core.Performance;
 
 /// <summary>The time window that groups predictions into a cohort: UTC day, week (from Monday) or calendar month.</summary>
@@ -84,18 +86,25 @@ public static class PerformanceMetric
 }
 
 /// <summary>A confusion matrix in counts (realized) or expected counts (estimated).</summary>
+/// <remarks>The rates are derived, and left out of JSON: the metrics carry them under their report names.</remarks>
 public sealed record Confusion(double TruePositives, double FalsePositives, double FalseNegatives, double TrueNegatives)
 {
+    [JsonIgnore]
     public double Total => TruePositives + FalsePositives + FalseNegatives + TrueNegatives;
 
+    [JsonIgnore]
     public double? Precision => TruePositives + FalsePositives > 0 ? TruePositives / (TruePositives + FalsePositives) : null;
 
+    [JsonIgnore]
     public double? Recall => TruePositives + FalseNegatives > 0 ? TruePositives / (TruePositives + FalseNegatives) : null;
 
+    [JsonIgnore]
     public double? FalsePositiveRate => FalsePositives + TrueNegatives > 0 ? FalsePositives / (FalsePositives + TrueNegatives) : null;
 
+    [JsonIgnore]
     public double? FlagRate => Total > 0 ? (TruePositives + FalsePositives) / Total : null;
 
+    [JsonIgnore]
     public double? FraudRate => Total > 0 ? (TruePositives + FalseNegatives) / Total : null;
 }
 
