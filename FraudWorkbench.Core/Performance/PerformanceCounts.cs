@@ -4,7 +4,8 @@ namespace FraudWorkbench.Core.Performance;
 /// Scores in <see cref="Count"/> bins of equal width in log-odds over [−10, 10] (the ends catch the rest): fine where
 /// fraud scores crowd near 0 or 1, and the same for every version, so cohorts spanning a promotion add up. A bin is a
 /// tie group for the curves, so ROC-AUC and average precision equal scikit-learn's whenever no fraud and legitimate
-/// score share a bin; otherwise they differ by at most half the share of such pairs.
+/// score share a bin; otherwise ROC-AUC differs by at most half the share of such pairs, and average precision by a
+/// similarly small amount (about 1e-3 on 5,000 scores spread over a few hundred bins; see PerformanceCalculatorTests).
 /// </summary>
 public static class ScoreBins
 {
