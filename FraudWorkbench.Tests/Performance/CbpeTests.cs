@@ -1,4 +1,5 @@
 using FraudWorkbench.Core.Performance;
+using Xunit.Abstractions;
 
 namespace FraudWorkbench.Tests.Performance;
 
@@ -6,7 +7,7 @@ namespace FraudWorkbench.Tests.Performance;
 /// CBPE (NannyML's confidence-based performance estimation): the expected confusion matrix worked by hand, and on
 /// synthetic scores calibrated by construction the estimates agree with the realized values within their ± 3 SE bands.
 /// </summary>
-public sealed class CbpeTests
+public sealed class CbpeTests(ITestOutputHelper output)
 {
     private const double Threshold = 0.2;
 
@@ -130,6 +131,7 @@ public sealed class CbpeTests
     public void Estimated_CalibratedScores_RealizedInsideTheBandsInAtLeast95PercentOfCohorts()
     {
         var coverage = Simulate(miscalibrated: false);
+        output.WriteLine(coverage.ToString());
 
         foreach (var what in new[] { "TP", "FP", "FN", "TN", "fraud", PerformanceMetric.Precision, PerformanceMetric.Recall, PerformanceMetric.RocAuc, PerformanceMetric.FalsePositiveRate })
         {
@@ -142,10 +144,12 @@ public sealed class CbpeTests
     {
         // Labels from p² while the model says p: far fewer frauds than CBPE expects (concept drift, as CBPE cannot see).
         var coverage = Simulate(miscalibrated: true);
+        output.WriteLine(coverage.ToString());
 
-        foreach (var what in new[] { "TP", "fraud", PerformanceMetric.Precision })
+        // Seen: 1–2 % of cohorts inside for these (against ≥ 99 % when calibrated).
+        foreach (var what in new[] { "TP", "fraud", PerformanceMetric.Precision, PerformanceMetric.Recall })
         {
-            Assert.True(coverage.Share(what) <= 0.5, $"{what} inside in {coverage.Share(what):P1}: {coverage}");
+            Assert.True(coverage.Share(what) <= 0.1, $"{what} inside in {coverage.Share(what):P1}: {coverage}");
         }
     }
 

@@ -276,6 +276,47 @@ public sealed class LabelWindowTests(ScoringFixture fixture)
         Assert.Equal((0.0, amounts[1]), (cohort.Realized.Money!.FraudCaught, cohort.Realized.Money.FraudMissed));
     }
 
+    [Fact]
+    public async Task ReportAsync_BadArguments_RefusedOrNullNeverACrash()
+    {
+        await ModelAsync("perf-arguments");
+        var service = Service(Now);
+        var day = new DateOnly(2026, 6, 10);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => service.ReportAsync("perf-arguments", day, day, "year"));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => service.ReportAsync("perf-arguments", day, day.AddDays(-1), CohortSize.Day));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => service.ReportAsync("perf-arguments", day, day.AddDays(PerformanceService.MaxRangeDays + 1), CohortSize.Day));
+        Assert.Null(await service.ReportAsync("no-such-model", day, day, CohortSize.Day));
+        Assert.Null(await service.ConfigAsync("no-such-model"));
+        Assert.Null(await service.SaveConfigAsync("no-such-model", PerformanceConfig.Default, "test"));
+
+        // No predictions at all: empty cohorts with no metrics, not an error.
+        var empty = (await service.ReportAsync("perf-arguments", day, day.AddDays(PerformanceService.MaxRangeDays), CohortSize.Month))!;
+        Assert.All(empty.Cohorts, c => Assert.Equal(0L, c.Realized.Predictions));
+        Assert.All(empty.Cohorts, c => Assert.Null(c.Realized.Metrics[PerformanceMetric.RocAuc]));
+        Assert.False(empty.Calibration.Drifted);
+    }
+
+    [Fact]
+    public async Task SaveConfigAsync_OutOfRange_NamesTheFieldsKeepsTheOldAndAuditsAChange()
+    {
+        await ModelAsync("perf-config", window: 30, maturity: 0.5);
+        var service = Service(Now);
+
+        var problems = (await service.SaveConfigAsync("perf-config", new PerformanceConfig(0, 1.5), "test"))!;
+        Assert.Equal(["labelWindowDays", "alertMaturity"], problems.Select(p => p.Field));
+        Assert.Equal(["alertMaturity"], (await service.SaveConfigAsync("perf-config", new PerformanceConfig(365, double.NaN), "test"))!.Select(p => p.Field));
+        Assert.Equal(["labelWindowDays"], (await service.SaveConfigAsync("perf-config", new PerformanceConfig(366, 1), "test"))!.Select(p => p.Field));
+        Assert.Equal(new PerformanceConfig(30, 0.5), await service.ConfigAsync("perf-config"));
+
+        Assert.Empty((await service.SaveConfigAsync("perf-config", new PerformanceConfig(45, 0.9), "lead@example.com"))!);
+        Assert.Equal(new PerformanceConfig(45, 0.9), await service.ConfigAsync("perf-config"));
+        var (audit, _) = await fixture.App.Get<Core.Accounts.AuditLog>().PageAsync(0, 50, new Core.Accounts.AuditFilter(Action: "model.performance", Actor: "lead@example.com"));
+        var entry = Assert.Single(audit, a => a.ObjectId == "perf-config");
+        Assert.Contains("45", entry.Summary);
+        Assert.Contains("30", entry.Summary); // what it was before
+    }
+
     private static void AssertSameLabels(PerformanceCounts expected, PerformanceCounts actual)
     {
         Assert.Equal((expected.FraudFlagged, expected.FraudUnflagged, expected.LegitFlagged, expected.LegitUnflagged), (actual.FraudFlagged, actual.FraudUnflagged, actual.LegitFlagged, actual.LegitUnflagged));

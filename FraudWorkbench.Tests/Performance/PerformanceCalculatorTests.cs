@@ -140,4 +140,19 @@ public sealed class PerformanceCalculatorTests
         Assert.Equal(new Money(50, 0, 2, 2), realized.Money);
         Assert.Equal(1, counts.FraudDelays[3]);
     }
+
+    [Fact]
+    public void ScoreBins_Ends_CatchTheRest()
+    {
+        Assert.Equal(0, ScoreBins.Of(0));
+        Assert.Equal(0, ScoreBins.Of(double.NaN));
+        Assert.Equal(0, ScoreBins.Of(1e-9)); // logit −20.7, below the range
+        Assert.Equal(ScoreBins.Count - 1, ScoreBins.Of(1));
+        Assert.Equal(ScoreBins.Count - 1, ScoreBins.Of(1 - 1e-9));
+        Assert.Equal(500, ScoreBins.Of(0.5)); // logit 0 starts the middle bin
+        Assert.Equal(499, ScoreBins.Of(0.4999));
+        // At 2 % a bin is about 0.0004 wide in probability: 0.02 and 0.0201 (0.005 apart in log-odds) share bin 305 = ⌊(ln(0.02/0.98) + 10) / 0.02⌋.
+        Assert.Equal(305, ScoreBins.Of(0.02));
+        Assert.Equal(305, ScoreBins.Of(0.0201));
+    }
 }
