@@ -271,6 +271,17 @@ public sealed class LabelWindowTests(ScoringFixture fixture)
         Assert.Equal((0L, 1L), (after.BinFraud[ScoreBins.Of(0.9)], after.BinFraud[ScoreBins.Of(0.2)]));
         Assert.Equal(3L, after.Rows);
 
+        var (audit, _) = await fixture.App.Get<Core.Accounts.AuditLog>().PageAsync(0, 20, new Core.Accounts.AuditFilter(Action: "prediction.feedback"));
+        Assert.Contains(audit, a => a.ObjectId == ids[0].ToString() && a.Summary!.Contains("reversed") && a.Summary.Contains(ids[0].ToString()));
+
+        // The second fraud's chargeback date corrected: same label, its delay moves from day 2 to day 6.
+        var redated = await predictions.RecordFeedbackAsync([new FeedbackItem(ids[1], true, day.AddDays(7))], "test");
+        Assert.Equal(1, redated.Changed);
+        var moved = await CountsAsync();
+        Assert.Equal((0L, 1L, 1L, 0L), (moved.FraudFlagged, moved.FraudUnflagged, moved.LegitFlagged, moved.LegitUnflagged));
+        Assert.Equal((0L, 1L, 1L), (moved.FraudDelays[2], moved.FraudDelays[6], moved.FraudDelays.Sum()));
+        Assert.Equal(amounts[1], moved.FraudAmountUnflagged);
+
         var cohort = (await fixture.App.Get<PerformanceService>().ReportAsync("perf-reversal", day, day, CohortSize.Day))!.Cohorts.Single();
         Assert.Equal(new Confusion(0, 2, 1, 0), cohort.Realized.Confusion);
         Assert.Equal((0.0, amounts[1]), (cohort.Realized.Money!.FraudCaught, cohort.Realized.Money.FraudMissed));
