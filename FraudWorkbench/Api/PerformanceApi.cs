@@ -80,7 +80,7 @@ public static class PerformanceApi
         {
             return await performance.ReportAsync(name, start, end, size, cancellationToken) is { } report ? TypedResults.Ok(report) : ModelNotFound(name);
         }
-        catch (ArgumentOutOfRangeException ex)
+        catch (ArgumentOutOfRangeException ex) when (ex.ParamName is "cohort" or "to")
         {
             // Checked above already; kept so that a rule the service adds later is a 400 and not a 500.
             return JobsApi.Problem(400, "Invalid range", ex.Message, ex.ParamName == "cohort" ? "cohort" : "from");

@@ -86,7 +86,7 @@ public static class ScoringApi
         api.MapPost("/feedback", Feedback).WithName("Feedback").RequireAuthorization(Policies.Feedback)
             .Accepts<FeedbackItem>("application/json")
             .WithSummary("Attaches a confirmed label to a prediction: {\"predictionId\": \"…\", \"isFraud\": true, \"labelDate\": \"2026-03-09\"}.");
-        // Bulk labels take longer than a scoring call: they get the API's timeout rather than scoring's.
+        // Bulk labels take seconds, not a scoring call's milliseconds: they get their own, longer timeout.
         api.MapPost("/feedback/batch", FeedbackBatch).WithName("FeedbackBatch").RequireAuthorization(Policies.Feedback)
             .Accepts<FeedbackBatchExample>("application/json")
             .WithSummary("Attaches up to 10,000 labels (configurable) to predictions, by prediction id or by the transaction's own id; all or none.")
@@ -101,7 +101,7 @@ public static class ScoringApi
                 `items[i]`; a prediction id made in the last minute that is not in the log yet is a 503 (retry). The answer counts the labels
                 `accepted`, of which `fraud`, and `changed` (new or different).
                 """)
-            .WithRequestTimeout(RequestTimeouts.Api);
+            .WithRequestTimeout(RequestTimeouts.Bulk);
         api.MapPost("/feedback/csv", FeedbackCsv).WithName("FeedbackCsv").RequireAuthorization(Policies.Feedback)
             .WithSummary("Attaches the labels of a CSV file (a case-management export) to predictions; all or none.")
             .WithDescription("""
@@ -111,7 +111,7 @@ public static class ScoringApi
                 (1/0, true/false, yes/no) and optionally `label_date` (yyyy-MM-dd). At most 100,000 rows and 16 MB (413 beyond). Rows are matched
                 as in /feedback/batch; every bad row is named in `errors` as `line N.column` (up to 100) and nothing is stored.
                 """)
-            .WithRequestTimeout(RequestTimeouts.Api);
+            .WithRequestTimeout(RequestTimeouts.Bulk);
         return app;
     }
 
