@@ -286,6 +286,26 @@ public sealed class PerformanceApiTests(ScoringFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, overLimit.StatusCode);
     }
 
+    [Fact]
+    public async Task GetPerformance_DatabaseStalled_503WithRetryAfter()
+    {
+        await TrafficAsync();
+        using var client = Client();
+        // A stall rather than an outage: the day counts are locked, so the report's read waits until the request's timeout.
+        await using var connection = new NpgsqlConnection(fixture.App.ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync("LOCK TABLE performance_counts IN ACCESS EXCLUSIVE MODE", transaction: transaction);
+
+        var response = await client.GetAsync($"/api/v1/monitoring/models/{Model}/performance");
+        await transaction.RollbackAsync();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Equal(503, (await Json(response)).GetProperty("status").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/monitoring/models/{Model}/performance")).StatusCode);
+    }
+
     [Theory]
     [InlineData("performance")]
     [InlineData("performance/config")]
