@@ -113,7 +113,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<IJobDescriber, TrainingJobSubjects>();
 
         services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.Section)
-            .Validate(o => o.IsValid(), "FraudWorkbench:Scoring needs Engine auto, onnx or mlnet, and positive RateLimitPerMinute, MaxBatch, MaxBodyBytes, LogCapacity, LogBatchSize and PredictionRetentionDays.")
+            .Validate(o => o.IsValid(), "FraudWorkbench:Scoring needs Engine auto, onnx or mlnet, and positive RateLimitPerMinute, MaxBatch, MaxFeedbackBatch (both at most 100,000), MaxBodyBytes, MaxFeedbackBodyBytes, LogCapacity, LogBatchSize and PredictionRetentionDays.")
             .ValidateOnStart();
         services.AddSingleton<RegistryStore>();
         services.AddSingleton<ModelLoader>();

@@ -24,6 +24,15 @@ public sealed class ScoringOptions
 
     public int MaxBatch { get; set; } = 1000;
 
+    /// <summary>Labels one <c>POST /api/v1/feedback/batch</c> may carry: case-management exports come in bulk.</summary>
+    public int MaxFeedbackBatch { get; set; } = 10_000;
+
+    /// <summary>
+    /// Largest body of a feedback batch: 10,000 labels by transaction id, indented, fit in about 2 MB; the rest is room
+    /// for long transaction ids. (A label file has its own limit, <c>LabelImport.MaxFileBytes</c>.)
+    /// </summary>
+    public long MaxFeedbackBodyBytes { get; set; } = 8 * 1024 * 1024;
+
     /// <summary>Largest request body the scoring and feedback endpoints read.</summary>
     public long MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
 
@@ -36,5 +45,6 @@ public sealed class ScoringOptions
 
     public bool IsValid() =>
         ScoringEngineKind.All.Contains(Engine) && RateLimitPerMinute > 0 && MaxBatch is > 0 and <= 100_000 && MaxBodyBytes > 1024
+        && MaxFeedbackBatch is > 0 and <= 100_000 && MaxFeedbackBodyBytes > 1024
         && LogCapacity > 0 && LogBatchSize > 0 && PredictionRetentionDays > 0;
 }

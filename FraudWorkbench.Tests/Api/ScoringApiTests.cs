@@ -541,12 +541,15 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
 
         // Sent straight after scoring: the log may not have written the predictions yet.
         var single = await client.PostAsJsonAsync("/api/v1/feedback", new { predictionId = a.PredictionId, isFraud = true, labelDate = "2026-03-09" });
-        var batch = await client.PostAsJsonAsync("/api/v1/feedback/batch", new { items = new object[] { new { predictionId = b.PredictionId, isFraud = true }, new { predictionId = b.PredictionId, isFraud = false } } });
+        // Two different labels for one prediction in one batch are refused (FeedbackCsvApiTests); sent one after the other, the last wins.
+        var first = await client.PostAsJsonAsync("/api/v1/feedback/batch", new { items = new object[] { new { predictionId = b.PredictionId, isFraud = true } } });
+        var batch = await client.PostAsJsonAsync("/api/v1/feedback/batch", new { items = new object[] { new { predictionId = b.PredictionId, isFraud = false } } });
         var unknown = await client.PostAsJsonAsync("/api/v1/feedback/batch", new { items = new object[] { new { predictionId = a.PredictionId, isFraud = false }, new { predictionId = Guid.NewGuid(), isFraud = true } } });
         var unknownSingle = await client.PostAsJsonAsync("/api/v1/feedback", new { predictionId = Guid.NewGuid(), isFraud = true });
         var malformed = await client.PostAsJsonAsync("/api/v1/feedback", new { predictionId = "yesterday", isFraud = "yes" });
 
         Assert.Equal(HttpStatusCode.OK, single.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
         Assert.Equal("items[1].predictionId", (await Json(unknown)).GetProperty("field").GetString());

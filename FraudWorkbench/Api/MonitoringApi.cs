@@ -94,6 +94,7 @@ public static class MonitoringApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("/health", GetHealth).WithName("GetMonitoringHealth")
             .WithSummary("Every model with a production version: predictions, drifted inputs, score drift and data-quality problems over the last 24 hours.");
+        app.MapPerformanceApi();
         return app;
     }
 
@@ -106,7 +107,7 @@ public static class MonitoringApi
     public static void AddMonitoringExamples(this Microsoft.AspNetCore.OpenApi.OpenApiOptions options) =>
         options.AddOperationTransformer((operation, _, _) =>
         {
-            if (operation.OperationId is { } id && RequestExamples.TryGetValue(id, out var example)
+            if (operation.OperationId is { } id && (RequestExamples.TryGetValue(id, out var example) || PerformanceApi.RequestExamples.TryGetValue(id, out example))
                 && operation.RequestBody?.Content is { } content && content.TryGetValue("application/json", out var media))
             {
                 media.Example = System.Text.Json.Nodes.JsonNode.Parse(example);

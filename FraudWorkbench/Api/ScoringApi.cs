@@ -4,7 +4,9 @@ using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Explain;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Monitoring;
+using FraudWorkbench.Core.Performance;
 using FraudWorkbench.Core.Scoring;
+using FraudWorkbench.Operations;
 using FraudWorkbench.Security;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -38,7 +40,10 @@ public sealed record ExplainResponse(
 
 public sealed record BatchPredictionResponse(string Model, int Version, IReadOnlyList<PredictionResponse> Predictions, double LatencyMs);
 
-public sealed record FeedbackResponse(int Accepted);
+/// <param name="Accepted">Predictions labelled (a label repeated for one prediction counts once).</param>
+/// <param name="Fraud">Of those, labelled fraud.</param>
+/// <param name="Changed">Labels that were new or different from the one stored (a repeated label changes nothing).</param>
+public sealed record FeedbackResponse(int Accepted, int Fraud, int Changed);
 
 /// <summary>
 /// The partner-facing API: real-time scoring of transactions in the dataset's raw schema, and confirmed
@@ -81,9 +86,32 @@ public static class ScoringApi
         api.MapPost("/feedback", Feedback).WithName("Feedback").RequireAuthorization(Policies.Feedback)
             .Accepts<FeedbackItem>("application/json")
             .WithSummary("Attaches a confirmed label to a prediction: {\"predictionId\": \"…\", \"isFraud\": true, \"labelDate\": \"2026-03-09\"}.");
+        // Bulk labels take seconds, not a scoring call's milliseconds: they get their own, longer timeout.
         api.MapPost("/feedback/batch", FeedbackBatch).WithName("FeedbackBatch").RequireAuthorization(Policies.Feedback)
             .Accepts<FeedbackBatchExample>("application/json")
-            .WithSummary("Attaches labels to many predictions: {\"items\": [{\"predictionId\": \"…\", \"isFraud\": false}]}; all or none.");
+            .WithSummary("Attaches up to 10,000 labels (configurable) to predictions, by prediction id or by the transaction's own id; all or none.")
+            .WithDescription("""
+                Body: `{"model": "card-not-present", "items": [{"predictionId": "…", "isFraud": true, "labelDate": "2026-03-09"}, {"transactionId": "tx_1", "isFraud": false}]}`.
+                Each item names its prediction by `predictionId` or by `transactionId` (the value of the dataset's transaction id column, e.g.
+                `transaction_id` in the samples); `model` (optional) looks transaction ids up among that model's predictions only. A transaction id
+                that was scored more than once is refused (the message lists its predictions): send the `predictionId` of the one the label is for.
+                Two items for one prediction must agree (the same label twice is stored once). `labelDate` (yyyy-MM-dd, optional) is when the fraud was
+                confirmed; without it the label's delay runs to when it is received. A label different from the one stored replaces it (a chargeback
+                reversed) and is audited. Any problem stores nothing and answers a 400 naming `items[i].predictionId`, `items[i].transactionId` or
+                `items[i]`; a prediction id made in the last minute that is not in the log yet is a 503 (retry). The answer counts the labels
+                `accepted`, of which `fraud`, and `changed` (new or different).
+                """)
+            .WithRequestTimeout(RequestTimeouts.Bulk);
+        api.MapPost("/feedback/csv", FeedbackCsv).WithName("FeedbackCsv").RequireAuthorization(Policies.Feedback)
+            .WithSummary("Attaches the labels of a CSV file (a case-management export) to predictions; all or none.")
+            .WithDescription("""
+                The body is the file itself, `Content-Type: text/csv` (UTF-8; comma, semicolon or tab separated), e.g.
+                `curl --data-binary @labels.csv -H 'Content-Type: text/csv' '…/api/v1/feedback/csv?model=card-not-present'`.
+                Header: `prediction_id` or `transaction_id` (or the model's own transaction id column when `model` is given), `is_fraud`
+                (1/0, true/false, yes/no) and optionally `label_date` (yyyy-MM-dd). At most 100,000 rows and 16 MB (413 beyond). Rows are matched
+                as in /feedback/batch; every bad row is named in `errors` as `line N.column` (up to 100) and nothing is stored.
+                """)
+            .WithRequestTimeout(RequestTimeouts.Bulk);
         return app;
     }
 
@@ -100,8 +128,14 @@ public static class ScoringApi
         ["PredictBatch"] = $$"""{"model": "card-not-present", "transactions": [{{SampleTransaction}}, {{SampleTransaction.Replace("tx_1", "tx_2").Replace("129.5", "18.2").Replace("\"NG\"", "\"US\"")}}]}""",
         ["ExplainTransaction"] = $$"""{"transaction": {{SampleTransaction}}}""",
         ["Feedback"] = """{"predictionId": "0193f1c2-6a4e-7c1d-9f3a-2b8e5d7c4a10", "isFraud": true, "labelDate": "2026-03-09"}""",
-        ["FeedbackBatch"] = """{"items": [{"predictionId": "0193f1c2-6a4e-7c1d-9f3a-2b8e5d7c4a10", "isFraud": true}, {"predictionId": "0193f1c2-6a4e-7c1d-9f3a-2b8e5d7c4a11", "isFraud": false}]}""",
+        ["FeedbackBatch"] = """{"model": "card-not-present", "items": [{"predictionId": "0193f1c2-6a4e-7c1d-9f3a-2b8e5d7c4a10", "isFraud": true, "labelDate": "2026-03-09"}, {"transactionId": "tx_2", "isFraud": false}]}""",
     };
+
+    private const string CsvExample = """
+        transaction_id,is_fraud,label_date
+        tx_1,1,2026-03-09
+        tx_2,0,
+        """;
 
     /// <summary>Puts a request example on each scoring operation of the OpenAPI document.</summary>
     public static void AddScoringExamples(this Microsoft.AspNetCore.OpenApi.OpenApiOptions options) =>
@@ -113,6 +147,20 @@ public static class ScoringApi
                 media.Example = System.Text.Json.Nodes.JsonNode.Parse(example);
             }
 
+            // Declared here, not with Accepts(): that would let routing answer other media types with a 415 before the handler can say what to send.
+            if (operation.OperationId == "FeedbackCsv")
+            {
+                operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
+                {
+                    Required = true,
+                    Description = "The label file itself (UTF-8).",
+                    Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType>
+                    {
+                        ["text/csv"] = new() { Schema = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.String }, Example = System.Text.Json.Nodes.JsonValue.Create(CsvExample + "\n") },
+                    },
+                };
+            }
+
             return Task.CompletedTask;
         });
 
@@ -121,7 +169,9 @@ public static class ScoringApi
 
     public sealed record PredictBatchRequestExample(string? Model, int? Version, List<Dictionary<string, object?>> Transactions);
 
-    public sealed record FeedbackBatchExample(List<FeedbackItem> Items);
+    public sealed record FeedbackBatchExample(string? Model, List<FeedbackBatchItemExample> Items);
+
+    public sealed record FeedbackBatchItemExample(Guid? PredictionId, string? TransactionId, bool IsFraud, DateOnly? LabelDate);
 
     public sealed record ExplainRequestExample(Dictionary<string, object?> Transaction);
 
@@ -265,52 +315,157 @@ public static class ScoringApi
         using (body)
         {
             var issues = new List<InputIssue>();
-            var item = FeedbackOf(body!.RootElement, "", issues);
-            return issues.Count > 0 ? Invalid(issues) : await StoreFeedbackAsync(predictions, [item!], single: true, user, cancellationToken);
+            if (FeedbackOf(body!.RootElement, "", 0, issues, byTransaction: false) is not { PredictionId: { } id } row) return Invalid(issues);
+            FeedbackOutcome outcome;
+            try
+            {
+                outcome = await predictions.RecordFeedbackAsync([new FeedbackItem(id, row.IsFraud, row.LabelDate)], WorkbenchClaims.Actor(user), cancellationToken);
+            }
+            catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
+            {
+                return Unavailable("The prediction log is unavailable; nothing was stored, retry shortly.");
+            }
+
+            if (outcome.Unknown.Count == 0) return TypedResults.Ok(new FeedbackResponse(1, row.IsFraud ? 1 : 0, outcome.Changed));
+            // Made moments ago, it may still be queued in another instance's log: a retry will find it, "not found" would mislead.
+            return predictions.MayStillBeQueued(id)
+                ? Unavailable($"Prediction {id} was made in the last minute and may not be written to the log yet; nothing was stored, retry shortly.")
+                : JobsApi.Problem(404, "Prediction not found", $"No logged prediction has the id {id}; nothing was stored.", "predictionId");
         }
     }
 
     public static async Task<Results<Ok<FeedbackResponse>, ProblemHttpResult>> FeedbackBatch(
-        HttpContext context, PredictionStore predictions, IOptions<ScoringOptions> options, ClaimsPrincipal user, CancellationToken cancellationToken)
+        HttpContext context, LabelImport labels, PredictionStore predictions, IOptions<ScoringOptions> options, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var (body, problem) = await ReadAsync(context, options.Value.MaxBodyBytes, cancellationToken);
+        var (body, problem) = await ReadAsync(context, options.Value.MaxFeedbackBodyBytes, cancellationToken);
         if (problem is not null) return problem;
         using (body)
         {
             var root = body!.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("items", out var list) || list.ValueKind != JsonValueKind.Array)
-                return Invalid([new InputIssue("items", "Expected {\"items\": [ … ]}.")]);
-            var extra = root.EnumerateObject().Where(p => p.Name != "items").Select(p => new InputIssue(p.Name, "Unknown field.")).ToList();
-            if (extra.Count > 0) return Invalid(extra);
-            var count = list.GetArrayLength();
-            if (count == 0 || count > options.Value.MaxBatch) return Invalid([new InputIssue("items", $"Send between 1 and {options.Value.MaxBatch} labels.")]);
+                return Invalid([new InputIssue("items", "Expected {\"model\"?: \"…\", \"items\": [ … ]}.")]);
             var issues = new List<InputIssue>();
-            var items = list.EnumerateArray().Select((e, i) => FeedbackOf(e, $"items[{i}].", issues)).ToList();
-            return issues.Count > 0 ? Invalid(issues) : await StoreFeedbackAsync(predictions, [.. items.Select(i => i!)], single: false, user, cancellationToken);
+            string? model = null;
+            foreach (var property in root.EnumerateObject())
+            {
+                if (property.Name == "model")
+                {
+                    if (property.Value.ValueKind == JsonValueKind.String) model = TransactionContract.TextOf(property.Value, "model", issues);
+                    else if (property.Value.ValueKind != JsonValueKind.Null) issues.Add(new InputIssue("model", "Expected the registered model's name."));
+                }
+                else if (property.Name != "items")
+                {
+                    issues.Add(new InputIssue(property.Name, "Unknown field; the body holds model and items."));
+                }
+            }
+
+            if (issues.Count > 0) return Invalid(issues);
+            var count = list.GetArrayLength();
+            var max = options.Value.MaxFeedbackBatch;
+            if (count == 0 || count > max) return Invalid([new InputIssue("items", $"Send between 1 and {max:N0} labels (a larger export goes as several batches, or as a file to /feedback/csv).")]);
+            var rows = new List<LabelRow>(count);
+            var i = 0;
+            foreach (var element in list.EnumerateArray())
+            {
+                if (FeedbackOf(element, $"items[{i}].", i, issues, byTransaction: true) is { } row) rows.Add(row);
+                i++;
+                // A batch of 10,000 bad items would answer a megabyte of problems; the first hundred say enough.
+                if (issues.Count >= MaxIssues) break;
+            }
+
+            return issues.Count > 0 ? Invalid(issues) : await ImportAsync(labels, predictions, string.IsNullOrWhiteSpace(model) ? null : model, rows, user, cancellationToken);
         }
     }
 
-    private static async Task<Results<Ok<FeedbackResponse>, ProblemHttpResult>> StoreFeedbackAsync(
-        PredictionStore predictions, IReadOnlyList<FeedbackItem> items, bool single, ClaimsPrincipal user, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<FeedbackResponse>, ProblemHttpResult>> FeedbackCsv(
+        HttpContext context, LabelImport labels, PredictionStore predictions, ClaimsPrincipal user, CancellationToken cancellationToken,
+        [System.ComponentModel.Description("The registered model whose predictions the transaction ids are looked up in; its dataset's transaction id column is also accepted as the header.")] string? model = null)
     {
-        IReadOnlyList<Guid> unknown;
+        if (!IsCsv(context.Request.ContentType))
+            return JobsApi.Invalid("Unsupported media type", [("Content-Type", "Send the file itself as the body, with Content-Type: text/csv.")], 415);
+        var (file, problem) = await BufferAsync(context, LabelImport.MaxFileBytes, cancellationToken);
+        if (problem is not null) return problem;
+        model = string.IsNullOrWhiteSpace(model) ? null : model.Trim();
+        IReadOnlyList<LabelRow> rows;
         try
         {
-            unknown = (await predictions.RecordFeedbackAsync(items, WorkbenchClaims.Actor(user), cancellationToken)).Unknown;
+            var column = model is null ? null : await labels.TransactionColumnAsync(model, cancellationToken);
+            rows = LabelImport.ParseCsv(file!, column);
+        }
+        catch (LabelImportException ex)
+        {
+            return JobsApi.Invalid(ex.Message, ex.Issues);
+        }
+        catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
+        {
+            return Unavailable("The model registry is unavailable; nothing was stored, retry shortly.");
+        }
+        finally
+        {
+            await file!.DisposeAsync();
+        }
+
+        return await ImportAsync(labels, predictions, model, rows, user, cancellationToken);
+    }
+
+    /// <summary>The most problems a refused batch names.</summary>
+    private const int MaxIssues = 100;
+
+    /// <summary>Stores labels all or nothing through <see cref="LabelImport"/>, answering its refusals as a 400 naming the rows.</summary>
+    private static async Task<Results<Ok<FeedbackResponse>, ProblemHttpResult>> ImportAsync(
+        LabelImport labels, PredictionStore predictions, string? model, IReadOnlyList<LabelRow> rows, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await labels.ImportAsync(model, rows, WorkbenchClaims.Actor(user), cancellationToken);
+            return TypedResults.Ok(new FeedbackResponse(result.Accepted, result.Fraud, result.Changed));
+        }
+        catch (LabelImportException ex)
+        {
+            // Made moments ago, it may still be queued in another instance's log: a retry will find it, "not found" would mislead.
+            if (ex.Unknown.FirstOrDefault(predictions.MayStillBeQueued) is var recent && recent != Guid.Empty)
+                return Unavailable($"Prediction {recent} was made in the last minute and may not be written to the log yet; nothing was stored, retry shortly.");
+            return JobsApi.Invalid(ex.Message, ex.Issues);
         }
         catch (Exception ex) when (IsDatabaseFault(ex, cancellationToken))
         {
             return Unavailable("The prediction log is unavailable; nothing was stored, retry shortly.");
         }
+    }
 
-        if (unknown.Count == 0) return TypedResults.Ok(new FeedbackResponse(items.Count));
-        // Made moments ago, it may still be queued in another instance's log: a retry will find it, "not found" would mislead.
-        if (unknown.FirstOrDefault(predictions.MayStillBeQueued) is var recent && recent != Guid.Empty)
-            return Unavailable($"Prediction {recent} was made in the last minute and may not be written to the log yet; nothing was stored, retry shortly.");
-        if (single) return JobsApi.Problem(404, "Prediction not found", $"No logged prediction has the id {unknown[0]}; nothing was stored.", "predictionId");
-        var positions = items.Select((item, i) => (item, i)).Where(x => unknown.Contains(x.item.PredictionId))
-            .Select(x => new InputIssue($"items[{x.i}].predictionId", $"No logged prediction has the id {x.item.PredictionId}.")).ToList();
-        return JobsApi.Invalid("Unknown predictions; nothing was stored", [.. positions.Select(p => (p.Field, p.Message))]);
+    private static bool IsCsv(string? contentType) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && media.MediaType.Value?.ToLowerInvariant() is "text/csv" or "application/csv" or "text/plain";
+
+    /// <summary>Reads the whole body into memory within <paramref name="maxBytes"/> (the label parser reads synchronously): 413 when larger.</summary>
+    private static async Task<(MemoryStream? Body, ProblemHttpResult? Problem)> BufferAsync(HttpContext context, long maxBytes, CancellationToken cancellationToken)
+    {
+        if (context.Request.ContentLength > maxBytes) return (null, TooLarge(maxBytes, "file"));
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = maxBytes;
+        var buffer = new MemoryStream();
+        try
+        {
+            var chunk = new byte[81_920];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > maxBytes)
+                {
+                    await buffer.DisposeAsync();
+                    return (null, TooLarge(maxBytes, "file"));
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await buffer.DisposeAsync();
+            return (null, ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? TooLarge(maxBytes, "file") : JobsApi.Problem(ex.StatusCode, "Unreadable body", ex.Message, "body"));
+        }
+
+        buffer.Position = 0;
+        return (buffer, null);
     }
 
     /// <summary>Counts the transactions the contract refused for data-quality monitoring, by the fields it named; never fails the answer.</summary>
@@ -328,15 +483,18 @@ public static class ScoringApi
         }
     }
 
-    private static FeedbackItem? FeedbackOf(JsonElement element, string prefix, List<InputIssue> issues)
+    /// <summary>One label item; <paramref name="byTransaction"/> also accepts <c>transactionId</c> in place of <c>predictionId</c>.</summary>
+    private static LabelRow? FeedbackOf(JsonElement element, string prefix, int index, List<InputIssue> issues, bool byTransaction)
     {
+        var shape = byTransaction ? "{predictionId or transactionId, isFraud, labelDate?}" : "{predictionId, isFraud, labelDate?}";
         if (element.ValueKind != JsonValueKind.Object)
         {
-            issues.Add(new InputIssue(prefix.TrimEnd('.') is { Length: > 0 } p ? p : "body", "Expected an object {predictionId, isFraud, labelDate?}."));
+            issues.Add(new InputIssue(prefix.TrimEnd('.') is { Length: > 0 } p ? p : "body", $"Expected an object {shape}."));
             return null;
         }
 
         Guid? id = null;
+        string? transaction = null;
         bool? fraud = null;
         DateOnly? date = null;
         var before = issues.Count;
@@ -346,7 +504,20 @@ public static class ScoringApi
             {
                 case "predictionId":
                     if (property.Value.ValueKind == JsonValueKind.String && property.Value.TryGetGuid(out var g)) id = g;
-                    else issues.Add(new InputIssue(prefix + "predictionId", "Expected the predictionId a /predict call returned (a UUID)."));
+                    else if (!(byTransaction && property.Value.ValueKind == JsonValueKind.Null))
+                        issues.Add(new InputIssue(prefix + "predictionId", "Expected the predictionId a /predict call returned (a UUID)."));
+                    break;
+                case "transactionId" when byTransaction:
+                    // The transaction id column may be numeric in the dataset: a JSON number is its text.
+                    if (property.Value.ValueKind == JsonValueKind.String) transaction = TransactionContract.TextOf(property.Value, prefix + "transactionId", issues);
+                    else if (property.Value.ValueKind == JsonValueKind.Number) transaction = property.Value.GetRawText();
+                    else if (property.Value.ValueKind != JsonValueKind.Null) issues.Add(new InputIssue(prefix + "transactionId", "Expected the transaction's own id, as it was sent to /predict."));
+                    if (transaction is { Length: 0 or > 1024 })
+                    {
+                        issues.Add(new InputIssue(prefix + "transactionId", "A transaction id is 1 to 1,024 characters."));
+                        transaction = null;
+                    }
+
                     break;
                 case "isFraud":
                     if (property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False) fraud = property.Value.GetBoolean();
@@ -358,14 +529,15 @@ public static class ScoringApi
                     else issues.Add(new InputIssue(prefix + "labelDate", "Expected a date as \"yyyy-MM-dd\"."));
                     break;
                 default:
-                    issues.Add(new InputIssue(prefix + property.Name, "Unknown field."));
+                    issues.Add(new InputIssue(prefix + property.Name, $"Unknown field; an item is {shape}."));
                     break;
             }
         }
 
-        if (id is null && !issues.Any(i => i.Field == prefix + "predictionId")) issues.Add(new InputIssue(prefix + "predictionId", "This field is required."));
+        if (id is null && transaction is null && !issues.Any(i => i.Field == prefix + "predictionId" || i.Field == prefix + "transactionId"))
+            issues.Add(new InputIssue(prefix + "predictionId", byTransaction ? "Give the predictionId, or the transactionId of a transaction scored once." : "This field is required."));
         if (fraud is null && !issues.Any(i => i.Field == prefix + "isFraud")) issues.Add(new InputIssue(prefix + "isFraud", "This field is required."));
-        return issues.Count == before ? new FeedbackItem(id!.Value, fraud!.Value, date) : null;
+        return issues.Count == before ? new LabelRow($"items[{index}]", id, id is null ? transaction : null, fraud!.Value, date) : null;
     }
 
     /// <summary>The envelope around transactions: optional model and version, the payload property, nothing else.</summary>
@@ -490,8 +662,8 @@ public static class ScoringApi
         }
     }
 
-    private static ProblemHttpResult TooLarge(long maxBytes) =>
-        JobsApi.Problem(413, "Body too large", $"The body is larger than {maxBytes:N0} bytes; split the batch.", "body");
+    private static ProblemHttpResult TooLarge(long maxBytes, string field = "body") =>
+        JobsApi.Problem(413, "Body too large", $"The {(field == "file" ? "file" : "body")} is larger than {maxBytes:N0} bytes; split the {(field == "file" ? "file" : "batch")}.", field);
 
     private static ProblemHttpResult Invalid(IReadOnlyList<InputIssue> issues) =>
         JobsApi.Invalid("The request cannot be scored", [.. issues.Select(i => (i.Field, i.Message))]);

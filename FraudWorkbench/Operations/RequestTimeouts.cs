@@ -14,14 +14,19 @@ public static class RequestTimeouts
     public const string Scoring = "scoring";
     public const string Api = "api";
 
+    /// <summary>Bulk labels (a 10,000-item batch, a 100,000-row file): seconds of work that is not a stall.</summary>
+    public const string Bulk = "bulk";
+
     public static IServiceCollection AddWorkbenchRequestTimeouts(this IServiceCollection services, IConfiguration configuration)
     {
         var api = configuration.GetValue("FraudWorkbench:Api:RequestTimeout", TimeSpan.FromSeconds(10));
         var scoring = configuration.GetValue("FraudWorkbench:Api:ScoringRequestTimeout", TimeSpan.FromSeconds(2));
+        var bulk = configuration.GetValue("FraudWorkbench:Api:BulkRequestTimeout", TimeSpan.FromSeconds(120));
         services.AddRequestTimeouts(o =>
         {
             o.AddPolicy(Api, Policy(api));
             o.AddPolicy(Scoring, Policy(scoring));
+            o.AddPolicy(Bulk, Policy(bulk));
         });
         return services;
     }
