@@ -48,7 +48,10 @@ public sealed class AppPageContext : IAsyncDisposable
             .AddSingleton(fixture.App.Get<TimeProvider>())
             .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Jobs.JobStore>())
             .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Jobs.JobSubjects>())
-            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Data.DatasetStore>());
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Data.DatasetStore>())
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Performance.PerformanceService>())
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Performance.LabelImport>())
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Performance.LabelStatsStore>());
         fallback = app.BuildServiceProvider();
         services.AddFallbackServiceProvider(fallback);
         Bunit.Render<MudPopoverProvider>();
