@@ -5,7 +5,11 @@ using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Tests.Performance;
 using FraudWorkbench.Tests.Scoring;
+using FraudWorkbench.Core.Performance;
+using FraudWorkbench.Core.Registry;
 using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace FraudWorkbench.Tests.Components;
 
@@ -188,6 +192,25 @@ public sealed class LabelUploadFormTests(ScoringFixture fixture)
 
         Assert.Equal("ready", form.Find("[data-testid=label-upload]").GetAttribute("data-state"));
         Assert.Empty(form.FindAll("[data-testid=label-result]"));
+        Assert.Null((await GetAsync(scored[0].Id))!.IsFraud);
+    }
+
+    [Fact]
+    public async Task Upload_DatabaseDown_ClearMessageAndNothingStored()
+    {
+        const string model = "labels-upload-database-down";
+        var scored = await LabelScenario.ScoreAsync(fixture, model, 28);
+        // Nothing listens on port 1: every query of this registry fails as a lost database does.
+        await using var down = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Username=app;Database=app;Timeout=3;Pooling=false");
+        var import = new LabelImport(fixture.App.Get<PredictionStore>(), new RegistryStore(down, TimeProvider.System), fixture.App.Get<PerformanceReferences>());
+        await using var context = new AppPageContext(fixture, Roles.DataScientist, services => services.AddSingleton(import));
+        var form = Render(context, model);
+
+        Upload(form, $"prediction_id,is_fraud\n{scored[0].Id},1\n");
+
+        WaitFor(form, "refused");
+        Assert.Equal("The labels could not be stored because the database is unavailable; try again in a moment. Nothing was stored.",
+            form.Find("[data-testid=label-error-title]").TextContent.Trim());
         Assert.Null((await GetAsync(scored[0].Id))!.IsFraud);
     }
 }

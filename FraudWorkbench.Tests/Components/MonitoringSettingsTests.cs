@@ -29,7 +29,8 @@ public sealed class MonitoringPanelsCollection : ICollectionFixture<ScoringFixtu
 /// </summary>
 public sealed class AppPageContext : IAsyncDisposable
 {
-    public AppPageContext(ScoringFixture fixture, string role)
+    /// <param name="replace">Registers services over the app's own (a store on a database that is down, say).</param>
+    public AppPageContext(ScoringFixture fixture, string role, Action<IServiceCollection>? replace = null)
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
@@ -54,6 +55,7 @@ public sealed class AppPageContext : IAsyncDisposable
             .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Performance.LabelStatsStore>());
         fallback = app.BuildServiceProvider();
         services.AddFallbackServiceProvider(fallback);
+        replace?.Invoke(services);
         Bunit.Render<MudPopoverProvider>();
     }
 
