@@ -28,6 +28,12 @@ public sealed class LabelsTabTests(ScoringFixture fixture, BrowserFixture browse
         await Assertions.Expect(page.Locator("[data-testid=labels-last-value]")).ToHaveTextAsync("never");
         await Assertions.Expect(page.Locator("[data-testid=label-upload][data-state=ready]")).ToBeVisibleAsync();
 
+        // The template downloads as a file with the model's own header.
+        var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-testid=label-template]").ClickAsync());
+        Assert.Equal("labels-template.csv", download.SuggestedFilename);
+        var template = await File.ReadAllTextAsync((await download.PathAsync())!);
+        Assert.StartsWith("transaction_id,is_fraud,label_date\n", template);
+
         // The file goes through the circuit as a real upload (the browser's stream, read asynchronously).
         var csv = $"transaction_id,is_fraud,label_date\n{scored[0].TransactionId},1,2026-03-09\n{scored[1].TransactionId},0,\n{scored[2].TransactionId},no,\n";
         await page.Locator("[data-testid=label-upload] input[type=file]").Last.SetInputFilesAsync(new FilePayload { Name = "labels.csv", MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(csv) });
