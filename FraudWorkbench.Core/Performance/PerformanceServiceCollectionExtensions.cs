@@ -12,6 +12,7 @@ public static class PerformanceServiceCollectionExtensions
         services.AddSingleton<PerformanceStore>();
         services.AddSingleton<PerformanceService>();
         services.AddSingleton<LabelImport>();
+        services.AddSingleton<LabelStatsStore>();
         services.AddSingleton<IPredictionLogSink, PerformanceLogSink>();
         services.AddSingleton<IFeedbackSink, PerformanceFeedbackSink>();
         return services;

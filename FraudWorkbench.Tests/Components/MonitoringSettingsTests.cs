@@ -29,7 +29,8 @@ public sealed class MonitoringPanelsCollection : ICollectionFixture<ScoringFixtu
 /// </summary>
 public sealed class AppPageContext : IAsyncDisposable
 {
-    public AppPageContext(ScoringFixture fixture, string role)
+    /// <param name="replace">Registers services over the app's own (a store on a database that is down, say).</param>
+    public AppPageContext(ScoringFixture fixture, string role, Action<IServiceCollection>? replace = null)
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
@@ -48,9 +49,13 @@ public sealed class AppPageContext : IAsyncDisposable
             .AddSingleton(fixture.App.Get<TimeProvider>())
             .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Jobs.JobStore>())
             .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Jobs.JobSubjects>())
-            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Data.DatasetStore>());
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Data.DatasetStore>())
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Performance.PerformanceService>())
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Performance.LabelImport>())
+            .AddSingleton(fixture.App.Get<FraudWorkbench.Core.Performance.LabelStatsStore>());
         fallback = app.BuildServiceProvider();
         services.AddFallbackServiceProvider(fallback);
+        replace?.Invoke(services);
         Bunit.Render<MudPopoverProvider>();
     }
 
