@@ -8,6 +8,11 @@ namespace FraudWorkbench.Components.Pages.Monitoring;
 /// <summary>How the Performance tab words and picks things: the page's range in days, cohort labels, number formats, chart points.</summary>
 public static class PerformanceView
 {
+    /// <summary>Table cells tighter than MudBlazor's dense 16 px sides, so the cohort table's columns fit a 1280 px page.</summary>
+    public const string Cell = "padding: 4px 6px";
+
+    public const string NumberCell = "padding: 4px 6px; text-align: right";
+
     public const string NoLabelsHelp =
         "No labels yet. Realized figures count every prediction as legitimate until fraud labels arrive, so they are provisional: " +
         "send confirmed outcomes to /api/v1/feedback (single or batch) or upload a labels CSV. The estimated performance needs no labels.";

@@ -111,7 +111,7 @@ public static partial class Charts
         var strip = new StringBuilder("<g class=\"fw-maturity-strip\">");
         strip.Append(CultureInfo.InvariantCulture, $"<rect x=\"0\" y=\"{height}\" width=\"{width}\" height=\"{StripHeight}\" fill=\"#ffffff\" />");
         strip.Append(CultureInfo.InvariantCulture,
-            $"<text x=\"{N(data.Left - 6)}\" y=\"{height + 18}\" text-anchor=\"end\" font-size=\"11\" font-family=\"{UiFonts}\" fill=\"#555\">labels in</text>");
+            $"<text x=\"{N(Math.Max(2, data.Left - 62))}\" y=\"{height + 19}\" font-size=\"11\" font-family=\"{UiFonts}\" fill=\"#555\">labels in</text>");
         const double barHeight = 22;
         var top = height + 4;
         for (var i = 0; i < points.Count; i++)
@@ -161,6 +161,7 @@ public static partial class Charts
 
         var top = plot.Add.Marker(0, 100); // keeps 100 % on the axis while few labels are in
         top.MarkerSize = 0;
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Axes.Bottom.Label.Text = "days after the prediction";
         plot.Axes.Left.Label.Text = "% of fraud labels in";
         plot.Axes.Right.MinimumSize = 20;
