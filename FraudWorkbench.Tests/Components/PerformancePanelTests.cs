@@ -163,6 +163,42 @@ public sealed class PerformancePanelTests(ScoringFixture fixture)
         Assert.Equal(CohortSize.Day, cut.Find("[data-testid=performance-panel]").GetAttribute("data-cohort")); // a week or less: daily cohorts
     }
 
+    [Fact]
+    public void CalibrationWarning_ObservedOutsideBand_NamesBothCountsAndTheAssumption()
+    {
+        // Expected Σ p = 40 with band ± 3 √Σ p(1 − p) = ± 18 (Σ p(1 − p) = 36); 70 observed is outside, 50 inside.
+        var drifted = new CalibrationCheck(4, 40, 70, 22, 58);
+
+        var warning = PerformanceView.CalibrationWarning(drifted);
+
+        Assert.Equal("Observed fraud 70 is outside the expected 40.0 ± 18.0 over the last 4 mature cohorts. CBPE assumes the scores stay calibrated " +
+            "(no concept drift): the estimates may be wrong until the model is retrained.", warning);
+        Assert.Null(PerformanceView.CalibrationWarning(drifted with { Observed = 50 }));
+        Assert.Null(PerformanceView.CalibrationWarning(new CalibrationCheck(0, 0, 0, 0, 0)));
+    }
+
+    [Fact]
+    public void PerformanceSeries_MatureAndProvisionalCohorts_DrawsStripUnderTheAxisInsideTheViewBox()
+    {
+        PerformancePoint[] points =
+        [
+            new("2026-11-16", 0.5, Mature: true, Open: false, 0.6, 0.5, 0.7, 1),
+            new("2026-11-23", 0.4, Mature: false, Open: false, 0.55, 0.45, 0.65, 0.64),
+            new("2026-11-30", null, Mature: false, Open: true, 0.5, 0.4, 0.6, 0.1),
+        ];
+
+        var figure = FraudWorkbench.Components.Shared.Charts.PerformanceSeries("Recall", points, 0.7, 0.55, 0.85, width: 960, height: 330);
+
+        Assert.Contains("viewBox=\"0 0 960 364\"", figure, StringComparison.Ordinal); // 330 + the 34 px strip
+        Assert.Contains("2026-11-23: 64 % of expected fraud labels in (provisional)", figure, StringComparison.Ordinal);
+        Assert.Contains("2026-11-30: 10 % of expected fraud labels in (open, provisional)", figure, StringComparison.Ordinal);
+        Assert.Contains("2026-11-16: realized Recall 0.5 (mature, 100 % of labels expected in)", figure, StringComparison.Ordinal);
+        Assert.Contains("2026-11-23: estimated Recall 0.55 (band 0.45–0.65)", figure, StringComparison.Ordinal);
+        foreach (var legend in new[] { "realized, mature", "realized, provisional", "estimated (CBPE)", "validation 0.7", "alert below 0.55", "alert above 0.85" })
+            Assert.Contains(legend, figure, StringComparison.Ordinal);
+        Assert.DoesNotContain("2026-11-30: realized", figure, StringComparison.Ordinal); // no realized value, no point
+    }
+
     [Theory]
     [InlineData("2026-12-01T00:00:00", "2026-12-08T00:00:00", "2026-12-01", "2026-12-07", "day")]
     [InlineData("2026-11-30T00:00:00", "2026-12-08T00:00:00", "2026-11-30", "2026-12-07", "day")]

@@ -13,6 +13,9 @@ public static class PerformanceView
 
     public const string NumberCell = "padding: 4px 6px; text-align: right";
 
+    /// <summary>The alerts cell: its chips wrap instead of widening the table.</summary>
+    public const string WrappingCell = "padding: 4px 6px; white-space: normal; min-width: 150px";
+
     public const string NoLabelsHelp =
         "No labels yet. Realized figures count every prediction as legitimate until fraud labels arrive, so they are provisional: " +
         "send confirmed outcomes to /api/v1/feedback (single or batch) or upload a labels CSV. The estimated performance needs no labels.";
@@ -58,10 +61,17 @@ public static class PerformanceView
 
     public static bool HasEstimates(PerformanceReport report) => report.Reference.Any(r => r.Value is not null);
 
-    /// <summary>An alert's name for a chip: "estimated recall" or "realized ROC-AUC".</summary>
+    /// <summary>An alert's name for a chip, short enough for a table cell: "est. recall" or "FPR" (realized).</summary>
     public static string AlertName(string alert) => alert.StartsWith("estimated:", StringComparison.Ordinal)
-        ? "estimated " + PerformanceMetric.Title(alert["estimated:".Length..])
-        : "realized " + PerformanceMetric.Title(alert);
+        ? "est. " + ShortTitle(alert["estimated:".Length..])
+        : ShortTitle(alert);
+
+    public static string ShortTitle(string metric) => metric switch
+    {
+        PerformanceMetric.AveragePrecision => "PR-AUC",
+        PerformanceMetric.FalsePositiveRate => "FPR",
+        _ => PerformanceMetric.Title(metric),
+    };
 
     public static MetricReference? Reference(PerformanceReport report, string metric) => report.Reference.FirstOrDefault(r => r.Metric == metric);
 
