@@ -25,7 +25,8 @@ public sealed class BenchHost : IAsyncDisposable
     public static async Task<BenchHost> StartAsync(string name, CancellationToken cancellationToken)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), $"fwb-bench-{name}-" + Guid.NewGuid().ToString("N")[..8]);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production" });
+        // The application name is the bench's own (it is the entry assembly's when run as the bench, not under a test host): the static assets' manifest is named after it.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production", ApplicationName = typeof(BenchHost).Assembly.GetName().Name });
         builder.Configuration.AddSharedSettings();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
