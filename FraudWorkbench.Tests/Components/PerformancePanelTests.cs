@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Bunit;
 using FraudWorkbench.Components.Pages.Monitoring;
+using FraudWorkbench.Components.Shared;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Monitoring;
@@ -187,7 +188,7 @@ public sealed class PerformancePanelTests(ScoringFixture fixture)
             new("2026-11-30", null, Mature: false, Open: true, 0.5, 0.4, 0.6, 0.1),
         ];
 
-        var figure = FraudWorkbench.Components.Shared.Charts.PerformanceSeries("Recall", points, 0.7, 0.55, 0.85, width: 960, height: 330);
+        var figure = Charts.PerformanceSeries("Recall", points, 0.7, 0.55, 0.85, width: 960, height: 330);
 
         Assert.Contains("viewBox=\"0 0 960 364\"", figure, StringComparison.Ordinal); // 330 + the 34 px strip
         Assert.Contains("2026-11-23: 64 % of expected fraud labels in (provisional)", figure, StringComparison.Ordinal);
