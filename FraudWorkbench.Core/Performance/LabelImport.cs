@@ -103,12 +103,12 @@ public sealed class LabelImport(PredictionStore predictions, RegistryStore regis
                 cells[i] = CsvFile.IsMissing(value) ? null : value.ToString().Trim();
             }
 
-            string? Cell(int index, string name) => index >= 0 ? cells[index] : null;
+            string? Cell(int index) => index >= 0 ? cells[index] : null;
 
-            var predictionText = Cell(predictionColumn, names.ElementAtOrDefault(predictionColumn) ?? "");
-            var transaction = Cell(transactionIndex, names.ElementAtOrDefault(transactionIndex) ?? "");
-            var fraudText = Cell(fraudColumn, names[fraudColumn]);
-            var dateText = Cell(dateColumn, names.ElementAtOrDefault(dateColumn) ?? "");
+            var predictionText = Cell(predictionColumn);
+            var transaction = Cell(transactionIndex);
+            var fraudText = Cell(fraudColumn);
+            var dateText = Cell(dateColumn);
             Guid? prediction = null;
             if (predictionText is not null)
             {

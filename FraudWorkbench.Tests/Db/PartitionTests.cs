@@ -47,7 +47,8 @@ public sealed class PartitionTests
             await transaction.CommitAsync();
         }
 
-        Assert.Equal([17, 18], await new Migrator(dataSource, NullLogger<Migrator>.Instance).ApplyAsync());
+        // 17 and every migration after it, in order: later ones must run over the partitioned log too.
+        Assert.Equal(Migrator.All.Where(m => m.Version >= 17).Select(m => m.Version), await new Migrator(dataSource, NullLogger<Migrator>.Instance).ApplyAsync());
 
         await using var check = await dataSource.OpenConnectionAsync();
         var rows = (await check.QueryAsync<(Guid Id, string Partition, double Probability)>(
