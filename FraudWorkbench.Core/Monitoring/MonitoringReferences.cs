@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Features;
@@ -32,25 +31,12 @@ public sealed record VersionReference(
 /// <summary>Loads and keeps each version's <see cref="VersionReference"/> (immutable, so cached for good).</summary>
 public sealed class MonitoringReferences(RegistryStore registry, TrainingRunStore runs, FeatureSetStore featureSets, ArtifactStore artifacts)
 {
-    private readonly ConcurrentDictionary<Guid, Lazy<Task<VersionReference?>>> cache = new();
+    private readonly VersionCache<VersionReference?> cache = new();
 
-    public async Task<VersionReference?> GetAsync(Guid versionId, CancellationToken cancellationToken = default)
-    {
-        var lazy = cache.GetOrAdd(versionId, id => new Lazy<Task<VersionReference?>>(() => LoadAsync(id)));
-        try
-        {
-            return await lazy.Value.WaitAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            cache.TryRemove(new KeyValuePair<Guid, Lazy<Task<VersionReference?>>>(versionId, lazy)); // a database fault is not remembered
-            throw;
-        }
-    }
+    public Task<VersionReference?> GetAsync(Guid versionId, CancellationToken cancellationToken = default) => cache.GetAsync(versionId, LoadAsync, cancellationToken);
 
     private async Task<VersionReference?> LoadAsync(Guid versionId)
     {
-        // Not the caller's token: the load is shared by every caller waiting for it.
         var version = await registry.GetVersionAsync(versionId, CancellationToken.None);
         if (version is null) return null;
         var run = await runs.GetAsync(version.RunId, CancellationToken.None);

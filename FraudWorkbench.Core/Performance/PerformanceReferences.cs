@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Features;
@@ -30,25 +29,12 @@ public sealed record VersionPerformance(
 /// <summary>Loads and keeps each version's <see cref="VersionPerformance"/>.</summary>
 public sealed class PerformanceReferences(RegistryStore registry, TrainingRunStore runs, FeatureSetStore featureSets, ArtifactStore artifacts)
 {
-    private readonly ConcurrentDictionary<Guid, Lazy<Task<VersionPerformance?>>> cache = new();
+    private readonly VersionCache<VersionPerformance?> cache = new();
 
-    public async Task<VersionPerformance?> GetAsync(Guid versionId, CancellationToken cancellationToken = default)
-    {
-        var lazy = cache.GetOrAdd(versionId, id => new Lazy<Task<VersionPerformance?>>(() => LoadAsync(id)));
-        try
-        {
-            return await lazy.Value.WaitAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            cache.TryRemove(new KeyValuePair<Guid, Lazy<Task<VersionPerformance?>>>(versionId, lazy)); // a database fault is not remembered
-            throw;
-        }
-    }
+    public Task<VersionPerformance?> GetAsync(Guid versionId, CancellationToken cancellationToken = default) => cache.GetAsync(versionId, LoadAsync, cancellationToken);
 
     private async Task<VersionPerformance?> LoadAsync(Guid versionId)
     {
-        // Not the caller's token: the load is shared by every caller waiting for it.
         var version = await registry.GetVersionAsync(versionId, CancellationToken.None);
         if (version is null) return null;
         var run = await runs.GetAsync(version.RunId, CancellationToken.None);
