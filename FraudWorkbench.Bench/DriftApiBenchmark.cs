@@ -7,6 +7,8 @@ using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Scoring;
 using Npgsql;
 
+using static FraudWorkbench.Bench.Timing;
+
 namespace FraudWorkbench.Bench;
 
 /// <summary>
@@ -90,28 +92,6 @@ public static class DriftApiBenchmark
             var p95 = Percentile(httpTimes, 0.95);
             await output.WriteLineAsync($"GET drift through the API, {label}: {bytes:N0} bytes, p50 {Percentile(httpTimes, 0.5):0.0} ms, p95 {p95:0.0} ms of {calls} calls after one warm-up (target p95 <= 100 ms) {(p95 <= 100 ? "MET" : "MISSED")}");
         }
-    }
-
-    /// <summary>Milliseconds of each call after one untimed warm-up call.</summary>
-    private static async Task<List<double>> TimeAsync(int calls, Func<Task> call)
-    {
-        await call();
-        var times = new List<double>(calls);
-        for (var i = 0; i < calls; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            await call();
-            times.Add(watch.Elapsed.TotalMilliseconds);
-        }
-
-        return times;
-    }
-
-    /// <summary>Nearest-rank percentile.</summary>
-    public static double Percentile(IReadOnlyList<double> values, double share)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[Math.Clamp((int)Math.Ceiling(share * sorted.Length) - 1, 0, sorted.Length - 1)];
     }
 
     /// <summary>Prediction i = source i mod S at from + i·step µs, a million per statement.</summary>

@@ -7,6 +7,8 @@ using FraudWorkbench.Core.Performance;
 using FraudWorkbench.Core.Scoring;
 using Npgsql;
 
+using static FraudWorkbench.Bench.Timing;
+
 namespace FraudWorkbench.Bench;
 
 /// <summary>
@@ -227,23 +229,6 @@ public static class PerformanceBenchmark
 
         return new Agreement(count, equal, largest);
     }
-
-    /// <summary>Milliseconds of each call after one untimed warm-up call.</summary>
-    private static async Task<List<double>> TimeAsync(int calls, Func<Task> call)
-    {
-        await call();
-        var times = new List<double>(calls);
-        for (var i = 0; i < calls; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            await call();
-            times.Add(watch.Elapsed.TotalMilliseconds);
-        }
-
-        return times;
-    }
-
-    private static double Percentile(IReadOnlyList<double> values, double share) => DriftApiBenchmark.Percentile(values, share);
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length] + "…";
 }
