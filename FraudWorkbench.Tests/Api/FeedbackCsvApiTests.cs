@@ -34,12 +34,7 @@ public sealed class FeedbackCsvApiTests(ScoringFixture fixture)
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static ModelVersion? version;
 
-    private HttpClient Client(string? key = null)
-    {
-        var client = fixture.App.CreateHttpClient();
-        if (key != "") client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? fixture.ApiKey);
-        return client;
-    }
+    private HttpClient Client(string? key = null) => fixture.Client(key);
 
     private static async Task<JsonElement> Json(HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<JsonElement>();
 

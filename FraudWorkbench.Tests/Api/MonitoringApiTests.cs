@@ -32,12 +32,7 @@ public sealed class MonitoringApiTests(ScoringFixture fixture) : IClassFixture<S
 
     private sealed record Traffic(DateTime From, DateTime To, List<string?[]> MonthB, JsonElement DriftBeforeMonthB);
 
-    private HttpClient Client(string? key = null)
-    {
-        var client = fixture.App.CreateHttpClient();
-        if (key != "") client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? fixture.ApiKey);
-        return client;
-    }
+    private HttpClient Client(string? key = null) => fixture.Client(key);
 
     private static async Task<JsonElement> Json(HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<JsonElement>();
 

@@ -38,12 +38,7 @@ public sealed class PerformanceApiTests(ScoringFixture fixture)
 
     private sealed record Traffic(DateOnly Today, Dictionary<DateOnly, List<Logged>> Days);
 
-    private HttpClient Client(string? key = null)
-    {
-        var client = fixture.App.CreateHttpClient();
-        if (key != "") client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? fixture.ApiKey);
-        return client;
-    }
+    private HttpClient Client(string? key = null) => fixture.Client(key);
 
     private static async Task<JsonElement> Json(HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<JsonElement>();
 

@@ -19,12 +19,7 @@ namespace FraudWorkbench.Tests.Api;
 [Trait("Category", "Database")]
 public sealed class RegistryApiTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>
 {
-    private HttpClient Client(string? key = null)
-    {
-        var client = fixture.App.CreateHttpClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? fixture.ApiKey);
-        return client;
-    }
+    private HttpClient Client(string? key = null) => fixture.Client(key);
 
     private static async Task<T> Read<T>(HttpResponseMessage response) => (await response.Content.ReadFromJsonAsync<T>(DatasetSchema.Json))!;
 

@@ -28,12 +28,7 @@ public sealed class ScoringApiTests(ScoringFixture fixture) : IClassFixture<Scor
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    private HttpClient Client(string? key = null)
-    {
-        var client = fixture.App.CreateHttpClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? fixture.ApiKey);
-        return client;
-    }
+    private HttpClient Client(string? key = null) => fixture.Client(key);
 
     private static async Task<JsonElement> Json(HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<JsonElement>();
 

@@ -24,6 +24,14 @@ public sealed class ScoringFixture : IAsyncLifetime
 
     public WorkbenchAppFactory App { get; private set; } = default!;
 
+    /// <summary>A client of the app sending <paramref name="key"/> (the admin key by default; "" sends none).</summary>
+    public HttpClient Client(string? key = null)
+    {
+        var client = App.CreateHttpClient();
+        if (key != "") client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key ?? ApiKey);
+        return client;
+    }
+
     public Guid StrongRun { get; private set; }
 
     public Guid WeakRun { get; private set; }
