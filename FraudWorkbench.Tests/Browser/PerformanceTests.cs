@@ -75,5 +75,15 @@ public sealed class PerformanceTests(ScoringFixture fixture, BrowserFixture brow
         await page.SetViewportSizeAsync(1280, 1000);
         var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
         Assert.True(widths[0] <= widths[1], $"the page is {widths[0]} px wide in a {widths[1]} px window");
+        // Every tab of the page shows at 1280 px; none is left behind the tab strip's scroll buttons.
+        var strip = await page.EvaluateAsync<double[]>("""
+            () => {
+                const bar = document.querySelector('.mud-tabs-tabbar-content').getBoundingClientRect();
+                const tabs = [...document.querySelectorAll('.mud-tabs-tabbar .mud-tab')].map(t => t.getBoundingClientRect());
+                return [bar.left, bar.right, Math.min(...tabs.map(t => t.left)), Math.max(...tabs.map(t => t.right)), tabs.length];
+            }
+            """);
+        Assert.True(strip[2] >= strip[0] - 0.5 && strip[3] <= strip[1] + 0.5, $"the {strip[4]} tabs span {strip[2]:0}–{strip[3]:0} px in a strip of {strip[0]:0}–{strip[1]:0} px");
+        Assert.Equal(0, await page.Locator(".mud-tabs-scroll-button").CountAsync());
     }
 }
