@@ -225,6 +225,31 @@ public sealed class FeedbackCsvApiTests(ScoringFixture fixture)
     }
 
     [Fact]
+    public async Task FeedbackCsv_ExportShapedFile_BomCrlfQuotedCommasQuestionMarks_Stored()
+    {
+        using var client = Client();
+        var ids = NewIds("export", 3);
+        ids[0] = $"ORD, {ids[0]}"; // a comma inside the id: quoted in the file
+        var scored = await ScoreAsync(client, ids);
+        // As a spreadsheet or case-management tool writes it: a byte-order mark, CRLF, every field quoted, capitalised
+        // headers, "?" for an unknown confirmation date, Yes / NO.
+        var csv = "\uFEFF\"Transaction_ID\",\"Is_Fraud\",\"Label_Date\"\r\n" +
+            $"\"{scored[0].TransactionId}\",\"Yes\",\"2026-11-20\"\r\n\"{scored[1].TransactionId}\",\"NO\",\"?\"\r\n\"{scored[2].TransactionId}\",\"1\",?\r\n";
+
+        var response = await client.PostAsync($"/api/v1/feedback/csv?model={Model}", Csv(csv));
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var body = await Json(response);
+        Assert.Equal((3, 2), (body.GetProperty("accepted").GetInt32(), body.GetProperty("fraud").GetInt32()));
+        var first = await StoredAsync(scored[0].PredictionId);
+        Assert.Equal((true, new DateTime(2026, 11, 20)), (first.IsFraud, first.LabelDate));
+        var second = await StoredAsync(scored[1].PredictionId);
+        Assert.Equal((false, (DateTime?)null), (second.IsFraud, second.LabelDate));
+        var third = await StoredAsync(scored[2].PredictionId);
+        Assert.Equal((true, (DateTime?)null), (third.IsFraud, third.LabelDate));
+    }
+
+    [Fact]
     public async Task FeedbackCsv_BadRows_400NamingLineAndColumn_NothingStored()
     {
         using var client = Client();
