@@ -23,6 +23,15 @@ public sealed class DriftStatisticsTests
     }
 
     [Fact]
+    public void Psi_TwoBinsByHand_QuarterOfLnThree()
+    {
+        // Shares 0.5 / 0.5 against 0.25 / 0.75: (0.5 − 0.25) ln(0.5 / 0.25) + (0.5 − 0.75) ln(0.5 / 0.75)
+        // = 0.25 ln 2 + 0.25 ln 1.5 = 0.25 ln 3 = 0.274653; the same with the sides swapped.
+        Assert.Equal(Math.Log(3) / 4, DriftStatistics.Psi([50, 50], [25, 75]), 12);
+        Assert.Equal(Math.Log(3) / 4, DriftStatistics.Psi([250, 750], [2, 2]), 12);
+    }
+
+    [Fact]
     public void JensenShannon_ShiftWithAnUnseenCategory_MatchesScipy()
     {
         Assert.Equal(0.18144890107687603, DriftStatistics.JensenShannon(Reference, Current), 12);
