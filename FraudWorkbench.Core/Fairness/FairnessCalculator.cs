@@ -39,13 +39,7 @@ public static class FairnessCalculator
             var weights = new int[scores.Count];
             for (var b = 0; b < settings.Resamples; b++)
             {
-                Array.Clear(weights);
-                for (var g = 0; g < groups; g++)
-                {
-                    var rows = members[g];
-                    for (var i = 0; i < rows.Length; i++) weights[rows[random.Next(rows.Length)]]++;
-                }
-
+                Resample(members.AsSpan(0, groups), random, weights);
                 var values = pass.Run(weights);
                 samples.Add((values, [.. Disparities(values, eligible, grouping.Labels).Select(d => d.Value.Value)]));
             }
@@ -65,6 +59,19 @@ public static class FairnessCalculator
         return new GroupingFairness(grouping.Name, grouping.Bucketed, Group(groups, "overall"),
             [.. Enumerable.Range(0, groups).Select(g => Group(g, grouping.Labels[g]))], withIntervals,
             dpRatio is { } ratio ? ratio < FairnessSettings.FourFifthsRule : null);
+    }
+
+    /// <summary>
+    /// One bootstrap resample: how many times each row is drawn when every group draws as many rows as it has, from its
+    /// own rows only (so every group keeps its size, however small).
+    /// </summary>
+    public static void Resample(ReadOnlySpan<int[]> groups, Random random, int[] weights)
+    {
+        Array.Clear(weights);
+        foreach (var rows in groups)
+        {
+            for (var i = 0; i < rows.Length; i++) weights[rows[random.Next(rows.Length)]]++;
+        }
     }
 
     /// <summary>The percentile interval of the resampled values (numpy's linear interpolation), ignoring resamples where the value was undefined.</summary>

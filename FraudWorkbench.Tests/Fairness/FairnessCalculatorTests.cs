@@ -1,0 +1,211 @@
+using FraudWorkbench.Core.Fairness;
+using FraudWorkbench.Core.Training;
+
+namespace FraudWorkbench.Tests.Fairness;
+
+public sealed class FairnessCalculatorTests
+{
+    private const double Threshold = 0.5;
+
+    /// <summary>
+    /// Three groups worked by hand (flagged = score 0.9, not flagged = 0.1):
+    /// A: y 1 1 0 0 0, ŷ 1 0 1 0 0 → selection 2/5, TPR 1/2, FPR 1/3;
+    /// B: y 1 1 1 0 0, ŷ 1 1 1 1 0 → selection 4/5, TPR 1, FPR 1/2;
+    /// C: y 1 0 0 0, ŷ 0 0 0 1 → selection 1/4, TPR 0, FPR 1/3;
+    /// overall (14 rows): selection 7/14, TPR 4/6, FPR 3/8.
+    /// </summary>
+    private static (Grouping Grouping, bool[] Labels, double[] Scores) HandWorked()
+    {
+        (string Group, bool Fraud, bool Flagged)[] rows =
+        [
+            ("A", true, true), ("A", true, false), ("A", false, true), ("A", false, false), ("A", false, false),
+            ("B", true, true), ("B", true, true), ("B", true, true), ("B", false, true), ("B", false, false),
+            ("C", true, false), ("C", false, false), ("C", false, false), ("C", false, true),
+        ];
+        var grouping = FairnessGroups.FromValues("segment", [.. rows.Select(r => r.Group)]);
+        return (grouping, [.. rows.Select(r => r.Fraud)], [.. rows.Select(r => r.Flagged ? 0.9 : 0.1)]);
+    }
+
+    private static GroupingFairness Point(Grouping grouping, bool[] labels, double[] scores, int minGroupSize = 1) =>
+        FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, new FairnessSettings(MinGroupSize: minGroupSize, Resamples: 0));
+
+    private static double? Value(GroupingFairness result, string name, string kind, string method, string? aggregation = null) =>
+        result.Disparities.Single(d => d.Name == name && d.Kind == kind && d.Method == method && d.Aggregation == aggregation).Value.Value;
+
+    [Fact]
+    public void Evaluate_HandWorkedGroups_GroupRatesAsFairlearn()
+    {
+        var (grouping, labels, scores) = HandWorked();
+
+        var result = Point(grouping, labels, scores);
+
+        var groups = result.Groups.ToDictionary(g => g.Group);
+        Assert.Equal(["A", "B", "C"], result.Groups.Select(g => g.Group));
+        Assert.Equal((5L, 5L, 4L), (groups["A"].Count, groups["B"].Count, groups["C"].Count));
+        Assert.Equal(5.0 / 14, groups["A"].Share, 12);
+        double? M(GroupMetrics g, string metric) => g.Metrics[metric].Value;
+        Assert.Equal([0.4, 0.8, 0.25], result.Groups.Select(g => M(g, FairnessMetric.SelectionRate)!.Value));
+        Assert.Equal([0.5, 1.0, 0.0], result.Groups.Select(g => M(g, FairnessMetric.TruePositiveRate)!.Value));
+        Assert.Equal([0.5, 0.0, 1.0], result.Groups.Select(g => M(g, FairnessMetric.FalseNegativeRate)!.Value));
+        Assert.Equal(1.0 / 3, M(groups["A"], FairnessMetric.FalsePositiveRate)!.Value, 12);
+        Assert.Equal(0.5, M(groups["B"], FairnessMetric.FalsePositiveRate)!.Value, 12);
+        Assert.Equal(0.75, M(groups["B"], FairnessMetric.Precision)!.Value, 12); // 3 of the 4 flagged are fraud
+        Assert.Equal(0.0, M(groups["C"], FairnessMetric.Precision)!.Value, 12);
+        Assert.Equal(0.6, M(groups["B"], FairnessMetric.FraudRate)!.Value, 12);
+        Assert.Equal((0.9 * 2 + 0.1 * 3) / 5, M(groups["A"], FairnessMetric.MeanScore)!.Value, 12);
+        Assert.Equal(0.5, M(result.Overall, FairnessMetric.SelectionRate)!.Value, 12);
+        Assert.Equal(4.0 / 6, M(result.Overall, FairnessMetric.TruePositiveRate)!.Value, 12);
+        Assert.Equal(3.0 / 8, M(result.Overall, FairnessMetric.FalsePositiveRate)!.Value, 12);
+    }
+
+    [Fact]
+    public void Evaluate_HandWorkedGroups_DisparitiesAsFairlearnBothMethodsBothAggregations()
+    {
+        var (grouping, labels, scores) = HandWorked();
+
+        var result = Point(grouping, labels, scores);
+
+        // Demographic parity on selection rate: 0.8 − 0.25; 0.25 / 0.8; to overall 0.5: max |g − 0.5| = 0.3, min(0.4/0.5, 0.5/0.8, 0.25/0.5) = 0.5.
+        Assert.Equal(0.55, Value(result, DisparityName.DemographicParity, "difference", DisparityName.BetweenGroups)!.Value, 12);
+        Assert.Equal(0.3125, Value(result, DisparityName.DemographicParity, "ratio", DisparityName.BetweenGroups)!.Value, 12);
+        Assert.Equal(0.3, Value(result, DisparityName.DemographicParity, "difference", DisparityName.ToOverall)!.Value, 12);
+        Assert.Equal(0.5, Value(result, DisparityName.DemographicParity, "ratio", DisparityName.ToOverall)!.Value, 12);
+        // Equal opportunity on TPR (0.5, 1, 0; overall 2/3): 1 and 0; to overall max(1/6, 1/3, 2/3), min(0.75, 2/3, 0).
+        Assert.Equal(1.0, Value(result, DisparityName.EqualOpportunity, "difference", DisparityName.BetweenGroups)!.Value, 12);
+        Assert.Equal(0.0, Value(result, DisparityName.EqualOpportunity, "ratio", DisparityName.BetweenGroups)!.Value, 12);
+        Assert.Equal(2.0 / 3, Value(result, DisparityName.EqualOpportunity, "difference", DisparityName.ToOverall)!.Value, 12);
+        Assert.Equal(0.0, Value(result, DisparityName.EqualOpportunity, "ratio", DisparityName.ToOverall)!.Value, 12);
+        // Equalized odds: FPR 1/3, 1/2, 1/3 (overall 3/8) → difference 1/6 and ratio 2/3 between groups; 1/8 and 3/4 to overall.
+        Assert.Equal(1.0, Value(result, DisparityName.EqualizedOdds, "difference", DisparityName.BetweenGroups, DisparityName.WorstCase)!.Value, 12);
+        Assert.Equal((1 + 1.0 / 6) / 2, Value(result, DisparityName.EqualizedOdds, "difference", DisparityName.BetweenGroups, DisparityName.Mean)!.Value, 12);
+        Assert.Equal(0.0, Value(result, DisparityName.EqualizedOdds, "ratio", DisparityName.BetweenGroups, DisparityName.WorstCase)!.Value, 12);
+        Assert.Equal(1.0 / 3, Value(result, DisparityName.EqualizedOdds, "ratio", DisparityName.BetweenGroups, DisparityName.Mean)!.Value, 12);
+        Assert.Equal(2.0 / 3, Value(result, DisparityName.EqualizedOdds, "difference", DisparityName.ToOverall, DisparityName.WorstCase)!.Value, 12);
+        Assert.Equal((2.0 / 3 + 1.0 / 8) / 2, Value(result, DisparityName.EqualizedOdds, "difference", DisparityName.ToOverall, DisparityName.Mean)!.Value, 12);
+        Assert.Equal(0.0, Value(result, DisparityName.EqualizedOdds, "ratio", DisparityName.ToOverall, DisparityName.WorstCase)!.Value, 12);
+        Assert.Equal(0.375, Value(result, DisparityName.EqualizedOdds, "ratio", DisparityName.ToOverall, DisparityName.Mean)!.Value, 12);
+        var dp = result.Disparities.First(d => d.Name == DisparityName.DemographicParity);
+        Assert.Equal(("B", "C"), (dp.Highest, dp.Lowest));
+        Assert.True(result.FourFifths); // 0.3125 < 0.8
+        Assert.Equal(16, result.Disparities.Count);
+    }
+
+    [Fact]
+    public void Evaluate_GroupBelowMinimum_TooSmallAndLeftOutOfDisparities()
+    {
+        var (grouping, labels, scores) = HandWorked();
+
+        // C has 4 rows: below a minimum of 5 it is shown but not compared; A and B remain.
+        var result = Point(grouping, labels, scores, minGroupSize: 5);
+
+        Assert.Equal("fewer than 5 rows", result.Groups.Single(g => g.Group == "C").TooSmall);
+        Assert.Null(result.Groups.Single(g => g.Group == "A").TooSmall);
+        Assert.Equal(0.4, Value(result, DisparityName.DemographicParity, "difference", DisparityName.BetweenGroups)!.Value, 12); // 0.8 − 0.4
+        Assert.Equal(0.5, Value(result, DisparityName.DemographicParity, "ratio", DisparityName.BetweenGroups)!.Value, 12);
+        // The overall value still counts every row, as Fairlearn's overall does.
+        Assert.Equal(0.5, result.Overall.Metrics[FairnessMetric.SelectionRate].Value!.Value, 12);
+
+        var alone = Point(grouping, labels, scores, minGroupSize: 6);
+        Assert.All(alone.Disparities, d => Assert.Null(d.Value.Value)); // nothing to compare is not "fair"
+        Assert.Null(alone.FourFifths);
+    }
+
+    [Fact]
+    public void Evaluate_GroupWithoutFraud_TprUndefinedAndLeftOutOfEqualOpportunityOnly()
+    {
+        var grouping = FairnessGroups.FromValues("g", ["x", "x", "x", "y", "y", "y"]);
+        bool[] labels = [true, false, false, false, false, false];
+        double[] scores = [0.9, 0.9, 0.1, 0.9, 0.1, 0.1];
+
+        var result = Point(grouping, labels, scores);
+
+        var y = result.Groups.Single(g => g.Group == "y");
+        Assert.Null(y.Metrics[FairnessMetric.TruePositiveRate].Value);
+        Assert.Null(y.Metrics[FairnessMetric.RocAuc].Value);
+        Assert.Null(Value(result, DisparityName.EqualOpportunity, "difference", DisparityName.BetweenGroups));
+        Assert.Equal(1.0 / 3, Value(result, DisparityName.DemographicParity, "difference", DisparityName.BetweenGroups)!.Value, 12); // x flags 2/3, y 1/3
+    }
+
+    [Fact]
+    public void Evaluate_ScoresWithTies_GroupAucAndAveragePrecisionEqualSklearnDefinitions()
+    {
+        var random = new Random(7);
+        var n = 3_000;
+        var values = Enumerable.Range(0, n).Select(_ => random.Next(3) switch { 0 => "a", 1 => "b", _ => "c" }).ToArray();
+        // Scores rounded to two decimals, so ties are many.
+        var scores = Enumerable.Range(0, n).Select(_ => Math.Round(random.NextDouble(), 2)).ToArray();
+        var labels = scores.Select(s => random.NextDouble() < s * 0.6).ToArray();
+        var grouping = FairnessGroups.FromValues("g", values);
+
+        var result = Point(grouping, labels, scores);
+
+        foreach (var group in result.Groups)
+        {
+            var rows = Enumerable.Range(0, n).Where(i => values[i] == group.Group).ToArray();
+            var s = rows.Select(i => scores[i]).ToArray();
+            var l = rows.Select(i => labels[i]).ToArray();
+            Assert.Equal(ClassificationMetrics.Area(ClassificationMetrics.RocCurve(s, l)), group.Metrics[FairnessMetric.RocAuc].Value!.Value, 12);
+            Assert.Equal(ClassificationMetrics.AveragePrecision(s, l), group.Metrics[FairnessMetric.AveragePrecision].Value!.Value, 12);
+        }
+
+        Assert.Equal(ClassificationMetrics.AveragePrecision(scores, labels), result.Overall.Metrics[FairnessMetric.AveragePrecision].Value!.Value, 12);
+    }
+
+    [Fact]
+    public void Resample_WithinGroups_EveryGroupKeepsItsSizeAndDrawsOnlyItsRows()
+    {
+        int[][] groups = [[0, 1, 2], [3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [13]];
+        var weights = new int[14];
+        var random = new Random(1);
+
+        for (var b = 0; b < 200; b++)
+        {
+            FairnessCalculator.Resample(groups, random, weights);
+
+            Assert.All(groups, g => Assert.Equal(g.Length, g.Sum(r => weights[r])));
+            Assert.Equal(1, weights[13]);
+        }
+    }
+
+    [Fact]
+    public void Evaluate_SameSeed_SameIntervals_OtherSeed_Different()
+    {
+        var (grouping, labels, scores) = HandWorked();
+        var settings = new FairnessSettings(MinGroupSize: 1, Resamples: 200, Seed: 3);
+
+        var first = FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, settings);
+        var again = FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, settings);
+        var other = FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, settings with { Seed = 4 });
+
+        string Bounds(GroupingFairness r) => string.Join(";", r.Groups.Concat([r.Overall]).SelectMany(g => g.Metrics.Values).Concat(r.Disparities.Select(d => d.Value))
+            .Select(v => $"{v.Lower:R},{v.Upper:R}"));
+        Assert.Equal(Bounds(first), Bounds(again));
+        Assert.NotEqual(Bounds(first), Bounds(other));
+        var a = first.Groups[0].Metrics[FairnessMetric.SelectionRate];
+        Assert.True(a.Lower <= a.Value && a.Value <= a.Upper, $"{a}");
+    }
+
+    [Fact]
+    public void Evaluate_KnownRates_IntervalsCoverTheTruthAtAboutTheNominalRate()
+    {
+        // 300 simulated holdouts, two groups of 200 with true selection rates 0.3 and 0.2 (disparity 0.1);
+        // 95 % intervals from 400 resamples each should cover the truth in about 95 % of them.
+        var random = new Random(11);
+        int coveredRate = 0, coveredDifference = 0;
+        const int trials = 300;
+        var grouping = FairnessGroups.FromValues("g", [.. Enumerable.Repeat("a", 200), .. Enumerable.Repeat("b", 200)]);
+        var labels = new bool[400];
+        for (var t = 0; t < trials; t++)
+        {
+            var scores = Enumerable.Range(0, 400).Select(i => random.NextDouble() < (i < 200 ? 0.3 : 0.2) ? 0.9 : 0.1).ToArray();
+            var result = FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, new FairnessSettings(Resamples: 400, Seed: t));
+            var a = result.Groups[0].Metrics[FairnessMetric.SelectionRate];
+            if (a.Lower <= 0.3 && 0.3 <= a.Upper) coveredRate++;
+            var d = result.Disparities.Single(x => x.Name == DisparityName.DemographicParity && x.Kind == "difference" && x.Method == DisparityName.BetweenGroups).Value;
+            if (d.Lower <= 0.1 && 0.1 <= d.Upper) coveredDifference++;
+        }
+
+        Assert.InRange(coveredRate / (double)trials, 0.91, 0.99);
+        Assert.InRange(coveredDifference / (double)trials, 0.90, 0.99);
+    }
+}
