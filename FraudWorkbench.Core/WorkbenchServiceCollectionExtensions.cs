@@ -4,6 +4,7 @@ using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Db;
 using FraudWorkbench.Core.Events;
+using FraudWorkbench.Core.Fairness;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Monitoring;
@@ -133,6 +134,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddSingleton<Explain.HoldoutExplainer>();
         services.AddMonitoring();
         services.AddPerformance();
+        services.AddFairness();
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

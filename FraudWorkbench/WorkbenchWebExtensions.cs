@@ -163,6 +163,7 @@ public static class WorkbenchWebExtensions
         api.MapFeatureSetsApi();
         api.MapTrainingApi();
         api.MapRegistryApi();
+        api.MapFairnessApi();
         api.MapMonitoringApi();
         var scoring = app.MapGroup("");
         scoring.WithRequestTimeout(RequestTimeouts.Scoring);

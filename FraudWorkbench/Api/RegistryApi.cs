@@ -214,5 +214,5 @@ public static class RegistryApi
 
     private static ProblemHttpResult ModelNotFound(string name) => JobsApi.Problem(404, "Model not found", $"There is no registered model '{name}'.", "name");
 
-    private static ProblemHttpResult VersionNotFound(string name, int version) => JobsApi.Problem(404, "Version not found", $"Model '{name}' has no version {version}.", "version");
+    internal static ProblemHttpResult VersionNotFound(string name, int version) => JobsApi.Problem(404, "Version not found", $"Model '{name}' has no version {version}.", "version");
 }

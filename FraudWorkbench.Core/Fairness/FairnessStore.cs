@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Dapper;
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Events;
+using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Registry;
+using Npgsql;
+
+namespace FraudWorkbench.Core.Fairness;
+
+[EventName("model.fairness-changed")]
+public sealed record FairnessChanged(Guid ModelVersionId);
+
+public sealed record FairnessPayload(Guid VersionId);
+
+/// <summary>The holdout fairness report of each version, one per version, replaced when computed again.</summary>
+public sealed class FairnessStore(NpgsqlDataSource dataSource, EventHub events, TimeProvider time)
+{
+    /// <summary>Queues the computation; the last report stays readable until the new one replaces it.</summary>
+    public async Task<Job> StartAsync(ModelVersion version, string actor, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var job = await JobStore.InsertAsync(transaction, FairnessJobHandler.KindName, new FairnessPayload(version.Id), actor, 2, time, cancellationToken);
+        const string sql = """
+            INSERT INTO model_fairness (model_version_id, job_id) VALUES (@id, @jobId)
+            ON CONFLICT (model_version_id) DO UPDATE SET job_id = excluded.job_id
+            """;
+        await connection.ExecuteAsync(new CommandDefinition(sql, new { id = version.Id, jobId = job.Id }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        await events.PublishAsync(JobChanged.From(job), CancellationToken.None);
+        return job;
+    }
+
+    /// <summary>The version's latest job and report (null report while the first computation runs); null when never asked for.</summary>
+    public async Task<(Guid JobId, FairnessReport? Report)?> GetAsync(Guid versionId, CancellationToken cancellationToken = default)
+    {
+        const string sql = "SELECT job_id, result::text FROM model_fairness WHERE model_version_id = @versionId";
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<(Guid JobId, string? Result)?>(new CommandDefinition(sql, new { versionId }, cancellationToken: cancellationToken));
+        return row is { } r ? (r.JobId, r.Result is null ? null : JsonSerializer.Deserialize<FairnessReport>(r.Result, DatasetSchema.Json)) : null;
+    }
+
+    public async Task SaveAsync(FairnessReport report, CancellationToken cancellationToken)
+    {
+        const string sql = "UPDATE model_fairness SET result = @json::jsonb, computed_at = @at WHERE model_version_id = @versionId";
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(sql,
+                new { versionId = report.VersionId, json = JsonSerializer.Serialize(report, DatasetSchema.Json), at = report.ComputedAt }, cancellationToken: cancellationToken));
+        }
+
+        await events.PublishAsync(new FairnessChanged(report.VersionId), CancellationToken.None);
+    }
+}
