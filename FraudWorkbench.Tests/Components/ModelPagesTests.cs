@@ -69,6 +69,8 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
             services.AddSingleton<PredictionStore>();
             services.AddSingleton<GlobalExplanationStore>();
             services.AddSingleton<HoldoutExplainer>();
+            services.AddSingleton<FraudWorkbench.Core.Fairness.FairnessStore>();
+            services.AddSingleton(Options.Create(new FraudWorkbench.Core.Fairness.FairnessOptions()));
             fallback = services.BuildServiceProvider();
             Page.Bunit.Services.AddFallbackServiceProvider(fallback);
         }
@@ -285,6 +287,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         var panels = new Dictionary<string, string>
         {
             ["Gate"] = "#gate-result", ["Metrics"] = "[data-testid=version-metrics]", ["Explanations"] = "#global-explanations",
+            ["Fairness"] = "[data-testid=fairness-panel]",
             ["Try it"] = "#try-it", ["Predictions"] = "#recent-predictions", ["History"] = "[data-testid=version-history]", ["Overview"] = "[data-testid=tags-notes]",
         };
         foreach (var (title, selector) in panels)

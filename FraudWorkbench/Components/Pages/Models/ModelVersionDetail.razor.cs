@@ -11,11 +11,11 @@ public partial class ModelVersionDetail
 {
     internal const string CannotExplain = "This version cannot explain its scores: it was trained before explanations were stored; retrain to get them.";
 
-    /// <summary>The tabs in order, by the key the URL's <c>?tab=</c> names; Monitoring and Fairness go here when they come.</summary>
+    /// <summary>The tabs in order, by the key the URL's <c>?tab=</c> names; Monitoring goes here when it comes.</summary>
     internal static readonly IReadOnlyList<(string Key, string Title)> Tabs =
     [
         ("overview", "Overview"), ("gate", "Gate"), ("metrics", "Metrics"), ("explanations", "Explanations"),
-        ("try-it", "Try it"), ("predictions", "Predictions"), ("history", "History"),
+        ("fairness", "Fairness"), ("try-it", "Try it"), ("predictions", "Predictions"), ("history", "History"),
     ];
 
     [Inject]

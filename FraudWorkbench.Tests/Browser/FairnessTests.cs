@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Tests.Infrastructure;
+using FraudWorkbench.Tests.Scoring;
+using Microsoft.Playwright;
+
+namespace FraudWorkbench.Tests.Browser;
+
+[Trait("Category", "Browser")]
+public sealed class FairnessTests(ScoringFixture fixture, BrowserFixture browser) : IClassFixture<ScoringFixture>, IClassFixture<BrowserFixture>
+{
+    private const string Model = "browser-fairness";
+
+    [Fact]
+    public async Task FairnessTab_ComputeOnSampleHoldout_BarsWithIntervalsTablesFitAndReviewerOnlyReads()
+    {
+        var version = await fixture.RegisterAsync(Model, fixture.StrongRun);
+        var url = $"/models/{Model}/versions/{version.Version}?tab=fairness";
+        var (context, page) = await browser.NewPageAsync(fixture.App.BaseAddress, 1280, 1000);
+        await using var _ = context;
+        await page.GotoAsync($"/account/login?ReturnUrl={Uri.EscapeDataString(url)}");
+        await BrowserFixture.SignInAsync(page, WorkbenchAppFactory.AdminEmail, WorkbenchAppFactory.AdminPassword);
+        await page.WaitForURLAsync(new Regex($"/models/{Model}/versions/{version.Version}"));
+        await BrowserFixture.WaitForInteractiveAsync(page);
+        var panel = page.Locator("[data-testid=fairness-panel]");
+        await Assertions.Expect(panel).ToHaveAttributeAsync("data-state", "none");
+
+        await page.Locator("[data-testid=fairness-compute]").ClickAsync();
+
+        // The job runs in the app; the panel follows it and shows the report when it is saved, without a reload.
+        await Assertions.Expect(panel).ToHaveAttributeAsync("data-state", "ready", new() { Timeout = 120_000 });
+        await Assertions.Expect(page.Locator("[data-testid=fairness-summary]")).ToContainTextAsync("customer_age (bands <18, 18–24");
+        var groups = page.Locator("[data-testid=fairness-group]");
+        // The first grouping is customer_age: its bands in order, then all rows; every group's selection rate inside its interval.
+        var names = await groups.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.group)");
+        Assert.Equal("overall", names[^1]);
+        Assert.Contains("25–34", names);
+        foreach (var row in await groups.AllAsync())
+        {
+            var value = Number(await row.GetAttributeAsync("data-value"));
+            var lower = Number(await row.GetAttributeAsync("data-lower"));
+            var upper = Number(await row.GetAttributeAsync("data-upper"));
+            Assert.True(lower <= value && value <= upper, $"{await row.GetAttributeAsync("data-group")}: {value} not in {lower}–{upper}");
+        }
+
+        var chart = page.Locator("[data-testid=fairness-chart] svg");
+        await Assertions.Expect(chart).ToContainTextAsync("bootstrap interval");
+        await Assertions.Expect(page.Locator("[data-testid=fairness-disparity]")).ToHaveCountAsync(4);
+        await BrowserFixture.AssertChartsFitAsync(page);
+        await page.SetViewportSizeAsync(1280, 1000);
+        var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
+        Assert.True(widths[0] <= widths[1], $"the page is {widths[0]} px wide in a {widths[1]} px window");
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("fairness.png"), FullPage = true });
+
+        // A Reviewer (team lead) reads the same report and cannot start a computation.
+        await fixture.App.Get<UserStore>().CreateAsync("fairness-lead@example.com", "Team Lead", Roles.Reviewer, "reviewer-password-1", "test");
+        var (readerContext, reader) = await browser.NewPageAsync(fixture.App.BaseAddress, 1280, 1000);
+        await using var __ = readerContext;
+        await reader.GotoAsync($"/account/login?ReturnUrl={Uri.EscapeDataString(url)}");
+        await BrowserFixture.SignInAsync(reader, "fairness-lead@example.com", "reviewer-password-1");
+        await reader.WaitForURLAsync(new Regex($"/models/{Model}/versions/{version.Version}"));
+        await Assertions.Expect(reader.Locator("[data-testid=fairness-panel]")).ToHaveAttributeAsync("data-state", "ready");
+        Assert.Equal(0, await reader.Locator("[data-testid=fairness-recompute]").CountAsync());
+    }
+
+    private static double Number(string? text) => double.Parse(text!, CultureInfo.InvariantCulture);
+}
