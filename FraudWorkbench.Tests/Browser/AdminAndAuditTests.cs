@@ -124,6 +124,12 @@ public sealed class AdminAndAuditTests(AppFixture app, BrowserFixture browser) :
         await Assertions.Expect(threshold.Locator("del")).ToHaveTextAsync("0.5");
         await Assertions.Expect(threshold.Locator("ins")).ToHaveTextAsync("0.6");
         await AssertNoHorizontalScrollAsync(page, "audit log");
+        // Nor does the table scroll inside itself: a change cut off at the right edge is not readable.
+        var table = await page.EvaluateAsync<string>("""
+            () => { const c = document.querySelector('[data-testid=audit-table] .mud-table-container');
+                    return c.scrollWidth <= c.clientWidth + 1 ? '' : `table ${c.scrollWidth} px in ${c.clientWidth} px; columns ${[...c.querySelectorAll('thead th')].map(th => th.getBoundingClientRect().width.toFixed(0)).join(', ')}`; }
+            """);
+        Assert.True(table.Length == 0, $"the audit table scrolls sideways at 1280 px: {table}");
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("audit-log.png"), FullPage = true });
 
         // No UUID is shown bare anywhere in the Object column (a title attribute keeps the id for who needs it).
