@@ -11,9 +11,11 @@ public sealed record ProtectedColumn(string Name, string Type, IReadOnlyList<str
 /// </summary>
 /// <param name="Subject">"holdout", or the production range it covers.</param>
 /// <param name="Threshold">The version's decision threshold: selection = score ≥ it.</param>
+/// <param name="WhatIf">Per protected column (not crossed), each group's rates at other thresholds; null in reports from before it.</param>
 public sealed record FairnessReport(
     Guid VersionId, string Model, int Version, string Subject, int Rows, long Fraud, double Threshold,
-    IReadOnlyList<ProtectedColumn> Columns, FairnessSettings Settings, IReadOnlyList<GroupingFairness> Groupings, DateTime ComputedAt);
+    IReadOnlyList<ProtectedColumn> Columns, FairnessSettings Settings, IReadOnlyList<GroupingFairness> Groupings, DateTime ComputedAt,
+    IReadOnlyList<ThresholdCurves>? WhatIf = null);
 
 public static class FairnessAnalysis
 {
@@ -25,14 +27,15 @@ public static class FairnessAnalysis
             c.AgeBands is { Count: > 0 } bands && ColumnType.IsNumeric(c.Type) ? FairnessGroups.BandLabels(bands) : null))];
 
     /// <summary>The groupings of <paramref name="rows"/> (cells in <paramref name="schema"/>'s order) and their fairness, one protected column at a time, then crossed.</summary>
-    public static IReadOnlyList<GroupingFairness> Evaluate(
+    public static (IReadOnlyList<GroupingFairness> Groupings, IReadOnlyList<ThresholdCurves> WhatIf) Evaluate(
         DatasetSchema schema, IReadOnlyList<string?[]> rows, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold, FairnessSettings settings)
     {
         var singles = schema.Columns.Where(c => c.Role == ColumnRole.Protected)
             .Select(c => FairnessGroups.Of(c, schema.IndexOf(c.Name), rows)).ToList();
         var crossings = Combinations(singles.Count, 2).Concat(Combinations(singles.Count, 3)).Take(MaxCrossings)
             .Select(combo => FairnessGroups.Cross([.. combo.Select(i => singles[i])]));
-        return [.. singles.Concat(crossings).Select(g => FairnessCalculator.Evaluate(g, labels, scores, threshold, settings))];
+        return ([.. singles.Concat(crossings).Select(g => FairnessCalculator.Evaluate(g, labels, scores, threshold, settings))],
+            [.. singles.Select(g => ThresholdWhatIf.Compute(g, labels, scores, settings.MinGroupSize))]);
     }
 
     private static IEnumerable<int[]> Combinations(int n, int k) => k switch

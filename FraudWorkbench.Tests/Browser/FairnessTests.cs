@@ -47,6 +47,12 @@ public sealed class FairnessTests(ScoringFixture fixture, BrowserFixture browser
         var chart = page.Locator("[data-testid=fairness-chart] svg");
         await Assertions.Expect(chart).ToContainTextAsync("bootstrap interval");
         await Assertions.Expect(page.Locator("[data-testid=fairness-disparity]")).ToHaveCountAsync(4);
+        // The what-if for the same column: selection rate first, then the true positive rate on a click.
+        var whatIf = page.Locator("[data-testid=fairness-whatif]");
+        await Assertions.Expect(whatIf.Locator("svg")).ToContainTextAsync("this version's threshold");
+        await page.Locator("[data-testid=whatif-truePositiveRate]").ClickAsync();
+        await Assertions.Expect(whatIf).ToHaveAttributeAsync("data-metric", "truePositiveRate");
+        await Assertions.Expect(whatIf.Locator("svg")).ToContainTextAsync("True positive rate");
         await BrowserFixture.AssertChartsFitAsync(page);
         await page.SetViewportSizeAsync(1280, 1000);
         var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");

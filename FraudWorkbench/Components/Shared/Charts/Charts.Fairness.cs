@@ -60,3 +60,49 @@ public static partial class Charts
         return Svg(plot, width, height, $"{grouping.Name} {metric}", hovers);
     }
 }
+
+public static partial class Charts
+{
+    /// <summary>
+    /// The threshold what-if: one line per group of the rate <paramref name="metric"/> (selection rate, TPR or FPR) over
+    /// thresholds, the version's threshold as a vertical line; groups too small to judge are dashed.
+    /// </summary>
+    public static string FairnessWhatIf(ThresholdCurves curves, string metric, double threshold, int width = 960, int height = 340)
+    {
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var hovers = new List<Hover>();
+        var xs = curves.Thresholds;
+        for (var i = 0; i < curves.Groups.Count; i++)
+        {
+            var group = curves.Groups[i];
+            double?[] values = metric switch
+            {
+                FairnessMetric.TruePositiveRate => group.TruePositiveRate,
+                FairnessMetric.FalsePositiveRate => group.FalsePositiveRate,
+                _ => [.. group.SelectionRate.Select(v => (double?)v)],
+            };
+            var points = Enumerable.Range(0, xs.Length).Where(k => values[k] is not null).ToArray();
+            if (points.Length == 0) continue;
+            var line = plot.Add.Scatter(points.Select(k => xs[k]).ToArray(), points.Select(k => values[k]!.Value).ToArray());
+            line.Color = palette.GetColor(i);
+            line.LineWidth = 2;
+            line.MarkerSize = 0;
+            if (group.TooSmall) line.LinePattern = LinePattern.Dashed;
+            line.LegendText = group.TooSmall ? $"{ShortName(group.Group, 16)} (too small)" : ShortName(group.Group, 16);
+            foreach (var k in points.Where(k => k % 5 == 0))
+                hovers.Add(Hover.At(xs[k], values[k]!.Value, $"{group.Group}: at threshold {Value(xs[k])}, {FairnessMetric.Title(metric)} {Value(values[k]!.Value)}"));
+        }
+
+        var current = plot.Add.VerticalLine(threshold);
+        current.Color = NoValue;
+        current.LinePattern = LinePattern.Dashed;
+        current.LineWidth = 1;
+        current.LegendText = $"this version's threshold {Value(threshold)}";
+        plot.Axes.Bottom.Label.Text = "threshold (flag when the score is at or above it)";
+        plot.Axes.Left.Label.Text = FairnessMetric.Title(metric);
+        plot.Axes.SetLimits(0, 1, 0, 1.02);
+        LegendAbove(plot);
+        return Svg(plot, width, height, $"{curves.Grouping} {metric} by threshold", hovers);
+    }
+}

@@ -36,6 +36,9 @@ public partial class FairnessPanel : LiveComponent
     private string? error;
     private string? groupingName;
     private string metric = FairnessMetric.SelectionRate;
+    private string whatIfMetric = FairnessMetric.SelectionRate;
+
+    private static readonly string[] WhatIfMetrics = [FairnessMetric.SelectionRate, FairnessMetric.TruePositiveRate, FairnessMetric.FalsePositiveRate];
 
     private FairnessSettings Settings => report?.Settings ?? Options.Value.Settings;
 
