@@ -57,6 +57,8 @@ public sealed class FairnessTests(ScoringFixture fixture, BrowserFixture browser
         await page.SetViewportSizeAsync(1280, 1000);
         var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
         Assert.True(widths[0] <= widths[1], $"the page is {widths[0]} px wide in a {widths[1]} px window");
+        // From the top: a full-page shot draws the fixed app bar where the window was scrolled to.
+        await page.EvaluateAsync("() => window.scrollTo(0, 0)");
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("fairness.png"), FullPage = true });
 
         // A Reviewer (team lead) reads the same report and cannot start a computation.
