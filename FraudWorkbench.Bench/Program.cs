@@ -70,7 +70,7 @@ public static class BenchProgram
         var benchExplain = new Command("explain", "Exact TreeSHAP per row against xgboost's pred_contribs on a same-size model, and a parallel batch") { explainRows, explainCount, explainDepth };
         benchExplain.SetAction((parse, ct) => ExplainBenchmark.RunAsync(parse.GetValue(explainRows), parse.GetValue(explainCount), parse.GetValue(explainDepth), output, ct));
         var benchDrift = DriftCommand.Create(output);
-        foreach (var command in new[] { benchIngest, benchFeatures, benchTraining, benchScoring, benchLoad, benchExplain, benchDrift, PerformanceCommand.Create(output) }) root.Subcommands.Add(command);
+        foreach (var command in new[] { benchIngest, benchFeatures, benchTraining, benchScoring, benchLoad, benchExplain, benchDrift, PerformanceCommand.Create(output), FairnessCommand.Create(output) }) root.Subcommands.Add(command);
         return await root.Parse(args).InvokeAsync();
     }
 }
