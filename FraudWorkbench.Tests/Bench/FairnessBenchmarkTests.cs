@@ -97,7 +97,7 @@ public sealed class FairnessBenchmarkTests
         var settings = new FairnessSettings(Resamples: 20);
 
         var timed = FairnessBenchmark.Evaluate(cells, holdout.Labels, holdout.Scores, FairnessData.Threshold, settings);
-        var analysis = FairnessAnalysis.Evaluate(FairnessData.Schema, cells, holdout.Labels, holdout.Scores, FairnessData.Threshold, settings);
+        var analysis = FairnessAnalysis.Evaluate(FairnessData.Schema, cells, holdout.Labels, holdout.Scores, FairnessData.Threshold, settings).Groupings;
 
         Assert.Equal(3, timed.EvaluateSeconds.Count);
         Assert.Equal(analysis.Select(g => g.Name), timed.Results.Select(g => g.Name));
