@@ -152,9 +152,8 @@ public static class FairnessBenchmark
     /// <summary>Milliseconds of one <see cref="FairnessCalculator.Resample"/> of a grouping's rows (the mean of <paramref name="runs"/>, after one warm-up).</summary>
     public static double DrawMilliseconds(Grouping grouping, int runs)
     {
-        var members = Enumerable.Range(0, grouping.Count).Select(_ => new List<int>()).ToArray();
-        for (var r = 0; r < grouping.Of.Length; r++) members[grouping.Of[r]].Add(r);
-        var groups = members.Select(m => m.ToArray()).ToArray();
+        var groups = new int[grouping.Count];
+        foreach (var g in grouping.Of) groups[g]++;
         var weights = new int[grouping.Of.Length];
         var random = new Random(1);
         FairnessCalculator.Resample(groups, random, weights);

@@ -19,38 +19,28 @@ public static class FairnessCalculator
     {
         if (labels.Count != scores.Count || grouping.Of.Length != scores.Count) throw new ArgumentException("Labels, scores and groups must have one entry per row.");
         var groups = grouping.Count;
-        // Each group's rows, and all rows as the last "group", ordered by score from the highest for the curves.
-        var members = new int[groups + 1][];
-        var byGroup = Enumerable.Range(0, groups).Select(_ => new List<int>()).ToArray();
-        for (var r = 0; r < scores.Count; r++) byGroup[grouping.Of[r]].Add(r);
-        for (var g = 0; g < groups; g++) members[g] = [.. byGroup[g].OrderByDescending(r => scores[r])];
-        members[groups] = [.. Enumerable.Range(0, scores.Count).OrderByDescending(r => scores[r])];
-        var pass = new Pass(members, labels, scores, threshold);
-
+        var pass = new Pass(grouping, labels, scores, threshold);
         var point = pass.Run(null);
-        var sizes = members.Select(m => (long)m.Length).ToArray();
+        var sizes = pass.Sizes;
         var eligible = Enumerable.Range(0, groups).Select(g => sizes[g] >= settings.MinGroupSize).ToArray();
         var disparities = Disparities(point, eligible, grouping.Labels);
 
-        var samples = new List<(double?[,] Values, List<double?> Disparities)>();
-        if (settings.Resamples > 0)
+        // Resamples on every core, each from its own seed, so the intervals are the same however the work is split.
+        var samples = new (double?[,] Values, double?[] Disparities)[settings.Resamples];
+        Parallel.For(0, settings.Resamples, () => new int[scores.Count], (b, _, weights) =>
         {
-            var random = new Random(settings.Seed);
-            var weights = new int[scores.Count];
-            for (var b = 0; b < settings.Resamples; b++)
-            {
-                Resample(members.AsSpan(0, groups), random, weights);
-                var values = pass.Run(weights);
-                samples.Add((values, [.. Disparities(values, eligible, grouping.Labels).Select(d => d.Value.Value)]));
-            }
-        }
+            Resample(sizes, new Random(unchecked((settings.Seed * 1_000_003) + b)), weights);
+            var values = pass.Run(weights);
+            samples[b] = (values, [.. Disparities(values, eligible, grouping.Labels).Select(d => d.Value.Value)]);
+            return weights;
+        }, _ => { });
 
         var alpha = (1 - settings.Confidence) / 2;
         FairnessValue Interval(double? value, Func<int, double?> sample) =>
-            samples.Count == 0 || value is null ? new FairnessValue(value) : Bounds(value, Enumerable.Range(0, samples.Count).Select(sample), alpha);
+            samples.Length == 0 || value is null ? new FairnessValue(value) : Bounds(value, Enumerable.Range(0, samples.Length).Select(sample), alpha);
 
         var total = scores.Count;
-        GroupMetrics Group(int g, string name) => new(name, sizes[g], total == 0 ? 0 : (double)sizes[g] / total, pass.Fraud(g),
+        GroupMetrics Group(int g, string name) => new(name, g < groups ? sizes[g] : total, total == 0 ? 0 : (g < groups ? (double)sizes[g] : total) / total, pass.Fraud(g),
             g < groups && !eligible[g] ? $"fewer than {settings.MinGroupSize} rows" : null,
             Metrics.Select((m, k) => (m, k)).ToDictionary(x => x.m, x => Interval(point[g, x.k], b => samples[b].Values[g, x.k])));
 
@@ -62,15 +52,18 @@ public static class FairnessCalculator
     }
 
     /// <summary>
-    /// One bootstrap resample: how many times each row is drawn when every group draws as many rows as it has, from its
-    /// own rows only (so every group keeps its size, however small).
+    /// One bootstrap resample of rows laid out group after group (<paramref name="sizes"/> in order): how many times each
+    /// position is drawn when every group draws as many rows as it has, from its own rows only (so every group keeps its
+    /// size, however small).
     /// </summary>
-    public static void Resample(ReadOnlySpan<int[]> groups, Random random, int[] weights)
+    public static void Resample(IReadOnlyList<int> sizes, Random random, int[] weights)
     {
         Array.Clear(weights);
-        foreach (var rows in groups)
+        var offset = 0;
+        foreach (var size in sizes)
         {
-            for (var i = 0; i < rows.Length; i++) weights[rows[random.Next(rows.Length)]]++;
+            for (var i = 0; i < size; i++) weights[offset + random.Next(size)]++;
+            offset += size;
         }
     }
 
@@ -169,44 +162,77 @@ public static class FairnessCalculator
         }
     }
 
-    /// <summary>One computation of every metric for every group (and overall, the last row), with each row counted by its weight.</summary>
-    private sealed class Pass(int[][] members, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold)
+    /// <summary>
+    /// One computation of every metric for every group (and overall, the last row), with each row counted by its weight.
+    /// The rows are laid out group after group, each from its highest score down, in plain arrays: a resample walks them
+    /// in memory order; all rows in score order (for overall) is a list of those positions.
+    /// </summary>
+    private sealed class Pass
     {
-        public long Fraud(int group) => members[group].LongCount(r => labels[r]);
+        private readonly double[] score;
+        private readonly bool[] fraud;
+        private readonly bool[] flagged;
+        private readonly int[][] walks;
+
+        public Pass(Grouping grouping, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold)
+        {
+            var n = scores.Count;
+            Sizes = new int[grouping.Count];
+            foreach (var g in grouping.Of) Sizes[g]++;
+            var offsets = new int[grouping.Count];
+            for (var g = 1; g < grouping.Count; g++) offsets[g] = offsets[g - 1] + Sizes[g - 1];
+            var byScore = Enumerable.Range(0, n).OrderByDescending(r => scores[r]).ToArray();
+            var next = (int[])offsets.Clone();
+            var position = new int[n];
+            (score, fraud, flagged) = (new double[n], new bool[n], new bool[n]);
+            // Rows taken in score order fill each group's block in score order too.
+            foreach (var r in byScore)
+            {
+                var p = position[r] = next[grouping.Of[r]]++;
+                (score[p], fraud[p], flagged[p]) = (scores[r], labels[r], scores[r] >= threshold);
+            }
+
+            walks = new int[grouping.Count + 1][];
+            for (var g = 0; g < grouping.Count; g++) walks[g] = [.. Enumerable.Range(offsets[g], Sizes[g])];
+            walks[grouping.Count] = [.. byScore.Select(r => position[r])];
+        }
+
+        public int[] Sizes { get; }
+
+        public long Fraud(int group) => walks[group].LongCount(p => fraud[p]);
 
         public double?[,] Run(int[]? weights)
         {
-            var result = new double?[members.Length, Metrics.Length];
-            for (var g = 0; g < members.Length; g++)
+            var result = new double?[walks.Length, Metrics.Length];
+            for (var g = 0; g < walks.Length; g++)
             {
                 double tp = 0, fp = 0, tn = 0, fn = 0, scoreSum = 0;
                 // The curves, walked from the highest score with ties as one step: sklearn's ROC-AUC (trapezoids) and average precision.
                 double curveTp = 0, curveFp = 0, lastTp = 0, lastFp = 0, area = 0, precisionSum = 0;
-                var rows = members[g];
+                var rows = walks[g];
                 for (var i = 0; i < rows.Length; i++)
                 {
                     var r = rows[i];
                     var w = weights is null ? 1 : weights[r];
                     if (w != 0)
                     {
-                        var flagged = scores[r] >= threshold;
-                        if (labels[r])
+                        if (fraud[r])
                         {
-                            if (flagged) tp += w;
+                            if (flagged[r]) tp += w;
                             else fn += w;
                             curveTp += w;
                         }
                         else
                         {
-                            if (flagged) fp += w;
+                            if (flagged[r]) fp += w;
                             else tn += w;
                             curveFp += w;
                         }
 
-                        scoreSum += w * scores[r];
+                        scoreSum += w * score[r];
                     }
 
-                    if (i + 1 == rows.Length || scores[rows[i + 1]] != scores[r])
+                    if (i + 1 == rows.Length || score[rows[i + 1]] != score[r])
                     {
                         area += (curveFp - lastFp) * (curveTp + lastTp) / 2;
                         if (curveTp > lastTp) precisionSum += (curveTp - lastTp) * curveTp / (curveTp + curveFp);

@@ -154,17 +154,52 @@ public sealed class FairnessCalculatorTests
     [Fact]
     public void Resample_WithinGroups_EveryGroupKeepsItsSizeAndDrawsOnlyItsRows()
     {
-        int[][] groups = [[0, 1, 2], [3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [13]];
+        int[] sizes = [3, 10, 1];
         var weights = new int[14];
         var random = new Random(1);
 
         for (var b = 0; b < 200; b++)
         {
-            FairnessCalculator.Resample(groups, random, weights);
+            FairnessCalculator.Resample(sizes, random, weights);
 
-            Assert.All(groups, g => Assert.Equal(g.Length, g.Sum(r => weights[r])));
-            Assert.Equal(1, weights[13]);
+            Assert.Equal((3, 10, 1), (weights[..3].Sum(), weights[3..13].Sum(), weights[13]));
         }
+    }
+
+    [Fact]
+    public void Evaluate_OneResample_SameAsThePointMetricsOfTheDrawnRowsRepeated()
+    {
+        // With one resample the interval's bounds are that resample's values: they must equal the metrics of a data set
+        // holding each drawn row as many times as it was drawn (rows laid out group by group, each by score from the highest).
+        var random = new Random(5);
+        var n = 400;
+        var values = Enumerable.Range(0, n).Select(_ => random.Next(3) == 0 ? "a" : "b").ToArray();
+        var scores = Enumerable.Range(0, n).Select(_ => Math.Round(random.NextDouble(), 2)).ToArray();
+        var labels = scores.Select(s => random.NextDouble() < s * 0.5).ToArray();
+        var grouping = FairnessGroups.FromValues("g", values);
+        var settings = new FairnessSettings(MinGroupSize: 1, Resamples: 1, Seed: 9);
+
+        var resampled = FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, settings);
+
+        var layout = Enumerable.Range(0, grouping.Count)
+            .SelectMany(g => Enumerable.Range(0, n).Where(r => grouping.Of[r] == g).OrderByDescending(r => scores[r])).ToArray();
+        var weights = new int[n];
+        FairnessCalculator.Resample([.. Enumerable.Range(0, grouping.Count).Select(g => grouping.Of.Count(x => x == g))], new Random(9 * 1_000_003), weights);
+        var drawn = Enumerable.Range(0, n).SelectMany(p => Enumerable.Repeat(layout[p], weights[p])).ToArray();
+        var repeated = FairnessCalculator.Evaluate(new Grouping("g", grouping.Labels, [.. drawn.Select(r => grouping.Of[r])]),
+            [.. drawn.Select(r => labels[r])], [.. drawn.Select(r => scores[r])], Threshold, settings with { Resamples = 0 });
+
+        foreach (var (sample, truth) in resampled.Groups.Append(resampled.Overall).Zip(repeated.Groups.Append(repeated.Overall)))
+        {
+            foreach (var metric in FairnessMetric.All)
+            {
+                Assert.Equal(truth.Metrics[metric].Value!.Value, sample.Metrics[metric].Lower!.Value, 12);
+                Assert.Equal(truth.Metrics[metric].Value!.Value, sample.Metrics[metric].Upper!.Value, 12);
+            }
+        }
+
+        foreach (var (sample, truth) in resampled.Disparities.Zip(repeated.Disparities))
+            Assert.Equal(truth.Value.Value!.Value, sample.Value.Lower!.Value, 12);
     }
 
     [Fact]
