@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Jobs;
@@ -39,6 +40,16 @@ public sealed class FairnessStore(NpgsqlDataSource dataSource, EventHub events, 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<(Guid JobId, string? Result)?>(new CommandDefinition(sql, new { versionId }, cancellationToken: cancellationToken));
         return row is { } r ? (r.JobId, r.Result is null ? null : JsonSerializer.Deserialize<FairnessReport>(r.Result, DatasetSchema.Json)) : null;
+    }
+
+    /// <summary>Records an exported report file and its SHA-256 in the audit log, so a file handed around can be checked against it.</summary>
+    public async Task RecordExportAsync(FairnessReport report, string format, string sha256, string actor, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await AuditLog.WriteAsync(transaction, time.GetUtcNow().UtcDateTime, actor, "fairness.export", "model-version", report.VersionId.ToString(),
+            new { format, sha256, model = report.Model, version = report.Version, computedAt = report.ComputedAt }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task SaveAsync(FairnessReport report, CancellationToken cancellationToken)

@@ -65,6 +65,26 @@ public sealed class FairnessApiTests(ScoringFixture fixture) : IClassFixture<Sco
         Assert.Equal(selection.Values.Max() - selection.Values.Min(), dp.GetProperty("value").GetProperty("value").GetDouble(), 12);
         // Every crossed group is one gender × one age band, and the crossed groups add up to the holdout.
         Assert.Equal(labels.Length, groupings["customer_age × customer_gender"].GetProperty("groups").EnumerateArray().Sum(g => g.GetProperty("count").GetInt64()));
+
+        // The standalone report: every group's numbers, nothing fetched from elsewhere, its SHA-256 in the header and the audit log.
+        var file = await client.GetAsync($"/api/v1/models/{Model}/versions/{version.Version}/fairness/report.html");
+        Assert.Equal(HttpStatusCode.OK, file.StatusCode);
+        Assert.Equal("text/html", file.Content.Headers.ContentType!.MediaType);
+        Assert.Equal($"fairness-{Model}-v{version.Version}.html", file.Content.Headers.ContentDisposition!.FileNameStar ?? file.Content.Headers.ContentDisposition.FileName);
+        var bytes = await file.Content.ReadAsByteArrayAsync();
+        var html = System.Text.Encoding.UTF8.GetString(bytes);
+        var digest = System.Security.Cryptography.SHA256.HashData(bytes);
+        Assert.Equal($"sha-256=:{Convert.ToBase64String(digest)}:", file.Headers.GetValues("Repr-Digest").Single());
+        foreach (var (name, rate) in selection)
+        {
+            Assert.Contains($"data-group=\"{System.Net.WebUtility.HtmlEncode(name)}\"", html);
+            Assert.Contains(rate.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture), html);
+        }
+
+        Assert.Contains("<svg", html);
+        Assert.DoesNotMatch("(src|href)=\"(https?:)?//", html);
+        var (audit, _) = await fixture.App.Get<AuditLog>().PageAsync(0, 5, new AuditFilter(Action: "fairness.export"));
+        Assert.Contains(audit, a => a.ObjectId == version.Id.ToString() && a.Summary!.Contains(Convert.ToHexStringLower(digest)));
     }
 
     [Fact]

@@ -61,6 +61,18 @@ public sealed class FairnessTests(ScoringFixture fixture, BrowserFixture browser
         await page.EvaluateAsync("() => window.scrollTo(0, 0)");
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("fairness.png"), FullPage = true });
 
+        // The standalone HTML report through the button's link, with the page's sign-in; kept and shown on its own for a look.
+        Assert.EndsWith("/fairness/report.html", await page.Locator("[data-testid=fairness-export-html]").GetAttributeAsync("href"));
+        var export = await page.APIRequest.GetAsync($"/api/v1/models/{Model}/versions/{version.Version}/fairness/report.html");
+        Assert.Equal(200, export.Status);
+        var html = await export.TextAsync();
+        await File.WriteAllTextAsync(BrowserFixture.ScreenshotPath("fairness-report.html"), html);
+        var standalone = await context.NewPageAsync();
+        await standalone.SetContentAsync(html);
+        await Assertions.Expect(standalone.Locator("h1")).ToContainTextAsync($"Fairness report · {Model} version {version.Version}");
+        Assert.True(await standalone.Locator("svg").CountAsync() >= 3, "a chart per grouping");
+        await standalone.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("fairness-report.png"), FullPage = true });
+
         // A Reviewer (team lead) reads the same report and cannot start a computation.
         await fixture.App.Get<UserStore>().CreateAsync("fairness-lead@example.com", "Team Lead", Roles.Reviewer, "reviewer-password-1", "test");
         var (readerContext, reader) = await browser.NewPageAsync(fixture.App.BaseAddress, 1280, 1000);

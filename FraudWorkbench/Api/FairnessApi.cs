@@ -36,6 +36,11 @@ public static class FairnessApi
                 parity ratio is under 0.8 (a rule of thumb, often misapplied: read it with the intervals). 404 before the first computation.
                 """)
             .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{name}/versions/{version}/fairness/report.html", ExportHtml).WithName("ExportFairnessReport")
+            .WithSummary("The latest fairness report as one standalone HTML file (charts inline, nothing fetched), for team leads.")
+            .WithDescription("The file's SHA-256 is in the `Repr-Digest` header (`sha-256=:base64:`) and is recorded in the audit log (`fairness.export`), so a copy handed around can be checked. 404 until a report has been computed.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/html")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
@@ -46,6 +51,20 @@ public static class FairnessApi
         var previous = await fairness.GetAsync(found.Id, cancellationToken);
         var job = await fairness.StartAsync(found, WorkbenchClaims.Actor(user), cancellationToken);
         return TypedResults.Accepted($"/api/v1/models/{Uri.EscapeDataString(found.ModelName)}/versions/{version}/fairness", new FairnessResponse(job.Id, job.Status, previous?.Report));
+    }
+
+    public static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportHtml(
+        string name, int version, HttpContext context, RegistryStore registry, FairnessStore fairness, TimeProvider time, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (await registry.GetVersionAsync(name, version, cancellationToken) is not { } found) return RegistryApi.VersionNotFound(name, version);
+        if (await fairness.GetAsync(found.Id, cancellationToken) is not { Report: { } report })
+            return JobsApi.Problem(404, "Not computed", $"No fairness report of {found.ModelName} version {version} yet; POST …/fairness to compute it.", "version");
+        var actor = WorkbenchClaims.Actor(user);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(Reports.FairnessReportHtml.Render(report, time.GetUtcNow().UtcDateTime, actor));
+        var hash = System.Security.Cryptography.SHA256.HashData(bytes);
+        await fairness.RecordExportAsync(report, "html", Convert.ToHexStringLower(hash), actor, cancellationToken);
+        context.Response.Headers["Repr-Digest"] = $"sha-256=:{Convert.ToBase64String(hash)}:";
+        return TypedResults.File(bytes, "text/html; charset=utf-8", $"fairness-{found.ModelName}-v{version}.html");
     }
 
     public static async Task<Results<Ok<FairnessResponse>, ProblemHttpResult>> Get(

@@ -9,7 +9,8 @@ public static partial class Charts
     /// One metric per group as bars with their bootstrap interval as whiskers, the overall value as a dashed line; groups
     /// too small to judge (or where the metric is undefined) are grey. Hovering a bar gives its value, interval and size.
     /// </summary>
-    public static string FairnessGroups(GroupingFairness grouping, string metric, int width = 960, int height = 320)
+    /// <param name="figure">False for the bare SVG (a standalone report, with no download buttons to wire up).</param>
+    public static string FairnessGroups(GroupingFairness grouping, string metric, int width = 960, int height = 320, bool figure = true)
     {
         var plot = new Plot();
         var groups = grouping.Groups;
@@ -57,7 +58,7 @@ public static partial class Charts
         plot.Axes.Left.Label.Text = FairnessMetric.Title(metric);
         plot.Axes.SetLimits(-0.6, groups.Count - 0.4, 0, Math.Max(0.05, top * 1.1));
         LegendAbove(plot);
-        return Svg(plot, width, height, $"{grouping.Name} {metric}", hovers);
+        return figure ? Svg(plot, width, height, $"{grouping.Name} {metric}", hovers) : DrawSvg(plot, width, height, hovers);
     }
 }
 
