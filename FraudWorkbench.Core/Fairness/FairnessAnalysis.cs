@@ -28,13 +28,14 @@ public static class FairnessAnalysis
 
     /// <summary>The groupings of <paramref name="rows"/> (cells in <paramref name="schema"/>'s order) and their fairness, one protected column at a time, then crossed.</summary>
     public static (IReadOnlyList<GroupingFairness> Groupings, IReadOnlyList<ThresholdCurves> WhatIf) Evaluate(
-        DatasetSchema schema, IReadOnlyList<string?[]> rows, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold, FairnessSettings settings)
+        DatasetSchema schema, IReadOnlyList<string?[]> rows, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold, FairnessSettings settings,
+        int maxParallelism = -1)
     {
         var singles = schema.Columns.Where(c => c.Role == ColumnRole.Protected)
             .Select(c => FairnessGroups.Of(c, schema.IndexOf(c.Name), rows)).ToList();
         var crossings = Combinations(singles.Count, 2).Concat(Combinations(singles.Count, 3)).Take(MaxCrossings)
             .Select(combo => FairnessGroups.Cross([.. combo.Select(i => singles[i])]));
-        return ([.. singles.Concat(crossings).Select(g => FairnessCalculator.Evaluate(g, labels, scores, threshold, settings))],
+        return ([.. singles.Concat(crossings).Select(g => FairnessCalculator.Evaluate(g, labels, scores, threshold, settings, maxParallelism))],
             [.. singles.Select(g => ThresholdWhatIf.Compute(g, labels, scores, settings.MinGroupSize))]);
     }
 

@@ -15,7 +15,9 @@ public static class FairnessCalculator
 {
     private static readonly string[] Metrics = [.. FairnessMetric.All];
 
-    public static GroupingFairness Evaluate(Grouping grouping, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold, FairnessSettings settings)
+    /// <param name="maxParallelism">Cores the resamples may use (-1: all); the results do not depend on it.</param>
+    public static GroupingFairness Evaluate(
+        Grouping grouping, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold, FairnessSettings settings, int maxParallelism = -1)
     {
         if (labels.Count != scores.Count || grouping.Of.Length != scores.Count) throw new ArgumentException("Labels, scores and groups must have one entry per row.");
         var groups = grouping.Count;
@@ -27,7 +29,7 @@ public static class FairnessCalculator
 
         // Resamples on every core, each from its own seed, so the intervals are the same however the work is split.
         var samples = new (double?[,] Values, double?[] Disparities)[settings.Resamples];
-        Parallel.For(0, settings.Resamples, () => new int[scores.Count], (b, _, weights) =>
+        Parallel.For(0, settings.Resamples, new ParallelOptions { MaxDegreeOfParallelism = maxParallelism }, () => new int[scores.Count], (b, _, weights) =>
         {
             Resample(sizes, new Random(unchecked((settings.Seed * 1_000_003) + b)), weights);
             var values = pass.Run(weights);

@@ -53,7 +53,7 @@ public sealed class FairnessJobHandler(
             var settings = options.Value.Settings;
 
             await context.ReportAsync(40, $"group metrics with {settings.Resamples:N0} bootstrap resamples", cancellationToken);
-            var (groupings, whatIf) = FairnessAnalysis.Evaluate(schema, rows, labels, probabilities, model.Threshold, settings);
+            var (groupings, whatIf) = FairnessAnalysis.Evaluate(schema, rows, labels, probabilities, model.Threshold, settings, options.Value.MaxParallelism);
             var report = new FairnessReport(version.Id, version.ModelName, version.Version, "holdout", labels.Length, labels.LongCount(l => l), model.Threshold,
                 FairnessAnalysis.ProtectedColumns(schema), settings, groupings, time.GetUtcNow().UtcDateTime, whatIf);
             await store.SaveAsync(report, cancellationToken);

@@ -15,7 +15,13 @@ public sealed class FairnessOptions
 
     public int Seed { get; set; } = 18;
 
-    public bool IsValid() => MinGroupSize >= 1 && Resamples is >= 0 and <= 10_000 && Confidence is >= 0.5 and < 1;
+    /// <summary>
+    /// Cores a report's bootstrap may use. The app also scores on these cores, so by default a job takes half of them
+    /// (at least one); the intervals are the same whatever this is.
+    /// </summary>
+    public int MaxParallelism { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
+
+    public bool IsValid() => MinGroupSize >= 1 && Resamples is >= 0 and <= 10_000 && Confidence is >= 0.5 and < 1 && MaxParallelism >= 1;
 
     public FairnessSettings Settings => new(MinGroupSize, Resamples, Confidence, Seed);
 }

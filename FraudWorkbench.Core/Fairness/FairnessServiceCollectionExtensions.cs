@@ -9,7 +9,7 @@ public static class FairnessServiceCollectionExtensions
     public static IServiceCollection AddFairness(this IServiceCollection services)
     {
         services.AddOptions<FairnessOptions>().BindConfiguration(FairnessOptions.Section)
-            .Validate(o => o.IsValid(), "FraudWorkbench:Fairness needs MinGroupSize >= 1, Resamples from 0 to 10,000 and Confidence from 0.5 to below 1.").ValidateOnStart();
+            .Validate(o => o.IsValid(), "FraudWorkbench:Fairness needs MinGroupSize >= 1, Resamples from 0 to 10,000 and Confidence from 0.5 to below 1 and MaxParallelism >= 1.").ValidateOnStart();
         services.AddSingleton<FairnessStore>();
         services.AddJobHandler<FairnessJobHandler>();
         services.AddSingleton<IJobDescriber, FairnessJobSubjects>();

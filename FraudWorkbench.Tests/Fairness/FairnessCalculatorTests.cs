@@ -211,10 +211,12 @@ public sealed class FairnessCalculatorTests
         var first = FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, settings);
         var again = FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, settings);
         var other = FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, settings with { Seed = 4 });
+        var oneCore = FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, settings, maxParallelism: 1);
 
         string Bounds(GroupingFairness r) => string.Join(";", r.Groups.Concat([r.Overall]).SelectMany(g => g.Metrics.Values).Concat(r.Disparities.Select(d => d.Value))
             .Select(v => $"{v.Lower:R},{v.Upper:R}"));
         Assert.Equal(Bounds(first), Bounds(again));
+        Assert.Equal(Bounds(first), Bounds(oneCore)); // however many cores the resamples ran on
         Assert.NotEqual(Bounds(first), Bounds(other));
         var a = first.Groups[0].Metrics[FairnessMetric.SelectionRate];
         Assert.True(a.Lower <= a.Value && a.Value <= a.Upper, $"{a}");
