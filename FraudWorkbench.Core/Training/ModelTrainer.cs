@@ -247,8 +247,14 @@ public static class ModelTrainer
                 })),
         };
 
-        return new TrainedModel(ml, trainer.Fit(view), data.Width, settings.Trainer);
+        if (settings.Trainer != TrainerKind.LightGbm) return new TrainedModel(ml, trainer.Fit(view), data.Width, settings.Trainer);
+        // LightGBM keeps its OpenMP thread count in process-wide state that every booster sets. Two fits at once have
+        // killed the whole process in native code (a divide error in lib_lightgbm.so, twice on the test machine, with
+        // test classes training side by side; ML.NET's own CI has seen the like), so one LightGBM fit runs at a time.
+        lock (LightGbmFit) return new TrainedModel(ml, trainer.Fit(view), data.Width, settings.Trainer);
     }
+
+    private static readonly Lock LightGbmFit = new();
 
     /// <summary>Class weights: positives weigh <paramref name="positiveWeight"/> (default: negatives ÷ positives), negatives 1.</summary>
     public static float[] ClassWeights(bool[] labels, double? positiveWeight = null)
