@@ -47,7 +47,7 @@ public static class FairnessCalculator
             Metrics.Select((m, k) => (m, k)).ToDictionary(x => x.m, x => Interval(point[g, x.k], b => samples[b].Values[g, x.k])));
 
         var withIntervals = disparities.Select((d, i) => d with { Value = Interval(d.Value.Value, b => samples[b].Disparities[i]) }).ToList();
-        var dpRatio = withIntervals.First(d => d.Name == DisparityName.DemographicParity && d.Kind == "ratio" && d.Method == DisparityName.BetweenGroups).Value.Value;
+        var dpRatio = withIntervals.First(d => d.Name == DisparityName.DemographicParity && d.Kind == DisparityName.Ratio && d.Method == DisparityName.BetweenGroups).Value.Value;
         return new GroupingFairness(grouping.Name, grouping.Bucketed, Group(groups, "overall"),
             [.. Enumerable.Range(0, groups).Select(g => Group(g, grouping.Labels[g]))], withIntervals,
             dpRatio is { } ratio ? ratio < FairnessSettings.FourFifthsRule : null);
@@ -99,10 +99,10 @@ public static class FairnessCalculator
             foreach (var aggregation in new[] { DisparityName.WorstCase, DisparityName.Mean })
             {
                 var worse = (tpr.Difference(between) ?? -1) >= (fpr.Difference(between) ?? -1) ? tpr : fpr;
-                list.Add(new Disparity(DisparityName.EqualizedOdds, "difference", method, aggregation,
+                list.Add(new Disparity(DisparityName.EqualizedOdds, DisparityName.Difference, method, aggregation,
                     new FairnessValue(Combine(tpr.Difference(between), fpr.Difference(between), aggregation == DisparityName.WorstCase ? Math.Max : Mean)),
                     Name(worse.Highest), Name(worse.Lowest)));
-                list.Add(new Disparity(DisparityName.EqualizedOdds, "ratio", method, aggregation,
+                list.Add(new Disparity(DisparityName.EqualizedOdds, DisparityName.Ratio, method, aggregation,
                     new FairnessValue(Combine(tpr.Ratio(between), fpr.Ratio(between), aggregation == DisparityName.WorstCase ? Math.Min : Mean)),
                     Name(worse.Highest), Name(worse.Lowest)));
             }
@@ -113,8 +113,8 @@ public static class FairnessCalculator
         void Add(string name, string? aggregation, Comparison c, bool between)
         {
             var method = between ? DisparityName.BetweenGroups : DisparityName.ToOverall;
-            list.Add(new Disparity(name, "difference", method, aggregation, new FairnessValue(c.Difference(between)), Name(c.Highest), Name(c.Lowest)));
-            list.Add(new Disparity(name, "ratio", method, aggregation, new FairnessValue(c.Ratio(between)), Name(c.Highest), Name(c.Lowest)));
+            list.Add(new Disparity(name, DisparityName.Difference, method, aggregation, new FairnessValue(c.Difference(between)), Name(c.Highest), Name(c.Lowest)));
+            list.Add(new Disparity(name, DisparityName.Ratio, method, aggregation, new FairnessValue(c.Ratio(between)), Name(c.Highest), Name(c.Lowest)));
         }
 
         string? Name(int group) => group < 0 || group >= overall ? null : labels[group];

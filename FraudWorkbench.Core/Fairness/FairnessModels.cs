@@ -41,6 +41,9 @@ public static class DisparityName
     public const string EqualizedOdds = "equalizedOdds";
     public const string EqualOpportunity = "equalOpportunity";
 
+    public const string Difference = "difference";
+    public const string Ratio = "ratio";
+
     public const string BetweenGroups = "between_groups";
     public const string ToOverall = "to_overall";
 

@@ -66,18 +66,21 @@ public partial class FairnessPanel : LiveComponent
         if (loadedFor == Version.Id) return;
         loadedFor = Version.Id;
         (loaded, protectedColumns, stored, report, job, starting, error, groupingName) = (false, [], null, null, null, false, null, null);
+        // The version's dataset never changes: its protected columns are read once, not on every job or report event.
+        var version = Version;
+        var run = await Runs.GetAsync(version.RunId);
+        var dataset = run is null ? null : await Datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion);
+        if (version.Id != Version.Id) return;
+        protectedColumns = dataset?.Schema.Columns.Where(c => c.Role == ColumnRole.Protected).ToList() ?? [];
         await ReloadAsync();
     }
 
     protected override async Task LoadAsync()
     {
         var version = Version;
-        var run = await Runs.GetAsync(version.RunId);
-        var dataset = run is null ? null : await Datasets.GetVersionAsync(run.DatasetId, run.DatasetVersion);
         var found = await Fairness.GetAsync(version.Id);
         var latest = found?.JobId is Guid jobId ? await Jobs.GetAsync(jobId) : null;
         if (version.Id != Version.Id) return;
-        protectedColumns = dataset?.Schema.Columns.Where(c => c.Role == ColumnRole.Protected).ToList() ?? [];
         (stored, job) = (found, latest);
         // The same report keeps its instance, so the chart is not rebuilt for a job's progress.
         if (found?.Report is not { } next || report is null || next.ComputedAt != report.ComputedAt) report = found?.Report;
