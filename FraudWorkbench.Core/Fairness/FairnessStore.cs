@@ -52,6 +52,22 @@ public sealed class FairnessStore(NpgsqlDataSource dataSource, EventHub events, 
         await transaction.CommitAsync(cancellationToken);
     }
 
+    /// <summary>Keeps a report the validation gate computed as the version's report; the gate's job is the one the tab follows.</summary>
+    public async Task SaveFromGateAsync(FairnessReport report, Guid gateJobId, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            INSERT INTO model_fairness (model_version_id, job_id, result, computed_at) VALUES (@versionId, @jobId, @json::jsonb, @at)
+            ON CONFLICT (model_version_id) DO UPDATE SET job_id = excluded.job_id, result = excluded.result, computed_at = excluded.computed_at
+            """;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(sql,
+                new { versionId = report.VersionId, jobId = gateJobId, json = JsonSerializer.Serialize(report, DatasetSchema.Json), at = report.ComputedAt }, cancellationToken: cancellationToken));
+        }
+
+        await events.PublishAsync(new FairnessChanged(report.VersionId), CancellationToken.None);
+    }
+
     public async Task SaveAsync(FairnessReport report, CancellationToken cancellationToken)
     {
         const string sql = "UPDATE model_fairness SET result = @json::jsonb, computed_at = @at WHERE model_version_id = @versionId";

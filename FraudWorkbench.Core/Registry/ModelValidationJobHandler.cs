@@ -11,10 +11,12 @@ namespace FraudWorkbench.Core.Registry;
 /// <summary>
 /// The validation gate as a job: rebuilds the candidate's holdout (its run's split of its dataset version),
 /// scores it with the candidate and with the production version through the serving path (each with its own
-/// feature fit, point-in-time), and applies the registered model's baselines and champion margins.
+/// feature fit, point-in-time), and applies the registered model's baselines and champion margins, then the checks
+/// newer capabilities add through <see cref="IGateCheck"/>.
 /// </summary>
 public sealed class ModelValidationJobHandler(
-    RegistryStore registry, TrainingRunStore runs, DatasetStore datasets, ArtifactStore artifacts, ModelLoader loader, EventHub events, TimeProvider time) : IJobHandler
+    RegistryStore registry, TrainingRunStore runs, DatasetStore datasets, ArtifactStore artifacts, ModelLoader loader, EventHub events, TimeProvider time,
+    IEnumerable<IGateCheck> extraChecks) : IJobHandler
 {
     public const string KindName = "registry.validate";
 
@@ -28,9 +30,10 @@ public sealed class ModelValidationJobHandler(
         try
         {
             var result = await EvaluateAsync(version, model, context, cancellationToken);
-            await registry.SetGateAsync(version.Id, result.Passed ? GateStatus.Passed : GateStatus.Failed, result, CancellationToken.None, context.Job.Id);
-            await events.PublishAsync(new ModelGateChanged(model.Id, version.Id, result.Passed ? GateStatus.Passed : GateStatus.Failed), CancellationToken.None);
-            return new { result.Passed, checks = result.Checks.Count, failed = result.Checks.Count(c => !c.Passed) };
+            var status = GateStatus.Of(result.Checks);
+            await registry.SetGateAsync(version.Id, status, result, CancellationToken.None, context.Job.Id);
+            await events.PublishAsync(new ModelGateChanged(model.Id, version.Id, status), CancellationToken.None);
+            return new { result.Passed, status, checks = result.Checks.Count, failed = result.Checks.Count(c => !c.Passed && !c.Inconclusive), inconclusive = result.Checks.Count(c => c.Inconclusive) };
         }
         catch (Exception ex) when (ex is ModelLoadException or NonRetryableJobException)
         {
@@ -63,25 +66,35 @@ public sealed class ModelValidationJobHandler(
         var holdout = await Holdout.LoadAsync(run, datasets, artifacts, cancellationToken);
 
         await context.ReportAsync(45, "scoring the holdout with the candidate", cancellationToken);
-        var (candidateMetrics, holdoutRows) = Score(candidate, holdout);
+        var scored = Score(candidate, holdout);
+        var candidateMetrics = ClassificationMetrics.Evaluate(scored.Probabilities, scored.Labels);
         ClassificationReport? championMetrics = null;
+        double[]? championScores = null;
         if (championModel is not null)
         {
             await context.ReportAsync(70, $"scoring the same holdout with production version {champion!.Version}", cancellationToken);
-            (championMetrics, _) = Score(championModel, holdout);
+            // The same labelled rows in the same order (the labels come from the holdout, not the model), scored through the champion's own feature fit.
+            championScores = Score(championModel, holdout).Probabilities;
+            championMetrics = ClassificationMetrics.Evaluate(championScores, scored.Labels);
         }
 
-        var checks = ValidationGate.Evaluate(model.Gate, candidateMetrics, championMetrics);
-        return new GateResult(checks.All(c => c.Passed), checks, candidateMetrics, championMetrics, champion?.Id, champion?.Version, holdoutRows, time.GetUtcNow().UtcDateTime);
+        var checks = ValidationGate.Evaluate(model.Gate, candidateMetrics, championMetrics).ToList();
+        var evidence = new GateEvidence(model, version, candidate, scored.Rows, scored.Labels, scored.Probabilities, champion, championModel, championScores);
+        foreach (var extra in extraChecks)
+        {
+            checks.AddRange(await extra.EvaluateAsync(evidence, context, cancellationToken));
+        }
+
+        return new GateResult(GateStatus.Of(checks) == GateStatus.Passed, checks, candidateMetrics, championMetrics, champion?.Id, champion?.Version, scored.Labels.Length, time.GetUtcNow().UtcDateTime);
     }
 
-    /// <summary>The model's metrics on the holdout, scored through the serving path.</summary>
-    private static (ClassificationReport Metrics, int Rows) Score(ServingModel model, Holdout holdout)
+    /// <summary>The model's probabilities on the holdout's labelled rows, scored through the serving path.</summary>
+    private static (double[] Probabilities, bool[] Labels, List<string?[]> Rows) Score(ServingModel model, Holdout holdout)
     {
-        var (features, truth, _) = holdout.Featurize(model);
+        var (features, truth, rows) = holdout.Featurize(model);
         if (!truth.Contains(true) || !truth.Contains(false)) throw new NonRetryableJobException("The holdout needs both fraud and legitimate labelled rows.");
         var probabilities = new double[truth.Length];
         model.Probabilities(features, truth.Length, probabilities);
-        return (ClassificationMetrics.Evaluate(probabilities, truth), truth.Length);
+        return (probabilities, truth, rows);
     }
 }

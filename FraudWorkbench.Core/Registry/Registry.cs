@@ -20,11 +20,20 @@ public static class GateStatus
     public const string Pending = "pending";
     public const string Passed = "passed";
     public const string Failed = "failed";
+    /// <summary>A check could not be judged (groups too small to compare, say); promotion is refused unless an Admin overrides it.</summary>
+    public const string Inconclusive = "inconclusive";
     public const string Overridden = "overridden";
     /// <summary>The gate could not be evaluated (for example a corrupt artifact); promotion is refused like a failure.</summary>
     public const string Error = "error";
 
     public static bool AllowsProduction(string status) => status is Passed or Overridden;
+
+    /// <summary>What an Admin may override with a written reason.</summary>
+    public static bool CanOverride(string status) => status is Failed or Error or Inconclusive;
+
+    /// <summary>Failed when any check failed, inconclusive when none failed but one could not be judged, else passed.</summary>
+    public static string Of(IReadOnlyList<GateCheck> checks) =>
+        checks.Any(c => !c.Passed && !c.Inconclusive) ? Failed : checks.Any(c => c.Inconclusive) ? Inconclusive : Passed;
 }
 
 /// <summary>The validation metrics a gate can name, and which way is better.</summary>
@@ -104,7 +113,13 @@ public sealed record GateSettings(IReadOnlyList<GateBaseline> Baselines, IReadOn
 }
 
 /// <summary>One check of a gate and how it came out.</summary>
-public sealed record GateCheck(string Kind, string Metric, string Rule, double Candidate, double? Reference, bool Passed);
+/// <param name="Candidate">The candidate's value; null when the check could not be judged.</param>
+/// <param name="Inconclusive">The check could not be judged (not passed, not failed): it blocks promotion like a failure, and an Admin may override it.</param>
+/// <param name="Lower">With <paramref name="Upper"/>, the candidate's confidence interval when the check is judged on one.</param>
+/// <param name="Subject">What the check looked at beyond the metric (for fairness, the grouping).</param>
+public sealed record GateCheck(
+    string Kind, string Metric, string Rule, double? Candidate, double? Reference, bool Passed,
+    bool Inconclusive = false, double? Lower = null, double? Upper = null, string? Subject = null);
 
 /// <summary>
 /// The gate's verdict for a version: the metrics of the candidate and (when there was one) the production

@@ -170,9 +170,9 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource, TimeProvider time
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        const string sql = "UPDATE model_versions SET gate_status = 'overridden', override_reason = @reason WHERE id = @id AND gate_status IN ('failed', 'error')";
+        const string sql = "UPDATE model_versions SET gate_status = 'overridden', override_reason = @reason WHERE id = @id AND gate_status IN ('failed', 'error', 'inconclusive')";
         var changed = await connection.ExecuteAsync(new CommandDefinition(sql, new { id = version.Id, reason }, transaction, cancellationToken: cancellationToken));
-        if (changed == 0) throw new RegistryException($"Only a failed gate can be overridden; version {version.Version}'s gate is {version.GateStatus}.");
+        if (changed == 0) throw new RegistryException($"Only a failed or inconclusive gate can be overridden; version {version.Version}'s gate is {version.GateStatus}.");
         await AuditLog.WriteAsync(transaction, Now, actor, "model-version.gate-override", "model-version", version.Id.ToString(),
             new { model = version.ModelName, version.Version, reason, previous = version.GateStatus }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);

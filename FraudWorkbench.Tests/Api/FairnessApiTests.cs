@@ -20,7 +20,11 @@ public sealed class FairnessApiTests(ScoringFixture fixture) : IClassFixture<Sco
     {
         var version = await fixture.RegisterAsync(Model, fixture.StrongRun);
         using var client = fixture.Client();
-        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/v1/models/{Model}/versions/{version.Version}/fairness")).StatusCode);
+        // Registration computed the report with the gate, on the gate's rows; asking again recomputes it by its own job.
+        var atRegistration = await client.GetFromJsonAsync<JsonElement>($"/api/v1/models/{Model}/versions/{version.Version}/fairness");
+        Assert.Equal(version.GateJobId, atRegistration.GetProperty("jobId").GetGuid());
+        var gateRows = atRegistration.GetProperty("report").GetProperty("rows").GetInt32();
+        Assert.Equal(version.GateResult!.HoldoutRows, gateRows);
 
         var started = await client.PostAsync($"/api/v1/models/{Model}/versions/{version.Version}/fairness", null);
 

@@ -119,7 +119,7 @@ public sealed class RegistryApiTests(ScoringFixture fixture) : IClassFixture<Sco
         Assert.Equal(weakCheck.Candidate < weakCheck.Reference, !weakCheck.Passed);
         // The same model scored on the same holdout ties its champion exactly, which a zero margin allows.
         var sameCheck = Assert.Single(same.GateResult!.Checks);
-        Assert.Equal(sameCheck.Reference!.Value, sameCheck.Candidate, 12);
+        Assert.Equal(sameCheck.Reference!.Value, sameCheck.Candidate!.Value, 12);
         Assert.True(sameCheck.Passed);
         Assert.Equal(GateStatus.Passed, same.GateStatus);
     }

@@ -208,11 +208,11 @@ public static class RegistryApi
             run?.Result?.Metrics, run?.Result?.Threshold.Threshold, lineage, v.CreatedBy, v.CreatedAt);
     }
 
-    private static ProblemHttpResult Problem(RegistryException ex) => ex.Issues.Count > 1
+    internal static ProblemHttpResult Problem(RegistryException ex) => ex.Issues.Count > 1
         ? JobsApi.Invalid("Invalid request", ex.Issues)
         : JobsApi.Problem(ex.Status, ex.Status == 400 ? "Invalid request" : "Not possible now", ex.Message, ex.Field ?? "version");
 
-    private static ProblemHttpResult ModelNotFound(string name) => JobsApi.Problem(404, "Model not found", $"There is no registered model '{name}'.", "name");
+    internal static ProblemHttpResult ModelNotFound(string name) => JobsApi.Problem(404, "Model not found", $"There is no registered model '{name}'.", "name");
 
     internal static ProblemHttpResult VersionNotFound(string name, int version) => JobsApi.Problem(404, "Version not found", $"Model '{name}' has no version {version}.", "version");
 }
