@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using FraudWorkbench.Core.Registry;
 
 namespace FraudWorkbench.Core.Fairness;
@@ -18,12 +19,15 @@ public sealed record FairnessLimit(
     public static readonly IReadOnlyList<string> Methods = [DisparityName.BetweenGroups, DisparityName.ToOverall];
     public static readonly IReadOnlyList<string> Aggregations = [DisparityName.WorstCase, DisparityName.Mean];
 
+    [JsonIgnore]
     public bool IsRatio => Kind == DisparityName.Ratio;
 
     /// <summary>The aggregation the disparity is looked up with: worst case unless said otherwise, none outside equalized odds.</summary>
+    [JsonIgnore]
     public string? EffectiveAggregation => Disparity == DisparityName.EqualizedOdds ? Aggregation ?? DisparityName.WorstCase : null;
 
     /// <summary>"equalized odds difference (worst case, between groups)".</summary>
+    [JsonIgnore]
     public string Title
     {
         get
@@ -58,8 +62,10 @@ public sealed record FairnessGateSettings(IReadOnlyList<FairnessLimit> Limits, b
         [new(DisparityName.DemographicParity, DisparityName.Ratio, 0.8), new(DisparityName.EqualizedOdds, DisparityName.Difference, 0.1)];
 
     /// <summary>What non-regression compares when no limits are set: <see cref="Suggested"/>'s disparities.</summary>
+    [JsonIgnore]
     public IReadOnlyList<FairnessLimit> Compared => Limits.Count > 0 ? Limits : Suggested;
 
+    [JsonIgnore]
     public bool IsEmpty => Limits.Count == 0 && !NonRegression;
 
     public IReadOnlyList<(string Field, string Message)> Validate()
