@@ -9,6 +9,7 @@ using FraudWorkbench.Core.Accounts;
 using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Explain;
+using FraudWorkbench.Core.Fairness;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Registry;
@@ -390,6 +391,61 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
         page.WaitForAssertion(() => Assert.Contains("description", page.Find("#gate-errors").TextContent));
         Assert.Contains("At most 2,000 characters", page.Markup);
         Assert.Equal("", (await context.Get<RegistryStore>().GetModelAsync("long-description"))!.Description);
+    }
+
+    [Fact]
+    public async Task Version_InconclusiveFairnessCheck_ShownWithIntervalAndAdminMayOverride()
+    {
+        await using var context = new RegistryPageContext(db, Roles.Admin);
+        var prepared = await PrepareFailedVersionAsync(context, "fairness-gate-shown");
+        var gate = new GateResult(false,
+        [
+            new GateCheck("baseline", GateMetric.PrAuc, ">= 0.3", 0.4123, 0.3, true),
+            new GateCheck(FairnessGate.LimitKind, "demographic parity ratio (between groups)", "≥ 0.8; fails only when the whole 95 % interval is below it", 0.8512, 0.8, true,
+                Lower: 0.7904, Upper: 0.9133, Subject: "customer_gender"),
+            new GateCheck(FairnessGate.LimitKind, "demographic parity ratio (between groups)", "≥ 0.8. Cannot be judged: fewer than two groups", null, 0.8, false,
+                Inconclusive: true, Subject: "customer_age × customer_gender"),
+        ], Metrics, null, null, null, 1000, DateTime.UtcNow);
+        await context.Get<RegistryStore>().SetGateAsync(prepared.Version.Id, GateStatus.Inconclusive, gate);
+
+        var page = RenderVersion(context, "fairness-gate-shown", "gate");
+
+        page.WaitForAssertion(() => Assert.Equal(3, page.FindAll("#gate-checks tbody tr").Count));
+        var rows = page.FindAll("#gate-checks tbody tr");
+        Assert.Equal(["pass", "pass", "inconclusive"], rows.Select(r => r.GetAttribute("data-outcome")));
+        Assert.Equal("[0.790, 0.913]", rows[1].QuerySelector("[data-testid=check-interval]")!.TextContent);
+        Assert.Contains("fairness limit", rows[1].TextContent);
+        Assert.Contains("by customer_gender", rows[1].TextContent);
+        Assert.Equal("—", rows[2].QuerySelector("[data-testid=check-candidate]")!.TextContent.Trim());
+        Assert.StartsWith("Inconclusive", page.Find("[data-testid=gate-summary]").TextContent.Trim());
+        Assert.Equal("inconclusive", page.Find("#gate-status").GetAttribute("data-gate"));
+        Assert.NotNull(page.Find("[data-testid=override-form]"));
+    }
+
+    [Fact]
+    public async Task Model_FairnessGateEditor_BadThresholdNamedThenSuggestedLimitsSavedAndAudited()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var prepared = await PrepareFailedVersionAsync(context, "fairness-gate-editor");
+        var page = context.Page.Bunit.Render<ModelDetail>(p => p.Add(x => x.Name, "fairness-gate-editor"));
+        page.WaitForAssertion(() => Assert.Contains("No fairness limits.", page.Find("[data-testid=fairness-limits]").TextContent));
+
+        await page.ClickAsync("#edit-fairness-gate");
+        await page.ClickAsync("#suggested-fairness-limits");
+        await page.ChangeAsync("input[data-testid=fairness-limit-0-threshold]", "1.5");
+        await page.ClickAsync("#save-fairness-gate");
+
+        page.WaitForAssertion(() => Assert.Contains("limits[0].threshold", page.Find("#fairness-gate-errors").TextContent));
+        Assert.Empty((await context.Get<FairnessGateStore>().GetAsync(prepared.Version.RegisteredModelId)).Limits);
+
+        await page.ChangeAsync("input[data-testid=fairness-limit-0-threshold]", "0.75");
+        await page.ClickAsync("#save-fairness-gate");
+
+        page.WaitForAssertion(() => Assert.Contains("≥ 0.75", page.Find("[data-testid=fairness-limits]").TextContent));
+        Assert.Contains("equalized odds difference (worst case, between groups)", page.Find("[data-testid=fairness-limits]").TextContent);
+        var saved = await context.Get<FairnessGateStore>().GetAsync(prepared.Version.RegisteredModelId);
+        Assert.Equal([new FairnessLimit(DisparityName.DemographicParity, DisparityName.Ratio, 0.75), new FairnessLimit(DisparityName.EqualizedOdds, DisparityName.Difference, 0.1)], saved.Limits);
+        Assert.False(saved.NonRegression);
     }
 
     [Fact]
