@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Fairness;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Registry;
@@ -81,6 +82,9 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
             var created = await registry.EnsureModelAsync(transaction, Model, "test", default);
             await transaction.CommitAsync();
             await registry.UpdateModelAsync(created.Id, "Card-not-present fraud", new GateSettings([new GateBaseline(GateMetric.PrAuc, ">=", 0.1)], [GateMetric.PrAuc], 1, 1), "test");
+            // Fairness limits every model meets (a ratio is at least 0, a difference at most 1), so the gate passes and its fairness rows show.
+            await app.App.Get<FairnessGateStore>().SaveAsync((await registry.GetModelAsync(Model))!,
+                new FairnessGateSettings([new(DisparityName.DemographicParity, DisparityName.Ratio, 0), new(DisparityName.EqualizedOdds, DisparityName.Difference, 1)]), "test");
         }
 
         var (context, page) = await browser.NewPageAsync(app.App.BaseAddress, 1280, 1000);
@@ -108,6 +112,16 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         var check = page.Locator("#gate-checks tr[data-check=baseline-pr_auc]");
         await Assertions.Expect(check).ToHaveAttributeAsync("data-passed", "true");
         await Assertions.Expect(check.Locator("[data-testid=check-candidate]")).ToHaveTextAsync(gate.Candidate.AveragePrecision.ToString("0.0000", CultureInfo.InvariantCulture));
+        // The fairness limits, one row per protected column each, with the interval they were judged on.
+        var fairness = page.Locator("#gate-checks tr[data-outcome]").Filter(new() { HasText = "fairness limit" });
+        await Assertions.Expect(fairness).ToHaveCountAsync(4);
+        Assert.Equal(["customer_age", "customer_age", "customer_gender", "customer_gender"],
+            (await fairness.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.subject)")).Order(StringComparer.Ordinal));
+        var dpGender = gate.Checks.Single(c => c.Kind == FairnessGate.LimitKind && c.Subject == "customer_gender" && c.Metric.StartsWith("demographic parity", StringComparison.Ordinal));
+        await Assertions.Expect(page.Locator("#gate-checks tr[data-subject=customer_gender][data-check^='fairness-demographic'] [data-testid=check-interval]"))
+            .ToHaveTextAsync(string.Create(CultureInfo.InvariantCulture, $"[{dpGender.Lower:0.000}, {dpGender.Upper:0.000}]"));
+        await AssertNoHorizontalScrollAsync(page, "gate with fairness checks");
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("model-version-gate.png"), FullPage = true });
 
         // Metrics: the run's tiles and charts (the run page's component), fitting the page; the tab survives a reload.
         await OpenTabAsync(page, "Metrics", "metrics");
