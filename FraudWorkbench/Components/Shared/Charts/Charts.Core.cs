@@ -64,6 +64,14 @@ public static partial class Charts
         return svg;
     }
 
+    /// <summary>The plot drawn as a PNG with the measuring font (a raster has no browser to substitute the UI's fonts).</summary>
+    public static byte[] Png(Plot plot, int width, int height)
+    {
+        plot.Font.Set(MeasuringFont);
+        plot.Legend.FontName = MeasuringFont;
+        return plot.GetImageBytes(width, height, ImageFormat.Png);
+    }
+
     private static string HoverShape(Plot plot, Hover hover)
     {
         var title = $"<title>{Escape(hover.Title)}</title>";
