@@ -61,7 +61,8 @@ public sealed class FairnessSignOffStore(NpgsqlDataSource dataSource, EventHub e
         if (computedAt is not { } reportAt)
             throw new FairnessSignOffException("This version has no computed fairness report to sign off; compute it first.", 409, "version");
         // PostgreSQL keeps microseconds, .NET ticks of 100 ns: compare to the microsecond.
-        if (expectedReportComputedAt is { } expected && Math.Abs((expected - reportAt).Ticks) >= TimeSpan.TicksPerMicrosecond)
+        // A time sent with an offset arrives as local time; one without is taken as UTC, as every time here is.
+        if (expectedReportComputedAt is { } sent && (sent.Kind == DateTimeKind.Local ? sent.ToUniversalTime() : sent) is var expected && Math.Abs((expected - reportAt).Ticks) >= TimeSpan.TicksPerMicrosecond)
             throw new FairnessSignOffException(
                 $"The report was recomputed at {reportAt:yyyy-MM-dd HH:mm:ss} UTC after the one you read ({expected:yyyy-MM-dd HH:mm:ss} UTC); read it again before signing off.", 409, "reportComputedAt");
 
