@@ -80,6 +80,7 @@ public sealed class FairnessTests(ScoringFixture fixture, BrowserFixture browser
         await reader.GotoAsync($"/account/login?ReturnUrl={Uri.EscapeDataString(url)}");
         await BrowserFixture.SignInAsync(reader, "fairness-lead@example.com", "reviewer-password-1");
         await reader.WaitForURLAsync(new Regex($"/models/{Model}/versions/{version.Version}"));
+        await BrowserFixture.WaitForInteractiveAsync(reader);
         await Assertions.Expect(reader.Locator("[data-testid=fairness-panel]")).ToHaveAttributeAsync("data-state", "ready");
         Assert.Equal(0, await reader.Locator("[data-testid=fairness-recompute]").CountAsync());
 
