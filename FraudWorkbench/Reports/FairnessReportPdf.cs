@@ -34,10 +34,10 @@ public static class FairnessReportPdf
         foreach (var grouping in report.Groupings)
         {
             // A grouping starts with its chart: on a fresh page when the heading and chart would not fit together.
-            layout.Heading(grouping.Name, 11.5, keepWith: 210);
+            layout.Heading(grouping.Name, 11.5, keepWith: 250);
             if (grouping.Bucketed > 0) layout.Paragraph(FairnessReportText.Bucketed(grouping), size: 7.5, color: PdfLayout.Grey);
             if (grouping.FourFifths == true) layout.Paragraph(FairnessReportText.FourFifthsFlag, bar: PdfLayout.Orange);
-            layout.Image(Charts.FairnessGroupsPng(grouping, FairnessMetric.SelectionRate, 1440, 440), 1440, 440);
+            layout.Image(Charts.FairnessGroupsPng(grouping, FairnessMetric.SelectionRate, 960, 300), 960, 300);
 
             // Group, rows, share, fraud, then each metric with its interval on a second line.
             var columns = new List<PdfLayout.Column> { new("Group", 112), new("Rows", 44, true), new("Share", 34, true), new("Fraud", 36, true) };

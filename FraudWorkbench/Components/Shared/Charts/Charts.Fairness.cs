@@ -17,8 +17,8 @@ public static partial class Charts
     }
 
     /// <summary>The chart of <see cref="FairnessGroups"/> as a PNG, for a document that cannot hold SVG (the PDF report).</summary>
-    public static byte[] FairnessGroupsPng(GroupingFairness grouping, string metric, int width = 960, int height = 320) =>
-        Png(FairnessGroupsPlot(grouping, metric).Plot, width, height);
+    public static byte[] FairnessGroupsPng(GroupingFairness grouping, string metric, int width = 960, int height = 320, float scale = 2) =>
+        Png(FairnessGroupsPlot(grouping, metric).Plot, width, height, scale);
 
     private static (Plot Plot, List<Hover> Hovers) FairnessGroupsPlot(GroupingFairness grouping, string metric)
     {
