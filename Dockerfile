@@ -11,7 +11,7 @@ COPY FraudWorkbench.Core/ FraudWorkbench.Core/
 COPY data-samples/ data-samples/
 RUN dotnet publish FraudWorkbench/FraudWorkbench.csproj -c Release -o /app --no-restore
 
-# Run: ASP.NET runtime, LightGBM's OpenMP runtime (libgomp1) and fonts for server-side charts.
+# Run: ASP.NET runtime, LightGBM's OpenMP runtime (libgomp1) and fonts for server-side charts and the PDF report.
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libgomp1 fonts-dejavu-core \

@@ -57,6 +57,10 @@ public static class WorkbenchClaims
             ? principal.IsInRole(Roles.Admin) || principal.IsInRole(Roles.DataScientist)
             : principal.HasClaim(Scope, scope) || principal.HasClaim(Scope, Scopes.Admin);
 
+    /// <summary>May sign off a fairness report: a signed-in Reviewer or Admin, never an API key (a sign-off names a person).</summary>
+    public static bool CanSignOff(ClaimsPrincipal principal) =>
+        principal.FindFirst(ApiKeyId) is null && (principal.IsInRole(Roles.Reviewer) || principal.IsInRole(Roles.Admin));
+
     public static bool IsAdmin(ClaimsPrincipal principal) =>
         principal.IsInRole(Roles.Admin) || principal.HasClaim(Scope, Scopes.Admin);
 }

@@ -6,7 +6,7 @@ namespace FraudWorkbench.Core.Fairness;
 
 public static class FairnessServiceCollectionExtensions
 {
-    /// <summary>Fairness by protected group on a version's holdout: the job that computes it, the store that keeps it, and its part of the validation gate.</summary>
+    /// <summary>Fairness by protected group on a version's holdout: the job that computes it, the store that keeps it, reviewers' sign-offs of it, and its part of the validation gate.</summary>
     public static IServiceCollection AddFairness(this IServiceCollection services)
     {
         services.AddOptions<FairnessOptions>().BindConfiguration(FairnessOptions.Section)
@@ -14,6 +14,7 @@ public static class FairnessServiceCollectionExtensions
         services.AddSingleton<FairnessStore>();
         services.AddSingleton<FairnessGateStore>();
         services.AddSingleton<IGateCheck, FairnessGateCheck>();
+        services.AddSingleton<FairnessSignOffStore>();
         services.AddJobHandler<FairnessJobHandler>();
         services.AddSingleton<IJobDescriber, FairnessJobSubjects>();
         return services;

@@ -6,6 +6,7 @@ using FraudWorkbench.Core.Explain;
 using FraudWorkbench.Core.Fairness;
 using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Scoring;
+using FraudWorkbench.Tests.Infrastructure;
 using FraudWorkbench.Tests.Scoring;
 
 namespace FraudWorkbench.Tests.Api;
@@ -14,6 +15,147 @@ namespace FraudWorkbench.Tests.Api;
 public sealed class FairnessApiTests(ScoringFixture fixture) : IClassFixture<ScoringFixture>
 {
     private const string Model = "cnp-fairness";
+    private const string Reports = "cnp-fairness-reports";
+
+    // The report both the PDF and the sign-off tests read, computed once for the class (a computation is a 1,000-resample job).
+    private static readonly SemaphoreSlim ComputeOnce = new(1, 1);
+    private static ModelVersion? computed;
+
+    private async Task<ModelVersion> ComputedAsync()
+    {
+        await ComputeOnce.WaitAsync();
+        try
+        {
+            if (computed is not null) return computed;
+            var version = await fixture.RegisterAsync(Reports, fixture.StrongRun);
+            var job = await fixture.App.Get<FairnessStore>().StartAsync(version, "test");
+            Assert.Equal(Core.Jobs.JobStatus.Succeeded, (await fixture.WaitForJobAsync(job.Id, 300)).Status);
+            return computed = version;
+        }
+        finally
+        {
+            ComputeOnce.Release();
+        }
+    }
+
+    [Fact]
+    public async Task ExportPdf_ComputedReport_PagesWithEveryGroupsCountAndRateAndTheChecksumInTheHeaderAndAudit()
+    {
+        var version = await ComputedAsync();
+        var report = (await fixture.App.Get<FairnessStore>().GetAsync(version.Id))!.Value.Report!;
+        using var client = fixture.Client();
+
+        var file = await client.GetAsync($"/api/v1/models/{Reports}/versions/{version.Version}/fairness/report.pdf");
+
+        Assert.Equal(HttpStatusCode.OK, file.StatusCode);
+        Assert.Equal("application/pdf", file.Content.Headers.ContentType!.MediaType);
+        Assert.Equal($"fairness-{Reports}-v{version.Version}.pdf", file.Content.Headers.ContentDisposition!.FileNameStar ?? file.Content.Headers.ContentDisposition.FileName);
+        var bytes = await file.Content.ReadAsByteArrayAsync();
+        var digest = System.Security.Cryptography.SHA256.HashData(bytes);
+        Assert.Equal($"sha-256=:{Convert.ToBase64String(digest)}:", file.Headers.GetValues("Repr-Digest").Single());
+        var (audit, _) = await fixture.App.Get<AuditLog>().PageAsync(0, 10, new AuditFilter(Action: "fairness.export"));
+        var entry = Assert.Single(audit, a => a.ObjectId == version.Id.ToString() && a.Summary!.Contains(Convert.ToHexStringLower(digest)));
+        Assert.Contains("\"format\": \"pdf\"", entry.Summary);
+
+        // Read back with PdfPig: pages with text, and every group's size and selection rate as the report has them.
+        using var pdf = UglyToad.PdfPig.PdfDocument.Open(bytes);
+        Assert.True(pdf.NumberOfPages >= 2, $"{pdf.NumberOfPages} pages");
+        var pages = pdf.GetPages().Select(p => string.Join(" ", p.GetWords().Select(w => w.Text))).ToList();
+        Assert.All(pages, text => Assert.False(string.IsNullOrWhiteSpace(text)));
+        var text = string.Join(" ", pages);
+        Assert.Contains($"Fairness report · {Reports} version {version.Version}", text);
+        // Signed off or not, depending on whether the sign-off test ran first on the same version.
+        Assert.Contains("Reviewer's sign-off.", text);
+        Assert.Contains("four-fifths rule", text);
+        Assert.Equal(report.Groupings.Count, pdf.GetPages().Sum(p => p.GetImages().Count()));
+        foreach (var grouping in report.Groupings)
+        {
+            Assert.Contains(grouping.Name, text);
+            foreach (var group in grouping.Groups)
+            {
+                Assert.Contains(group.Count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), text);
+                var rate = group.Metrics[FairnessMetric.SelectionRate];
+                Assert.Contains(rate.Value!.Value.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture), text);
+                Assert.Contains($"[{rate.Lower!.Value.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)},", text);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task SignOff_ReviewerApprovesThenAdminRejects_HistoryLatestFirstAuditedAndInBothReports()
+    {
+        var version = await ComputedAsync();
+        var report = (await fixture.App.Get<FairnessStore>().GetAsync(version.Id))!.Value.Report!;
+        await fixture.App.Get<UserStore>().CreateAsync("signoff-lead@example.com", "Team Lead", Roles.Reviewer, "reviewer-password-1", "test");
+        using var reviewer = await fixture.App.SignedInClientAsync("signoff-lead@example.com", "reviewer-password-1");
+        using var admin = await fixture.App.SignedInClientAsync();
+        var url = $"/api/v1/models/{Reports}/versions/{version.Version}/fairness/signoffs";
+
+        var approved = await reviewer.PostAsJsonAsync(url, new { decision = "approve", comment = "  Rates within the intervals; the 65+ band is too small to judge.  ", reportComputedAt = report.ComputedAt });
+        var rejected = await admin.PostAsJsonAsync(url, new { decision = "reject", comment = "Age 18–24 selection rate needs a second look." });
+
+        Assert.Equal(HttpStatusCode.Created, approved.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, rejected.StatusCode);
+        var first = await approved.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(("approve", "Rates within the intervals; the 65+ band is too small to judge.", "user:signoff-lead@example.com"),
+            (first.GetProperty("decision").GetString(), first.GetProperty("comment").GetString(), first.GetProperty("reviewer").GetString()));
+        using var reader = fixture.Client();
+        var history = await reader.GetFromJsonAsync<JsonElement>(url);
+        Assert.Equal(["reject", "approve"], history.EnumerateArray().Take(2).Select(h => h.GetProperty("decision").GetString()));
+        Assert.Equal("user:" + WorkbenchAppFactory.AdminEmail, history[0].GetProperty("reviewer").GetString());
+        Assert.All(history.EnumerateArray(), h => Assert.True(Math.Abs((h.GetProperty("reportComputedAt").GetDateTime() - report.ComputedAt).TotalMilliseconds) < 1));
+        var (audit, _) = await fixture.App.Get<AuditLog>().PageAsync(0, 10, new AuditFilter(Action: "fairness.signoff"));
+        Assert.Contains(audit, a => a.ObjectId == version.Id.ToString() && a.Actor == "user:signoff-lead@example.com" && a.Summary!.Contains("\"decision\": \"approve\""));
+        Assert.Contains(audit, a => a.ObjectId == version.Id.ToString() && a.Actor == "user:" + WorkbenchAppFactory.AdminEmail && a.Summary!.Contains("second look"));
+
+        // Both report files carry the latest sign-off.
+        var html = await reader.GetStringAsync($"/api/v1/models/{Reports}/versions/{version.Version}/fairness/report.html");
+        Assert.Contains("data-signoff=\"reject\"", html);
+        Assert.Contains($"Rejected by {WorkbenchAppFactory.AdminEmail}", html);
+        using var pdf = UglyToad.PdfPig.PdfDocument.Open(await reader.GetByteArrayAsync($"/api/v1/models/{Reports}/versions/{version.Version}/fairness/report.pdf"));
+        var text = string.Join(" ", pdf.GetPage(1).GetWords().Select(w => w.Text));
+        Assert.Contains($"Rejected by {WorkbenchAppFactory.AdminEmail}", text);
+        Assert.Contains("second look.", text);
+    }
+
+    [Fact]
+    public async Task SignOff_BadDecisionBlankCommentNoReportOrWrongCaller_400Naming409Or403()
+    {
+        var version = await ComputedAsync();
+        var uncomputed = await fixture.RegisterAsync("cnp-fairness-unsigned", fixture.StrongRun);
+        await fixture.App.Get<UserStore>().CreateAsync("signoff-reviewer@example.com", "Reviewer", Roles.Reviewer, "reviewer-password-2", "test");
+        await fixture.App.Get<UserStore>().CreateAsync("signoff-scientist@example.com", "Scientist", Roles.DataScientist, "scientist-password-1", "test");
+        using var reviewer = await fixture.App.SignedInClientAsync("signoff-reviewer@example.com", "reviewer-password-2");
+        using var scientist = await fixture.App.SignedInClientAsync("signoff-scientist@example.com", "scientist-password-1");
+        using var adminKey = fixture.Client();
+        var url = $"/api/v1/models/{Reports}/versions/{version.Version}/fairness/signoffs";
+        var before = (await adminKey.GetFromJsonAsync<JsonElement>(url)).GetArrayLength();
+
+        var badDecision = await reviewer.PostAsJsonAsync(url, new { decision = "maybe", comment = "Looks fine." });
+        var noComment = await reviewer.PostAsJsonAsync(url, new { decision = "approve", comment = "   " });
+        var nulComment = await reviewer.PostAsJsonAsync(url, new { decision = "approve", comment = "fine\u0000" });
+        var longComment = await reviewer.PostAsJsonAsync(url, new { decision = "approve", comment = new string('x', FairnessSignOffStore.MaxCommentLength + 1) });
+        var stale = await reviewer.PostAsJsonAsync(url, new { decision = "approve", comment = "Read an older one.", reportComputedAt = DateTime.UtcNow.AddDays(-1) });
+        var noReport = await reviewer.PostAsJsonAsync($"/api/v1/models/cnp-fairness-unsigned/versions/{uncomputed.Version}/fairness/signoffs", new { decision = "approve", comment = "Nothing to read." });
+        var noVersion = await reviewer.PostAsJsonAsync("/api/v1/models/no-such-model/versions/1/fairness/signoffs", new { decision = "approve", comment = "?" });
+        var byScientist = await scientist.PostAsJsonAsync(url, new { decision = "approve", comment = "My own model is fair." });
+        var byKey = await adminKey.PostAsJsonAsync(url, new { decision = "approve", comment = "A script approving." });
+
+        foreach (var (response, status, field) in new[]
+                 {
+                     (badDecision, 400, "decision"), (noComment, 400, "comment"), (nulComment, 400, "comment"), (longComment, 400, "comment"),
+                     (stale, 409, "reportComputedAt"), (noReport, 409, "version"), (noVersion, 404, "version"),
+                 })
+        {
+            Assert.Equal((HttpStatusCode)status, response.StatusCode);
+            Assert.Equal(field, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+        }
+
+        Assert.Equal(HttpStatusCode.Forbidden, byScientist.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, byKey.StatusCode);
+        Assert.Equal(before, (await adminKey.GetFromJsonAsync<JsonElement>(url)).GetArrayLength());
+        Assert.Equal(0, (await adminKey.GetFromJsonAsync<JsonElement>($"/api/v1/models/cnp-fairness-unsigned/versions/{uncomputed.Version}/fairness/signoffs")).GetArrayLength());
+    }
 
     [Fact]
     public async Task ComputeThenGet_SampleHoldout_GroupsByGenderAgeAndBothWithRatesAsCountedByHand()

@@ -80,8 +80,53 @@ public sealed class FairnessTests(ScoringFixture fixture, BrowserFixture browser
         await reader.GotoAsync($"/account/login?ReturnUrl={Uri.EscapeDataString(url)}");
         await BrowserFixture.SignInAsync(reader, "fairness-lead@example.com", "reviewer-password-1");
         await reader.WaitForURLAsync(new Regex($"/models/{Model}/versions/{version.Version}"));
+        await BrowserFixture.WaitForInteractiveAsync(reader);
         await Assertions.Expect(reader.Locator("[data-testid=fairness-panel]")).ToHaveAttributeAsync("data-state", "ready");
         Assert.Equal(0, await reader.Locator("[data-testid=fairness-recompute]").CountAsync());
+
+        // The Reviewer signs off: Approve opens the form, the comment is required, and the decision shows on the tab and in the
+        // version's header, here and live on the Admin's page that is still open.
+        await Assertions.Expect(reader.Locator("[data-testid=fairness-signoff]")).ToHaveAttributeAsync("data-decision", "none");
+        await reader.Locator("[data-testid=fairness-approve]").ClickAsync();
+        var submit = reader.Locator("[data-testid=fairness-signoff-submit]");
+        await Assertions.Expect(submit).ToBeDisabledAsync();
+        await reader.Locator("textarea[data-testid=fairness-signoff-comment], [data-testid=fairness-signoff-comment] textarea").First
+            .FillAsync("Selection rates overlap across age bands; 65+ is too small to judge.");
+        await Assertions.Expect(submit).ToBeEnabledAsync();
+        await submit.ClickAsync();
+        var signOff = reader.Locator("[data-testid=fairness-signoff]");
+        await Assertions.Expect(signOff).ToHaveAttributeAsync("data-decision", "approve");
+        await Assertions.Expect(signOff).ToContainTextAsync("Approved by fairness-lead@example.com");
+        await Assertions.Expect(signOff).ToContainTextAsync("65+ is too small to judge.");
+        Assert.Equal(0, await reader.Locator("[data-testid=fairness-signoff-form]").CountAsync());
+        await Assertions.Expect(reader.Locator("[data-testid=version-fairness-signoff]")).ToContainTextAsync("fairness approved by fairness-lead@example.com");
+        await Assertions.Expect(page.Locator("[data-testid=version-fairness-signoff]")).ToHaveAttributeAsync("data-decision", "approve");
+        await Assertions.Expect(page.Locator("[data-testid=fairness-signoff]")).ToHaveAttributeAsync("data-decision", "approve");
+        var headerWidths = await reader.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
+        Assert.True(headerWidths[0] <= headerWidths[1], $"the page is {headerWidths[0]} px wide in a {headerWidths[1]} px window");
+        await reader.EvaluateAsync("() => window.scrollTo(0, 0)");
+        await reader.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("fairness-signoff.png") });
+
+        // A Data Scientist may compute the report but not sign it off (the Admin above may; the API tests cover both).
+        await fixture.App.Get<UserStore>().CreateAsync("fairness-scientist@example.com", "Scientist", Roles.DataScientist, "scientist-password-1", "test");
+        var (scientistContext, scientist) = await browser.NewPageAsync(fixture.App.BaseAddress, 1280, 1000);
+        await using var ___ = scientistContext;
+        await scientist.GotoAsync($"/account/login?ReturnUrl={Uri.EscapeDataString(url)}");
+        await BrowserFixture.SignInAsync(scientist, "fairness-scientist@example.com", "scientist-password-1");
+        await scientist.WaitForURLAsync(new Regex($"/models/{Model}/versions/{version.Version}"));
+        await BrowserFixture.WaitForInteractiveAsync(scientist);
+        await Assertions.Expect(scientist.Locator("[data-testid=fairness-signoff]")).ToHaveAttributeAsync("data-decision", "approve");
+        Assert.Equal(0, await scientist.Locator("[data-testid=fairness-approve]").CountAsync());
+
+        // Both files carry the sign-off; kept as the examples in docs/examples.
+        Assert.EndsWith("/fairness/report.pdf", await page.Locator("[data-testid=fairness-export-pdf]").GetAttributeAsync("href"));
+        var signedHtml = await page.APIRequest.GetAsync($"/api/v1/models/{Model}/versions/{version.Version}/fairness/report.html");
+        Assert.Contains("Approved by fairness-lead@example.com", await signedHtml.TextAsync());
+        await File.WriteAllTextAsync(BrowserFixture.ScreenshotPath("fairness-report.html"), await signedHtml.TextAsync());
+        var pdf = await page.APIRequest.GetAsync($"/api/v1/models/{Model}/versions/{version.Version}/fairness/report.pdf");
+        Assert.Equal(200, pdf.Status);
+        Assert.Equal("application/pdf", pdf.Headers["content-type"]);
+        await File.WriteAllBytesAsync(BrowserFixture.ScreenshotPath("fairness-report.pdf"), await pdf.BodyAsync());
     }
 
     private static double Number(string? text) => double.Parse(text!, CultureInfo.InvariantCulture);

@@ -72,6 +72,7 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
             services.AddSingleton<HoldoutExplainer>();
             services.AddSingleton<FraudWorkbench.Core.Fairness.FairnessStore>();
             services.AddSingleton<FraudWorkbench.Core.Fairness.FairnessGateStore>();
+            services.AddSingleton<FraudWorkbench.Core.Fairness.FairnessSignOffStore>();
             services.AddSingleton(Options.Create(new FraudWorkbench.Core.Fairness.FairnessOptions()));
             fallback = services.BuildServiceProvider();
             Page.Bunit.Services.AddFallbackServiceProvider(fallback);

@@ -11,6 +11,12 @@ namespace FraudWorkbench.Api;
 /// <summary>A fairness report and the job that is (re)computing it.</summary>
 public sealed record FairnessResponse(Guid JobId, string Status, FairnessReport? Report);
 
+/// <summary>A reviewer's decision on the version's current fairness report.</summary>
+/// <param name="Decision"><c>approve</c> or <c>reject</c>.</param>
+/// <param name="Comment">Why; required, up to 2,000 characters.</param>
+/// <param name="ReportComputedAt">Optional: the <c>computedAt</c> of the report that was read; refused (409) when the report was recomputed since.</param>
+public sealed record SignOffRequest(string? Decision, string? Comment, DateTime? ReportComputedAt = null);
+
 /// <summary>
 /// How a model version treats the groups of its protected columns on its validation holdout, as Fairlearn measures it,
 /// with bootstrap intervals: computed by a job (202), then read.
@@ -41,6 +47,26 @@ public static class FairnessApi
             .WithDescription("The file's SHA-256 is in the `Repr-Digest` header (`sha-256=:base64:`) and is recorded in the audit log (`fairness.export`), so a copy handed around can be checked. 404 until a report has been computed.")
             .Produces(StatusCodes.Status200OK, contentType: "text/html")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{name}/versions/{version}/fairness/report.pdf", ExportPdf).WithName("ExportFairnessReportPdf")
+            .WithSummary("The latest fairness report as a PDF (same content as the HTML file: every group's numbers with intervals, disparities, charts, method notes, the latest sign-off).")
+            .WithDescription("The file's SHA-256 is in the `Repr-Digest` header (`sha-256=:base64:`) and is recorded in the audit log (`fairness.export`, format pdf). 404 until a report has been computed.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/pdf")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/{name}/versions/{version}/fairness/signoffs", SignOff).WithName("SignOffFairness").RequireAuthorization(Policies.SignOff)
+            .WithSummary("A Reviewer's (or Admin's) sign-off of the version's current fairness report: `decision` approve or reject, with a required `comment`; audited (`fairness.signoff`).")
+            .WithDescription("""
+                Only signed-in Reviewers and Admins may sign off (403 for Data Scientists and API keys: a sign-off is a named person's judgement,
+                apart from the people who build the model). 400 naming `decision` or `comment`; 409 naming `version` when no report has been
+                computed, or `reportComputedAt` when it is given and the report was recomputed since. Every sign-off is kept; the latest is shown.
+                """)
+            .Produces<FairnessSignOff>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapGet("/{name}/versions/{version}/fairness/signoffs", ListSignOffs).WithName("ListFairnessSignOffs")
+            .WithSummary("Every sign-off of the version's fairness report, latest first (`reportComputedAt` names the report each one read).")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
@@ -53,18 +79,65 @@ public static class FairnessApi
         return TypedResults.Accepted($"/api/v1/models/{Uri.EscapeDataString(found.ModelName)}/versions/{version}/fairness", new FairnessResponse(job.Id, job.Status, previous?.Report));
     }
 
-    public static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportHtml(
-        string name, int version, HttpContext context, RegistryStore registry, FairnessStore fairness, TimeProvider time, ClaimsPrincipal user, CancellationToken cancellationToken)
+    public static Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportHtml(
+        string name, int version, HttpContext context, RegistryStore registry, FairnessStore fairness, FairnessSignOffStore signOffs, TimeProvider time,
+        ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        ExportAsync(name, version, "html", "text/html; charset=utf-8", context, registry, fairness, signOffs, time, user,
+            (report, signOff, at, actor) => System.Text.Encoding.UTF8.GetBytes(Reports.FairnessReportHtml.Render(report, at, actor, signOff)), cancellationToken);
+
+    public static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportPdf(
+        string name, int version, HttpContext context, RegistryStore registry, FairnessStore fairness, FairnessSignOffStore signOffs, TimeProvider time,
+        ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ExportAsync(name, version, "pdf", "application/pdf", context, registry, fairness, signOffs, time, user, Reports.FairnessReportPdf.Render, cancellationToken);
+        }
+        catch (Reports.PdfFontsMissingException ex)
+        {
+            // A machine set up without the fonts is an operator's fix, not a fault of the request.
+            return JobsApi.Problem(503, "PDF fonts missing", ex.Message, "format");
+        }
+    }
+
+    /// <summary>Renders the latest report with its latest sign-off, sends its SHA-256 in <c>Repr-Digest</c> and records it in the audit log.</summary>
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportAsync(
+        string name, int version, string format, string contentType, HttpContext context, RegistryStore registry, FairnessStore fairness,
+        FairnessSignOffStore signOffs, TimeProvider time, ClaimsPrincipal user, Func<FairnessReport, FairnessSignOff?, DateTime, string, byte[]> render,
+        CancellationToken cancellationToken)
     {
         if (await registry.GetVersionAsync(name, version, cancellationToken) is not { } found) return RegistryApi.VersionNotFound(name, version);
         if (await fairness.GetAsync(found.Id, cancellationToken) is not { Report: { } report })
             return JobsApi.Problem(404, "Not computed", $"No fairness report of {found.ModelName} version {version} yet; POST …/fairness to compute it.", "version");
         var actor = WorkbenchClaims.Actor(user);
-        var bytes = System.Text.Encoding.UTF8.GetBytes(Reports.FairnessReportHtml.Render(report, time.GetUtcNow().UtcDateTime, actor));
+        var signOff = await signOffs.LatestAsync(found.Id, cancellationToken);
+        var bytes = render(report, signOff, time.GetUtcNow().UtcDateTime, actor);
         var hash = System.Security.Cryptography.SHA256.HashData(bytes);
-        await fairness.RecordExportAsync(report, "html", Convert.ToHexStringLower(hash), actor, cancellationToken);
+        await fairness.RecordExportAsync(report, format, Convert.ToHexStringLower(hash), actor, cancellationToken);
         context.Response.Headers["Repr-Digest"] = $"sha-256=:{Convert.ToBase64String(hash)}:";
-        return TypedResults.File(bytes, "text/html; charset=utf-8", $"fairness-{found.ModelName}-v{version}.html");
+        return TypedResults.File(bytes, contentType, $"fairness-{found.ModelName}-v{version}.{format}");
+    }
+
+    public static async Task<Results<Created<FairnessSignOff>, ProblemHttpResult>> SignOff(
+        string name, int version, SignOffRequest? request, RegistryStore registry, FairnessSignOffStore signOffs, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (await registry.GetVersionAsync(name, version, cancellationToken) is not { } found) return RegistryApi.VersionNotFound(name, version);
+        try
+        {
+            var signOff = await signOffs.SignOffAsync(found.Id, request?.Decision, request?.Comment, WorkbenchClaims.Actor(user), request?.ReportComputedAt, cancellationToken);
+            return TypedResults.Created($"/api/v1/models/{Uri.EscapeDataString(found.ModelName)}/versions/{version}/fairness/signoffs", signOff);
+        }
+        catch (FairnessSignOffException ex)
+        {
+            return JobsApi.Problem(ex.Status, ex.Status == 409 ? "Cannot sign off" : "Invalid sign-off", ex.Message, ex.Field);
+        }
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<FairnessSignOff>>, ProblemHttpResult>> ListSignOffs(
+        string name, int version, RegistryStore registry, FairnessSignOffStore signOffs, CancellationToken cancellationToken)
+    {
+        if (await registry.GetVersionAsync(name, version, cancellationToken) is not { } found) return RegistryApi.VersionNotFound(name, version);
+        return TypedResults.Ok(await signOffs.ListAsync(found.Id, cancellationToken));
     }
 
     public static async Task<Results<Ok<FairnessResponse>, ProblemHttpResult>> Get(

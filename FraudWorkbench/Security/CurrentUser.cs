@@ -23,9 +23,12 @@ public sealed class CurrentUser(AuthenticationStateProvider state, IAuthorizatio
         var user = await GetAsync();
         if (!(await authorization.AuthorizeAsync(user, policy)).Succeeded)
         {
-            throw new UnauthorizedAccessException(policy == Policies.Admin
-                ? "Only an Admin may do this."
-                : "Your role is read-only: only Admins and Data Scientists may change things.");
+            throw new UnauthorizedAccessException(policy switch
+            {
+                Policies.Admin => "Only an Admin may do this.",
+                Policies.SignOff => "Only Reviewers and Admins may sign off.",
+                _ => "Your role is read-only: only Admins and Data Scientists may change things.",
+            });
         }
 
         return WorkbenchClaims.Actor(user);

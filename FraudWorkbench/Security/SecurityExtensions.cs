@@ -19,6 +19,12 @@ public static class Policies
 
     /// <summary>A key with the feedback scope, or a signed-in Admin or DataScientist.</summary>
     public const string Feedback = "feedback";
+
+    /// <summary>
+    /// A signed-in Reviewer or Admin: signs off a fairness report. Not a DataScientist (the people who build and promote a
+    /// model are not the ones who approve how it treats groups) and not an API key (a sign-off is a named person's judgement).
+    /// </summary>
+    public const string SignOff = "signoff";
 }
 
 public static class SecurityExtensions
@@ -77,6 +83,7 @@ public static class SecurityExtensions
         options.AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.IsAdmin(c.User)));
         options.AddPolicy(Policies.Predict, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.HasScopeOrWriterRole(c.User, Scopes.Predict)));
         options.AddPolicy(Policies.Feedback, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.HasScopeOrWriterRole(c.User, Scopes.Feedback)));
+        options.AddPolicy(Policies.SignOff, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanSignOff(c.User)));
     }
 
     public static ClaimsPrincipal CreatePrincipal(User user)

@@ -64,6 +64,19 @@ public static partial class Charts
         return svg;
     }
 
+    /// <summary>
+    /// The plot as a PNG with the measuring font (a raster has no browser to substitute the UI's fonts), laid out at
+    /// <paramref name="width"/> × <paramref name="height"/> like the SVG and drawn at <paramref name="scale"/> times the pixels, so
+    /// text keeps its proportions and stays sharp when a document shrinks the image to its column.
+    /// </summary>
+    public static byte[] Png(Plot plot, int width, int height, float scale = 2)
+    {
+        plot.Font.Set(MeasuringFont);
+        plot.Legend.FontName = MeasuringFont;
+        plot.ScaleFactor = scale;
+        return plot.GetImageBytes((int)(width * scale), (int)(height * scale), ImageFormat.Png);
+    }
+
     private static string HoverShape(Plot plot, Hover hover)
     {
         var title = $"<title>{Escape(hover.Title)}</title>";

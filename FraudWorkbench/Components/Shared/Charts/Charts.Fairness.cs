@@ -12,6 +12,16 @@ public static partial class Charts
     /// <param name="figure">False for the bare SVG (a standalone report, with no download buttons to wire up).</param>
     public static string FairnessGroups(GroupingFairness grouping, string metric, int width = 960, int height = 320, bool figure = true)
     {
+        var (plot, hovers) = FairnessGroupsPlot(grouping, metric);
+        return figure ? Svg(plot, width, height, $"{grouping.Name} {metric}", hovers) : DrawSvg(plot, width, height, hovers);
+    }
+
+    /// <summary>The chart of <see cref="FairnessGroups"/> as a PNG, for a document that cannot hold SVG (the PDF report).</summary>
+    public static byte[] FairnessGroupsPng(GroupingFairness grouping, string metric, int width = 960, int height = 320, float scale = 2) =>
+        Png(FairnessGroupsPlot(grouping, metric).Plot, width, height, scale);
+
+    private static (Plot Plot, List<Hover> Hovers) FairnessGroupsPlot(GroupingFairness grouping, string metric)
+    {
         var plot = new Plot();
         var groups = grouping.Groups;
         var hovers = new List<Hover>();
@@ -58,7 +68,7 @@ public static partial class Charts
         plot.Axes.Left.Label.Text = FairnessMetric.Title(metric);
         plot.Axes.SetLimits(-0.6, groups.Count - 0.4, 0, Math.Max(0.05, top * 1.1));
         LegendAbove(plot);
-        return figure ? Svg(plot, width, height, $"{grouping.Name} {metric}", hovers) : DrawSvg(plot, width, height, hovers);
+        return (plot, hovers);
     }
 }
 

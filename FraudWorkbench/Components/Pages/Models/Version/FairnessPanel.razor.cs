@@ -16,6 +16,7 @@ namespace FraudWorkbench.Components.Pages.Models.VersionPanels;
 public partial class FairnessPanel : LiveComponent
 {
     [Inject] private FairnessStore Fairness { get; set; } = default!;
+    [Inject] private FairnessSignOffStore SignOffs { get; set; } = default!;
     [Inject] private TrainingRunStore Runs { get; set; } = default!;
     [Inject] private DatasetStore Datasets { get; set; } = default!;
     [Inject] private JobStore Jobs { get; set; } = default!;
@@ -28,6 +29,12 @@ public partial class FairnessPanel : LiveComponent
     private Guid? loadedFor;
     private bool loaded;
     private bool canWrite;
+    private bool canSignOff;
+    private FairnessSignOff? signOff;
+    /// <summary>The decision whose sign-off form is open (approve or reject); null when closed.</summary>
+    private string? signing;
+    private string? signComment;
+    private bool signingBusy;
     private IReadOnlyList<DatasetColumn> protectedColumns = [];
     private (Guid JobId, FairnessReport? Report)? stored;
     private FairnessReport? report;
@@ -53,12 +60,14 @@ public partial class FairnessPanel : LiveComponent
     protected override async Task OnInitializedAsync()
     {
         canWrite = await CurrentUser.IsAllowedAsync(Policies.Write);
+        canSignOff = await CurrentUser.IsAllowedAsync(Policies.SignOff);
         On<JobChanged>(e => e.Id == job?.Id, async e =>
         {
             if (JobStatus.IsFinished(e.Status)) await ReloadAsync();
             else job = job?.Apply(e);
         });
         ReloadOn<FairnessChanged>(e => e.ModelVersionId == loadedFor);
+        ReloadOn<FairnessSignedOff>(e => e.ModelVersionId == loadedFor);
     }
 
     protected override async Task OnParametersSetAsync()
@@ -66,6 +75,7 @@ public partial class FairnessPanel : LiveComponent
         if (loadedFor == Version.Id) return;
         loadedFor = Version.Id;
         (loaded, protectedColumns, stored, report, job, starting, error, groupingName) = (false, [], null, null, null, false, null, null);
+        (signOff, signing, signComment) = (null, null, null);
         // The version's dataset never changes: its protected columns are read once, not on every job or report event.
         var version = Version;
         var run = await Runs.GetAsync(version.RunId);
@@ -80,8 +90,9 @@ public partial class FairnessPanel : LiveComponent
         var version = Version;
         var found = await Fairness.GetAsync(version.Id);
         var latest = found?.JobId is Guid jobId ? await Jobs.GetAsync(jobId) : null;
+        var lastSignOff = await SignOffs.LatestAsync(version.Id);
         if (version.Id != Version.Id) return;
-        (stored, job) = (found, latest);
+        (stored, job, signOff) = (found, latest, lastSignOff);
         // The same report keeps its instance, so the chart is not rebuilt for a job's progress.
         if (found?.Report is not { } next || report is null || next.ComputedAt != report.ComputedAt) report = found?.Report;
         loaded = true;
@@ -103,6 +114,29 @@ public partial class FairnessPanel : LiveComponent
         finally
         {
             starting = false;
+        }
+    }
+
+    private void OpenSignOff(string decision) => (signing, error) = (decision, null);
+
+    private async Task SignOffAsync()
+    {
+        if (signing is null || report is null) return;
+        (error, signingBusy) = (null, true);
+        try
+        {
+            var actor = await CurrentUser.RequireAsync(Policies.SignOff);
+            // The report on screen is the one signed off: a recomputation that landed meanwhile is refused, not approved unseen.
+            signOff = await SignOffs.SignOffAsync(Version.Id, signing, signComment, actor, report.ComputedAt);
+            (signing, signComment) = (null, null);
+        }
+        catch (Exception ex) when (ex is FairnessSignOffException or UnauthorizedAccessException)
+        {
+            error = ex.Message;
+        }
+        finally
+        {
+            signingBusy = false;
         }
     }
 
