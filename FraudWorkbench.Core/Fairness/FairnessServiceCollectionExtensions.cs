@@ -1,11 +1,12 @@
 using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Monitoring;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FraudWorkbench.Core.Fairness;
 
 public static class FairnessServiceCollectionExtensions
 {
-    /// <summary>Fairness by protected group on a version's holdout: the job that computes it and the store that keeps it.</summary>
+    /// <summary>Fairness by protected group on a version's holdout (the job that computes it and the store that keeps it) and on production traffic (the monitoring job's daily step, any range on demand).</summary>
     public static IServiceCollection AddFairness(this IServiceCollection services)
     {
         services.AddOptions<FairnessOptions>().BindConfiguration(FairnessOptions.Section)
@@ -13,6 +14,11 @@ public static class FairnessServiceCollectionExtensions
         services.AddSingleton<FairnessStore>();
         services.AddJobHandler<FairnessJobHandler>();
         services.AddSingleton<IJobDescriber, FairnessJobSubjects>();
+        services.AddOptions<FairnessProductionOptions>().BindConfiguration(FairnessProductionOptions.Section)
+            .Validate(o => o.IsValid(), "FraudWorkbench:Fairness:Production needs MaxRowsPerWindow 100–1,000,000, MaxRowsPerRange 100–2,000,000, MaxRangeDays 1–800 and RecomputeDays 0–800.").ValidateOnStart();
+        services.AddSingleton<ProductionFairnessStore>();
+        services.AddSingleton<ProductionFairnessService>();
+        services.AddSingleton<IMonitoringWindowStep, FairnessMonitoringStep>();
         return services;
     }
 }
