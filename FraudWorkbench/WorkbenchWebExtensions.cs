@@ -164,6 +164,7 @@ public static class WorkbenchWebExtensions
         api.MapTrainingApi();
         api.MapRegistryApi();
         api.MapFairnessApi();
+        api.MapFairnessProductionApi();
         api.MapMonitoringApi();
         var scoring = app.MapGroup("");
         scoring.WithRequestTimeout(RequestTimeouts.Scoring);
