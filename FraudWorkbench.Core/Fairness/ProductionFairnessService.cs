@@ -65,8 +65,6 @@ public sealed class ProductionFairnessService(
         if (chosen is null) return new ProductionFairnessRange(registered.Name, from, to, listed, null);
         var (maturity, window) = await MaturityAsync(registered.Name, from, to, cancellationToken);
         var report = await ComputeAsync(chosen, from, to, maturity, window, limits.MaxRowsPerRange, grouping, cancellationToken);
-        if (grouping is not null && report is not null && report.Columns.Count > 0 && report.Groupings.Count == 0)
-            throw new ArgumentOutOfRangeException(nameof(grouping), $"No grouping '{grouping}': use a protected column ({string.Join(", ", report.Columns.Select(c => c.Name))}) or two or three of them joined by \"{FairnessGroups.Separator}\".");
         return new ProductionFairnessRange(registered.Name, from, to, listed, report);
     }
 
@@ -111,10 +109,13 @@ public sealed class ProductionFairnessService(
         var meanMaturity = rangeMature ? 1 : weight > 0 ? scores.Select((p, i) => p * rowMaturity[i]).Sum() / weight : rowMaturity.DefaultIfEmpty(0).Average();
         var coverage = columns.Select((c, k) => new ColumnCoverage(c.Name, rows.LongCount(r => r.Cells[k] is not null), rows.LongCount(r => r.Cells[k] is null))).ToList();
 
+        var all = ProductionFairness.Groupings(schema, cells);
+        if (only is not null && all.All(g => g.Name != only))
+            throw new ArgumentOutOfRangeException("grouping", $"No grouping '{only}': use a protected column ({string.Join(", ", columns.Select(c => c.Name))}) or two or three of them joined by \"{FairnessGroups.Separator}\", as the report names them.");
         var groupings = new List<ProductionGrouping>();
         if (rows.Count > 0)
         {
-            foreach (var grouping in ProductionFairness.Groupings(schema, cells).Where(g => only is null || g.Name == only))
+            foreach (var grouping in all.Where(g => only is null || g.Name == only))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 groupings.Add(ProductionFairness.Evaluate(grouping, labels, scores, expected, threshold, settings, options.Value.MaxParallelism));
