@@ -100,9 +100,9 @@ public partial class FairnessProductionPanel : LiveComponent
 
     private string SeriesChart()
     {
-        var (title, ratio) = FairnessProductionView.Describe(disparity);
+        var (axis, ratio) = FairnessProductionView.Describe(disparity);
         var points = FairnessProductionView.Points(series!, disparity);
-        return Charts.FairnessDisparitySeries($"{title} ({series!.Grouping})", points, ratio, name: $"{Model} {series.Grouping} {disparity} per day");
+        return Charts.FairnessDisparitySeries(axis, points, ratio, name: $"{Model} {series!.Grouping} {axis} per day");
     }
 
     private static string Share(long part, long whole) => whole == 0 ? "0 %" : Share((double)part / whole);

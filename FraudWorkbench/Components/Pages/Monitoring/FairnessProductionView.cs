@@ -20,10 +20,17 @@ public static class FairnessProductionView
         ($"{DisparityName.EqualizedOdds}|{DisparityName.Ratio}|{DisparityName.WorstCase}", "Equalized odds ratio (worst case)"),
     ];
 
-    public static (string Title, bool Ratio) Describe(string key)
+    /// <summary>The disparity's name for the chart's axis (short, so it fits the axis) and whether it is a ratio.</summary>
+    public static (string Axis, bool Ratio) Describe(string key)
     {
-        var label = Disparities.FirstOrDefault(d => d.Key == key).Label ?? key;
-        return (label, key.Split('|')[1] == DisparityName.Ratio);
+        var parts = key.Split('|');
+        var name = parts[0] switch
+        {
+            DisparityName.DemographicParity => "DP",
+            DisparityName.EqualOpportunity => "EO",
+            _ => "EOdds",
+        };
+        return ($"{name} {parts[1]}", parts[1] == DisparityName.Ratio);
     }
 
     /// <summary>One point per stored window: the realized between-groups disparity with its interval, and the estimate where labels matter (not for demographic parity, which needs none).</summary>
