@@ -165,6 +165,7 @@ public static class WorkbenchWebExtensions
         api.MapRegistryApi();
         api.MapFairnessApi();
         api.MapFairnessGateApi();
+        api.MapFairnessProductionApi();
         api.MapMonitoringApi();
         var scoring = app.MapGroup("");
         scoring.WithRequestTimeout(RequestTimeouts.Scoring);

@@ -9,7 +9,8 @@ namespace FraudWorkbench.Core.Monitoring;
 /// Decides drift for a closed window (an hour or a day) of every model with traffic in it, for each version that
 /// served it, and stores the decisions as the drift history; open monitoring pages hear of it at once.
 /// </summary>
-public sealed class MonitoringJobHandler(NpgsqlDataSource dataSource, MonitoringService monitoring, MonitoringStore store, EventHub events, TimeProvider time) : IJobHandler
+public sealed class MonitoringJobHandler(
+    NpgsqlDataSource dataSource, MonitoringService monitoring, MonitoringStore store, EventHub events, TimeProvider time, IEnumerable<IMonitoringWindowStep> steps) : IJobHandler
 {
     public const string HourKind = "monitoring.drift.hour";
     public const string DayKind = "monitoring.drift.day";
@@ -56,7 +57,14 @@ public sealed class MonitoringJobHandler(NpgsqlDataSource dataSource, Monitoring
             await events.PublishAsync(new MonitoringComputed(model.Key.Name, size, start), cancellationToken);
         }
 
-        return new { window = size, start, models = served.Select(s => s.Name).Distinct().Count(), rows = stored };
+        // Then the steps newer capabilities add (fairness of the day's traffic), each after the drift is safely stored.
+        var done = new List<object>();
+        foreach (var step in steps)
+        {
+            if (await step.RunAsync(size, start, cancellationToken) is { } result) done.Add(result);
+        }
+
+        return new { window = size, start, models = served.Select(s => s.Name).Distinct().Count(), rows = stored, steps = done };
     }
 }
 
