@@ -123,6 +123,11 @@ public sealed class FairnessApiTests(ScoringFixture fixture) : IClassFixture<Sco
     {
         var version = await ComputedAsync();
         var uncomputed = await fixture.RegisterAsync("cnp-fairness-unsigned", fixture.StrongRun);
+        // As a version registered before its gate computed the report: no report to sign off.
+        await using (var connection = new Npgsql.NpgsqlConnection(fixture.App.ConnectionString))
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection, "DELETE FROM model_fairness WHERE model_version_id = @id", new { id = uncomputed.Id });
+        }
         await fixture.App.Get<UserStore>().CreateAsync("signoff-reviewer@example.com", "Reviewer", Roles.Reviewer, "reviewer-password-2", "test");
         await fixture.App.Get<UserStore>().CreateAsync("signoff-scientist@example.com", "Scientist", Roles.DataScientist, "scientist-password-1", "test");
         using var reviewer = await fixture.App.SignedInClientAsync("signoff-reviewer@example.com", "reviewer-password-2");

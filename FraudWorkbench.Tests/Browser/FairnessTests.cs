@@ -28,7 +28,7 @@ public sealed class FairnessTests(ScoringFixture fixture, BrowserFixture browser
         // Registration computed the report with the gate, so the tab shows it at once.
         await Assertions.Expect(panel).ToHaveAttributeAsync("data-state", "ready");
 
-        await page.Locator("[data-testid=fairness-compute]").ClickAsync();
+        await page.Locator("[data-testid=fairness-recompute]").ClickAsync();
 
         // Recompute is the report's own job; the panel follows it and shows the new report when it is saved, without a reload.
         var deadline = DateTime.UtcNow.AddSeconds(30);
