@@ -103,9 +103,10 @@ public static class FairnessBenchmark
         if (options.Resamples > 0)
         {
             var perResample = (ours.EvaluateSeconds.Sum() - point.EvaluateSeconds.Sum()) / options.Resamples;
-            var drawing = ours.Groupings.Sum(g => DrawMilliseconds(g, DrawRuns));
+            var tables = ours.Groupings.Select(g => FairnessCells.Build(g, holdout.Labels, holdout.Scores, FairnessData.Threshold)).ToList();
+            var drawing = tables.Sum(c => DrawMilliseconds(c, DrawRuns));
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  per resample: {1000 * perResample:0.00} ms for the three groupings, each drawing {options.Rows:N0} rows one by one and walking them again for the groups and overall ({3.0 * options.Resamples * options.Rows:0.#e+00} row draws in all); of which drawing the rows (FairnessCalculator.Resample timed alone, {DrawRuns} times a grouping) {drawing:0.00} ms, the rest ({1000 * perResample - drawing:0.00} ms) the weighted walk over the rows in score order and the disparities"));
+                $"  per resample: {1000 * perResample:0.000} ms for the three groupings on {Environment.ProcessorCount} cores, each group drawing its cell counts (score bin x label: {string.Join(", ", tables.Select((c, i) => $"{ours.Results[i].Name} {c.Cells:N0} cells over {c.Bins} bins"))}) instead of its rows; of which drawing the cells (FairnessCells.Resample timed alone on one core, {DrawRuns} times a grouping) {drawing:0.000} ms, the rest the metrics from the cells and the disparities"));
         }
 
         var target = ours.Total <= TargetSeconds;
@@ -147,18 +148,16 @@ public static class FairnessBenchmark
         }
     }
 
-    public const int DrawRuns = 10;
+    public const int DrawRuns = 20;
 
-    /// <summary>Milliseconds of one <see cref="FairnessCalculator.Resample"/> of a grouping's rows (the mean of <paramref name="runs"/>, after one warm-up).</summary>
-    public static double DrawMilliseconds(Grouping grouping, int runs)
+    /// <summary>Milliseconds of one <see cref="FairnessCells.Resample"/> of a grouping's cells (the mean of <paramref name="runs"/>, after one warm-up).</summary>
+    public static double DrawMilliseconds(FairnessCells cells, int runs)
     {
-        var groups = new int[grouping.Count];
-        foreach (var g in grouping.Of) groups[g]++;
-        var weights = new int[grouping.Of.Length];
+        var drawn = new int[cells.Cells];
         var random = new Random(1);
-        FairnessCalculator.Resample(groups, random, weights);
+        cells.Resample(random, drawn);
         var watch = Stopwatch.StartNew();
-        for (var i = 0; i < runs; i++) FairnessCalculator.Resample(groups, random, weights);
+        for (var i = 0; i < runs; i++) cells.Resample(random, drawn);
         return watch.Elapsed.TotalMilliseconds / runs;
     }
 
