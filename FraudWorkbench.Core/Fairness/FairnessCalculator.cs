@@ -22,13 +22,23 @@ public static class FairnessCalculator
         Grouping grouping, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold, FairnessSettings settings, int maxParallelism = -1) =>
         Evaluate(grouping, labels, scores, threshold, settings, maxParallelism, FairnessCells.DefaultBins);
 
+    /// <summary>As above, with the rows already in score order: several groupings of the same rows share one sort.</summary>
+    public static GroupingFairness Evaluate(
+        Grouping grouping, FairnessCells.ScoreOrder sorted, double threshold, FairnessSettings settings, int maxParallelism = -1) =>
+        Evaluate(grouping, sorted, threshold, settings, maxParallelism, FairnessCells.DefaultBins);
+
     /// <param name="bins">Score bins of the resampled cells (<see cref="FairnessCells"/>); the point values do not depend on it.</param>
     internal static GroupingFairness Evaluate(
         Grouping grouping, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold, FairnessSettings settings, int maxParallelism, int bins)
     {
         if (labels.Count != scores.Count || grouping.Of.Length != scores.Count) throw new ArgumentException("Labels, scores and groups must have one entry per row.");
+        return Evaluate(grouping, FairnessCells.ScoreOrder.Of(labels, scores), threshold, settings, maxParallelism, bins);
+    }
+
+    internal static GroupingFairness Evaluate(Grouping grouping, FairnessCells.ScoreOrder sorted, double threshold, FairnessSettings settings, int maxParallelism, int bins)
+    {
         var groups = grouping.Count;
-        var cells = FairnessCells.Build(grouping, labels, scores, threshold, bins);
+        var cells = FairnessCells.Build(grouping, sorted, threshold, bins);
         var point = cells.Exact;
         var sizes = cells.Sizes;
         var eligible = Enumerable.Range(0, groups).Select(g => sizes[g] >= settings.MinGroupSize).ToArray();
@@ -49,7 +59,7 @@ public static class FairnessCalculator
         FairnessValue Interval(double? value, Func<int, double?> sample) =>
             samples.Length == 0 || value is null ? new FairnessValue(value) : Bounds(value, Enumerable.Range(0, samples.Length).Select(sample), alpha);
 
-        var total = scores.Count;
+        var total = grouping.Of.Length;
         GroupMetrics Group(int g, string name) => new(name, g < groups ? sizes[g] : total, total == 0 ? 0 : (g < groups ? (double)sizes[g] : total) / total, cells.Fraud[g],
             g < groups && !eligible[g] ? $"fewer than {settings.MinGroupSize} rows" : null,
             Metrics.Select((m, k) => (m, k)).ToDictionary(x => x.m, x => Interval(point[g, x.k], b => samples[b].Values[g, x.k])));

@@ -16,7 +16,7 @@ namespace FraudWorkbench.Core.Fairness;
 public sealed class FairnessCells
 {
     /// <summary>Score bins per grouping; see docs/fairness.md for the measured effect on the intervals.</summary>
-    public const int DefaultBins = 1000;
+    public const int DefaultBins = 200;
 
     // A group with at most this many rows per non-empty cell draws its rows one by one: n uniform draws cost less than
     // as many binomials, and the counts have the same multinomial distribution either way.
@@ -102,16 +102,14 @@ public sealed class FairnessCells
 
     /// <summary>
     /// Cells of <paramref name="grouping"/>'s groups over at most <paramref name="bins"/> score bins, and the exact point
-    /// metrics. One sort of all rows by score serves both; the walk in score order then visits each row once.
+    /// metrics, from the rows in score order (<see cref="ScoreOrder"/>: one sort serves every grouping of the same rows).
     /// </summary>
-    public static FairnessCells Build(Grouping grouping, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold, int bins = DefaultBins)
+    public static FairnessCells Build(Grouping grouping, ScoreOrder sorted, double threshold, int bins = DefaultBins)
     {
-        var n = scores.Count;
+        var n = sorted.Rows.Length;
+        if (grouping.Of.Length != n) throw new ArgumentException("The grouping and the sorted rows must have one entry per row.");
         var groups = grouping.Count;
-        var keys = new double[n];
-        var order = new int[n];
-        for (var r = 0; r < n; r++) (keys[r], order[r]) = (-scores[r], r);
-        Array.Sort(keys, order);
+        var (keys, order, fraudSorted) = (sorted.Keys, sorted.Rows, sorted.Labels);
 
         var distinct = n == 0 ? 0 : 1;
         for (var i = 1; i < n; i++)
@@ -140,9 +138,8 @@ public sealed class FairnessCells
                 flaggedBins.Add(score >= threshold);
             }
 
-            var r = order[i];
-            var g = grouping.Of[r];
-            var y = labels[r];
+            var g = grouping.Of[order[i]];
+            var y = fraudSorted[i];
             var flagged = score >= threshold;
             exact[g].Add(score, y, flagged);
             exact[groups].Add(score, y, flagged);
@@ -173,6 +170,10 @@ public sealed class FairnessCells
             }
         }
     }
+
+    /// <summary>As <see cref="Build(Grouping, ScoreOrder, double, int)"/>, sorting the rows first.</summary>
+    public static FairnessCells Build(Grouping grouping, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold, int bins = DefaultBins) =>
+        Build(grouping, ScoreOrder.Of(labels, scores), threshold, bins);
 
     /// <summary>
     /// One bootstrap resample: each group draws as many rows as it has from its own cells only (so every group keeps its
@@ -267,6 +268,33 @@ public sealed class FairnessCells
         // Box–Muller; 1 − u keeps the logarithm finite.
         var u = 1 - random.NextDouble();
         return Math.Sqrt(-2 * Math.Log(u)) * Math.Cos(2 * Math.PI * random.NextDouble());
+    }
+
+    /// <summary>All rows by score from the highest (ties in any order), with their labels in that order.</summary>
+    public sealed class ScoreOrder
+    {
+        private ScoreOrder(double[] keys, int[] rows, bool[] labels) => (Keys, Rows, Labels) = (keys, rows, labels);
+
+        /// <summary>Minus each score, ascending (so the scores descend).</summary>
+        internal double[] Keys { get; }
+
+        internal int[] Rows { get; }
+
+        internal bool[] Labels { get; }
+
+        public static ScoreOrder Of(IReadOnlyList<bool> labels, IReadOnlyList<double> scores)
+        {
+            if (labels.Count != scores.Count) throw new ArgumentException("Labels and scores must have one entry per row.");
+            var n = scores.Count;
+            var keys = new double[n];
+            var rows = new int[n];
+            for (var r = 0; r < n; r++) (keys[r], rows[r]) = (-scores[r], r);
+            // Array.Sort on primitive keys: far faster than ordering through IReadOnlyList with a lambda.
+            Array.Sort(keys, rows);
+            var sortedLabels = new bool[n];
+            for (var i = 0; i < n; i++) sortedLabels[i] = labels[rows[i]];
+            return new ScoreOrder(keys, rows, sortedLabels);
+        }
     }
 
     /// <summary>Buffers one thread reuses across resamples.</summary>
