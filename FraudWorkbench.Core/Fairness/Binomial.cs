@@ -10,6 +10,10 @@ public static class Binomial
 {
     private const double InversionLimit = 30;
 
+    // 1 / x for the inversion's steps: its bound, n·p + 10·√(n·p·q + 1), stays under 90 when n·p ≤ 30, and a
+    // multiplication is several times faster than the division it replaces in the loop.
+    private static readonly double[] Reciprocal = [.. Enumerable.Range(0, 128).Select(x => x == 0 ? 0 : 1.0 / x)];
+
     public static long Sample(Random random, long n, double p)
     {
         if (n <= 0 || p <= 0) return 0;
@@ -28,6 +32,7 @@ public static class Binomial
         var qn = Math.Exp(n * LogOnePlus(-p));
         var np = n * p;
         var bound = (long)Math.Min(n, np + (10 * Math.Sqrt((np * q) + 1)));
+        var odds = p / q;
         long x = 0;
         var px = qn;
         var u = random.NextDouble();
@@ -44,7 +49,7 @@ public static class Binomial
             else
             {
                 u -= px;
-                px = (n - x + 1) * p * px / (x * q);
+                px *= (n - x + 1) * odds * (x < Reciprocal.Length ? Reciprocal[x] : 1.0 / x);
             }
         }
 

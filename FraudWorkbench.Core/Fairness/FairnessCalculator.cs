@@ -74,7 +74,8 @@ public static class FairnessCalculator
     /// <summary>The percentile interval of the resampled values (numpy's linear interpolation), ignoring resamples where the value was undefined.</summary>
     private static FairnessValue Bounds(double? value, IEnumerable<double?> resampled, double alpha)
     {
-        var sorted = resampled.Where(v => v is not null).Select(v => v!.Value).Order().ToArray();
+        var sorted = resampled.OfType<double>().ToArray();
+        Array.Sort(sorted);
         return sorted.Length == 0 ? new FairnessValue(value) : new FairnessValue(value, Quantile(sorted, alpha), Quantile(sorted, 1 - alpha));
     }
 
@@ -137,32 +138,52 @@ public static class FairnessCalculator
         return new Comparison(groups, values[eligible.Length, metric]);
     }
 
-    /// <summary>The groups that can be compared on one metric, and the metric over all rows.</summary>
-    private sealed class Comparison(List<(int Group, double Value)> groups, double? overall)
+    /// <summary>The groups that can be compared on one metric, and the metric over all rows (highest and lowest found once: every resample asks for them many times).</summary>
+    private sealed class Comparison
     {
-        public int Highest => groups.Count < 2 ? -1 : groups.MaxBy(g => g.Value).Group;
+        private readonly int count;
+        private readonly double max = double.NegativeInfinity;
+        private readonly double min = double.PositiveInfinity;
+        private readonly double worstToOverall;
+        private readonly double? overall;
 
-        public int Lowest => groups.Count < 2 ? -1 : groups.MinBy(g => g.Value).Group;
+        public Comparison(List<(int Group, double Value)> groups, double? overall)
+        {
+            (count, this.overall, Highest, Lowest) = (groups.Count, overall, -1, -1);
+            if (count < 2) return;
+            foreach (var (group, value) in groups)
+            {
+                // Strict comparisons keep the first group on ties, as MaxBy and MinBy did.
+                if (value > max) (max, Highest) = (value, group);
+                if (value < min) (min, Lowest) = (value, group);
+            }
+
+            if (overall is { } o)
+            {
+                worstToOverall = 0;
+                foreach (var (_, value) in groups) worstToOverall = Math.Max(worstToOverall, Math.Abs(value - o));
+            }
+        }
+
+        public int Highest { get; }
+
+        public int Lowest { get; }
 
         public double? Difference(bool between)
         {
-            if (groups.Count < 2) return null;
-            if (between) return groups.Max(g => g.Value) - groups.Min(g => g.Value);
-            return overall is { } o ? groups.Max(g => Math.Abs(g.Value - o)) : null;
+            if (count < 2) return null;
+            if (between) return max - min;
+            return overall is not null ? worstToOverall : null;
         }
 
         public double? Ratio(bool between)
         {
-            if (groups.Count < 2) return null;
-            if (between)
-            {
-                var max = groups.Max(g => g.Value);
-                return max > 0 ? groups.Min(g => g.Value) / max : null;
-            }
+            if (count < 2) return null;
+            if (between) return max > 0 ? min / max : null;
 
             // Fairlearn's to_overall ratio: each group / overall, inverted where above 1, the smallest.
             if (overall is not { } o || o <= 0) return null;
-            return groups.Min(g => g.Value <= o ? g.Value / o : g.Value == 0 ? 0 : o / g.Value);
+            return Math.Min(min / o, max == 0 ? 0 : o / max);
         }
     }
 }

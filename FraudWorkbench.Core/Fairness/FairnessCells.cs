@@ -109,12 +109,12 @@ public sealed class FairnessCells
         var n = sorted.Rows.Length;
         if (grouping.Of.Length != n) throw new ArgumentException("The grouping and the sorted rows must have one entry per row.");
         var groups = grouping.Count;
-        var (keys, order, fraudSorted) = (sorted.Keys, sorted.Rows, sorted.Labels);
+        var (descending, order, fraudSorted) = (sorted.Scores, sorted.Rows, sorted.Labels);
 
         var distinct = n == 0 ? 0 : 1;
         for (var i = 1; i < n; i++)
         {
-            if (keys[i] != keys[i - 1]) distinct++;
+            if (descending[i] != descending[i - 1]) distinct++;
         }
 
         var everyScore = distinct <= bins;
@@ -128,11 +128,11 @@ public sealed class FairnessCells
         var current = -1;
         for (var i = 0; i < n; i++)
         {
-            var score = -keys[i];
-            var tie = i > 0 && keys[i] == keys[i - 1];
+            var score = descending[i];
+            var tie = i > 0 && score == descending[i - 1];
             // A new bin where the score changes and either every score is its own bin, the bin has its share of the
             // rows, or the threshold lies between this score and the previous one.
-            if (i == 0 || (!tie && (everyScore || (long)i * bins >= (long)(current + 1) * n || (-keys[i - 1] >= threshold) != (score >= threshold))))
+            if (i == 0 || (!tie && (everyScore || (long)i * bins >= (long)(current + 1) * n || (descending[i - 1] >= threshold) != (score >= threshold))))
             {
                 current++;
                 flaggedBins.Add(score >= threshold);
@@ -270,13 +270,15 @@ public sealed class FairnessCells
         return Math.Sqrt(-2 * Math.Log(u)) * Math.Cos(2 * Math.PI * random.NextDouble());
     }
 
-    /// <summary>All rows by score from the highest (ties in any order), with their labels in that order.</summary>
+    /// <summary>All rows by score from the highest (equal scores in row order), with their labels in that order.</summary>
     public sealed class ScoreOrder
     {
-        private ScoreOrder(double[] keys, int[] rows, bool[] labels) => (Keys, Rows, Labels) = (keys, rows, labels);
+        private const ulong Sign = 1UL << 63;
 
-        /// <summary>Minus each score, ascending (so the scores descend).</summary>
-        internal double[] Keys { get; }
+        private ScoreOrder(double[] scores, int[] rows, bool[] labels) => (Scores, Rows, Labels) = (scores, rows, labels);
+
+        /// <summary>The scores, highest first.</summary>
+        internal double[] Scores { get; }
 
         internal int[] Rows { get; }
 
@@ -286,14 +288,58 @@ public sealed class FairnessCells
         {
             if (labels.Count != scores.Count) throw new ArgumentException("Labels and scores must have one entry per row.");
             var n = scores.Count;
-            var keys = new double[n];
-            var rows = new int[n];
-            for (var r = 0; r < n; r++) (keys[r], rows[r]) = (-scores[r], r);
-            // Array.Sort on primitive keys: far faster than ordering through IReadOnlyList with a lambda.
-            Array.Sort(keys, rows);
+            var keys = new ulong[n];
+            for (var r = 0; r < n; r++)
+            {
+                // The bit pattern made to sort as the number does (negatives' bits flipped, positives' sign bit set),
+                // then complemented so the highest score comes first; −0 counts as 0, the same score.
+                var bits = BitConverter.DoubleToUInt64Bits(scores[r] == 0 ? 0.0 : scores[r]);
+                keys[r] = ~((bits & Sign) != 0 ? ~bits : bits | Sign);
+            }
+
+            var rows = RadixOrder(keys);
+            var sortedScores = new double[n];
             var sortedLabels = new bool[n];
-            for (var i = 0; i < n; i++) sortedLabels[i] = labels[rows[i]];
-            return new ScoreOrder(keys, rows, sortedLabels);
+            for (var i = 0; i < n; i++) (sortedScores[i], sortedLabels[i]) = (scores[rows[i]], labels[rows[i]]);
+            return new ScoreOrder(sortedScores, rows, sortedLabels);
+        }
+
+        /// <summary>
+        /// The rows in ascending key order: a stable least-significant-byte radix sort, eight passes at most (a byte every
+        /// key shares is skipped). A million rows sort in a few tens of milliseconds, several times faster than
+        /// Array.Sort's comparisons, and the sort is a large part of the point metrics' time.
+        /// </summary>
+        internal static int[] RadixOrder(ulong[] keys)
+        {
+            var n = keys.Length;
+            var rows = new int[n];
+            for (var i = 0; i < n; i++) rows[i] = i;
+            if (n < 2) return rows;
+            var counts = new int[8 * 256];
+            foreach (var key in keys)
+            {
+                for (var d = 0; d < 8; d++) counts[(d * 256) + (int)((key >> (8 * d)) & 0xFF)]++;
+            }
+
+            var (fromKeys, fromRows) = ((ulong[])keys.Clone(), rows);
+            var (toKeys, toRows) = (new ulong[n], new int[n]);
+            var offsets = new int[256];
+            for (var d = 0; d < 8; d++)
+            {
+                var shift = 8 * d;
+                if (counts[(d * 256) + (int)((fromKeys[0] >> shift) & 0xFF)] == n) continue;
+                var total = 0;
+                for (var b = 0; b < 256; b++) (offsets[b], total) = (total, total + counts[(d * 256) + b]);
+                for (var i = 0; i < n; i++)
+                {
+                    var at = offsets[(int)((fromKeys[i] >> shift) & 0xFF)]++;
+                    (toKeys[at], toRows[at]) = (fromKeys[i], fromRows[i]);
+                }
+
+                (fromKeys, toKeys, fromRows, toRows) = (toKeys, fromKeys, toRows, fromRows);
+            }
+
+            return fromRows;
         }
     }
 

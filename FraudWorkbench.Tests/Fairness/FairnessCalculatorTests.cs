@@ -280,6 +280,31 @@ public sealed class FairnessCalculatorTests
         Assert.InRange(worst, 0, 0.15);
     }
 
+    [Fact]
+    public void ScoreOrder_ScoresWithTiesSignsAndZeros_HighestFirstEqualScoresInRowOrder()
+    {
+        var random = new Random(3);
+        // Ties (two decimals), negatives, both zeros, tiny and huge magnitudes: every byte of the bit patterns varies.
+        var scores = Enumerable.Range(0, 50_000).Select(i => (i % 7) switch
+        {
+            0 => Math.Round(random.NextDouble(), 2),
+            1 => -Math.Round(random.NextDouble(), 2),
+            2 => i % 2 == 0 ? 0.0 : -0.0,
+            3 => random.NextDouble() * 1e-300,
+            4 => random.NextDouble() * 1e300,
+            _ => random.NextDouble(),
+        }).ToArray();
+        var labels = scores.Select((_, i) => i % 3 == 0).ToArray();
+
+        var sorted = FairnessCells.ScoreOrder.Of(labels, scores);
+
+        // The order LINQ's stable OrderByDescending gives (0.0 and −0.0 are one value there too, kept in row order).
+        var expected = Enumerable.Range(0, scores.Length).OrderByDescending(r => scores[r]).ToArray();
+        Assert.Equal(expected, sorted.Rows);
+        Assert.Equal(expected.Select(r => scores[r]), sorted.Scores);
+        Assert.Equal(expected.Select(r => labels[r]), sorted.Labels);
+    }
+
     /// <summary>Every number with its interval: each group's metrics, overall's, then the disparities.</summary>
     private static IEnumerable<FairnessValue> Values(GroupingFairness result) =>
         result.Groups.Append(result.Overall).SelectMany(g => FairnessMetric.All.Select(m => g.Metrics[m])).Concat(result.Disparities.Select(d => d.Value));
