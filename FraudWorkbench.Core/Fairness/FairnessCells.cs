@@ -7,16 +7,19 @@ namespace FraudWorkbench.Core.Fairness;
 /// <remarks>
 /// Drawing a group's n rows with replacement and counting them into cells is exactly a multinomial draw of the cell
 /// counts (n; each cell's share), so a resample costs one draw per non-empty cell instead of one per row. The bins are
-/// equal-count slices of all rows in score order (ties never split, and the decision threshold is always a bin edge, so
-/// the confusion counts of a resample are exact); with no more distinct scores than bins each score is its own bin and
-/// the cell bootstrap is the row bootstrap. ROC-AUC and average precision of a resample treat a bin as one tied step;
+/// slices of all rows in score order holding at most a set share of each class (ties never split, and the decision
+/// threshold is always a bin edge, so the confusion counts of a resample are exact); with no more distinct scores than
+/// bins each score is its own bin and the cell bootstrap is the row bootstrap. ROC-AUC and average precision of a resample treat a bin as one tied step;
 /// the mean score of a resample is Σ count × cell mean plus a normal term with the within-cell variance the drawn
 /// rows would add (the first two moments of the row bootstrap's sum).
 /// </remarks>
 public sealed class FairnessCells
 {
-    /// <summary>Score bins per grouping; see docs/fairness.md for the measured effect on the intervals.</summary>
-    public const int DefaultBins = 200;
+    /// <summary>
+    /// Bins per class: a bin holds at most 1/100 of the fraud rows and 1/100 of the others (so at most about 200 bins,
+    /// more where the threshold or ties cut); see docs/fairness.md for the measured effect on the intervals.
+    /// </summary>
+    public const int DefaultBins = 100;
 
     // A group with at most this many rows per non-empty cell draws its rows one by one: n uniform draws cost less than
     // as many binomials, and the counts have the same multinomial distribution either way.
@@ -72,7 +75,7 @@ public sealed class FairnessCells
         binnedPoint = Values(workspace, random: null);
     }
 
-    /// <summary>Score bins actually used (fewer than asked when there are fewer distinct scores).</summary>
+    /// <summary>Score bins actually used (each distinct score its own bin when there are at most twice the bins asked).</summary>
     public int Bins { get; }
 
     /// <summary>Rows per group.</summary>
@@ -117,7 +120,13 @@ public sealed class FairnessCells
             if (descending[i] != descending[i - 1]) distinct++;
         }
 
-        var everyScore = distinct <= bins;
+        var everyScore = distinct <= 2 * bins;
+        // Each bin holds at most 1/bins of the fraud rows and 1/bins of the others: equal-count bins over all rows would
+        // put a large share of the rare fraud rows into the few top bins, where the curves need them apart.
+        long fraudRows = 0;
+        foreach (var y in fraudSorted) fraudRows += y ? 1 : 0;
+        double fraudPerBin = Math.Max(1.0, (double)fraudRows / bins), legitPerBin = Math.Max(1.0, (double)(n - fraudRows) / bins);
+        long binFraud = 0, binLegit = 0;
         var exact = new Curve[groups + 1];
         var open = new Accumulator[groups, 2];
         var openBin = new int[groups];
@@ -132,14 +141,17 @@ public sealed class FairnessCells
             var tie = i > 0 && score == descending[i - 1];
             // A new bin where the score changes and either every score is its own bin, the bin has its share of the
             // rows, or the threshold lies between this score and the previous one.
-            if (i == 0 || (!tie && (everyScore || (long)i * bins >= (long)(current + 1) * n || (descending[i - 1] >= threshold) != (score >= threshold))))
+            if (i == 0 || (!tie && (everyScore || binFraud >= fraudPerBin || binLegit >= legitPerBin || (descending[i - 1] >= threshold) != (score >= threshold))))
             {
                 current++;
+                (binFraud, binLegit) = (0, 0);
                 flaggedBins.Add(score >= threshold);
             }
 
             var g = grouping.Of[order[i]];
             var y = fraudSorted[i];
+            if (y) binFraud++;
+            else binLegit++;
             var flagged = score >= threshold;
             exact[g].Add(score, y, flagged);
             exact[groups].Add(score, y, flagged);

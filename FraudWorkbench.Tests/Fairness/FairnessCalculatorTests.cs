@@ -183,7 +183,7 @@ public sealed class FairnessCalculatorTests
     {
         // A cell with share s of a group of n rows: mean n·s, variance n·s·(1 − s), as drawing the rows would give.
         var (grouping, labels, scores) = Generated(new Random(4), [20_000]);
-        var cells = FairnessCells.Build(grouping, labels, scores, Threshold, bins: 50);
+        var cells = FairnessCells.Build(grouping, labels, scores, Threshold, bins: 25);
         var drawn = new int[cells.Cells];
         var random = new Random(8);
         const int resamples = 4_000;
@@ -195,7 +195,7 @@ public sealed class FairnessCalculatorTests
             for (var c = 0; c < cells.Cells; c++) (sums[c], squares[c]) = (sums[c] + drawn[c], squares[c] + ((double)drawn[c] * drawn[c]));
         }
 
-        Assert.InRange(cells.Cells, 60, 100); // 50 bins × both labels where both occur
+        Assert.True(cells.Cells > 40, $"{cells.Cells}"); // up to 25 bins a class, both labels in most
         foreach (var c in new[] { 0, cells.Cells / 2, cells.Cells - 1 })
         {
             var share = cells.Count(c) / 20_000.0;
@@ -254,13 +254,13 @@ public sealed class FairnessCalculatorTests
 
     [Theory]
     [InlineData(FairnessCells.DefaultBins)]
-    [InlineData(50)]
+    [InlineData(25)]
     public void Evaluate_ContinuousScores_CellIntervalsAgreeWithTheRowBootstrap(int bins)
     {
         // The cell bootstrap against the per-row bootstrap it replaced (rows drawn within each group, every metric
         // recomputed from the drawn rows), 1,000 resamples each. Both are Monte Carlo: two per-row bootstraps with
         // different seeds differ by up to ~10 % of an interval's width on these data (measured: 9.4 %), and so do the
-        // cells with 50 to 1,000 bins; 15 % is above that noise and far below a wrong spread or a shifted level.
+        // cells with 25 to 1,000 bins; 15 % is above that noise and far below a wrong spread or a shifted level.
         var (grouping, labels, scores, settings, rows) = Continuous.Value;
 
         var cells = FairnessCalculator.Evaluate(grouping, labels, scores, Threshold, settings, -1, bins);
