@@ -16,10 +16,11 @@ namespace FraudWorkbench.Core.Fairness;
 public sealed class FairnessCells
 {
     /// <summary>
-    /// Bins per class: a bin holds at most 1/100 of the fraud rows and 1/100 of the others (so at most about 200 bins,
-    /// more where the threshold or ties cut); see docs/fairness.md for the measured effect on the intervals.
+    /// Bins per class: a bin holds at most 1/50 of the fraud rows and 1/50 of the others (so about 100 bins, a few
+    /// more where the threshold cuts). The cost of a resample follows the cells; 25 and 100 a class gave intervals as
+    /// close to the per-row bootstrap's as two per-row bootstraps are to each other (docs/fairness.md).
     /// </summary>
-    public const int DefaultBins = 100;
+    public const int DefaultBins = 50;
 
     // A group with at most this many rows per non-empty cell draws its rows one by one: n uniform draws cost less than
     // as many binomials, and the counts have the same multinomial distribution either way.

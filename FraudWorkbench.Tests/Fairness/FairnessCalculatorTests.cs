@@ -209,13 +209,13 @@ public sealed class FairnessCalculatorTests
     [Fact]
     public void Evaluate_OneResample_SameAsThePointMetricsOfTheDrawnCellsRepeated()
     {
-        // Scores rounded to two decimals: each score is its own bin, so a resample of cells is a resample of rows. With
+        // Scores in steps of 0.02 (51 values): each score is its own bin, so a resample of cells is a resample of rows. With
         // one resample the interval's bounds are that resample's values: they must equal the metrics of a data set
         // holding each cell's score and label as many times as the cell was drawn.
         var random = new Random(5);
         var n = 400;
         var values = Enumerable.Range(0, n).Select(_ => random.Next(3) == 0 ? "a" : "b").ToArray();
-        var scores = Enumerable.Range(0, n).Select(_ => Math.Round(random.NextDouble(), 2)).ToArray();
+        var scores = Enumerable.Range(0, n).Select(_ => Math.Round(random.NextDouble() * 50) / 50).ToArray();
         var labels = scores.Select(s => random.NextDouble() < s * 0.5).ToArray();
         var grouping = FairnessGroups.FromValues("g", values);
         var settings = new FairnessSettings(MinGroupSize: 1, Resamples: 1, Seed: 9);
@@ -255,6 +255,7 @@ public sealed class FairnessCalculatorTests
     [Theory]
     [InlineData(FairnessCells.DefaultBins)]
     [InlineData(25)]
+    [InlineData(100)]
     public void Evaluate_ContinuousScores_CellIntervalsAgreeWithTheRowBootstrap(int bins)
     {
         // The cell bootstrap against the per-row bootstrap it replaced (rows drawn within each group, every metric
