@@ -35,7 +35,8 @@ public static class FairnessAnalysis
             .Select(c => FairnessGroups.Of(c, schema.IndexOf(c.Name), rows)).ToList();
         var crossings = Combinations(singles.Count, 2).Concat(Combinations(singles.Count, 3)).Take(MaxCrossings)
             .Select(combo => FairnessGroups.Cross([.. combo.Select(i => singles[i])]));
-        return ([.. singles.Concat(crossings).Select(g => FairnessCalculator.Evaluate(g, labels, scores, threshold, settings, maxParallelism))],
+        var sorted = FairnessCells.ScoreOrder.Of(labels, scores);
+        return ([.. singles.Concat(crossings).Select(g => FairnessCalculator.Evaluate(g, sorted, threshold, settings, maxParallelism))],
             [.. singles.Select(g => ThresholdWhatIf.Compute(g, labels, scores, settings.MinGroupSize))]);
     }
 

@@ -55,23 +55,76 @@ public static class FairnessGroups
     public static Grouping Of(DatasetColumn column, int index, IReadOnlyList<string?[]> rows)
     {
         var bands = column.AgeBands is { Count: > 0 } b && ColumnType.IsNumeric(column.Type) ? b : null;
-        var values = new string[rows.Count];
+        // A protected column holds few distinct cells (sexes, ages, countries): each distinct cell is read and banded
+        // once, and every row gets its cell's code, instead of parsing a million cells.
+        var codes = new Dictionary<string, int>(StringComparer.Ordinal);
+        var values = new List<string>();
+        var of = new int[rows.Count];
+        var nullCode = -1;
         for (var r = 0; r < rows.Count; r++)
         {
             var cell = rows[r][index];
-            if (cell is null || CsvFile.IsMissing(cell)) values[r] = Missing;
-            else if (bands is null) values[r] = cell.Trim();
-            else values[r] = double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x) ? Band(x, bands) : Missing;
+            if (cell is null)
+            {
+                if (nullCode < 0)
+                {
+                    nullCode = values.Count;
+                    values.Add(Missing);
+                }
+
+                of[r] = nullCode;
+                continue;
+            }
+
+            if (!codes.TryGetValue(cell, out var code))
+            {
+                codes[cell] = code = values.Count;
+                values.Add(Value(cell, bands));
+            }
+
+            of[r] = code;
         }
 
-        return FromValues(column.Name, values, bands is null ? null : BandLabels(bands));
+        return FromCodes(column.Name, values, of, bands is null ? null : BandLabels(bands));
+    }
+
+    private static string Value(string cell, IReadOnlyList<double>? bands)
+    {
+        if (CsvFile.IsMissing(cell)) return Missing;
+        if (bands is null) return cell.Trim();
+        return double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x) ? Band(x, bands) : Missing;
     }
 
     /// <summary>Groups from each row's value; <paramref name="order"/> fixes the order of known values (bands), else by count.</summary>
     public static Grouping FromValues(string name, IReadOnlyList<string> values, IReadOnlyList<string>? order = null)
     {
+        var codes = new Dictionary<string, int>(StringComparer.Ordinal);
+        var distinct = new List<string>();
+        var of = new int[values.Count];
+        for (var r = 0; r < values.Count; r++)
+        {
+            if (!codes.TryGetValue(values[r], out var code))
+            {
+                codes[values[r]] = code = distinct.Count;
+                distinct.Add(values[r]);
+            }
+
+            of[r] = code;
+        }
+
+        return FromCodes(name, distinct, of, order);
+    }
+
+    /// <summary>
+    /// Groups from each row's code into <paramref name="values"/> (several codes may share a value); <paramref name="of"/>
+    /// is rewritten in place from codes to group numbers.
+    /// </summary>
+    private static Grouping FromCodes(string name, IReadOnlyList<string> values, int[] of, IReadOnlyList<string>? order)
+    {
+        var perCode = new int[values.Count];
+        foreach (var code in of) perCode[code]++;
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var v in values) counts[v] = counts.GetValueOrDefault(v) + 1;
+        for (var c = 0; c < values.Count; c++) counts[values[c]] = counts.GetValueOrDefault(values[c]) + perCode[c];
         var present = counts.Keys.Where(v => v != Missing).ToList();
         List<string> kept;
         var bucketed = 0;
@@ -90,8 +143,8 @@ public static class FairnessGroups
         if (bucketed > 0) labels.Add(Other);
         if (counts.ContainsKey(Missing)) labels.Add(Missing);
         var number = labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i, StringComparer.Ordinal);
-        var of = new int[values.Count];
-        for (var r = 0; r < values.Count; r++) of[r] = number.TryGetValue(values[r], out var g) ? g : number[Other];
+        var group = values.Select(v => number.TryGetValue(v, out var g) ? g : number[Other]).ToArray();
+        for (var r = 0; r < of.Length; r++) of[r] = group[of[r]];
         return new Grouping(name, labels, of, bucketed);
     }
 
