@@ -101,7 +101,7 @@ public static class ProductionFairness
         var weights = new int[order.Length];
         for (var b = 0; b < resamples; b++)
         {
-            FairnessCalculator.Resample(sizes, new Random(unchecked((settings.Seed * 1_000_003) + b)), weights);
+            Resample(sizes, new Random(unchecked((settings.Seed * 1_000_003) + b)), weights);
             sampled[b] = Sums(group, q, flagged, groups, weights);
             sampledDisparities[b] = [.. Disparities(sampled[b], eligible, grouping.Labels).Select(d => d.Value.Value)];
         }
@@ -149,6 +149,22 @@ public static class ProductionFairness
     }
 
     private const int ExpectedFraudSlot = 5;
+
+    /// <summary>
+    /// One within-group bootstrap resample of rows laid out group after group: how many times each position is drawn when
+    /// every group draws as many rows as it has from its own rows. Rows, not cells, because each row carries its own
+    /// expected fraud q; the range's row cap keeps this to at most a few tens of thousands of draws per resample.
+    /// </summary>
+    private static void Resample(IReadOnlyList<int> sizes, Random random, int[] weights)
+    {
+        Array.Clear(weights);
+        var offset = 0;
+        foreach (var size in sizes)
+        {
+            for (var i = 0; i < size; i++) weights[offset + random.Next(size)]++;
+            offset += size;
+        }
+    }
 
     /// <summary>Per group (and overall, the last row): TPR, FPR, FNR, precision, fraud rate, and the expected fraud count.</summary>
     private static double?[,] Sums(int[] group, double[] q, bool[] flagged, int groups, int[]? weights)
