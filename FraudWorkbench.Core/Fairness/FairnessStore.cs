@@ -48,7 +48,7 @@ public sealed class FairnessStore(NpgsqlDataSource dataSource, EventHub events, 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await AuditLog.WriteAsync(transaction, time.GetUtcNow().UtcDateTime, actor, "fairness.export", "model-version", report.VersionId.ToString(),
-            new { format, sha256, model = report.Model, version = report.Version, computedAt = report.ComputedAt }, cancellationToken);
+            new { format, sha256, model = report.Model, version = report.Version, subject = report.Subject, computedAt = report.ComputedAt }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 

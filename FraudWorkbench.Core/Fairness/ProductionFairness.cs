@@ -1,3 +1,4 @@
+using System.Globalization;
 using FraudWorkbench.Core.Data;
 
 namespace FraudWorkbench.Core.Fairness;
@@ -29,7 +30,22 @@ public sealed record ProductionGrouping(string Name, GroupingFairness Realized, 
 public sealed record ProductionFairnessReport(
     string Model, Guid VersionId, int Version, DateOnly From, DateOnly To, long Predictions, int Sampled, long Labelled, long FraudLabels,
     double Maturity, bool Mature, int LabelWindowDays, double Threshold, IReadOnlyList<ProtectedColumn> Columns, IReadOnlyList<ColumnCoverage> Coverage,
-    FairnessSettings Settings, IReadOnlyList<ProductionGrouping> Groupings, DateTime ComputedAt);
+    FairnessSettings Settings, IReadOnlyList<ProductionGrouping> Groupings, DateTime ComputedAt)
+{
+    /// <summary>What the range covers, in the words a report file uses.</summary>
+    public string Subject => string.Create(CultureInfo.InvariantCulture,
+        $"production {From:yyyy-MM-dd} to {To:yyyy-MM-dd} ({Predictions:N0} predictions{(Sampled < Predictions ? $", a uniform sample of {Sampled:N0} computed on" : "")}; {Labelled:N0} labelled, {FraudLabels:N0} fraud; labels {(Mature ? "mature: final" : $"{Maturity:0%} in: provisional")})");
+
+    /// <summary>
+    /// The range as a report document, for the same HTML and PDF files as a holdout report: every grouping twice, realized
+    /// (unlabelled predictions counted as legitimate) then estimated (CBPE-style), named so.
+    /// </summary>
+    public FairnessReport AsReport() => new(VersionId, Model, Version, Subject, Sampled, FraudLabels, Threshold, Columns, Settings,
+        [.. Groupings.SelectMany(g => new[] { g.Realized with { Name = g.Name + RealizedSuffix }, g.Estimated with { Name = g.Name + EstimatedSuffix } })], ComputedAt);
+
+    public const string RealizedSuffix = " · realized";
+    public const string EstimatedSuffix = " · estimated (CBPE-style)";
+}
 
 /// <summary>
 /// Production fairness from logged predictions: the same groups and the same calculator as the holdout report for the

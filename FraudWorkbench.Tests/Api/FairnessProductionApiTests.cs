@@ -95,4 +95,47 @@ public sealed class FairnessProductionApiTests(ScoringFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Equal("from", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
     }
+
+    [Fact]
+    public async Task ExportRange_SeededTraffic_HtmlAndPdfWithRealizedAndEstimatedGroups_ChecksumAudited_NoTraffic404()
+    {
+        var traffic = await PerformanceTraffic.SeedAsync(fixture, "api-fairness-production-report", days: 2, perDay: 60);
+        using var client = fixture.Client();
+        var range = $"from={Today.AddDays(-1):yyyy-MM-dd}&to={Today:yyyy-MM-dd}";
+        var report = (await client.GetFromJsonAsync<JsonElement>($"/api/v1/models/{traffic.Model}/fairness?{range}")).GetProperty("report");
+
+        var html = await client.GetAsync($"/api/v1/models/{traffic.Model}/fairness/report.html?{range}");
+        var pdf = await client.GetAsync($"/api/v1/models/{traffic.Model}/fairness/report.pdf?{range}");
+        var quiet = await client.GetAsync($"/api/v1/models/{traffic.Model}/fairness/report.html?from=2026-01-01&to=2026-01-02");
+        var bad = await client.GetAsync($"/api/v1/models/{traffic.Model}/fairness/report.pdf?to=yesterday");
+
+        Assert.Equal(HttpStatusCode.OK, html.StatusCode);
+        var bytes = await html.Content.ReadAsByteArrayAsync();
+        var digest = System.Security.Cryptography.SHA256.HashData(bytes);
+        Assert.Equal($"sha-256=:{Convert.ToBase64String(digest)}:", html.Headers.GetValues("Repr-Digest").Single());
+        var text = System.Text.Encoding.UTF8.GetString(bytes);
+        Assert.Contains($"in production, {Today.AddDays(-1):yyyy-MM-dd} to {Today:yyyy-MM-dd}", text);
+        Assert.Contains("120 predictions", text);
+        Assert.Contains("A production period is not signed off", text);
+        // Every grouping twice, realized then estimated, each group's count as the range report has it.
+        var gender = report.GetProperty("groupings").EnumerateArray().Single(g => g.GetProperty("name").GetString() == "customer_gender");
+        Assert.Contains("customer_gender" + ProductionFairnessReport.RealizedSuffix, text);
+        Assert.Contains(System.Net.WebUtility.HtmlEncode("customer_gender" + ProductionFairnessReport.EstimatedSuffix), text);
+        foreach (var group in gender.GetProperty("realized").GetProperty("groups").EnumerateArray())
+        {
+            Assert.Contains($"data-group=\"{System.Net.WebUtility.HtmlEncode(group.GetProperty("group").GetString())}\"", text);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, pdf.StatusCode);
+        using var document = UglyToad.PdfPig.PdfDocument.Open(await pdf.Content.ReadAsByteArrayAsync());
+        var pdfText = string.Join(" ", document.GetPages().SelectMany(p => p.GetWords()).Select(w => w.Text));
+        Assert.Contains("estimated", pdfText);
+        Assert.Contains("realized", pdfText);
+        var (audit, _) = await fixture.App.Get<AuditLog>().PageAsync(0, 10, new AuditFilter(Action: "fairness.export"));
+        Assert.Contains(audit, a => a.Summary!.Contains(Convert.ToHexStringLower(digest)) && a.Summary.Contains("production ", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.NotFound, quiet.StatusCode);
+        Assert.Equal("from", (await quiet.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("to", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+    }
 }

@@ -109,13 +109,21 @@ public static class FairnessApi
         if (await registry.GetVersionAsync(name, version, cancellationToken) is not { } found) return RegistryApi.VersionNotFound(name, version);
         if (await fairness.GetAsync(found.Id, cancellationToken) is not { Report: { } report })
             return JobsApi.Problem(404, "Not computed", $"No fairness report of {found.ModelName} version {version} yet; POST …/fairness to compute it.", "version");
-        var actor = WorkbenchClaims.Actor(user);
         var signOff = await signOffs.LatestAsync(found.Id, cancellationToken);
+        return await SendAsync(report, signOff, format, contentType, $"fairness-{found.ModelName}-v{version}.{format}", context, fairness, time, user, render, cancellationToken);
+    }
+
+    /// <summary>Renders a report file, sends its SHA-256 in <c>Repr-Digest</c> and records it in the audit log.</summary>
+    internal static async Task<FileContentHttpResult> SendAsync(
+        FairnessReport report, FairnessSignOff? signOff, string format, string contentType, string fileName, HttpContext context, FairnessStore fairness,
+        TimeProvider time, ClaimsPrincipal user, Func<FairnessReport, FairnessSignOff?, DateTime, string, byte[]> render, CancellationToken cancellationToken)
+    {
+        var actor = WorkbenchClaims.Actor(user);
         var bytes = render(report, signOff, time.GetUtcNow().UtcDateTime, actor);
         var hash = System.Security.Cryptography.SHA256.HashData(bytes);
         await fairness.RecordExportAsync(report, format, Convert.ToHexStringLower(hash), actor, cancellationToken);
         context.Response.Headers["Repr-Digest"] = $"sha-256=:{Convert.ToBase64String(hash)}:";
-        return TypedResults.File(bytes, contentType, $"fairness-{found.ModelName}-v{version}.{format}");
+        return TypedResults.File(bytes, contentType, fileName);
     }
 
     public static async Task<Results<Created<FairnessSignOff>, ProblemHttpResult>> SignOff(

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Security.Claims;
 using FraudWorkbench.Core.Fairness;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -39,6 +40,16 @@ public static class FairnessProductionApi
                 an unknown version or grouping is a 400 naming the parameter; an unknown model a 404.
                 """)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{name}/fairness/report.html", ExportRangeHtml).WithName("ExportProductionFairnessReport")
+            .WithSummary("The production fairness of a range as one standalone HTML file (as the version report: every grouping realized and estimated, charts inline).")
+            .WithDescription("`from`, `to` and `version` as for GET …/fairness. The file's SHA-256 is in `Repr-Digest` and the audit log (`fairness.export`, with the range). 404 naming `from` when the version served no traffic in the range.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/html")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{name}/fairness/report.pdf", ExportRangePdf).WithName("ExportProductionFairnessReportPdf")
+            .WithSummary("The same production fairness report as a PDF.")
+            .WithDescription("As report.html; 503 naming `format` when the machine has no font for PDFs.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/pdf")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("/{name}/fairness/series", GetSeries).WithName("GetProductionFairnessSeries")
             .WithSummary("Per UTC day: the disparities of one grouping with their intervals, realized and estimated, as the daily monitoring job stored them.")
             .WithDescription("""
@@ -58,26 +69,70 @@ public static class FairnessProductionApi
         [Description("A protected column, or two or three joined by \" × \" (default: all).")] string? grouping = null,
         [Description("The model version to report (default: the one with most predictions in the range).")] string? version = null)
     {
-        var (range, problem) = Range(from, to, DefaultRangeDays, time);
+        var (found, problem) = await RangeAsync(name, fairness, time, from, to, grouping, version, cancellationToken);
+        return problem ?? (Results<Ok<ProductionFairnessRange>, ProblemHttpResult>)TypedResults.Ok(found!);
+    }
+
+    public static Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportRangeHtml(
+        string name, HttpContext context, ProductionFairnessService fairness, FairnessStore store, TimeProvider time, ClaimsPrincipal user, CancellationToken cancellationToken,
+        string? from = null, string? to = null, string? version = null) =>
+        ExportRangeAsync(name, "html", "text/html; charset=utf-8", context, fairness, store, time, user, from, to, version,
+            (report, signOff, at, actor) => System.Text.Encoding.UTF8.GetBytes(Reports.FairnessReportHtml.Render(report, at, actor, signOff)), cancellationToken);
+
+    public static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportRangePdf(
+        string name, HttpContext context, ProductionFairnessService fairness, FairnessStore store, TimeProvider time, ClaimsPrincipal user, CancellationToken cancellationToken,
+        string? from = null, string? to = null, string? version = null)
+    {
+        try
+        {
+            return await ExportRangeAsync(name, "pdf", "application/pdf", context, fairness, store, time, user, from, to, version, Reports.FairnessReportPdf.Render, cancellationToken);
+        }
+        catch (Reports.PdfFontsMissingException ex)
+        {
+            return JobsApi.Problem(503, "PDF fonts missing", ex.Message, "format");
+        }
+    }
+
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportRangeAsync(
+        string name, string format, string contentType, HttpContext context, ProductionFairnessService fairness, FairnessStore store, TimeProvider time, ClaimsPrincipal user,
+        string? from, string? to, string? version, Func<FairnessReport, FairnessSignOff?, DateTime, string, byte[]> render, CancellationToken cancellationToken)
+    {
+        var (found, problem) = await RangeAsync(name, fairness, time, from, to, null, version, cancellationToken);
         if (problem is not null) return problem;
+        if (found!.Report is not { } report)
+        {
+            return JobsApi.Problem(404, "No production traffic", string.Create(CultureInfo.InvariantCulture,
+                $"No predictions of {name} from {found.From:yyyy-MM-dd} to {found.To:yyyy-MM-dd}; pick a range with traffic."), "from");
+        }
+
+        var fileName = string.Create(CultureInfo.InvariantCulture, $"fairness-{report.Model}-v{report.Version}-{report.From:yyyyMMdd}-{report.To:yyyyMMdd}.{format}");
+        return await FairnessApi.SendAsync(report.AsReport(), null, format, contentType, fileName, context, store, time, user, render, cancellationToken);
+    }
+
+    /// <summary>The range a request asks for, computed; or the problem naming the parameter that is wrong (404 for an unknown model).</summary>
+    private static async Task<(ProductionFairnessRange? Found, ProblemHttpResult? Problem)> RangeAsync(
+        string name, ProductionFairnessService fairness, TimeProvider time, string? from, string? to, string? grouping, string? version, CancellationToken cancellationToken)
+    {
+        var (range, problem) = Range(from, to, DefaultRangeDays, time);
+        if (problem is not null) return (null, problem);
         int? number = null;
         if (!string.IsNullOrWhiteSpace(version))
         {
             if (!int.TryParse(version.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < 1)
-                return JobsApi.Problem(400, "Invalid version", "version must be a version number such as 3.", "version");
+                return (null, JobsApi.Problem(400, "Invalid version", "version must be a version number such as 3.", "version"));
             number = parsed;
         }
 
         try
         {
             return await fairness.RangeAsync(name, range.From, range.To, number, string.IsNullOrWhiteSpace(grouping) ? null : grouping.Trim(), cancellationToken) is { } found
-                ? TypedResults.Ok(found)
-                : ModelNotFound(name);
+                ? (found, null)
+                : (null, ModelNotFound(name));
         }
         catch (ArgumentOutOfRangeException ex)
         {
             var field = ex.ParamName is "version" or "grouping" ? ex.ParamName : string.IsNullOrWhiteSpace(from) ? "to" : "from";
-            return JobsApi.Problem(400, field is "from" or "to" ? "Invalid range" : $"Invalid {field}", ex.Message.Split(" (Parameter", 2)[0], field);
+            return (null, JobsApi.Problem(400, field is "from" or "to" ? "Invalid range" : $"Invalid {field}", ex.Message.Split(" (Parameter", 2)[0], field));
         }
     }
 

@@ -7,10 +7,16 @@ namespace FraudWorkbench.Reports;
 /// <summary>The sentences and numbers the HTML and PDF reports share, so the two files say the same thing in the same words.</summary>
 public static class FairnessReportText
 {
-    public static string Title(FairnessReport report) => $"Fairness report · {report.Model} version {report.Version}";
+    public static string Title(FairnessReport report) =>
+        $"Fairness report · {report.Model} version {report.Version}" + (IsHoldout(report) ? "" : $" in production, {report.Subject.Split(" (", 2)[0]["production ".Length..]}");
 
-    public static string Summary(FairnessReport report, DateTime exportedAt, string exportedBy) => FormattableString.Invariant(
-        $"On the version's validation holdout: {report.Rows:N0} rows, {report.Fraud:N0} fraud, flagged when the score is at or above {report.Threshold:0.####}. Computed {report.ComputedAt:yyyy-MM-dd HH:mm} UTC; exported {exportedAt:yyyy-MM-dd HH:mm} UTC by {exportedBy}.");
+    public static bool IsHoldout(FairnessReport report) => report.Subject == "holdout";
+
+    public static string Summary(FairnessReport report, DateTime exportedAt, string exportedBy) => IsHoldout(report)
+        ? FormattableString.Invariant(
+            $"On the version's validation holdout: {report.Rows:N0} rows, {report.Fraud:N0} fraud, flagged when the score is at or above {report.Threshold:0.####}. Computed {report.ComputedAt:yyyy-MM-dd HH:mm} UTC; exported {exportedAt:yyyy-MM-dd HH:mm} UTC by {exportedBy}.")
+        : FormattableString.Invariant(
+            $"On {report.Subject}, flagged when the score is at or above {report.Threshold:0.####}. Each grouping comes twice: realized, with an unlabelled prediction counted as legitimate (provisional until the label window has passed), and estimated (CBPE-style: each label where it is in, otherwise the calibrated probability discounted by the share of that day's labels expected in; ROC-AUC and PR-AUC not estimated). Computed {report.ComputedAt:yyyy-MM-dd HH:mm} UTC; exported {exportedAt:yyyy-MM-dd HH:mm} UTC by {exportedBy}.");
 
     public static string Columns(FairnessReport report) =>
         "Protected columns: " + string.Join("; ", report.Columns.Select(c => c.Bands is { } b ? $"{c.Name} (bands {string.Join(", ", b)})" : c.Name)) + ".";
@@ -30,6 +36,7 @@ public static class FairnessReportText
     /// <summary>"Approved by … on …", with a warning when the sign-off read an earlier computation of the report; "Not signed off." without one.</summary>
     public static string SignOff(FairnessReport report, FairnessSignOff? signOff)
     {
+        if (!IsHoldout(report)) return "A production period is not signed off: sign-offs are of a version's holdout report.";
         if (signOff is null) return "Not signed off.";
         var decision = signOff.Decision == SignOffDecision.Approve ? "Approved" : "Rejected";
         var text = string.Create(CultureInfo.InvariantCulture, $"{decision} by {Display.Actor(signOff.Reviewer)} on {signOff.At:yyyy-MM-dd HH:mm} UTC: {signOff.Comment}");

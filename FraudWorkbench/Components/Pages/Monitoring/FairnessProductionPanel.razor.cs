@@ -35,6 +35,12 @@ public partial class FairnessProductionPanel : LiveComponent
 
     private ProductionFairnessReport? report => range?.Report;
 
+    /// <summary>The shown range and version as a report file (HTML or PDF), for team leads.</summary>
+    private string ReportHref(string format) => report is { } r
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"api/v1/models/{Uri.EscapeDataString(Model)}/fairness/report.{format}?from={r.From:yyyy-MM-dd}&to={r.To:yyyy-MM-dd}&version={r.Version}")
+        : "";
+
     private ProductionGrouping? Shown => report?.Groupings.FirstOrDefault(g => g.Name == groupingName) ?? report?.Groupings.FirstOrDefault();
 
     private GroupingFairness? ShownView => Shown is { } g ? (view == FairnessProductionView.Estimated ? g.Estimated : g.Realized) : null;
