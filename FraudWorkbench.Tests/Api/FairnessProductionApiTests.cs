@@ -114,13 +114,14 @@ public sealed class FairnessProductionApiTests(ScoringFixture fixture)
         var digest = System.Security.Cryptography.SHA256.HashData(bytes);
         Assert.Equal($"sha-256=:{Convert.ToBase64String(digest)}:", html.Headers.GetValues("Repr-Digest").Single());
         var text = System.Text.Encoding.UTF8.GetString(bytes);
-        Assert.Contains($"in production, {Today.AddDays(-1):yyyy-MM-dd} to {Today:yyyy-MM-dd}", text);
+        Assert.Contains($"in production, {Today.AddDays(-1):yyyy-MM-dd} to {Today:yyyy-MM-dd}", System.Net.WebUtility.HtmlDecode(text));
         Assert.Contains("120 predictions", text);
         Assert.Contains("A production period is not signed off", text);
         // Every grouping twice, realized then estimated, each group's count as the range report has it.
         var gender = report.GetProperty("groupings").EnumerateArray().Single(g => g.GetProperty("name").GetString() == "customer_gender");
-        Assert.Contains("customer_gender" + ProductionFairnessReport.RealizedSuffix, text);
-        Assert.Contains(System.Net.WebUtility.HtmlEncode("customer_gender" + ProductionFairnessReport.EstimatedSuffix), text);
+        var decoded = System.Net.WebUtility.HtmlDecode(text);
+        Assert.Contains("customer_gender" + ProductionFairnessReport.RealizedSuffix, decoded);
+        Assert.Contains("customer_gender" + ProductionFairnessReport.EstimatedSuffix, decoded);
         foreach (var group in gender.GetProperty("realized").GetProperty("groups").EnumerateArray())
         {
             Assert.Contains($"data-group=\"{System.Net.WebUtility.HtmlEncode(group.GetProperty("group").GetString())}\"", text);

@@ -99,7 +99,7 @@ public static class FairnessProductionApi
     {
         var (found, problem) = await RangeAsync(name, fairness, time, from, to, null, version, cancellationToken);
         if (problem is not null) return problem;
-        if (found!.Report is not { } report)
+        if (found!.Report is not { Predictions: > 0 } report)
         {
             return JobsApi.Problem(404, "No production traffic", string.Create(CultureInfo.InvariantCulture,
                 $"No predictions of {name} from {found.From:yyyy-MM-dd} to {found.To:yyyy-MM-dd}; pick a range with traffic."), "from");
