@@ -193,19 +193,26 @@ public static class ProductionFairness
         {
             var w = weights is null ? 1 : weights[i];
             if (w == 0) continue;
-            foreach (var g in new[] { group[i], groups })
+            var g = group[i];
+            n[g] += w;
+            if (flagged[i])
             {
-                n[g] += w;
-                if (flagged[i])
-                {
-                    flaggedCount[g] += w;
-                    tp[g] += w * q[i];
-                }
-                else
-                {
-                    fn[g] += w * q[i];
-                }
+                flaggedCount[g] += w;
+                tp[g] += w * q[i];
             }
+            else
+            {
+                fn[g] += w * q[i];
+            }
+        }
+
+        // Overall (the last slot) is the sum of the groups: every row is in exactly one.
+        for (var g = 0; g < groups; g++)
+        {
+            n[groups] += n[g];
+            flaggedCount[groups] += flaggedCount[g];
+            tp[groups] += tp[g];
+            fn[groups] += fn[g];
         }
 
         var result = new double?[groups + 1, 6];

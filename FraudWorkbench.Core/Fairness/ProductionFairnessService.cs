@@ -161,15 +161,24 @@ public sealed class ProductionFairnessService(
                 var now = new FairnessWindowState(day.VersionId, day.Day, count, fraud, last, mature);
                 if (states.TryGetValue((day.VersionId, day.Day), out var stored) && stored == now) continue;
                 if (await registry.GetVersionAsync(day.VersionId, cancellationToken) is not { } version) continue;
-                var report = await ComputeAsync(version, day.Day, day.Day, maturity, window, production.Value.MaxRowsPerWindow, null, cancellationToken);
-                if (report is null)
+                try
                 {
-                    logger.LogWarning("Production fairness cannot read the training facts of model version {Version}; its day {Day} is not computed", day.VersionId, day.Day);
-                    continue;
-                }
+                    var report = await ComputeAsync(version, day.Day, day.Day, maturity, window, production.Value.MaxRowsPerWindow, null, cancellationToken);
+                    if (report is null)
+                    {
+                        logger.LogWarning("Production fairness cannot read the training facts of model version {Version}; its day {Day} is not computed", day.VersionId, day.Day);
+                        continue;
+                    }
 
-                await store.SaveAsync(model.Key.ModelId, report, now, cancellationToken);
-                (computed, changed) = (computed + 1, true);
+                    await store.SaveAsync(model.Key.ModelId, report, now, cancellationToken);
+                    (computed, changed) = (computed + 1, true);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException && ex is not Npgsql.NpgsqlException)
+                {
+                    // One window that cannot be computed must not stop every other model's, nor fail the drift job it runs in;
+                    // it is tried again on the next run. A database fault still fails the job, which retries it whole.
+                    logger.LogWarning(ex, "Production fairness of model version {Version} on {Day} could not be computed; the next run tries again", day.VersionId, day.Day);
+                }
             }
 
             if (changed) await store.PublishAsync(model.Key.Model);

@@ -424,6 +424,26 @@ public sealed class ModelPagesTests(DatabaseFixture db) : IClassFixture<Database
     }
 
     [Fact]
+    public async Task Model_FairnessGateEditor_LimitSetOverTheApiWithMeanAggregation_KeptWhenAnotherIsEdited()
+    {
+        await using var context = new RegistryPageContext(db, Roles.DataScientist);
+        var prepared = await PrepareFailedVersionAsync(context, "fairness-gate-mean");
+        var model = (await context.Get<RegistryStore>().GetModelAsync("fairness-gate-mean"))!;
+        var mean = new FairnessLimit(DisparityName.EqualizedOdds, DisparityName.Difference, 0.15, Aggregation: DisparityName.Mean);
+        await context.Get<FairnessGateStore>().SaveAsync(model, new FairnessGateSettings([new(DisparityName.DemographicParity, DisparityName.Ratio, 0.8), mean]), "test");
+        var page = context.Page.Bunit.Render<ModelDetail>(p => p.Add(x => x.Name, "fairness-gate-mean"));
+        page.WaitForAssertion(() => Assert.Contains("equalized odds difference (mean, between groups)", page.Find("[data-testid=fairness-limits]").TextContent));
+
+        await page.ClickAsync("#edit-fairness-gate");
+        await page.ChangeAsync("input[data-testid=fairness-limit-0-threshold]", "0.7");
+        await page.ClickAsync("#save-fairness-gate");
+
+        page.WaitForAssertion(() => Assert.Contains("≥ 0.7", page.Find("[data-testid=fairness-limits]").TextContent));
+        var saved = await context.Get<FairnessGateStore>().GetAsync(prepared.Version.RegisteredModelId);
+        Assert.Equal([new FairnessLimit(DisparityName.DemographicParity, DisparityName.Ratio, 0.7), mean], saved.Limits);
+    }
+
+    [Fact]
     public async Task Model_FairnessGateEditor_BadThresholdNamedThenSuggestedLimitsSavedAndAudited()
     {
         await using var context = new RegistryPageContext(db, Roles.DataScientist);
