@@ -31,13 +31,21 @@ public static class FairnessAnalysis
         DatasetSchema schema, IReadOnlyList<string?[]> rows, IReadOnlyList<bool> labels, IReadOnlyList<double> scores, double threshold, FairnessSettings settings,
         int maxParallelism = -1)
     {
+        var groupings = Groupings(schema, rows);
+        var singles = groupings.Take(schema.Columns.Count(c => c.Role == ColumnRole.Protected));
+        var sorted = FairnessCells.ScoreOrder.Of(labels, scores);
+        return ([.. groupings.Select(g => FairnessCalculator.Evaluate(g, sorted, threshold, settings, maxParallelism))],
+            [.. singles.Select(g => ThresholdWhatIf.Compute(g, labels, scores, settings.MinGroupSize))]);
+    }
+
+    /// <summary>The groupings of <paramref name="rows"/> (cells in the schema's order): each protected column, then every two and three crossed, at most <see cref="MaxCrossings"/>.</summary>
+    public static IReadOnlyList<Grouping> Groupings(DatasetSchema schema, IReadOnlyList<string?[]> rows)
+    {
         var singles = schema.Columns.Where(c => c.Role == ColumnRole.Protected)
             .Select(c => FairnessGroups.Of(c, schema.IndexOf(c.Name), rows)).ToList();
         var crossings = Combinations(singles.Count, 2).Concat(Combinations(singles.Count, 3)).Take(MaxCrossings)
             .Select(combo => FairnessGroups.Cross([.. combo.Select(i => singles[i])]));
-        var sorted = FairnessCells.ScoreOrder.Of(labels, scores);
-        return ([.. singles.Concat(crossings).Select(g => FairnessCalculator.Evaluate(g, sorted, threshold, settings, maxParallelism))],
-            [.. singles.Select(g => ThresholdWhatIf.Compute(g, labels, scores, settings.MinGroupSize))]);
+        return [.. singles, .. crossings];
     }
 
     private static IEnumerable<int[]> Combinations(int n, int k) => k switch

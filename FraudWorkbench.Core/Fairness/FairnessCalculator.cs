@@ -72,7 +72,7 @@ public static class FairnessCalculator
     }
 
     /// <summary>The percentile interval of the resampled values (numpy's linear interpolation), ignoring resamples where the value was undefined.</summary>
-    private static FairnessValue Bounds(double? value, IEnumerable<double?> resampled, double alpha)
+    public static FairnessValue Bounds(double? value, IEnumerable<double?> resampled, double alpha)
     {
         var sorted = resampled.OfType<double>().ToArray();
         Array.Sort(sorted);

@@ -41,7 +41,8 @@ public sealed class FairnessGateCheck(
         if (gate.NonRegression && evidence.ChampionScores is { } championScores && evidence.ChampionModel is { } champion)
         {
             // The production version's point disparities on the candidate's rows and groups, at its own threshold; the candidate's interval is what is judged.
-            (production, _) = FairnessAnalysis.Evaluate(schema, evidence.Rows, evidence.Labels, championScores, champion.Threshold, settings with { Resamples = 0 }, options.Value.MaxParallelism);
+            production = [.. FairnessAnalysis.Groupings(schema, evidence.Rows).Select(g =>
+                FairnessCalculator.Evaluate(g, evidence.Labels, championScores, champion.Threshold, settings with { Resamples = 0 }, options.Value.MaxParallelism))];
         }
 
         return FairnessGate.Judge(gate, groupings, production, evidence.Champion?.Version, [.. columns.Select(c => c.Name)], settings);

@@ -68,17 +68,6 @@ public static class ProductionFairness
         return denominator <= 0 ? 0 : probability * (1 - m) / denominator;
     }
 
-    /// <summary>The groupings of <paramref name="rows"/> (cells in the schema's order), in the holdout report's order: each protected column, then every two and three crossed, at most <see cref="FairnessAnalysis.MaxCrossings"/>.</summary>
-    public static IReadOnlyList<Grouping> Groupings(DatasetSchema schema, IReadOnlyList<string?[]> rows)
-    {
-        var singles = schema.Columns.Where(c => c.Role == ColumnRole.Protected).Select(c => FairnessGroups.Of(c, schema.IndexOf(c.Name), rows)).ToList();
-        var n = singles.Count;
-        var pairs = from a in Enumerable.Range(0, n) from b in Enumerable.Range(a + 1, Math.Max(0, n - a - 1)) select new[] { a, b };
-        var triples = from a in Enumerable.Range(0, n) from b in Enumerable.Range(a + 1, Math.Max(0, n - a - 1))
-                      from c in Enumerable.Range(b + 1, Math.Max(0, n - b - 1)) select new[] { a, b, c };
-        return [.. singles, .. pairs.Concat(triples).Take(FairnessAnalysis.MaxCrossings).Select(combo => FairnessGroups.Cross([.. combo.Select(i => singles[i])]))];
-    }
-
     /// <summary>Realized (the holdout report's calculator on the same rows) and estimated fairness of one grouping.</summary>
     /// <param name="labels">Fraud label so far (false while unlabelled).</param>
     /// <param name="expected">Each row's <see cref="ExpectedFraud"/>.</param>
@@ -123,12 +112,8 @@ public static class ProductionFairness
         }
 
         var alpha = (1 - settings.Confidence) / 2;
-        FairnessValue Interval(double? value, Func<int, double?> sample)
-        {
-            if (value is null || resamples == 0) return new FairnessValue(value);
-            var sorted = Enumerable.Range(0, resamples).Select(sample).Where(v => v is not null).Select(v => v!.Value).Order().ToArray();
-            return sorted.Length == 0 ? new FairnessValue(value) : new FairnessValue(value, FairnessCalculator.Quantile(sorted, alpha), FairnessCalculator.Quantile(sorted, 1 - alpha));
-        }
+        FairnessValue Interval(double? value, Func<int, double?> sample) =>
+            value is null || resamples == 0 ? new FairnessValue(value) : FairnessCalculator.Bounds(value, Enumerable.Range(0, resamples).Select(sample), alpha);
 
         GroupMetrics Group(int g, GroupMetrics shown)
         {

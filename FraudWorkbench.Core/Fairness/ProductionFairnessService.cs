@@ -109,7 +109,7 @@ public sealed class ProductionFairnessService(
         var meanMaturity = rangeMature ? 1 : weight > 0 ? scores.Select((p, i) => p * rowMaturity[i]).Sum() / weight : rowMaturity.DefaultIfEmpty(0).Average();
         var coverage = columns.Select((c, k) => new ColumnCoverage(c.Name, rows.LongCount(r => r.Cells[k] is not null), rows.LongCount(r => r.Cells[k] is null))).ToList();
 
-        var all = ProductionFairness.Groupings(schema, cells);
+        var all = FairnessAnalysis.Groupings(schema, cells);
         if (only is not null && all.All(g => g.Name != only))
             throw new ArgumentOutOfRangeException("grouping", $"No grouping '{only}': use a protected column ({string.Join(", ", columns.Select(c => c.Name))}) or two or three of them joined by \"{FairnessGroups.Separator}\", as the report names them.");
         var groupings = new List<ProductionGrouping>();

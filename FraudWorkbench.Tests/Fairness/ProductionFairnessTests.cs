@@ -126,7 +126,7 @@ public sealed class ProductionFairnessTests
         var labels = rows.Select((_, i) => i % 5 == 0).ToArray();
         var scores = rows.Select(_ => random.NextDouble()).ToArray();
 
-        var groupings = ProductionFairness.Groupings(schema, rows);
+        var groupings = FairnessAnalysis.Groupings(schema, rows);
 
         var holdout = FairnessAnalysis.Evaluate(schema, rows, labels, scores, Threshold, new FairnessSettings(Resamples: 0)).Groupings;
         Assert.Equal(holdout.Select(g => g.Name), groupings.Select(g => g.Name));
