@@ -66,6 +66,9 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
             new("monitoring config", HttpMethod.Put, $"/api/v1/monitoring/models/{Model}/config",
                 """{"driftShare":0.5,"columns":{"merchant_category":{"method":"jensenshannon","threshold":0.2}}}""",
                 "columns.merchant_category.method", "driftShare", "columns", "[]"),
+            new("fairness gate", HttpMethod.Put, $"/api/v1/models/{Model}/fairness/gate",
+                """{"limits":[{"disparity":"demographicParity","kind":"ratio","threshold":0.8,"grouping":"customer_gender"}],"nonRegression":false,"maxRegression":0.02}""",
+                "limits[0].grouping", "limits[0].threshold", "nonRegression", "\"yes\""),
         ];
     }
 
