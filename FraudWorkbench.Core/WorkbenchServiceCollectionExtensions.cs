@@ -1,5 +1,6 @@
 using Dapper;
 using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Alerts;
 using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Db;
@@ -135,6 +136,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddMonitoring();
         services.AddPerformance();
         services.AddFairness();
+        services.AddAlerts(background);
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

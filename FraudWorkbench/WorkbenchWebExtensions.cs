@@ -167,6 +167,8 @@ public static class WorkbenchWebExtensions
         api.MapFairnessGateApi();
         api.MapFairnessProductionApi();
         api.MapMonitoringApi();
+        api.MapAlertsApi();
+        api.MapAlertChannelsApi();
         var scoring = app.MapGroup("");
         scoring.WithRequestTimeout(RequestTimeouts.Scoring);
         scoring.WithRetryAfterHeader();
