@@ -28,9 +28,9 @@ public static class AlertConditions
         switch (condition.Kind)
         {
             case AlertConditionKind.Above:
-                return new(v > condition.Threshold!.Value ? AlertOutcome.True : AlertOutcome.False, null, condition.Threshold);
+                return new(v > condition.Threshold!.Value || condition.Inclusive && v == condition.Threshold.Value ? AlertOutcome.True : AlertOutcome.False, null, condition.Threshold);
             case AlertConditionKind.Below:
-                return new(v < condition.Threshold!.Value ? AlertOutcome.True : AlertOutcome.False, condition.Threshold, null);
+                return new(v < condition.Threshold!.Value || condition.Inclusive && v == condition.Threshold.Value ? AlertOutcome.True : AlertOutcome.False, condition.Threshold, null);
             case AlertConditionKind.OutsideBand:
             {
                 double? lower, upper;

@@ -29,8 +29,9 @@ public static class AlertDirection
 /// <param name="Threshold">The value for above/below (strictly), the fraction for relative_change.</param>
 /// <param name="K">Standard deviations for outside_band (default 3).</param>
 /// <param name="Direction">For outside_band and relative_change: either side, only up, or only down.</param>
+/// <param name="Inclusive">For above/below: the threshold itself counts (≥, ≤) — "drift share ≥ 0.5".</param>
 /// <param name="ReferenceWindows">How many windows before the evaluated one form the reference (outside_band, relative_change).</param>
-public sealed record AlertCondition(string Kind, double? Threshold = null, double? K = null, string Direction = AlertDirection.Either, int ReferenceWindows = 14);
+public sealed record AlertCondition(string Kind, double? Threshold = null, double? K = null, string Direction = AlertDirection.Either, int ReferenceWindows = 14, bool Inclusive = false);
 
 /// <summary>A rule's whole definition, as created and edited.</summary>
 /// <param name="Model">A registered model's name, or null for every model (each gets its own alert).</param>

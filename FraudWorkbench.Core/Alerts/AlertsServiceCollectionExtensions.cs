@@ -23,6 +23,7 @@ public static class AlertsServiceCollectionExtensions
     internal static IServiceCollection AddAlertMetrics(this IServiceCollection services)
     {
         services.AddSingleton<AlertMetricReader>();
+        services.AddSingleton<IAlertMetricSource>(sp => sp.GetRequiredService<AlertMetricReader>());
         services.AddSingleton<AlertBacktest>();
         return services;
     }
