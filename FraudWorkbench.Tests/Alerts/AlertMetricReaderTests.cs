@@ -31,7 +31,7 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
 
     private AlertMetricReader Reader => fixture.App.Get<AlertMetricReader>();
 
-    private sealed record Seed(DateTime At, double Probability, bool Decision, float LatencyMs, string? DeviceType = "keep", string? Merchant = null);
+    private sealed record Seed(DateTime At, double Probability, bool Decision, float LatencyMs, string? DeviceType = "keep", string? Merchant = null, string? Gender = null);
 
     /// <summary>Logs predictions of sample transactions at the given times, as the scoring service logs them (monitoring and performance counts included).</summary>
     private async Task<List<Guid>> LogAsync(string model, IReadOnlyList<Seed> seeds)
@@ -52,6 +52,12 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
             {
                 transaction["device_type"] = s.DeviceType;
                 parsed[device] = s.DeviceType;
+            }
+
+            if (s.Gender is not null)
+            {
+                transaction["customer_gender"] = s.Gender;
+                parsed[fixture.Schema.IndexOf("customer_gender")] = s.Gender;
             }
 
             if (s.Merchant is not null)
@@ -126,6 +132,30 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
         var latency = await ReadAsync(model, AlertMetricKind.LatencyP99, Hour, [.. hours, H.AddMinutes(20)]);
         Equal([198, null, 7.5, 90], latency);
         Assert.Equal([200L, 0, 50, 90], latency.Select(p => p.Sample));
+    }
+
+    [Fact]
+    public async Task SeriesAsync_TwoThousandUnorderedTimes_OneCallSameOrderSameNumbersAsOneByOne()
+    {
+        const string model = "alert-batch";
+        await SeedTrafficAsync(model);
+        // Every minute over 2,000 minutes ending at H+3h, newest first, with repeats: the backtest's worst case and then some.
+        var times = Enumerable.Range(0, 2_000).Select(m => H.AddHours(3).AddMinutes(-m)).Concat([H.AddHours(1), H.AddHours(1)]).ToArray();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var volume = await ReadAsync(model, AlertMetricKind.Volume, TimeSpan.FromMinutes(30), times);
+        var latency = await ReadAsync(model, AlertMetricKind.LatencyP99, TimeSpan.FromMinutes(30), times);
+        started.Stop();
+
+        Assert.Equal(times, volume.Select(p => p.At));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), $"{started.Elapsed}");
+        foreach (var i in new[] { 0, 37, 60, 135, 150, 1_999, 2_000 })
+        {
+            Assert.Equal((await ReadAsync(model, AlertMetricKind.Volume, TimeSpan.FromMinutes(30), times[i])).Single(), volume[i]);
+            Assert.Equal((await ReadAsync(model, AlertMetricKind.LatencyP99, TimeSpan.FromMinutes(30), times[i])).Single(), latency[i]);
+        }
+
+        // [H+30m, H+1h) holds i·10 s ≥ 25 min: the last 50; [H+5m, H+35m) i·10 s < 30 min: 180; [H+2h, H+2h30m) the hour-2 traffic: 50.
+        Equal([50, 180, 50], await ReadAsync(model, AlertMetricKind.Volume, TimeSpan.FromMinutes(30), H.AddHours(1), H.AddMinutes(35), H.AddHours(2).AddMinutes(30)));
     }
 
     [Fact]
@@ -328,6 +358,32 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
         var inputs = await ReadAsync(model, AlertMetricKind.Unseen, Hour, q.AddHours(1));
         Equal([1], inputs);
         Assert.Equal(11, inputs[0].Sample);
+    }
+
+    [Fact]
+    public async Task SeriesAsync_FairnessDisparity_DemographicParityOfTheStoredDayAndOfAComputedWeek()
+    {
+        const string model = "alert-fair";
+        await fixture.RegisterAndPromoteAsync(model, fixture.StrongRun);
+        var today = DateTime.SpecifyKind(DateTime.UtcNow.Date, DateTimeKind.Utc);
+        var day = today.AddDays(-3);
+        // 30 women, 10 flagged; 30 men, 15 flagged: selection rates 1/3 and 1/2, ratio 2/3, difference 1/6; the smallest group 30.
+        // Fairness decides at the version's threshold from the probability: flagged ones at 0.99, the rest at 0.01.
+        var flagged = Enumerable.Range(0, 60).Select(i => i < 30 ? i < 10 : i < 45).ToList();
+        await LogAsync(model, [.. flagged.Select((f, i) => new Seed(day.AddHours(8).AddMinutes(i), f ? 0.99 : 0.01, f, 1, Gender: i < 30 ? "F" : "M"))]);
+        Assert.True(await fixture.App.Get<Core.Fairness.ProductionFairnessService>().UpdateWindowsAsync(DateOnly.FromDateTime(today.AddDays(-1))) >= 1);
+
+        var ratio = new AlertMetricSpec(AlertMetricKind.Disparity, Disparity: "demographicParity.ratio", Grouping: "customer_gender");
+        var daily = await Reader.SeriesAsync(model, ratio, Day, [day.AddDays(1), day], default);
+        Equal([2.0 / 3, null], daily);
+        Assert.Equal([30L, 0], daily.Select(p => p.Sample));
+        Equal([1.0 / 6], await Reader.SeriesAsync(model, ratio with { Disparity = "demographicParity.difference" }, Day, [day.AddDays(1)], default));
+        // A week is computed from the log (the stored windows are days): the same rows, the same ratio.
+        var weekly = await Reader.SeriesAsync(model, ratio, TimeSpan.FromDays(7), [today], default);
+        Equal([2.0 / 3], weekly);
+        // Without a grouping, the worst (lowest) ratio over every grouping: never above the gender one.
+        var worst = await Reader.SeriesAsync(model, ratio with { Grouping = null }, Day, [day.AddDays(1)], default);
+        Assert.True(worst[0].Value <= 2.0 / 3 + 1e-12, $"{worst[0].Value}");
     }
 
     [Fact]
