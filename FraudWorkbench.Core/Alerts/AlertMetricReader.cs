@@ -55,7 +55,9 @@ public sealed partial class AlertMetricReader(
         }
         else
         {
-            if (await ScopeAsync(model, cancellationToken) is not { } scope) return [.. times.Select(t => new MetricPoint(t, null, 0))];
+            // A spec missing what its kind needs (validation refuses it) reads as no data rather than failing the evaluation.
+            var incomplete = info.Column && string.IsNullOrEmpty(metric.Column) || info.Performance && metric.Metric is null || info.Fairness && metric.Disparity is null;
+            if (incomplete || await ScopeAsync(model, cancellationToken) is not { } scope) return [.. times.Select(t => new MetricPoint(t, null, 0))];
             readings = metric.Kind switch
             {
                 AlertMetricKind.Volume or AlertMetricKind.FlagRate or AlertMetricKind.MeanScore => await TrafficAsync(scope, metric.Kind, window, ends, cancellationToken),
