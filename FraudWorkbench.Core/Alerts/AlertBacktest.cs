@@ -28,6 +28,9 @@ public sealed class AlertBacktest(IAlertMetricSource metrics, TimeProvider time)
     /// <summary>Evaluations replayed at most (the step grows with the span to stay within it).</summary>
     public const int MaxPoints = 720;
 
+    /// <summary>Readings (points and their reference windows together) one backtest asks for at most.</summary>
+    public const int MaxReadings = 6_000;
+
     /// <exception cref="AlertException">A rule that does not validate, or a span outside (0, <see cref="MaxSpan"/>] (400s naming the field).</exception>
     public async Task<AlertBacktestResult> RunAsync(AlertRuleSpec rule, string model, TimeSpan span, CancellationToken cancellationToken)
     {
@@ -39,16 +42,25 @@ public sealed class AlertBacktest(IAlertMetricSource metrics, TimeProvider time)
 
         var now = time.GetUtcNow().UtcDateTime;
         var step = Step(rule.Interval, span);
-        var times = Grid(now - span, now, step);
         var window = rule.WindowSpan;
         var condition = rule.Condition;
         var referenceCount = condition.Kind is AlertConditionKind.OutsideBand or AlertConditionKind.RelativeChange ? condition.ReferenceWindows : 0;
 
         // Every point and every reference window in one read: the reference times of a point are t − k·window, k = K … 1.
-        var wanted = new SortedSet<DateTime>(times);
-        foreach (var t in times)
-            for (var k = 1; k <= referenceCount; k++) wanted.Add(t - window * k);
-        var all = wanted.ToList();
+        // Long reference lists over windows off the step's grid multiply the readings; the step doubles until they fit.
+        IReadOnlyList<DateTime> times;
+        List<DateTime> all;
+        while (true)
+        {
+            times = Grid(now - span, now, step);
+            var wanted = new SortedSet<DateTime>(times);
+            foreach (var t in times)
+                for (var k = 1; k <= referenceCount; k++) wanted.Add(t - window * k);
+            all = [.. wanted];
+            if (all.Count <= MaxReadings || times.Count <= 2) break;
+            step *= 2;
+        }
+
         var series = all.Count == 0 ? [] : await metrics.SeriesAsync(model, rule.Metric, window, all, cancellationToken);
         if (series.Count != all.Count) throw new InvalidOperationException($"The metric source returned {series.Count} readings for {all.Count} times.");
         var byTime = new Dictionary<DateTime, MetricPoint>();
@@ -83,13 +95,15 @@ public sealed class AlertBacktest(IAlertMetricSource metrics, TimeProvider time)
         return new AlertBacktestResult(model, rule, from, now, step, points, firing, Message(rule, model, span, points));
     }
 
-    /// <summary>The rule's interval, or span / <see cref="MaxPoints"/> rounded up to a whole minute when that is coarser.</summary>
+    /// <summary>
+    /// The rule's interval, or span / <see cref="MaxPoints"/> when that is coarser: rounded up to a whole minute, and past an
+    /// hour to a whole hour, so hour windows fall on clock hours and are read from the hour buckets rather than the log.
+    /// </summary>
     public static TimeSpan Step(TimeSpan interval, TimeSpan span)
     {
         var coarse = span / MaxPoints;
         if (coarse <= interval) return interval;
-        var minutes = Math.Ceiling(coarse.TotalMinutes);
-        return TimeSpan.FromMinutes(minutes);
+        return coarse > TimeSpan.FromHours(1) ? TimeSpan.FromHours(Math.Ceiling(coarse.TotalHours)) : TimeSpan.FromMinutes(Math.Ceiling(coarse.TotalMinutes));
     }
 
     /// <summary>The times in [<paramref name="from"/>, <paramref name="to"/>] that are whole multiples of <paramref name="step"/> since the Unix epoch (hours and days fall on clock hours and UTC midnights).</summary>

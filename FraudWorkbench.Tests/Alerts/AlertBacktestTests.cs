@@ -158,14 +158,33 @@ public sealed class AlertBacktestTests
     [Theory]
     [InlineData(1, 30, 60)]        // 30 days / 720 = 1 h exactly
     [InlineData(1, 90, 180)]       // 3 h
-    [InlineData(1, 365, 730)]      // 12 h 10 min
+    [InlineData(1, 365, 780)]      // 12 h 10 min, past an hour rounded up to whole hours: 13 h
+    [InlineData(1, 45, 120)]       // 90 min → 2 h
     [InlineData(1, 7.0001, 15)]    // 14.0002 min, rounded up to whole minutes
     [InlineData(240, 30, 240)]     // a 4 h interval is already coarser
     [InlineData(1, 0.25, 1)]       // 6 hours at the rule's own 1 min
-    public void Step_SpanOver720Points_CoarserStepInWholeMinutes(int intervalMinutes, double spanDays, int expectedMinutes)
+    public void Step_SpanOver720Points_CoarserStepInWholeMinutesOrHours(int intervalMinutes, double spanDays, int expectedMinutes)
     {
         Assert.Equal(TimeSpan.FromMinutes(expectedMinutes), AlertBacktest.Step(TimeSpan.FromMinutes(intervalMinutes), TimeSpan.FromDays(spanDays)));
         Assert.True(TimeSpan.FromDays(spanDays) / AlertBacktest.Step(TimeSpan.FromMinutes(intervalMinutes), TimeSpan.FromDays(spanDays)) <= AlertBacktest.MaxPoints);
+    }
+
+    [Fact]
+    public async Task RunAsync_LongReferenceOffTheGrid_StepCoarsenedUntilTheReadingsFit()
+    {
+        // 61-minute windows with 365 reference windows each, at a 10-minute interval over 2 days: 289 points × 366 readings
+        // (on a minute grid: ~24,000 distinct); the step doubles until the readings fit.
+        var source = new ScriptedSource(t => new MetricPoint(t, 1, 1));
+        var rule = new AlertRuleSpec("volume", "m", new AlertMetricSpec(AlertMetricKind.Volume),
+            new AlertCondition(AlertConditionKind.RelativeChange, 0.5, ReferenceWindows: 365), Window: "61m", EvaluationInterval: "10m");
+
+        var result = await Backtest(source).RunAsync(rule, "m", TimeSpan.FromDays(2), default);
+
+        var call = Assert.Single(source.Calls);
+        Assert.True(call.Count <= AlertBacktest.MaxReadings, $"{call.Count}");
+        Assert.True(result.Step > TimeSpan.FromMinutes(10) && 10 * 1024 % (int)result.Step.TotalMinutes == 0, $"{result.Step}"); // 10 min doubled
+        Assert.True(result.Points.Count >= 3);
+        Assert.All(result.Points, p => Assert.Equal(AlertOutcome.False, p.Outcome)); // a constant series never changes
     }
 
     [Fact]
