@@ -361,6 +361,25 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task SeriesAsync_PsiOfANumericColumn_EqualsTheDriftTablesPsiInTheBucketsAndTheLog()
+    {
+        const string model = "alert-psi";
+        await fixture.RegisterAndPromoteAsync(model, fixture.StrongRun);
+        var q = H.AddHours(-3);
+        // 300 sample transactions (their real amounts) in one hour.
+        await LogAsync(model, [.. Enumerable.Range(0, 300).Select(i => new Seed(q.AddSeconds(10 * i + 5), 0.1, false, 1))]);
+        var monitoring = fixture.App.Get<MonitoringService>();
+        Assert.Empty((await monitoring.SaveConfigAsync(model, new MonitoringConfig(Columns: new Dictionary<string, ColumnDriftSettings> { ["amount"] = new(DriftMethod.Psi) }), "test"))!);
+        var table = (await monitoring.DriftAsync(model, new MonitoringRange(q, q.AddHours(1), WindowSize.Hour)))!.Windows.Single().Column("amount")!;
+        Assert.Equal(DriftMethod.Psi, table.Method);
+        Assert.True(table.Value > 0, $"{table.Value}");
+
+        var psi = await Reader.SeriesAsync(model, new AlertMetricSpec(AlertMetricKind.Psi, Column: "amount"), Hour, [q.AddHours(1), q.AddHours(1).AddSeconds(1), q], default);
+        Equal([table.Value, table.Value, null], psi);
+        Assert.Equal([300L, 300, 0], psi.Select(p => p.Sample));
+    }
+
+    [Fact]
     public async Task SeriesAsync_FairnessDisparity_DemographicParityOfTheStoredDayAndOfAComputedWeek()
     {
         const string model = "alert-fair";
