@@ -25,7 +25,8 @@ public sealed class AlertNotifier(
     /// <summary>How often group timings are checked when no alert changed.</summary>
     public static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
 
-    private const long LockKey = 0x616C6572_746E6F74; // "alertnot"
+    /// <summary>The advisory lock a pass takes for its transaction: one instance groups at a time.</summary>
+    internal const long LockKey = 0x616C6572_746E6F74; // "alertnot"
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -208,7 +209,7 @@ public sealed class AlertNotifier(
     /// <summary>The group an alert belongs to: Alertmanager's key form over the labels it is grouped by.</summary>
     public static string GroupKey(string alertName, string model) => $"{{}}:{{alertname={Quote(alertName)}, model={Quote(model)}}}";
 
-    private static string Quote(string value) => JsonSerializer.Serialize(value);
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"").ReplaceLineEndings("\\n") + "\"";
 
     private static HashSet<Guid> ParseChannels(string? json)
     {
