@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Encodings.Web;
+using System.Text.Unicode;
 using System.Text.Json;
 using MailKit;
 using MailKit.Net.Smtp;
@@ -34,7 +35,8 @@ public static class AlertEmail
     {
         var text = new StringBuilder();
         var html = new StringBuilder();
-        var encode = HtmlEncoder.Default;
+        // Every script passes through as itself (names in any language); only markup characters are encoded.
+        var encode = HtmlEncoder.Create(UnicodeRanges.All);
         text.AppendLine(message.Title).AppendLine();
         html.Append("<!DOCTYPE html><html><body style=\"font-family:sans-serif\">")
             .Append("<h2>").Append(encode.Encode(message.Title)).Append("</h2>");
