@@ -252,8 +252,8 @@ public sealed class NotificationChannelStore(
         return id;
     }
 
-    /// <summary>Queues a test notification to the channel at once (no grouping); returns the delivery's id.</summary>
-    /// <exception cref="AlertException">404; 409 for a disabled channel.</exception>
+    /// <summary>Queues a test notification to the channel at once (no grouping; a disabled channel too); returns the delivery's id.</summary>
+    /// <exception cref="AlertException">404.</exception>
     public async Task<Guid> SendTestAsync(Guid channelId, string actor, CancellationToken cancellationToken = default)
     {
         var id = Guid.CreateVersion7(time.GetUtcNow());

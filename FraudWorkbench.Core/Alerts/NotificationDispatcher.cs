@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using FraudWorkbench.Core.Events;
@@ -106,9 +107,24 @@ public sealed class NotificationDispatcher(
         }
 
         if (claimed is null) return false;
-        var outcome = claimed.Deleted
-            ? Outcome.Dead(null, "The channel was deleted.")
-            : claimed.Kind == ChannelKind.Email ? await SendEmailAsync(claimed, settings, cancellationToken) : await PostAsync(claimed, settings, cancellationToken);
+        Outcome outcome;
+        try
+        {
+            outcome = claimed.Deleted
+                ? Outcome.Dead(null, "The channel was deleted.")
+                : claimed.Kind == ChannelKind.Email ? await SendEmailAsync(claimed, settings, cancellationToken) : await PostAsync(claimed, settings, cancellationToken);
+        }
+        catch (CryptographicException)
+        {
+            // The key ring that encrypted the secret is gone (a new data directory, keys not shared): nothing to sign with.
+            outcome = Outcome.Dead(null, "The channel's signing secret cannot be decrypted with this installation's Data Protection keys; rotate the secret, then resend.");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Whatever went wrong counts as an attempt, so the attempt limit still ends it.
+            outcome = Outcome.Retry(null, $"Unexpected error: {ex.GetType().Name}: {ex.Message}", null);
+        }
+
         await RecordAsync(claimed, outcome, settings, cancellationToken);
         return true;
     }

@@ -233,6 +233,21 @@ public sealed class NotificationDispatcherTests(DatabaseFixture database) : ICla
     }
 
     [Fact]
+    public async Task Dispatch_SecretFromAnotherKeyRing_DeadWithAHintNothingSentUnsigned()
+    {
+        var channel = await ChannelAsync();
+        var id = await harness.Store.SendTestAsync(channel.Channel.Id, "alice");
+        await using var otherKeys = new DeliveryHarness(database, harness.Options);
+
+        Assert.Equal(1, await otherKeys.DispatchDueAsync());
+
+        var dead = (await harness.Store.GetDeliveryAsync(id))!;
+        Assert.Equal((DeliveryStatus.Dead, 1), (dead.Status, dead.Attempts));
+        Assert.StartsWith("The channel's signing secret cannot be decrypted", dead.LastError, StringComparison.Ordinal);
+        Assert.Empty(receiver.Requests);
+    }
+
+    [Fact]
     public void Backoff_FullJitter_UniformUnderADoublingCap()
     {
         var settings = new AlertsOptions { InitialBackoff = TimeSpan.FromSeconds(2), MaxBackoff = TimeSpan.FromMinutes(10) };
