@@ -115,6 +115,38 @@ public sealed class AlertChannelsApiTests(AlertChannelsAppFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Notifier_AlertFiresInTheApp_WebhookReceivedWithinFiveSeconds()
+    {
+        using var client = fixture.Client(fixture.WriterKey);
+        var created = await client.PostAsJsonAsync("/api/v1/alerts/channels", new { name = "api-global", kind = "alertmanager", url = receiver.Url().ToString(), global = true, groupWait = "0s" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var ruleId = Guid.NewGuid();
+        var now = DateTime.UtcNow;
+        await using (var connection = new Npgsql.NpgsqlConnection(fixture.App.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await Dapper.SqlMapper.ExecuteAsync(connection, """
+                INSERT INTO alert_rules (id, name, spec, enabled, created_by, created_at, updated_by, updated_at)
+                VALUES (@ruleId, 'Scoring latency', '{"name":"Scoring latency"}', true, 'test', @now, 'test', @now);
+                INSERT INTO alerts (id, rule_id, rule_name, model_name, fingerprint, state, severity, value, labels, annotations, active_at, fired_at, last_true_at, last_evaluated_at)
+                VALUES (gen_random_uuid(), @ruleId, 'Scoring latency', 'card-fraud', @fingerprint, 'firing', 'critical', 73.5,
+                    '{"alertname":"Scoring latency","model":"card-fraud","severity":"critical"}', '{"summary":"p99 73.5 ms"}', @now, @now, @now, @now)
+                """, new { ruleId, now, fingerprint = AlertLabels.Fingerprint(ruleId, "card-fraud") });
+        }
+
+        // As the evaluator announces a newly firing alert; the notifier wakes on it rather than waiting for its tick.
+        var published = DateTime.UtcNow;
+        await fixture.App.Get<FraudWorkbench.Core.Events.EventHub>().PublishAsync(new AlertsChanged([new AlertNotice(Guid.NewGuid(), "Scoring latency", "card-fraud", "critical", "p99 73.5 ms")]));
+        await Wait.UntilAsync(() => Task.FromResult(receiver.Requests.Any(r => r.Body.Contains("Scoring latency", StringComparison.Ordinal))), 5, "the webhook within 5 s");
+
+        var request = receiver.Requests.First(r => r.Body.Contains("Scoring latency", StringComparison.Ordinal));
+        Assert.True(request.At - published < TimeSpan.FromSeconds(5), $"{(request.At - published).TotalMilliseconds} ms");
+        var body = JsonDocument.Parse(request.Body).RootElement;
+        Assert.Equal(("firing", "api-global", "p99 73.5 ms"),
+            (body.GetProperty("status").GetString(), body.GetProperty("receiver").GetString(), body.GetProperty("commonAnnotations").GetProperty("summary").GetString()));
+    }
+
+    [Fact]
     public async Task DeadLetter_400FromReceiver_ListedThenResentAndDelivered()
     {
         receiver.Then(400);
