@@ -194,8 +194,10 @@ public sealed class NotificationDispatcherTests(DatabaseFixture database) : ICla
     public async Task Dispatch_NothingListening_NetworkErrorRetriedThenDead()
     {
         var channel = await ChannelAsync();
-        await receiver.DisposeAsync();
-        receiver = await WebhookReceiver.StartAsync(); // a fresh one for DisposeAsync; the channel points at the closed port
+        // The fresh receiver starts before the old one closes, so it cannot be given the port the channel points at.
+        var closed = receiver;
+        receiver = await WebhookReceiver.StartAsync();
+        await closed.DisposeAsync();
         await harness.Dispatcher.StartAsync(CancellationToken.None);
         try
         {
