@@ -20,7 +20,8 @@ namespace FraudWorkbench.Core.Alerts;
 /// Runs when alerts change and on a short tick (the group timings fall due between evaluations).
 /// </summary>
 public sealed class AlertNotifier(
-    NpgsqlDataSource dataSource, EventHub events, TimeProvider time, IOptions<AlertsOptions> options, ILogger<AlertNotifier> logger) : BackgroundService
+    NpgsqlDataSource dataSource, EventHub events, TimeProvider time, IOptions<AlertsOptions> options, ILogger<AlertNotifier> logger,
+    IHostApplicationLifetime? lifetime = null) : BackgroundService
 {
     /// <summary>How often group timings are checked when no alert changed.</summary>
     public static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
@@ -35,6 +36,15 @@ public sealed class AlertNotifier(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var alerts = events.Subscribe<AlertsChanged>(_ => signal.Writer.TryWrite(true));
+        try
+        {
+            await HostStartedAsync(lifetime, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -61,6 +71,21 @@ public sealed class AlertNotifier(
                 logger.LogError(ex, "Grouping alerts into notifications failed; trying again shortly");
                 try { await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken); } catch (OperationCanceledException) { return; }
             }
+        }
+    }
+
+    /// <summary>
+    /// Waits until the host has started: these services are registered with the capabilities, ahead of the migrations, and
+    /// must not query tables a first start has not created yet.
+    /// </summary>
+    internal static async Task HostStartedAsync(IHostApplicationLifetime? lifetime, CancellationToken stoppingToken)
+    {
+        if (lifetime is null) return;
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        await using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            await started.Task;
         }
     }
 

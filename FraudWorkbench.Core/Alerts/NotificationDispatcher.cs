@@ -23,7 +23,7 @@ public sealed class WebhookAddressRefusedException(string message) : IOException
 /// </summary>
 public sealed class NotificationDispatcher(
     NpgsqlDataSource dataSource, NotificationChannelStore channels, IHttpClientFactory httpClients, EventHub events, TimeProvider time,
-    IOptions<AlertsOptions> options, ILogger<NotificationDispatcher> logger) : BackgroundService
+    IOptions<AlertsOptions> options, ILogger<NotificationDispatcher> logger, IHostApplicationLifetime? lifetime = null) : BackgroundService
 {
     /// <summary>Deliveries sent at the same time by one instance (a slow receiver does not hold up the others).</summary>
     public const int Slots = 4;
@@ -39,6 +39,15 @@ public sealed class NotificationDispatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var subscription = events.Subscribe<NotificationQueued>(_ => Wake());
+        try
+        {
+            await AlertNotifier.HostStartedAsync(lifetime, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         await Task.WhenAll(Enumerable.Range(0, Slots).Select(_ => RunSlotAsync(stoppingToken)));
     }
 

@@ -144,6 +144,9 @@ public sealed class AlertChannelsApiTests(AlertChannelsAppFixture fixture) : ICl
         var body = JsonDocument.Parse(request.Body).RootElement;
         Assert.Equal(("firing", "api-global", "p99 73.5 ms"),
             (body.GetProperty("status").GetString(), body.GetProperty("receiver").GetString(), body.GetProperty("commonAnnotations").GetProperty("summary").GetString()));
+        // Neither background loop failed along the way (each logs and carries on, which the receiver alone would not show).
+        Assert.DoesNotContain(fixture.App.Logs, l => l.Contains("Grouping alerts into notifications failed", StringComparison.Ordinal)
+            || l.Contains("The notification dispatcher failed", StringComparison.Ordinal));
     }
 
     [Fact]
