@@ -27,7 +27,6 @@ public sealed class DefaultAlertRulesService(
         });
         await foreach (var promotion in promotions.Reader.ReadAllAsync(stoppingToken))
         {
-            if (!options.Value.DefaultRulesOnPromotion) continue;
             try
             {
                 await HandleAsync(promotion, stoppingToken);
@@ -39,9 +38,10 @@ public sealed class DefaultAlertRulesService(
         }
     }
 
-    /// <summary>Adds the defaults when <paramref name="promotion"/> is the model's first move to production; returns the rules added.</summary>
+    /// <summary>Adds the defaults when <paramref name="promotion"/> is the model's first move to production (and the option is on); returns the rules added.</summary>
     public async Task<IReadOnlyList<AlertRule>> HandleAsync(ModelStageChanged promotion, CancellationToken cancellationToken)
     {
+        if (!options.Value.DefaultRulesOnPromotion || promotion.Stage != ModelStage.Production) return [];
         const string sql = "SELECT count(*) FROM model_stage_history WHERE registered_model_id = @id AND to_stage = 'production'";
         long promotionsSoFar;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
