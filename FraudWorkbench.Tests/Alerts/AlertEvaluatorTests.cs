@@ -1,5 +1,9 @@
 using System.Text.Json;
 using FraudWorkbench.Core.Alerts;
+using FraudWorkbench.Core.Monitoring;
+using FraudWorkbench.Tests.Infrastructure;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace FraudWorkbench.Tests.Alerts;
@@ -247,5 +251,44 @@ public sealed class AlertEvaluatorTests
         var annotations = JsonSerializer.Deserialize<Dictionary<string, string>>((await RowsAsync(world)).Single().Annotations)!;
         Assert.Equal("/models/m-2/monitoring", annotations["link"]);
         Assert.Equal("psi: PSI of a column amount of m-2 is 0.3123 (threshold > 0.2). /models/m-2/monitoring", annotations["description"]);
+    }
+
+    [Fact]
+    public async Task EvaluationService_MetricsWritten_EvaluatesAtOnceWithForce_NotAtTheNextTick()
+    {
+        await using var world = await AlertsWorld.CreateAsync();
+        await world.Rules.CreateAsync(AlertsWorld.Latency("p99", "m1") with { EvaluationInterval = "1h" }, "test");
+        world.Metrics.Set("m1", AlertMetricKind.LatencyP99, 10);
+        await world.Evaluator.EvaluateAsync(false); // evaluated now: not due again for an hour
+        var service = new AlertEvaluationService(world.Evaluator, world.Hub, world.Time, Microsoft.Extensions.Options.Options.Create(world.Options),
+            new StartedLifetime(), NullLogger<AlertEvaluationService>.Instance);
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            world.Metrics.Set("m1", AlertMetricKind.LatencyP99, 80);
+            await Task.Delay(300); // the first tick (nothing due) has come and gone; the fake clock does not move
+            Assert.Empty(await world.Alerts.ListAsync(new AlertFilter()));
+
+            await world.Hub.PublishAsync(new MonitoringComputed("m1", "1d", world.Now));
+
+            await Wait.UntilAsync(async () => (await world.Alerts.ListAsync(new AlertFilter(State: AlertState.Firing))).Count == 1, 10, "the alert after the metrics were written");
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private sealed class StartedLifetime : IHostApplicationLifetime
+    {
+        public CancellationToken ApplicationStarted => new(canceled: true);
+
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication()
+        {
+        }
     }
 }
