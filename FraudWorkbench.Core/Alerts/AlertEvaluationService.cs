@@ -2,7 +2,6 @@ using System.Threading.Channels;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Fairness;
 using FraudWorkbench.Core.Monitoring;
-using FraudWorkbench.Core.Scoring;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -34,7 +33,8 @@ public sealed class AlertEvaluationService(
         // Handlers only signal: the hub calls them on the publisher's thread.
         using var monitoring = events.Subscribe<MonitoringComputed>(_ => Signal(force: true));
         using var fairness = events.Subscribe<FairnessWindowsComputed>(_ => Signal(force: true));
-        using var feedback = events.Subscribe<FeedbackRecorded>(_ => Signal(force: true));
+        // Feedback is not among them: partners send labels one request at a time, and a full evaluation per label would keep
+        // the evaluator busy for nothing; the label metrics (freshness, realized performance) move by days, not seconds.
         using var rules = events.Subscribe<AlertRulesChanged>(_ => Signal(force: true));
         // Hosted services start before the migrations have run (they are registered later): evaluate once the app is up.
         var started = new TaskCompletionSource();

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using FraudWorkbench.Core.Fairness;
 using FraudWorkbench.Core.Performance;
@@ -48,13 +49,22 @@ public sealed partial record AlertRuleSpec(
     string Severity = AlertSeverity.Warning, IReadOnlyDictionary<string, string>? Labels = null, string? Description = null,
     IReadOnlyList<Guid>? Channels = null, bool Enabled = true)
 {
-    public const int MaxNameLength = 120;
+    // Room for a default rule's title and the longest model name (100).
+    public const int MaxNameLength = 200;
     public const int MaxDescriptionLength = 2000;
     public const int MaxLabels = 20;
 
+    // Parsed forms of the duration texts, for code; the JSON carries the texts only.
+    [JsonIgnore]
     public TimeSpan WindowSpan => AlertDuration.Parse(Window);
+
+    [JsonIgnore]
     public TimeSpan Interval => AlertDuration.Parse(EvaluationInterval);
+
+    [JsonIgnore]
     public TimeSpan ForSpan => AlertDuration.Parse(For);
+
+    [JsonIgnore]
     public TimeSpan KeepFiringSpan => AlertDuration.Parse(KeepFiringFor);
 
     /// <summary>Every problem, naming its field (JSON path as the API takes it).</summary>

@@ -42,7 +42,7 @@ public sealed class AlertsOptions
         && GroupWait >= TimeSpan.Zero && GroupInterval > TimeSpan.Zero && RepeatInterval > TimeSpan.Zero
         && MaxAttempts is >= 1 and <= 50 && InitialBackoff > TimeSpan.Zero && MaxBackoff >= InitialBackoff
         && RequestTimeout > TimeSpan.Zero && RequestTimeout <= TimeSpan.FromMinutes(2)
-        && (Smtp.Host is null || Smtp.Port is > 0 and < 65536) && (PublicUrl is null || Uri.TryCreate(PublicUrl, UriKind.Absolute, out _));
+        && (Smtp.Host is null || Smtp.Port is > 0 and < 65536) && SmtpOptions.Modes.Contains(Smtp.Security, StringComparer.OrdinalIgnoreCase) && (PublicUrl is null || Uri.TryCreate(PublicUrl, UriKind.Absolute, out _));
 }
 
 /// <summary>E-mail over SMTP; no host, no e-mail channels.</summary>
@@ -54,6 +54,9 @@ public sealed class SmtpOptions
 
     /// <summary>Auto (STARTTLS when offered), StartTls (required), SslOnConnect, or None (only for a relay on the same host).</summary>
     public string Security { get; set; } = "StartTls";
+
+    /// <summary>The security modes accepted; a typo must stop the start, not quietly become StartTls.</summary>
+    public static readonly IReadOnlyList<string> Modes = ["Auto", "StartTls", "SslOnConnect", "None"];
 
     public string? UserName { get; set; }
 

@@ -11,7 +11,7 @@ public static class AlertsServiceCollectionExtensions
     public static IServiceCollection AddAlerts(this IServiceCollection services, bool background = true)
     {
         services.AddOptions<AlertsOptions>().BindConfiguration(AlertsOptions.Section)
-            .Validate(o => o.IsValid(), "FraudWorkbench:Alerts needs EvaluationTick 100 ms–10 min, non-negative group timings, MaxAttempts 1–50, MaxBackoff >= InitialBackoff > 0, RequestTimeout up to 2 min, an SMTP port 1–65535 and an absolute PublicUrl.")
+            .Validate(o => o.IsValid(), "FraudWorkbench:Alerts needs EvaluationTick 100 ms–10 min, non-negative group timings, MaxAttempts 1–50, MaxBackoff >= InitialBackoff > 0, RequestTimeout up to 2 min, an SMTP port 1–65535, an SMTP Security of Auto, StartTls, SslOnConnect or None and an absolute PublicUrl.")
             .ValidateOnStart();
         services.AddAlertMetrics();
         services.AddAlertLifecycle(background);
