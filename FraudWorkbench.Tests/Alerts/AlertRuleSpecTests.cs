@@ -11,7 +11,7 @@ public sealed class AlertRuleSpecTests
     public static TheoryData<string, AlertRuleSpec> BadRules => new()
     {
         { "name", Good with { Name = " " } },
-        { "name", Good with { Name = new string('n', 121) } },
+        { "name", Good with { Name = new string('n', AlertRuleSpec.MaxNameLength + 1) } },
         { "model", Good with { Model = "bad model!" } },
         { "metric.kind", Good with { Metric = new AlertMetricSpec("cpu.load") } },
         { "metric.column", Good with { Metric = new AlertMetricSpec(AlertMetricKind.Psi), Window = "1d" } },

@@ -227,6 +227,29 @@ public sealed class AlertsApiTests(AlertsAppFixture fixture) : IClassFixture<Ale
     }
 
     [Fact]
+    public async Task Backtest_ThreeHoursOverTheThreshold_OneFiringPeriodAtTheRightPlace()
+    {
+        // 30 days at a 1-minute interval replay at span / 720 = one point an hour, on clock hours.
+        var now = DateTime.UtcNow;
+        var start = new DateTime(now.Year, now.Month, now.Day, now.Hour, 0, 0, DateTimeKind.Utc).AddDays(-5);
+        fixture.Metrics.Set("api-backtest", AlertMetricKind.LatencyP99, at => new MetricPoint(at, at >= start && at < start.AddHours(3) ? 80 : 10, 500));
+        using var client = fixture.Client(fixture.WriteKey);
+
+        var response = await client.PostAsJsonAsync("/api/v1/alerts/rules/backtest", new { rule = Rule("api backtest", "api-backtest"), model = "api-backtest", days = 30 });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = await JsonAsync(response);
+        var firing = result.GetProperty("firing");
+        Assert.Equal(1, firing.GetArrayLength());
+        Assert.Equal(start, firing[0].GetProperty("from").GetDateTime().ToUniversalTime());
+        Assert.Equal(start.AddHours(3), firing[0].GetProperty("to").GetDateTime().ToUniversalTime());
+        var points = result.GetProperty("points").EnumerateArray().ToList();
+        Assert.InRange(points.Count, 719, 721);
+        Assert.Equal(3, points.Count(p => p.GetProperty("state").GetString() == AlertState.Firing));
+        Assert.All(points, p => Assert.Equal(50, p.GetProperty("upper").GetDouble()));
+    }
+
+    [Fact]
     public async Task AddDefaults_UnknownModel404_BadName400_RegisteredModelGetsFourThenNone()
     {
         using var client = fixture.Client(fixture.WriteKey);
