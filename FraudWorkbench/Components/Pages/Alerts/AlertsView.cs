@@ -22,6 +22,16 @@ public static class AlertsView
         _ => Color.Default,
     };
 
+    /// <summary>An alert's model: global alerts (job failures, scoring errors) carry <c>*</c>.</summary>
+    public static string ModelName(string model) => model == AlertLabels.AllModels ? "the installation" : model;
+
+    /// <summary>A link an annotation carries, only when it is the app's own path or http(s): never <c>javascript:</c>.</summary>
+    public static string? SafeLink(string? link) =>
+        link is null ? null
+        : link.StartsWith('/') && !link.StartsWith("//", StringComparison.Ordinal) ? link
+        : Uri.TryCreate(link, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) ? link
+        : null;
+
     public static string Number(double? value) => AlertTemplate.Number(value);
 
     /// <summary>The metric a rule watches, in words: "PSI of a column (amount)", "Estimated performance (CBPE): recall".</summary>
