@@ -38,7 +38,8 @@ public static partial class Charts
             .DefaultIfEmpty(0).ToList();
         double yMin = ys.Min(), yMax = ys.Max();
         var pad = Math.Max((yMax - yMin) * 0.08, Math.Max(Math.Abs(yMax), 1) * 0.05);
-        (yMin, yMax) = (yMin - pad, yMax + pad);
+        // Counts, shares and latencies never go below zero: no negative axis under them.
+        (yMin, yMax) = (yMin >= 0 && yMin - pad < 0 ? 0 : yMin - pad, yMax + pad);
 
         var firingLegend = false;
         foreach (var period in result.Firing)
