@@ -122,6 +122,7 @@ public static class WorkbenchWebExtensions
 
     public static WebApplication UseWorkbench(this WebApplication app)
     {
+        app.UseMiddleware<ScoringRequestCounting>(); // outermost: counts the status every later handler settled on
         app.UseMiddleware<SecurityHeadersMiddleware>();
         if (!app.Environment.IsDevelopment())
         {

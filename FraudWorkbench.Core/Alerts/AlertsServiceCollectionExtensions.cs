@@ -25,6 +25,9 @@ public static class AlertsServiceCollectionExtensions
         services.AddSingleton<AlertMetricReader>();
         services.AddSingleton<IAlertMetricSource>(sp => sp.GetRequiredService<AlertMetricReader>());
         services.AddSingleton<AlertBacktest>();
+        // Always, like the prediction log: any host that answers scoring requests must write their counts.
+        services.AddSingleton<Scoring.ScoringRequestStats>();
+        services.AddHostedService(sp => sp.GetRequiredService<Scoring.ScoringRequestStats>());
         return services;
     }
 }
