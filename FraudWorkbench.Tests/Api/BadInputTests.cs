@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapper;
+using FraudWorkbench.Core.Alerts;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Training;
@@ -27,7 +28,7 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
     private static readonly string[] Tables =
     [
         "datasets", "dataset_versions", "feature_sets", "feature_set_versions", "training_runs", "jobs", "registered_models", "model_versions",
-        "model_stage_history", "model_explanations", "audit_log",
+        "model_stage_history", "model_explanations", "audit_log", "notification_channels", "notification_deliveries",
     ];
 
     /// <param name="Text">A string field; <paramref name="Number"/> a number field (null when the body has none);
@@ -42,6 +43,10 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
             // A failed gate, so the override below is one that would otherwise be carried out.
             await fixture.RegisterAsync(Model, fixture.StrongRun, new GateSettings([new GateBaseline(GateMetric.PrAuc, ">=", 0.99)], [], 0.01, 0.05));
         }
+
+        var channels = fixture.App.Get<NotificationChannelStore>();
+        var channel = (await channels.ListAsync()).FirstOrDefault(c => c.Name == "bad-input-channel")
+            ?? (await channels.CreateAsync(new ChannelSpec("bad-input-channel", ChannelKind.Alertmanager, "https://93.184.216.34/hook"), "test")).Channel;
 
         var featureSet = (await fixture.App.Get<FeatureSetStore>().GetVersionAsync(fixture.FeatureSetVersion))!;
         var dataset = featureSet.DatasetId;
@@ -69,6 +74,12 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
             new("fairness gate", HttpMethod.Put, $"/api/v1/models/{Model}/fairness/gate",
                 """{"limits":[{"disparity":"demographicParity","kind":"ratio","threshold":0.8,"grouping":"customer_gender"}],"nonRegression":false,"maxRegression":0.02}""",
                 "limits[0].grouping", "limits[0].threshold", "nonRegression", "\"yes\""),
+            new("create alert channel", HttpMethod.Post, "/api/v1/alerts/channels",
+                """{"name":"bad-input-new-channel","kind":"alertmanager","url":"https://93.184.216.34/hook","global":false,"groupWait":"30s"}""",
+                "name", null, "global", "\"yes\""),
+            new("update alert channel", HttpMethod.Put, $"/api/v1/alerts/channels/{channel.Id}",
+                """{"name":"bad-input-channel","kind":"alertmanager","url":"https://93.184.216.34/hook","sendResolved":true,"repeatInterval":"4h"}""",
+                "url", null, "sendResolved", "1"),
         ];
     }
 
@@ -267,6 +278,10 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
     [Fact]
     public async Task StartAsync_ThroughTheServiceAsThePageStarts_NaNSettingsRefusedNamingEach()
     {
+        var channels = fixture.App.Get<NotificationChannelStore>();
+        var channel = (await channels.ListAsync()).FirstOrDefault(c => c.Name == "bad-input-channel")
+            ?? (await channels.CreateAsync(new ChannelSpec("bad-input-channel", ChannelKind.Alertmanager, "https://93.184.216.34/hook"), "test")).Channel;
+
         var featureSet = (await fixture.App.Get<FeatureSetStore>().GetVersionAsync(fixture.FeatureSetVersion))!;
         var request = new TrainingRunRequest(featureSet.DatasetId, 1, featureSet.Id, new TrainerSettings(LearningRate: double.NaN),
             new ImbalanceSettings(TargetRatio: double.NaN, PositiveWeight: double.NaN), new SplitSettings(SplitKind.Stratified, ValidationFraction: double.NaN),
@@ -283,6 +298,10 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
     [Fact]
     public async Task CreateAsync_ThroughTheServiceAsThePageSaves_NulInNameRefused()
     {
+        var channels = fixture.App.Get<NotificationChannelStore>();
+        var channel = (await channels.ListAsync()).FirstOrDefault(c => c.Name == "bad-input-channel")
+            ?? (await channels.CreateAsync(new ChannelSpec("bad-input-channel", ChannelKind.Alertmanager, "https://93.184.216.34/hook"), "test")).Channel;
+
         var featureSet = (await fixture.App.Get<FeatureSetStore>().GetVersionAsync(fixture.FeatureSetVersion))!;
         var before = await SnapshotAsync();
 
