@@ -61,6 +61,10 @@ public static class WorkbenchClaims
     public static bool CanSignOff(ClaimsPrincipal principal) =>
         principal.FindFirst(ApiKeyId) is null && (principal.IsInRole(Roles.Reviewer) || principal.IsInRole(Roles.Admin));
 
+    /// <summary>May acknowledge an alert: whoever may write, and a signed-in Reviewer (who looks after alerts without editing rules).</summary>
+    public static bool CanAcknowledge(ClaimsPrincipal principal) =>
+        CanWrite(principal) || (principal.FindFirst(ApiKeyId) is null && principal.IsInRole(Roles.Reviewer));
+
     public static bool IsAdmin(ClaimsPrincipal principal) =>
         principal.IsInRole(Roles.Admin) || principal.HasClaim(Scope, Scopes.Admin);
 }

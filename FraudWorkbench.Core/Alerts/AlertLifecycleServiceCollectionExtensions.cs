@@ -10,6 +10,14 @@ public static class AlertLifecycleServiceCollectionExtensions
         services.AddSingleton<AlertRuleStore>();
         services.AddSingleton<AlertStore>();
         services.AddSingleton<AlertEvaluator>();
+        if (background)
+        {
+            services.AddSingleton<AlertEvaluationService>();
+            services.AddHostedService(sp => sp.GetRequiredService<AlertEvaluationService>());
+            services.AddSingleton<DefaultAlertRulesService>();
+            services.AddHostedService(sp => sp.GetRequiredService<DefaultAlertRulesService>());
+        }
+
         return services;
     }
 }

@@ -28,7 +28,7 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
     private static readonly string[] Tables =
     [
         "datasets", "dataset_versions", "feature_sets", "feature_set_versions", "training_runs", "jobs", "registered_models", "model_versions",
-        "model_stage_history", "model_explanations", "audit_log", "notification_channels", "notification_deliveries",
+        "model_stage_history", "model_explanations", "audit_log", "alert_rules", "alert_silences", "notification_channels", "notification_deliveries",
     ];
 
     /// <param name="Text">A string field; <paramref name="Number"/> a number field (null when the body has none);
@@ -51,6 +51,10 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
         var featureSet = (await fixture.App.Get<FeatureSetStore>().GetVersionAsync(fixture.FeatureSetVersion))!;
         var dataset = featureSet.DatasetId;
         var versions = $"/api/v1/models/{Model}/versions";
+        const string rule = """{"name":"bad-input-rule","model":"bad-input","metric":{"kind":"scoring.latency_p99"},"condition":{"kind":"above","threshold":50},"window":"5m"}""";
+        var rules = fixture.App.Get<AlertRuleStore>();
+        var ruleId = (await rules.ListAsync()).FirstOrDefault(r => r.Name == "bad-input-rule")?.Id
+            ?? (await rules.CreateAsync(AlertJson.Deserialize<AlertRuleSpec>(rule), "test")).Id;
         return
         [
             new("create feature set", HttpMethod.Post, "/api/v1/feature-sets",
@@ -80,6 +84,15 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
             new("update alert channel", HttpMethod.Put, $"/api/v1/alerts/channels/{channel.Id}",
                 """{"name":"bad-input-channel","kind":"alertmanager","url":"https://93.184.216.34/hook","sendResolved":true,"repeatInterval":"4h"}""",
                 "url", null, "sendResolved", "1"),
+            new("create alert rule", HttpMethod.Post, "/api/v1/alerts/rules", rule.Replace("bad-input-rule", "bad-input-rule-2"), "name", "condition.threshold", "condition", "\"above\""),
+            new("update alert rule", HttpMethod.Put, $"/api/v1/alerts/rules/{ruleId}", rule, "name", "condition.threshold", "labels", "[]"),
+            new("backtest alert rule", HttpMethod.Post, "/api/v1/alerts/rules/backtest", $$"""{"rule":{{rule}},"model":"bad-input","days":30}""",
+                "model", "days", "rule.condition.threshold", "\"high\""),
+            new("default alert rules", HttpMethod.Post, "/api/v1/alerts/rules/defaults", """{"model":"bad-input"}""", "model", null, "model", "1"),
+            new("acknowledge alert", HttpMethod.Post, $"/api/v1/alerts/{Guid.NewGuid()}/ack", """{"comment":"on it"}""", "comment", null, "comment", "[]"),
+            new("create silence", HttpMethod.Post, "/api/v1/alerts/silences",
+                $$"""{"matchers":[{"label":"model","op":"=","value":"bad-input"}],"endsAt":"{{DateTime.UtcNow.AddDays(30):O}}","comment":"deploy"}""",
+                "comment", null, "endsAt", "12345"),
         ];
     }
 

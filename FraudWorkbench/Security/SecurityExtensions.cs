@@ -25,6 +25,9 @@ public static class Policies
     /// model are not the ones who approve how it treats groups) and not an API key (a sign-off is a named person's judgement).
     /// </summary>
     public const string SignOff = "signoff";
+
+    /// <summary>Acknowledges an alert: a signed-in Reviewer, DataScientist or Admin, or a key with the write scope. Reviewers look after alerts but do not edit rules.</summary>
+    public const string Acknowledge = "acknowledge";
 }
 
 public static class SecurityExtensions
@@ -84,6 +87,7 @@ public static class SecurityExtensions
         options.AddPolicy(Policies.Predict, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.HasScopeOrWriterRole(c.User, Scopes.Predict)));
         options.AddPolicy(Policies.Feedback, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.HasScopeOrWriterRole(c.User, Scopes.Feedback)));
         options.AddPolicy(Policies.SignOff, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanSignOff(c.User)));
+        options.AddPolicy(Policies.Acknowledge, p => p.RequireAuthenticatedUser().RequireAssertion(c => WorkbenchClaims.CanAcknowledge(c.User)));
     }
 
     public static ClaimsPrincipal CreatePrincipal(User user)

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using FraudWorkbench.Core.Alerts;
+
+namespace FraudWorkbench.Tests.Alerts;
+
+/// <summary>A rule's validation names each bad field by the JSON path the API takes; the default rules are valid and as the issue asks.</summary>
+public sealed class AlertRuleSpecTests
+{
+    private static readonly AlertRuleSpec Good = new("p99", "m1", new AlertMetricSpec(AlertMetricKind.LatencyP99), new AlertCondition(AlertConditionKind.Above, 50), Window: "5m");
+
+    public static TheoryData<string, AlertRuleSpec> BadRules => new()
+    {
+        { "name", Good with { Name = " " } },
+        { "name", Good with { Name = new string('n', 121) } },
+        { "model", Good with { Model = "bad model!" } },
+        { "metric.kind", Good with { Metric = new AlertMetricSpec("cpu.load") } },
+        { "metric.column", Good with { Metric = new AlertMetricSpec(AlertMetricKind.Psi), Window = "1d" } },
+        { "metric.metric", Good with { Metric = new AlertMetricSpec(AlertMetricKind.Estimated, Metric: "accuracy"), Window = "1d" } },
+        { "metric.disparity", Good with { Metric = new AlertMetricSpec(AlertMetricKind.Disparity), Window = "1w" } },
+        { "window", Good with { Window = "5x" } },
+        { "window", Good with { Metric = new AlertMetricSpec(AlertMetricKind.DriftShare), Window = "5m" } },
+        { "evaluationInterval", Good with { EvaluationInterval = "5s" } },
+        { "for", Good with { For = "soon" } },
+        { "keepFiringFor", Good with { KeepFiringFor = "31d" } },
+        { "minSample", Good with { MinSample = -1 } },
+        { "severity", Good with { Severity = "page" } },
+        { "condition.kind", Good with { Condition = new AlertCondition("between", 1) } },
+        { "condition.threshold", Good with { Condition = new AlertCondition(AlertConditionKind.Above) } },
+        { "condition.threshold", Good with { Condition = new AlertCondition(AlertConditionKind.RelativeChange, -0.5) } },
+        { "condition.k", Good with { Condition = new AlertCondition(AlertConditionKind.OutsideBand, K: 0) } },
+        { "condition.direction", Good with { Condition = new AlertCondition(AlertConditionKind.OutsideBand, Direction: "sideways") } },
+        { "condition.referenceWindows", Good with { Condition = new AlertCondition(AlertConditionKind.OutsideBand, ReferenceWindows: 1) } },
+        { "labels.model", Good with { Labels = new Dictionary<string, string> { ["model"] = "x" } } },
+        { "labels.9team", Good with { Labels = new Dictionary<string, string> { ["9team"] = "x" } } },
+        { "description", Good with { Description = "{{value}} {{exec}}" } },
+        { "description", Good with { Description = "{{value" } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRules))]
+    public void Validate_BadField_NamedByItsJsonPath(string field, AlertRuleSpec spec)
+    {
+        var issues = spec.Validate();
+
+        Assert.Equal([field], issues.Select(i => i.Field));
+    }
+
+    [Fact]
+    public void Validate_GoodRule_NoIssues() => Assert.Empty(Good.Validate());
+
+    [Fact]
+    public void Defaults_FourValidRulesAsTheIssueAsks()
+    {
+        var defaults = AlertRuleStore.Defaults("fraud-v2");
+
+        Assert.All(defaults, d => Assert.Empty(d.Validate()));
+        Assert.All(defaults, d => Assert.Equal("true", d.Labels![DefaultAlertRules.Label]));
+        Assert.All(defaults, d => Assert.Equal("fraud-v2", d.Model));
+        Assert.Equal(
+            [
+                "Dataset drift · fraud-v2|drift.share|above|0.5|True|1d|0s|0|warning",
+                "Estimated recall below reference · fraud-v2|performance.estimated|outside_band||False|1d|0s|0|warning",
+                "Scoring p99 latency · fraud-v2|scoring.latency_p99|above|50|False|1m|5m|20|critical",
+                "No feedback · fraud-v2|labels.freshness|above|14|False|1d|0s|0|warning",
+            ],
+            defaults.Select(d => $"{d.Name}|{d.Metric.Kind}|{d.Condition.Kind}|{d.Condition.Threshold}|{d.Condition.Inclusive}|{d.Window}|{d.For}|{d.MinSample}|{d.Severity}"));
+        Assert.Equal(("recall", AlertDirection.Down), (defaults[1].Metric.Metric, defaults[1].Condition.Direction));
+        Assert.All(defaults, d => Assert.False(string.IsNullOrWhiteSpace(d.Description)));
+    }
+
+    [Fact]
+    public void Json_WebDefaults_RoundTripsAndReadsOmittedFieldsAsDefaults()
+    {
+        var spec = AlertRuleStore.Defaults("m")[2] with { Channels = [Guid.Parse("0190d5e0-8b5c-7c3e-9f1a-2b4c6d8e0f12")] };
+
+        var json = AlertJson.Serialize(spec);
+        var back = AlertJson.Deserialize<AlertRuleSpec>(json);
+        var minimal = AlertJson.Deserialize<AlertRuleSpec>("""{"name":"n","metric":{"kind":"traffic.volume"},"condition":{"kind":"below","threshold":10}}""");
+
+        Assert.Equal(json, AlertJson.Serialize(back));
+        Assert.Contains("\"keepFiringFor\":\"0s\"", json);
+        Assert.Contains("\"default\":\"true\"", json); // label names keep their case
+        Assert.Equal(("1h", "1m", "0s", AlertSeverity.Warning, true, AlertDirection.Either, 14), (minimal.Window, minimal.EvaluationInterval, minimal.For, minimal.Severity, minimal.Enabled, minimal.Condition.Direction, minimal.Condition.ReferenceWindows));
+        Assert.Empty(minimal.Validate());
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<AlertRuleSpec>("{\"name\":", AlertJson.Options));
+    }
+}
