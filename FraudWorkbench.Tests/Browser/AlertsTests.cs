@@ -198,6 +198,16 @@ public sealed class AlertsTests(AlertsTests.Fixture fixture, BrowserFixture brow
         await AssertFitsAsync(admin, "rule editor");
         await admin.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("alert-rule.png"), FullPage = true });
 
+        // The rules page lists it with its condition in words.
+        await admin.GotoAsync("/alerts/rules");
+        await BrowserFixture.WaitForInteractiveAsync(admin);
+        var ruleRow = admin.Locator($"[data-testid=rule-row][data-rule='{ruleId}']");
+        await Assertions.Expect(ruleRow).ToContainTextAsync("above 0 over 1h windows");
+        await Assertions.Expect(ruleRow).ToContainTextAsync("Prediction volume");
+        await Assertions.Expect(ruleRow).ToContainTextAsync("critical");
+        await AssertFitsAsync(admin, "rules");
+        await admin.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("alert-rules.png") });
+
         // Notifications: the test's channel is listed, nothing died; a new webhook's secret is shown once, in a dialog.
         await admin.GotoAsync("/alerts");
         await BrowserFixture.WaitForInteractiveAsync(admin);
