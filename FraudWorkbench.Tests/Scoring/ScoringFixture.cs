@@ -12,7 +12,7 @@ namespace FraudWorkbench.Tests.Scoring;
 /// One app with the month A sample, the recipes feature set and two finished training runs (LightGBM with
 /// class weights, 40 and 15 trees), for the registry and scoring tests. Each test registers its own model name.
 /// </summary>
-public sealed class ScoringFixture : IAsyncLifetime
+public class ScoringFixture : IAsyncLifetime
 {
     public const string BootstrapApiKey = AppFixture.BootstrapApiKey;
 
@@ -42,9 +42,14 @@ public sealed class ScoringFixture : IAsyncLifetime
 
     public DatasetSchema Schema { get; private set; } = default!;
 
+    /// <summary>Configuration a derived fixture adds to the app's (the alerts tests let webhooks reach loopback).</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings() => new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
-        App = new WorkbenchAppFactory(await PostgresServer.CreateDatabaseAsync(), new Dictionary<string, string?> { ["FRAUDWB_BOOTSTRAP_API_KEY"] = BootstrapApiKey });
+        var settings = new Dictionary<string, string?> { ["FRAUDWB_BOOTSTRAP_API_KEY"] = BootstrapApiKey };
+        foreach (var (key, value) in Settings()) settings[key] = value;
+        App = new WorkbenchAppFactory(await PostgresServer.CreateDatabaseAsync(), settings);
         App.StartServer();
         (_, ApiKey) = await App.Get<FraudWorkbench.Core.Accounts.ApiKeyStore>().CreateAsync("test-partner", [FraudWorkbench.Core.Accounts.Scopes.Admin], null, "test", rateLimitPerMinute: 10_000_000);
         var ingestor = App.Get<DatasetIngestor>();

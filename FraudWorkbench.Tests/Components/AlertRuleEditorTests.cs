@@ -1,0 +1,123 @@
+using System.Security.Claims;
+using Bunit;
+using FraudWorkbench.Components.Pages.Alerts;
+using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Alerts;
+using FraudWorkbench.Core.Events;
+using FraudWorkbench.Core.Registry;
+using FraudWorkbench.Security;
+using FraudWorkbench.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using MudBlazor;
+using MudBlazor.Services;
+
+namespace FraudWorkbench.Tests.Components;
+
+[Trait("Category", "Database")]
+public sealed class AlertRuleEditorTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    /// <summary>No metric is read here: the editor's backtest is not run.</summary>
+    private sealed class NoMetrics : IAlertMetricSource
+    {
+        public Task<IReadOnlyList<MetricPoint>> SeriesAsync(string model, AlertMetricSpec metric, TimeSpan window, IReadOnlyList<DateTime> times, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("not read in these tests");
+
+        public Task<MetricBand?> BandAsync(string model, AlertMetricSpec metric, CancellationToken cancellationToken) => Task.FromResult<MetricBand?>(null);
+
+        public Task<IReadOnlyList<string>> ModelsAsync(AlertMetricSpec metric, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([]);
+    }
+
+    private sealed class FixedUser(string role) : AuthenticationStateProvider
+    {
+        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal(
+            new ClaimsIdentity([new Claim(ClaimTypes.Name, "editor@example.com"), new Claim(ClaimTypes.Role, role)], "test"))));
+    }
+
+    private BunitContext NewContext(string role)
+    {
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        var context = new BunitContext();
+        context.JSInterop.Mode = JSRuntimeMode.Loose;
+        var services = context.Services;
+        services.AddMudServices();
+        services.AddSingleton(db.DataSource);
+        services.AddSingleton(db.NewHub());
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(Options.Create(new AlertsOptions()));
+        services.AddDataProtection();
+        services.AddSingleton<WebhookUrlPolicy>();
+        services.AddSingleton<NotificationChannelStore>();
+        services.AddSingleton<AlertRuleStore>();
+        services.AddSingleton<IAlertMetricSource, NoMetrics>();
+        services.AddSingleton<AlertBacktest>();
+        services.AddSingleton<RegistryStore>();
+        services.AddLogging();
+        services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
+        services.AddTransient<IAuthorizationService, DefaultAuthorizationService>();
+        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
+        services.AddCascadingAuthenticationState();
+        services.AddScoped<CurrentUser>();
+        context.Render<MudPopoverProvider>();
+        return context;
+    }
+
+    private static AlertRuleSpec Rule(string name) =>
+        new(name, null, new AlertMetricSpec(AlertMetricKind.DriftShare), new AlertCondition(AlertConditionKind.Above, 0.5, Inclusive: true), Window: "1d");
+
+    [Fact]
+    public async Task AlertRuleEditor_NameInUse_TheServersAnswerShownAtTheNameField()
+    {
+        var name = $"drift {Guid.NewGuid():N}"[..20];
+        await using var context = NewContext(Roles.DataScientist);
+        var store = context.Services.GetRequiredService<AlertRuleStore>();
+        await store.CreateAsync(Rule(name), "test");
+
+        var cut = context.Render<AlertRuleEditor>();
+        cut.WaitForElement("input[data-testid=rule-name]").Change(name);
+        cut.Find("button[data-testid=rule-save]").Click();
+
+        // The client's checks pass (the same as the server's 400s); the server's 409 lands at the field it is about.
+        cut.WaitForAssertion(() => Assert.Contains("name", cut.Find("[data-testid=rule-errors]").TextContent));
+        var field = cut.Find("input[data-testid=rule-name]").Closest(".mud-input-control")!;
+        Assert.Contains("mud-input-error", field.InnerHtml);
+        Assert.Contains("in use", field.TextContent);
+        Assert.Single(await store.ListAsync(), r => r.Name == name);
+    }
+
+    [Fact]
+    public async Task AlertRuleEditor_AboveWithoutThreshold_RefusedAtTheThresholdFieldBeforeTheServer()
+    {
+        var name = $"nothr {Guid.NewGuid():N}"[..20];
+        await using var context = NewContext(Roles.DataScientist);
+        var store = context.Services.GetRequiredService<AlertRuleStore>();
+
+        var cut = context.Render<AlertRuleEditor>();
+        cut.WaitForElement("input[data-testid=rule-name]").Change(name);
+        cut.Find("input[data-testid=rule-threshold]").Change("");
+        cut.Find("button[data-testid=rule-save]").Click();
+
+        cut.WaitForAssertion(() => Assert.Contains("condition.threshold", cut.Find("[data-testid=rule-errors]").TextContent));
+        var field = cut.Find("input[data-testid=rule-threshold]").Closest(".mud-input-control")!;
+        Assert.Contains("needs a finite threshold", field.TextContent);
+        Assert.DoesNotContain(await store.ListAsync(), r => r.Name == name);
+    }
+
+    [Fact]
+    public async Task AlertRuleEditor_Reviewer_ReadOnlyWithoutSave()
+    {
+        var name = $"ro {Guid.NewGuid():N}"[..20];
+        await using var context = NewContext(Roles.Reviewer);
+        var rule = await context.Services.GetRequiredService<AlertRuleStore>().CreateAsync(Rule(name), "test");
+
+        var cut = context.Render<AlertRuleEditor>(p => p.Add(x => x.Id, rule.Id));
+
+        cut.WaitForElement("[data-testid=rule-read-only]");
+        Assert.Equal(name, cut.Find("input[data-testid=rule-name]").GetAttribute("value"));
+        Assert.True(cut.Find("input[data-testid=rule-name]").HasAttribute("readonly"));
+        Assert.Empty(cut.FindAll("[data-testid=rule-save]"));
+    }
+}
