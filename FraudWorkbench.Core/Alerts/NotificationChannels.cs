@@ -32,6 +32,13 @@ public sealed record ChannelSpec(
 public sealed record NotificationChannel(Guid Id, ChannelSpec Spec, bool HasSecret, string CreatedBy, DateTime CreatedAt, string UpdatedBy, DateTime UpdatedAt)
 {
     public string Name => Spec.Name;
+
+    /// <summary>
+    /// The channel as those who may not edit it see it: a webhook's URL is often a credential of its own (a Slack incoming
+    /// webhook's path is its key), so they see only where it points.
+    /// </summary>
+    public NotificationChannel Redacted() => Spec.Url is not { } url ? this
+        : this with { Spec = Spec with { Url = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority}/…" : "…" } };
 }
 
 /// <summary>A channel just created (or its secret rotated): the signing secret, shown this once.</summary>

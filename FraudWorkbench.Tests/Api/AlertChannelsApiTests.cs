@@ -209,7 +209,13 @@ public sealed class AlertChannelsApiTests(AlertChannelsAppFixture fixture) : ICl
         Assert.Equal((HttpStatusCode.BadRequest, "take"), await Send(HttpMethod.Get, "/api/v1/alerts/deliveries?take=0"));
         Assert.Equal((HttpStatusCode.BadRequest, "take"), await Send(HttpMethod.Get, "/api/v1/alerts/deliveries?take=many"));
 
-        Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/api/v1/alerts/channels")).StatusCode);
+        // A reader sees where a webhook points, not its path (a Slack webhook's path is its key); the writer sees it whole.
+        var full = receiver.Url().ToString();
+        var asReader = await reader.GetFromJsonAsync<JsonElement>("/api/v1/alerts/channels");
+        var asWriter = await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts/channels");
+        string UrlOf(JsonElement list) => list.EnumerateArray().Single(c => c.GetProperty("spec").GetProperty("name").GetString() == "api-taken").GetProperty("spec").GetProperty("url").GetString()!;
+        Assert.Equal(full, UrlOf(asWriter));
+        Assert.Equal($"{receiver.Url().Scheme}://{receiver.Url().Authority}/…", UrlOf(asReader));
         Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/api/v1/alerts/deliveries")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await reader.PostAsJsonAsync("/api/v1/alerts/channels", new { name = "r", kind = "alertmanager", url = receiver.Url().ToString() })).StatusCode);
         using var anonymous = fixture.App.CreateHttpClient();

@@ -66,11 +66,13 @@ public static class AlertChannelsApi
     /// <summary>A new signing secret, shown once.</summary>
     public sealed record SecretResponse(Guid ChannelId, string Secret);
 
-    public static async Task<Ok<IReadOnlyList<NotificationChannel>>> List(NotificationChannelStore store, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await store.ListAsync(cancellationToken));
+    public static async Task<Ok<IReadOnlyList<NotificationChannel>>> List(NotificationChannelStore store, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        TypedResults.Ok<IReadOnlyList<NotificationChannel>>([.. (await store.ListAsync(cancellationToken)).Select(c => ForReader(c, user))]);
 
-    public static async Task<Results<Ok<NotificationChannel>, ProblemHttpResult>> Get(Guid id, NotificationChannelStore store, CancellationToken cancellationToken) =>
-        await store.GetAsync(id, cancellationToken) is { } channel ? TypedResults.Ok(channel) : ChannelNotFound(id);
+    public static async Task<Results<Ok<NotificationChannel>, ProblemHttpResult>> Get(Guid id, NotificationChannelStore store, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        await store.GetAsync(id, cancellationToken) is { } channel ? TypedResults.Ok(ForReader(channel, user)) : ChannelNotFound(id);
+
+    private static NotificationChannel ForReader(NotificationChannel channel, ClaimsPrincipal user) => WorkbenchClaims.CanWrite(user) ? channel : channel.Redacted();
 
     public static async Task<Results<Created<CreatedChannel>, ProblemHttpResult>> Create(
         ChannelSpec? request, NotificationChannelStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
