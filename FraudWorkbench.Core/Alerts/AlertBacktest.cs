@@ -52,7 +52,10 @@ public sealed class AlertBacktest(IAlertMetricSource metrics, TimeProvider time)
         List<DateTime> all;
         while (true)
         {
-            times = Grid(now - span, now, step);
+            // The grid, then now itself: the chart ends on the reading an evaluation now would see (an alert firing in the
+            // current hour shows as firing, not as "would not have fired" until the hour closes).
+            var grid = Grid(now - span, now, step);
+            times = grid.Count > 0 && grid[^1] == now ? grid : [.. grid, now];
             var wanted = new SortedSet<DateTime>(times);
             foreach (var t in times)
                 for (var k = 1; k <= referenceCount; k++) wanted.Add(t - window * k);
