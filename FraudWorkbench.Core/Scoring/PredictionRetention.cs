@@ -41,12 +41,15 @@ public sealed class PredictionRetentionJobHandler(
             monitoring.Add(await partitions.DropOlderThanAsync(table, monitoringCutoff, cancellationToken));
         }
 
-        // Performance keeps one row per version and day (a few hundred a year): deleted, not partitioned.
-        int performanceDays;
+        // Performance keeps one row per version and day (a few hundred a year), the request counts one per minute of
+        // traffic: deleted, not partitioned.
+        int performanceDays, requestMinutes;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
             const string sql = "DELETE FROM performance_counts WHERE day < @cutoff::date";
             performanceDays = await connection.ExecuteAsync(new CommandDefinition(sql, new { cutoff = monitoringCutoff.Date }, cancellationToken: cancellationToken));
+            const string requests = "DELETE FROM scoring_requests WHERE minute < @cutoff";
+            requestMinutes = await connection.ExecuteAsync(new CommandDefinition(requests, new { cutoff = monitoringCutoff }, cancellationToken: cancellationToken));
         }
 
         var predictionSummary = new
@@ -55,7 +58,7 @@ public sealed class PredictionRetentionJobHandler(
         };
         var monitoringSummary = new
         {
-            deleted = monitoring.Sum(d => d.Rows), performanceDays, partitions = monitoring.SelectMany(d => d.Partitions).ToList(), cutoff = monitoringCutoff, days = monitoringDays,
+            deleted = monitoring.Sum(d => d.Rows), performanceDays, requestMinutes, partitions = monitoring.SelectMany(d => d.Partitions).ToList(), cutoff = monitoringCutoff, days = monitoringDays,
         };
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))

@@ -89,6 +89,9 @@ public sealed class PredictionLogTests(ScoringFixture fixture) : IClassFixture<S
             await connection.ExecuteAsync(counts, new { version = version.Id, day = today.AddDays(-age).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) });
         }
 
+        // Request counts per minute: one past the monitoring retention (365 days), one within it.
+        await connection.ExecuteAsync("INSERT INTO scoring_requests (minute, model, requests, errors) VALUES (now() - interval '400 days', 'retention-test', 5, 1), (now() - interval '300 days', 'retention-test', 7, 0)");
+
         Assert.Equal(PartitionMaintenance.Predictions.PartitionName(today.AddDays(-95)),
             await connection.ExecuteScalarAsync<string>("SELECT tableoid::regclass::text FROM predictions WHERE id = @dropped", new { dropped }));
         await connection.ExecuteAsync("DELETE FROM jobs WHERE kind = @kind", new { kind = PredictionRetentionJobHandler.KindName });
@@ -112,6 +115,8 @@ public sealed class PredictionLogTests(ScoringFixture fixture) : IClassFixture<S
         var monitoringAudit = await connection.ExecuteScalarAsync<string>("SELECT summary::text FROM audit_log WHERE action = 'monitoring.retention' ORDER BY id DESC LIMIT 1");
         Assert.Contains(PartitionMaintenance.MonitoringCounts.PartitionName(today.AddDays(-400)), monitoringAudit);
         Assert.Contains("\"days\": 365", monitoringAudit);
+        Assert.Contains("\"requestMinutes\": 1", monitoringAudit);
+        Assert.Equal([7L], await connection.QueryAsync<long>("SELECT requests FROM scoring_requests WHERE model = 'retention-test'"));
         // And the days ahead exist (the job keeps them a week ahead).
         Assert.Contains(today.AddDays(PartitionMaintenance.DaysAhead), await partitions.DaysAsync(PartitionMaintenance.DriftResults));
     }

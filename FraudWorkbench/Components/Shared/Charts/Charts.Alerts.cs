@@ -58,7 +58,7 @@ public static partial class Charts
 
         if (hasLower && hasUpper && (lowerConstant is null || upperConstant is null))
         {
-            foreach (var run in Stretches(result.Points, p => p.Lower is { } l && p.Upper is { } u && double.IsFinite(l) && double.IsFinite(u)))
+            foreach (var run in Runs(result.Points, p => p.Lower is { } l && p.Upper is { } u && double.IsFinite(l) && double.IsFinite(u)))
             {
                 var xs = run.Select(i => result.Points[i].At.ToOADate()).ToArray();
                 if (xs.Length < 2) continue;
@@ -114,7 +114,7 @@ public static partial class Charts
         }
 
         var legend = true;
-        foreach (var run in Stretches(points, p => pick(p) is { } v && double.IsFinite(v)))
+        foreach (var run in Runs(points, p => pick(p) is { } v && double.IsFinite(v)))
         {
             var line = plot.Add.Scatter(run.Select(i => points[i].At.ToOADate()).ToArray(), run.Select(i => pick(points[i])!.Value).ToArray());
             line.Color = colour;
@@ -124,24 +124,5 @@ public static partial class Charts
             if (legend) line.LegendText = name;
             legend = false;
         }
-    }
-
-    /// <summary>Index runs of consecutive points that <paramref name="include"/> accepts: a gap breaks a line instead of bridging it.</summary>
-    private static IEnumerable<List<int>> Stretches<T>(IReadOnlyList<T> points, Func<T, bool> include)
-    {
-        var run = new List<int>();
-        for (var i = 0; i < points.Count; i++)
-        {
-            if (include(points[i]))
-            {
-                run.Add(i);
-                continue;
-            }
-
-            if (run.Count > 0) yield return run;
-            run = [];
-        }
-
-        if (run.Count > 0) yield return run;
     }
 }

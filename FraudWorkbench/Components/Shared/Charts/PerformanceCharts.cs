@@ -189,8 +189,8 @@ public static partial class Charts
         line.LegendText = legend;
     }
 
-    /// <summary>Indexes of <paramref name="points"/> where <paramref name="include"/> holds, in runs of consecutive ones.</summary>
-    private static IEnumerable<List<int>> Runs(IReadOnlyList<PerformancePoint> points, Func<PerformancePoint, bool> include)
+    /// <summary>Indexes of <paramref name="points"/> where <paramref name="include"/> holds, in runs of consecutive ones: a gap breaks a line instead of bridging it.</summary>
+    private static IEnumerable<List<int>> Runs<T>(IReadOnlyList<T> points, Func<T, bool> include)
     {
         var run = new List<int>();
         for (var i = 0; i < points.Count; i++)
