@@ -82,7 +82,8 @@ public static class AlertConditions
 /// <summary>
 /// Prometheus's rule state machine: a true condition makes an alert pending, and firing once it has held for <c>for</c>;
 /// a false one resolves it, unless it fired less than <c>keepFiringFor</c> after the last true reading. No decision
-/// (<see cref="AlertOutcome.Unknown"/>) changes nothing: a firing alert does not resolve because its data stopped.
+/// (<see cref="AlertOutcome.Unknown"/>) keeps a firing alert (it does not resolve because its data stopped) but ends a
+/// pending one: <c>for</c> means the condition was seen true at every evaluation, as in Prometheus, not twice with a gap.
 /// </summary>
 public static class AlertStateMachine
 {
@@ -91,6 +92,8 @@ public static class AlertStateMachine
         var state = current.State == AlertState.Resolved ? AlertStatus.Inactive : current;
         switch (outcome)
         {
+            case AlertOutcome.Unknown when state.State == AlertState.Pending:
+                return state with { State = AlertState.Resolved };
             case AlertOutcome.Unknown:
                 return current;
             case AlertOutcome.True when state.State == AlertState.Inactive:

@@ -72,7 +72,7 @@ public sealed class AlertEvaluator(
         }
 
         var evaluated = 0;
-        var fired = new List<AlertNotice>();
+        var fired = new List<(AlertNotice Notice, IReadOnlyDictionary<string, string> Labels)>();
         foreach (var (id, json, last) in rows)
         {
             AlertRuleSpec spec;
@@ -110,7 +110,7 @@ public sealed class AlertEvaluator(
                 {
                     var (stateChanged, notice) = await EvaluatePairAsync(id, spec, model, now, cancellationToken);
                     if (stateChanged) changed++;
-                    if (notice is not null) fired.Add(notice);
+                    if (notice is not null) fired.Add((notice, AlertLabels.Of(spec.Name, model, spec.Severity, spec.Labels)));
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -123,7 +123,7 @@ public sealed class AlertEvaluator(
             changed += await ResolveUncoveredAsync(id, models, now, cancellationToken);
         }
 
-        if (changed > 0) await events.PublishAsync(new AlertsChanged(fired), CancellationToken.None);
+        if (changed > 0) await events.PublishAsync(new AlertsChanged(await AudibleAsync(fired, now, cancellationToken)), CancellationToken.None);
         return new AlertEvaluationSummary(evaluated, changed, Skipped: false);
     }
 
@@ -179,9 +179,9 @@ public sealed class AlertEvaluator(
                 if (changed && next.State == AlertState.Firing) notice = new AlertNotice(id, spec.Name, model, spec.Severity, annotations["summary"]);
             }
         }
-        else if (result.Outcome == AlertOutcome.Unknown)
+        else if (result.Outcome == AlertOutcome.Unknown && next.State == existing.State)
         {
-            // No decision: the alert keeps its state and the texts of its last judged reading.
+            // No decision on a firing alert: it keeps its state and the texts of its last judged reading (a pending one ends, below).
             const string touch = "UPDATE alerts SET last_evaluated_at = @now WHERE id = @Id";
             await connection.ExecuteAsync(new CommandDefinition(touch, new { now, existing.Id }, transaction, cancellationToken: cancellationToken));
         }
@@ -206,6 +206,16 @@ public sealed class AlertEvaluator(
         await UpsertEvaluationAsync(connection, transaction, ruleId, model, now, point.Value, point.Sample, outcome, message, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return (changed, notice);
+    }
+
+    /// <summary>The newly firing alerts no active silence mutes: a silenced alert shows on the page but pops up for no one.</summary>
+    private async Task<IReadOnlyList<AlertNotice>> AudibleAsync(
+        IReadOnlyList<(AlertNotice Notice, IReadOnlyDictionary<string, string> Labels)> fired, DateTime now, CancellationToken cancellationToken)
+    {
+        if (fired.Count == 0) return [];
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var silences = await AlertStore.ActiveSilencesAsync(connection, now, cancellationToken);
+        return [.. fired.Where(f => !silences.Any(s => s.Mutes(f.Labels, now))).Select(f => f.Notice)];
     }
 
     /// <summary>Resolves the rule's open alerts for models it no longer covers (a model taken out of production, a rule moved to another model).</summary>

@@ -34,7 +34,7 @@ public enum AlertOutcome
 {
     False,
     True,
-    /// <summary>No decision: no value, or fewer observations than the rule's minimum sample. The alert keeps its state.</summary>
+    /// <summary>No decision: no value, or fewer observations than the rule's minimum sample. A firing alert keeps firing; a pending one ends.</summary>
     Unknown,
 }
 

@@ -142,7 +142,8 @@ public static class AlertPayloads
         var more = message.Alerts.Count - attachments.Count;
         var body = new JsonObject
         {
-            ["text"] = message.Title + (more > 0 ? $" (and {more} more)" : ""),
+            // The top-level text is mrkdwn too (notifications, fallbacks): escaped, so a rule named "<!channel>" pings no one.
+            ["text"] = Escape(message.Title) + (more > 0 ? $" (and {more} more)" : ""),
             ["blocks"] = new JsonArray { new JsonObject { ["type"] = "section", ["text"] = Markdown($"*{Escape(message.Title)}*") } },
             ["attachments"] = attachments,
         };

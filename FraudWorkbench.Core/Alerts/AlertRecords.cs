@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using FraudWorkbench.Core.Data;
 
 namespace FraudWorkbench.Core.Alerts;
 
@@ -49,25 +50,32 @@ public sealed record AlertMatcher(string Label, string Op, string Value)
     {
         try
         {
-            return System.Text.RegularExpressions.Regex.IsMatch(actual, $"^(?:{Value})$", RegexOptions.CultureInvariant, RegexTimeout);
+            return System.Text.RegularExpressions.Regex.IsMatch(actual, Anchored(Value), RegexOptions.CultureInvariant, RegexTimeout);
         }
-        catch (RegexMatchTimeoutException)
+        catch (Exception ex) when (ex is RegexMatchTimeoutException or ArgumentException)
         {
+            // A pattern stored before validation checked the anchored form: it matches nothing rather than break every reader.
             return false;
         }
     }
+
+    /// <summary>The pattern as it is matched: anchored at both ends, as Alertmanager's matchers are.</summary>
+    private static string Anchored(string value) => $"^(?:{value})$";
 
     /// <summary>Null when the matcher is well formed; otherwise what is wrong.</summary>
     public string? Problem()
     {
         if (string.IsNullOrWhiteSpace(Label) || Label.Length > 64) return "A matcher names a label (alertname, model, severity or one of the rule's).";
+        if (StoredText.Problem(Label, 64) is { } label) return $"label: {label}";
         if (!MatcherOp.All.Contains(Op)) return "A matcher's op is =, !=, =~ or !~.";
         if (Value is null || Value.Length > 400) return "A matcher's value has at most 400 characters.";
+        if (StoredText.Problem(Value, 400) is { } value) return $"value: {value}";
         if (Op is MatcherOp.Regex or MatcherOp.NotRegex)
         {
             try
             {
-                _ = new Regex(Value, RegexOptions.CultureInvariant, RegexTimeout);
+                // The anchored form is what runs: a pattern valid alone can break once wrapped ("(?x)a#" comments out the end).
+                _ = new Regex(Anchored(Value), RegexOptions.CultureInvariant, RegexTimeout);
             }
             catch (ArgumentException)
             {
@@ -100,7 +108,7 @@ public sealed record SilenceSpec(IReadOnlyList<AlertMatcher> Matchers, DateTime 
         else if (EndsAt <= now) issues.Add(("endsAt", "A silence must end in the future."));
         else if (EndsAt - StartsAt > TimeSpan.FromDays(366)) issues.Add(("endsAt", "A silence lasts at most a year."));
         if (string.IsNullOrWhiteSpace(Comment)) issues.Add(("comment", "Say why: a silence needs a comment."));
-        else if (Comment.Length > 2000 || Comment.Contains('\0')) issues.Add(("comment", "The comment has at most 2,000 characters and no NUL."));
+        else if (StoredText.Problem(Comment, 2000, multiline: true) is { } comment) issues.Add(("comment", comment));
         return issues;
     }
 }

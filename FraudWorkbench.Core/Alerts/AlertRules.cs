@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Fairness;
 using FraudWorkbench.Core.Performance;
 using FraudWorkbench.Core.Registry;
@@ -73,7 +74,7 @@ public sealed partial record AlertRuleSpec(
         var issues = new List<(string, string)>();
         if (string.IsNullOrWhiteSpace(Name)) issues.Add(("name", "A rule needs a name."));
         else if (Name.Length > MaxNameLength) issues.Add(("name", $"A rule's name has at most {MaxNameLength} characters."));
-        else if (Name.Any(char.IsControl)) issues.Add(("name", "A rule's name cannot hold control characters."));
+        else if (StoredText.Problem(Name, MaxNameLength) is { } nameProblem) issues.Add(("name", nameProblem));
         if (Model is not null && !RegistryService.IsValidName(Model)) issues.Add(("model", $"'{Model}' is not a model name; leave it out for every model."));
 
         var info = AlertMetricKind.Find(Metric?.Kind);
@@ -85,14 +86,14 @@ public sealed partial record AlertRuleSpec(
         {
             if (info.Column && string.IsNullOrWhiteSpace(Metric.Column)) issues.Add(("metric.column", $"{info.Title} needs a column."));
             if (!info.Column && info.Kind != AlertMetricKind.Unseen && Metric.Column is not null) issues.Add(("metric.column", $"{info.Title} takes no column."));
-            if (Metric.Column is { Length: > 200 }) issues.Add(("metric.column", "A column name has at most 200 characters."));
+            if (StoredText.Problem(Metric.Column, 200) is { } column) issues.Add(("metric.column", column));
             if (info.Performance && !PerformanceMetric.All.Contains(Metric.Metric ?? ""))
                 issues.Add(("metric.metric", $"{info.Title} needs a metric: {string.Join(", ", PerformanceMetric.All)}."));
             if (!info.Performance && Metric.Metric is not null) issues.Add(("metric.metric", $"{info.Title} takes no performance metric."));
             if (info.Fairness && !AlertMetricKind.Disparities.Contains(Metric.Disparity ?? ""))
                 issues.Add(("metric.disparity", $"{info.Title} needs a disparity: {string.Join(", ", AlertMetricKind.Disparities)}."));
             if (!info.Fairness && (Metric.Disparity is not null || Metric.Grouping is not null)) issues.Add(("metric.disparity", $"{info.Title} takes no disparity or grouping."));
-            if (Metric.Grouping is { Length: > 400 }) issues.Add(("metric.grouping", "A grouping has at most 400 characters."));
+            if (StoredText.Problem(Metric.Grouping, 400) is { } grouping) issues.Add(("metric.grouping", grouping));
         }
 
         if (!AlertDuration.TryParse(Window, out var window) || window < TimeSpan.FromMinutes(1) || window > TimeSpan.FromDays(30))
@@ -101,6 +102,10 @@ public sealed partial record AlertRuleSpec(
             issues.Add(("window", $"{info.Title} is read over {string.Join(" or ", allowed)} windows."));
         if (!AlertDuration.TryParse(EvaluationInterval, out var interval) || interval < TimeSpan.FromSeconds(10) || interval > TimeSpan.FromDays(1))
             issues.Add(("evaluationInterval", "The evaluation interval is a duration from 10s to 1d."));
+        // A fairness range longer than a day is computed from the log with its bootstrap at each reading: hourly is plenty
+        // for a number that moves by days, and keeps a few such rules from occupying the evaluator.
+        else if (info?.Fairness == true && window > TimeSpan.FromDays(1) && interval < TimeSpan.FromHours(1))
+            issues.Add(("evaluationInterval", "A fairness disparity over more than a day is evaluated at most hourly (1h or more)."));
         if (!AlertDuration.TryParse(For, out var pending) || pending > TimeSpan.FromDays(30)) issues.Add(("for", "'for' is a duration up to 30d (0s fires at once)."));
         if (!AlertDuration.TryParse(KeepFiringFor, out var keep) || keep > TimeSpan.FromDays(30)) issues.Add(("keepFiringFor", "'keepFiringFor' is a duration up to 30d."));
         if (MinSample < 0 || MinSample > 1_000_000_000) issues.Add(("minSample", "The minimum sample is from 0 to 1,000,000,000."));
@@ -127,12 +132,12 @@ public sealed partial record AlertRuleSpec(
         {
             if (!LabelName().IsMatch(name ?? "")) issues.Add(($"labels.{name}", "A label name is letters, digits and underscores, starting with a letter or underscore, at most 64."));
             else if (name is AlertLabels.AlertName or AlertLabels.Model or AlertLabels.Severity) issues.Add(($"labels.{name}", $"'{name}' is set by the rule itself."));
-            if (value is null || value.Length > 200 || value.Any(char.IsControl)) issues.Add(($"labels.{name}", "A label value has at most 200 characters and no control characters."));
+            if (value is null || StoredText.Problem(value, 200) is not null) issues.Add(($"labels.{name}", "A label value has at most 200 characters and no control characters or broken Unicode."));
         }
 
         if (Description is { } description)
         {
-            if (description.Length > MaxDescriptionLength) issues.Add(("description", $"The description has at most {MaxDescriptionLength} characters."));
+            if (StoredText.Problem(description, MaxDescriptionLength, multiline: true) is { } problem0) issues.Add(("description", problem0));
             else if (AlertTemplate.Validate(description) is { } problem) issues.Add(("description", problem));
         }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Events;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
@@ -26,7 +27,12 @@ public static class ChannelKind
 /// <param name="Global">Receives every rule's alerts; otherwise only those of rules that name it.</param>
 public sealed record ChannelSpec(
     string Name, string Kind, string? Url = null, IReadOnlyList<string>? Recipients = null, bool Global = false, bool SendResolved = true, bool Enabled = true,
-    string? GroupWait = null, string? GroupInterval = null, string? RepeatInterval = null);
+    string? GroupWait = null, string? GroupInterval = null, string? RepeatInterval = null)
+{
+    /// <summary>The spec with its URL cut to scheme and host: what readers, the audit log and the logs may see.</summary>
+    public ChannelSpec Redacted() => Url is not { } url ? this
+        : this with { Url = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority}/…" : "…" };
+}
 
 /// <summary>A stored channel; its secret is never read back, only whether it has one.</summary>
 public sealed record NotificationChannel(Guid Id, ChannelSpec Spec, bool HasSecret, string CreatedBy, DateTime CreatedAt, string UpdatedBy, DateTime UpdatedAt)
@@ -37,8 +43,7 @@ public sealed record NotificationChannel(Guid Id, ChannelSpec Spec, bool HasSecr
     /// The channel as those who may not edit it see it: a webhook's URL is often a credential of its own (a Slack incoming
     /// webhook's path is its key), so they see only where it points.
     /// </summary>
-    public NotificationChannel Redacted() => Spec.Url is not { } url ? this
-        : this with { Spec = Spec with { Url = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority}/…" : "…" } };
+    public NotificationChannel Redacted() => this with { Spec = Spec.Redacted() };
 }
 
 /// <summary>A channel just created (or its secret rotated): the signing secret, shown this once.</summary>
@@ -116,7 +121,7 @@ public sealed class NotificationChannelStore(
                 id, normal.Name, normal.Kind, normal.Url, recipients = (normal.Recipients ?? []).ToArray(), secret = secret is null ? null : Protector.Protect(secret),
                 normal.Global, normal.SendResolved, normal.Enabled, wait = timings.Wait, interval = timings.Interval, repeat = timings.Repeat, actor, now,
             }, transaction, cancellationToken: cancellationToken));
-            await AuditLog.WriteAsync(transaction, now, actor, "alerts.channel-create", "notification-channel", id.ToString(), new { channel = normal }, cancellationToken);
+            await AuditLog.WriteAsync(transaction, now, actor, "alerts.channel-create", "notification-channel", id.ToString(), new { channel = normal.Redacted() }, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -147,7 +152,7 @@ public sealed class NotificationChannelStore(
                 wait = timings.Wait, interval = timings.Interval, repeat = timings.Repeat, actor, now,
             }, transaction, cancellationToken: cancellationToken));
             await AuditLog.WriteAsync(transaction, now, actor, "alerts.channel-update", "notification-channel", id.ToString(),
-                new { channel = normal, previous = before.ToChannel().Spec }, cancellationToken);
+                new { channel = normal.Redacted(), previous = before.ToChannel().Spec.Redacted(), urlChanged = normal.Url != before.ToChannel().Spec.Url }, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -191,7 +196,7 @@ public sealed class NotificationChannelStore(
                 DELETE FROM notification_groups WHERE channel_id = @id;
                 """;
             await connection.ExecuteAsync(new CommandDefinition(sql, new { id, actor, now }, transaction, cancellationToken: cancellationToken));
-            await AuditLog.WriteAsync(transaction, now, actor, "alerts.channel-delete", "notification-channel", id.ToString(), new { channel = channel.ToChannel().Spec }, cancellationToken);
+            await AuditLog.WriteAsync(transaction, now, actor, "alerts.channel-delete", "notification-channel", id.ToString(), new { channel = channel.ToChannel().Spec.Redacted() }, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -331,7 +336,7 @@ public sealed class NotificationChannelStore(
         var name = spec.Name?.Trim() ?? "";
         if (name.Length == 0) issues.Add(("name", "A channel needs a name."));
         else if (name.Length > MaxNameLength) issues.Add(("name", $"A channel's name has at most {MaxNameLength} characters."));
-        else if (name.Any(char.IsControl)) issues.Add(("name", "A channel's name cannot hold control characters."));
+        else if (StoredText.Problem(name, int.MaxValue) is { } nameProblem) issues.Add(("name", nameProblem));
 
         var kind = spec.Kind;
         if (!ChannelKind.All.Contains(kind ?? "")) issues.Add(("kind", $"The kind is one of {string.Join(", ", ChannelKind.All)}."));

@@ -51,6 +51,45 @@ public sealed class AlertEvaluatorTests
     }
 
     [Fact]
+    public async Task EvaluateAsync_SilencedCriticalAlert_FiresButAnnouncesNoOne()
+    {
+        await using var world = await AlertsWorld.CreateAsync();
+        await world.Rules.CreateAsync(AlertsWorld.Latency("p99 quiet", "m1"), "test");
+        await world.Rules.CreateAsync(AlertsWorld.Latency("p99 loud", "m2"), "test");
+        await world.Alerts.CreateSilenceAsync(new SilenceSpec([new(AlertLabels.Model, MatcherOp.Equal, "m1")], world.Now, world.Now.AddHours(1), "maintenance"), "test");
+        world.Metrics.Set("m1", AlertMetricKind.LatencyP99, 80);
+        world.Metrics.Set("m2", AlertMetricKind.LatencyP99, 80);
+
+        await world.Evaluator.EvaluateAsync(force: true);
+
+        // Both fire (the page shows the silenced one as silenced), but only the other pops up on open pages.
+        Assert.Equal(2, (await world.Alerts.ListAsync(new AlertFilter(State: AlertState.Firing))).Count);
+        Assert.Equal(["m2"], world.Changes.Last().Fired.Select(n => n.Model));
+    }
+
+    [Fact]
+    public async Task EvaluateAsync_NoDecisionWhilePending_EndsThePendingEpisode()
+    {
+        // "for 5m" means true at every evaluation: a reading under the minimum sample ends the pending alert, and the
+        // next true reading starts a new episode rather than firing on the old start.
+        await using var world = await AlertsWorld.CreateAsync();
+        await world.Rules.CreateAsync(AlertsWorld.Latency("p99 gap", "m1", @for: "5m", minSample: 20), "test");
+        world.Metrics.Set("m1", AlertMetricKind.LatencyP99, 80, sample: 100);
+        await world.Evaluator.EvaluateAsync(force: true);
+        world.Advance(TimeSpan.FromMinutes(1));
+        world.Metrics.Set("m1", AlertMetricKind.LatencyP99, 80, sample: 5);
+        await world.Evaluator.EvaluateAsync(force: true);
+        world.Advance(TimeSpan.FromMinutes(5));
+        world.Metrics.Set("m1", AlertMetricKind.LatencyP99, 80, sample: 100);
+        await world.Evaluator.EvaluateAsync(force: true);
+
+        var rows = await RowsAsync(world);
+        Assert.Equal([AlertState.Resolved, AlertState.Pending], rows.Select(r => r.State));
+        Assert.Null(rows[0].FiredAt);
+        Assert.Equal(world.Now, rows[1].ActiveAt);
+    }
+
+    [Fact]
     public async Task EvaluateAsync_NotDueUntilTheIntervalPassed_ForceEvaluatesAnyway()
     {
         await using var world = await AlertsWorld.CreateAsync();

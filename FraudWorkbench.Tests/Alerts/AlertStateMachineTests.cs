@@ -23,11 +23,11 @@ public sealed class AlertStateMachineTests
     [InlineData("flapping held by keep firing", 0, 5, "TFTFTFFFFFF", "fffffffffri")]
     // Flapping without keep-firing: each flap is a new episode.
     [InlineData("flapping without keep firing", 0, 0, "TFTFT", "frfrf")]
-    // No decision keeps the state: a firing alert does not resolve because its data stopped, nor does a pending one.
+    // No decision keeps a firing alert (it does not resolve because its data stopped)...
     [InlineData("unknown keeps firing", 0, 0, "TUUUUF", "fffffr")]
-    [InlineData("unknown keeps pending", 3, 0, "TUT", "ppp")]
-    // ...and the pending period still counts from when it became active: true at 0, unknown at 1–4, true at 5 → firing.
-    [InlineData("unknown while pending, for counted from active", 3, 0, "TUUUUT", "pppppf")]
+    // ...but ends a pending one: `for` needs the condition seen true at every evaluation (Prometheus), so a gap restarts it.
+    [InlineData("unknown ends pending", 3, 0, "TUT", "prp")]
+    [InlineData("true at 0 and 5 with a gap between does not fire", 3, 0, "TUUUUTTTT", "prrrrpppf")]
     [InlineData("unknown when inactive", 0, 0, "UUF", "iii")]
     // Resolved, then true again: a new episode starts pending.
     [InlineData("resolved then new episode", 2, 0, "TTTFTTT", "ppfrppf")]

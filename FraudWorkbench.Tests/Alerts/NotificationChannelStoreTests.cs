@@ -35,6 +35,9 @@ public sealed class NotificationChannelStoreTests(DatabaseFixture database) : IC
         var entry = Assert.Single(audit);
         Assert.Equal(("alerts.channel-create", "alice"), (entry.Action, entry.Actor));
         Assert.DoesNotContain(created.Secret!, entry.Summary, StringComparison.Ordinal);
+        // Every signed-in user reads the audit log: it says where the webhook points, not its path (a Slack URL's key).
+        Assert.DoesNotContain("/hook", entry.Summary, StringComparison.Ordinal);
+        Assert.Contains("https://93.184.216.34/…", entry.Summary, StringComparison.Ordinal);
         Assert.DoesNotContain(harness.Logs, l => l.Contains(created.Secret!, StringComparison.Ordinal));
     }
 

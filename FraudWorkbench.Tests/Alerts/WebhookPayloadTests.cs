@@ -88,6 +88,19 @@ public sealed class WebhookPayloadTests
     }
 
     [Fact]
+    public void Slack_RuleNamedLikeAMention_TopLevelTextEscapedSoNobodyIsPinged()
+    {
+        var message = Message(Alert(AlertState.Firing, "card-fraud", 0.62)) with
+        {
+            GroupLabels = new SortedDictionary<string, string> { ["alertname"] = "<!channel> drift", ["model"] = "card-fraud" },
+        };
+
+        var text = JsonDocument.Parse(AlertPayloads.Slack(message)).RootElement.GetProperty("text").GetString();
+
+        Assert.Equal("[FIRING:1] &lt;!channel&gt; drift · card-fraud", text);
+    }
+
+    [Fact]
     public void Title_ResolvedAndTest_AsAlertmanagerNamesThem()
     {
         Assert.Equal("[RESOLVED] Dataset drift · card-fraud", Message(Alert(AlertState.Resolved, "card-fraud", 0.1, Fired)).Title);

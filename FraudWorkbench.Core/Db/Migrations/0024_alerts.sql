@@ -133,3 +133,7 @@ CREATE TABLE notification_deliveries (
 
 CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX notification_deliveries_dead ON notification_deliveries (dead_at DESC) WHERE status = 'dead';
+
+-- The notifier looks up the latest fired-then-resolved episode of the fingerprints it last sent as firing, every second:
+-- without this the history (which only grows) would be scanned each time.
+CREATE INDEX alerts_resolved_fingerprint ON alerts (fingerprint, active_at DESC) WHERE state = 'resolved' AND fired_at IS NOT NULL;
