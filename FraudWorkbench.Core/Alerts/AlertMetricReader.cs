@@ -44,6 +44,11 @@ public sealed partial class AlertMetricReader(
         if (times.Count == 0) return [];
         var ends = times.Select(Utc).ToArray();
         var info = AlertMetricKind.Find(metric.Kind) ?? throw new ArgumentOutOfRangeException(nameof(metric), metric.Kind, "Not an alertable metric.");
+        // A column's distribution over whole hours is read at the last whole hour: live evaluations run at any second, and
+        // off the hour the raw log (capped, slow on a busy model) would be read instead of the hour buckets. A column's
+        // shape moves by hours; the reading lags by less than one.
+        if (metric.Kind is AlertMetricKind.Psi or AlertMetricKind.MissingShare or AlertMetricKind.Unseen && window.Ticks % TimeSpan.TicksPerHour == 0)
+            ends = [.. ends.Select(t => new DateTime(t.Ticks - t.Ticks % TimeSpan.TicksPerHour, DateTimeKind.Utc))];
         IReadOnlyList<(double? Value, long Sample)> readings;
         if (info.Global)
         {

@@ -342,14 +342,14 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
 
         expected += (1e-4 - 0.1) * Math.Log(1e-4 / 0.1);
 
-        // The hour's buckets, and a second late the log: the same numbers.
-        foreach (var t in new[] { q.AddHours(1), q.AddHours(1).AddSeconds(1) })
+        // The hour's buckets; a second late, still the buckets of the last whole hour (not the log); over half an hour, the log.
+        foreach (var (t, window) in new[] { (q.AddHours(1), Hour), (q.AddHours(1).AddSeconds(1), Hour), (q.AddMinutes(30), TimeSpan.FromMinutes(30)) })
         {
-            var missing = await Reader.SeriesAsync(model, column, Hour, [t], default);
+            var missing = await Reader.SeriesAsync(model, column, window, [t], default);
             Equal([1.0 / 11], missing);
             Assert.Equal(11, missing[0].Sample);
-            Equal([1], await Reader.SeriesAsync(model, column with { Kind = AlertMetricKind.Unseen }, Hour, [t], default));
-            var psi = await Reader.SeriesAsync(model, column with { Kind = AlertMetricKind.Psi }, Hour, [t], default);
+            Equal([1], await Reader.SeriesAsync(model, column with { Kind = AlertMetricKind.Unseen }, window, [t], default));
+            var psi = await Reader.SeriesAsync(model, column with { Kind = AlertMetricKind.Psi }, window, [t], default);
             Equal([expected], psi, 9);
             Assert.Equal(10, psi[0].Sample);
         }
