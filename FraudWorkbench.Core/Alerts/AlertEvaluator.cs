@@ -149,6 +149,10 @@ public sealed class AlertEvaluator(
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // The rule may have been disabled or deleted since this run read it: check under a share lock, taken before the
+        // alert's (as disable and delete take them), so a rule switched off now raises nothing and no order deadlocks.
+        const string live = "SELECT 1 FROM alert_rules WHERE id = @ruleId AND enabled AND deleted_at IS NULL FOR SHARE";
+        if (await connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(live, new { ruleId }, transaction, cancellationToken: cancellationToken)) is null) return (false, null);
         const string open = $"SELECT {AlertColumns} FROM alerts WHERE fingerprint = @fingerprint AND state IN ('pending', 'firing') FOR UPDATE";
         var existing = await connection.QuerySingleOrDefaultAsync<OpenAlert>(new CommandDefinition(open, new { fingerprint }, transaction, cancellationToken: cancellationToken));
         var current = existing is null ? AlertStatus.Inactive : new AlertStatus(existing.State, existing.ActiveAt, existing.FiredAt, existing.LastTrueAt);

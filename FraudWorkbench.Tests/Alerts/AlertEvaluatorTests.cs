@@ -68,6 +68,24 @@ public sealed class AlertEvaluatorTests
     }
 
     [Fact]
+    public async Task EvaluateAsync_RuleDisabledWhileItsMetricIsRead_RaisesNothing()
+    {
+        await using var world = await AlertsWorld.CreateAsync();
+        var rule = await world.Rules.CreateAsync(AlertsWorld.Latency("p99 switched off", "m1"), "test");
+        world.Metrics.Set("m1", AlertMetricKind.LatencyP99, 80);
+        world.Metrics.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var run = world.Evaluator.EvaluateAsync(force: true);
+        await world.Metrics.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await world.Rules.SetEnabledAsync(rule.Id, false, "test");
+        world.Metrics.Gate.SetResult();
+        await run;
+
+        // The run read the rule enabled, but the alert is written only if it still is.
+        Assert.Empty(await RowsAsync(world));
+    }
+
+    [Fact]
     public async Task EvaluateAsync_NoDecisionWhilePending_EndsThePendingEpisode()
     {
         // "for 5m" means true at every evaluation: a reading under the minimum sample ends the pending alert, and the
