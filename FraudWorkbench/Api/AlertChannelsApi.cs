@@ -85,7 +85,7 @@ public static class AlertChannelsApi
         }
         catch (AlertException ex)
         {
-            return Problem(ex, "id");
+            return AlertsApi.Problem(ex);
         }
     }
 
@@ -99,7 +99,7 @@ public static class AlertChannelsApi
         }
         catch (AlertException ex)
         {
-            return Problem(ex, "id");
+            return AlertsApi.Problem(ex);
         }
     }
 
@@ -112,7 +112,7 @@ public static class AlertChannelsApi
         }
         catch (AlertException ex)
         {
-            return Problem(ex, "id");
+            return AlertsApi.Problem(ex);
         }
     }
 
@@ -125,7 +125,7 @@ public static class AlertChannelsApi
         }
         catch (AlertException ex)
         {
-            return Problem(ex, "id");
+            return AlertsApi.Problem(ex);
         }
     }
 
@@ -139,7 +139,7 @@ public static class AlertChannelsApi
         }
         catch (AlertException ex)
         {
-            return Problem(ex, "id");
+            return AlertsApi.Problem(ex);
         }
     }
 
@@ -162,7 +162,7 @@ public static class AlertChannelsApi
         }
         catch (AlertException ex)
         {
-            return Problem(ex, "id");
+            return AlertsApi.Problem(ex);
         }
     }
 
@@ -170,9 +170,4 @@ public static class AlertChannelsApi
 
     private static ProblemHttpResult MissingBody() =>
         JobsApi.Problem(400, "Missing body", "Send the channel as JSON: {\"name\": ..., \"kind\": \"alertmanager\", \"url\": ...}.", "body");
-
-    /// <summary>400s and 409s that name fields list them all; others name <paramref name="field"/> (the id in the path).</summary>
-    private static ProblemHttpResult Problem(AlertException ex, string field) => ex.Issues.Count > 0
-        ? JobsApi.Invalid(ex.Status == 400 ? "Invalid channel" : "Conflict", ex.Issues, ex.Status)
-        : JobsApi.Problem(ex.Status, ex.Status switch { 404 => "Not found", 409 => "Conflict", _ => "Refused" }, ex.Message, field);
 }

@@ -225,10 +225,14 @@ public static class AlertsApi
         }
     }
 
-    /// <summary>An <see cref="AlertException"/> as ProblemDetails: a 400 lists every bad field, the others name theirs.</summary>
+    /// <summary>
+    /// An <see cref="AlertException"/> (rules, silences, channels) as ProblemDetails: a 400 lists every bad field; the others
+    /// name theirs (a name in use), else the id in the path.
+    /// </summary>
     internal static ProblemHttpResult Problem(AlertException ex) => ex.Status == 400 && ex.Issues.Count > 0
         ? JobsApi.Invalid("Invalid request", ex.Issues)
-        : JobsApi.Problem(ex.Status, ex.Status switch { 404 => "Not found", 400 => "Invalid request", _ => "Not possible now" }, ex.Message, ex.Issues.FirstOrDefault().Field ?? "id");
+        : JobsApi.Problem(ex.Status, ex.Status switch { 404 => "Not found", 409 => "Conflict", 400 => "Invalid request", _ => "Not possible now" }, ex.Message,
+            ex.Issues.FirstOrDefault().Field ?? "id");
 
     private static async Task<Results<Ok<AlertRule>, ProblemHttpResult>> SetEnabled(Guid id, bool enabled, AlertRuleStore rules, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
