@@ -11,6 +11,7 @@ using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Monitoring;
 using FraudWorkbench.Core.Performance;
 using FraudWorkbench.Core.Registry;
+using FraudWorkbench.Core.Retraining;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Core.Training;
 using Microsoft.Extensions.Configuration;
@@ -137,6 +138,7 @@ public static class WorkbenchServiceCollectionExtensions
         services.AddPerformance();
         services.AddFairness();
         services.AddAlerts(background);
+        services.AddRetraining(background);
 
         // Order matters: hosted services start in registration order, and the database comes first.
         services.AddHostedService<DatabaseMigrationService>();

@@ -170,6 +170,7 @@ public static class WorkbenchWebExtensions
         api.MapMonitoringApi();
         api.MapAlertsApi();
         api.MapAlertChannelsApi();
+        api.MapRetrainingApi();
         var scoring = app.MapGroup("");
         scoring.WithRequestTimeout(RequestTimeouts.Scoring);
         scoring.WithRetryAfterHeader();

@@ -180,7 +180,7 @@ public sealed class AlertEvaluator(
                     activeAt = next.ActiveAt, firedAt = next.FiredAt, lastTrueAt = next.LastTrueAt, now,
                 }, transaction, cancellationToken: cancellationToken));
                 changed = inserted > 0;
-                if (changed && next.State == AlertState.Firing) notice = new AlertNotice(id, spec.Name, model, spec.Severity, annotations["summary"]);
+                if (changed && next.State == AlertState.Firing) notice = new AlertNotice(id, spec.Name, model, spec.Severity, annotations["summary"], ruleId);
             }
         }
         else if (result.Outcome == AlertOutcome.Unknown && next.State == existing.State)
@@ -204,7 +204,7 @@ public sealed class AlertEvaluator(
             }, transaction, cancellationToken: cancellationToken));
             changed = next.State != existing.State;
             if (next.State == AlertState.Firing && existing.State == AlertState.Pending)
-                notice = new AlertNotice(existing.Id, spec.Name, model, spec.Severity, annotations["summary"]);
+                notice = new AlertNotice(existing.Id, spec.Name, model, spec.Severity, annotations["summary"], ruleId);
         }
 
         await UpsertEvaluationAsync(connection, transaction, ruleId, model, now, point.Value, point.Sample, outcome, message, cancellationToken);

@@ -54,8 +54,8 @@ public sealed record AlertStatus(string State, DateTime? ActiveAt, DateTime? Fir
 [EventName("alerts.changed")]
 public sealed record AlertsChanged(IReadOnlyList<AlertNotice> Fired);
 
-/// <summary>A newly firing alert, enough for a snackbar and its link.</summary>
-public sealed record AlertNotice(Guid Id, string Rule, string Model, string Severity, string Summary);
+/// <summary>A newly firing alert, enough for a snackbar and its link, and for whoever acts on a rule's alerts (retraining triggers) to know the rule.</summary>
+public sealed record AlertNotice(Guid Id, string Rule, string Model, string Severity, string Summary, Guid? RuleId = null);
 
 /// <summary>Published when a rule is created, changed, enabled, disabled or deleted.</summary>
 [EventName("alerts.rules-changed")]

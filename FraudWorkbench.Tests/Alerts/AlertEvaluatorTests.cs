@@ -45,7 +45,7 @@ public sealed class AlertEvaluatorTests
         // Two changes: inactive → pending (published with no notice), pending → firing (with its notice).
         Assert.Equal([0, 1], world.Changes.Select(c => c.Fired.Count));
         var notice = world.Changes.Last().Fired.Single();
-        Assert.Equal(new AlertNotice(alert.Id, "p99 high", "m1", AlertSeverity.Critical, alert.Annotations["summary"]), notice);
+        Assert.Equal(new AlertNotice(alert.Id, "p99 high", "m1", AlertSeverity.Critical, alert.Annotations["summary"], alert.RuleId), notice);
         var evaluation = (await world.QueryAsync<(string, double?, long?, DateTime)>("SELECT outcome, value, sample, evaluated_at FROM alert_evaluations")).Single();
         Assert.Equal(("true", 80.0, 1000L, t0.AddMinutes(6)), evaluation);
     }
