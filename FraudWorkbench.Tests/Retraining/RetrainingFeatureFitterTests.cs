@@ -1,0 +1,50 @@
+using System.Text.Json;
+using FraudWorkbench.Core.Data;
+using FraudWorkbench.Core.Features;
+using FraudWorkbench.Core.Jobs;
+using FraudWorkbench.Core.Retraining;
+using FraudWorkbench.Tests.Scoring;
+using Microsoft.Extensions.Time.Testing;
+
+namespace FraudWorkbench.Tests.Retraining;
+
+/// <summary>The feature step: the production version's definition refitted on the workflow's new dataset version.</summary>
+[Trait("Category", "Database")]
+[Collection(RetrainingDataCollection.Name)]
+public sealed class RetrainingFeatureFitterTests(ScoringFixture fixture)
+{
+    [Fact]
+    public async Task FitAsync_NewDatasetVersion_NewVersionOfTheChampionsFeatureSetAndItsBackfill()
+    {
+        const string model = "rt-features";
+        var (_, v2, _) = await RetrainingDataScenario.HandMadeAsync(fixture, model);
+        var workflow = await RetrainingDataScenario.StartWorkflowAsync(fixture, model, RetrainingDataScenario.Policy with { DataMode = RetrainingDataMode.Append }, v2.Id, RetrainingDataScenario.Now);
+        var dataset = await RetrainingDataScenario.Create<TrainingDataBuilder>(fixture, new FakeTimeProvider(new DateTimeOffset(RetrainingDataScenario.Now)))
+            .BuildAsync(workflow, await RetrainingDataScenario.ContextAsync(fixture), default);
+        workflow = await RetrainingDataScenario.SetAsync(fixture, workflow, dataset);
+
+        var result = await fixture.App.Get<RetrainingFeatureFitter>().FitAsync(workflow, await RetrainingDataScenario.ContextAsync(fixture), default);
+
+        var featureSets = fixture.App.Get<FeatureSetStore>();
+        var champion = (await featureSets.GetVersionAsync(fixture.FeatureSetVersion))!;
+        var fitted = (await featureSets.GetVersionAsync(result.FeatureSetVersionId))!;
+        Assert.True(result.Created);
+        Assert.Equal(("scoring-recipes", champion.FeatureSetId), (fitted.Name, fitted.FeatureSetId));
+        Assert.Equal((fitted.Version, fitted.Hash), (result.FeatureSetVersion, result.DefinitionHash));
+        Assert.True(fitted.Version > champion.Version);
+        Assert.Equal((dataset.DatasetId, dataset.DatasetVersion), (fitted.DatasetId, fitted.DatasetVersion));
+        Assert.Equal(JsonSerializer.Serialize(champion.Definition, DatasetSchema.Json), JsonSerializer.Serialize(fitted.Definition, DatasetSchema.Json));
+        Assert.Equal(RetrainingTraffic.Actor, fitted.CreatedBy);
+        // Fitted on the new rows: the original 40,000 and the 30 traffic rows, with the prediction_id column in its schema.
+        Assert.Equal("prediction_id", fitted.Fitted.Schema.Columns[^1].Name);
+
+        // The recipe has velocity and entity ratios: the new version's entity histories are backfilled by a job.
+        var backfill = await fixture.WaitForJobAsync(result.BackfillJobId!.Value);
+        Assert.Equal((FeatureBackfillJobHandler.KindName, JobStatus.Succeeded), (backfill.Kind, backfill.Status));
+        Assert.Equal(fitted.Id, backfill.PayloadAs<FeatureBackfillRequest>()!.FeatureSetVersionId);
+
+        // Fitting again (a retried step) finds the same version instead of making another.
+        var again = await fixture.App.Get<RetrainingFeatureFitter>().FitAsync(workflow, await RetrainingDataScenario.ContextAsync(fixture), default);
+        Assert.Equal((fitted.Id, false), (again.FeatureSetVersionId, again.Created));
+    }
+}
