@@ -25,6 +25,10 @@ public sealed class RecentHoldoutGateCheck(NpgsqlDataSource dataSource, Performa
 
     public const int MinFraud = 5;
 
+    /// <summary>The candidate's and the production version's PR-AUC on the common holdout, from a gate's checks (nulls when it had none or could not judge).</summary>
+    public static (double? Candidate, double? Champion) PrAuc(IReadOnlyList<GateCheck> checks) =>
+        checks.FirstOrDefault(c => c.Kind == Kind && c.Metric == GateMetric.PrAuc) is { } check ? (check.Candidate, check.Reference) : (null, null);
+
     private sealed record Source(Guid WorkflowId, string PolicyJson, DateTime? WindowFrom, DateTime? HoldoutFrom, DateTime? HoldoutTo);
 
     public async Task<IReadOnlyList<GateCheck>> EvaluateAsync(GateEvidence evidence, JobContext context, CancellationToken cancellationToken)

@@ -61,6 +61,7 @@ public sealed class TrainingDataBuilder(
 
         var output = schema with { Delimiter = ',', Columns = columns };
         var labelIndex = schema.IndexOf(labelColumn.Name);
+        var eventTime = schema.EventTime is { } timeColumn ? (Index: schema.IndexOf(timeColumn.Name), Format: timeColumn.DateFormat ?? ValueParsing.Iso) : ((int Index, string Format)?)null;
         var counts = new Counts();
         var sources = new HashSet<Guid>();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -106,6 +107,8 @@ public sealed class TrainingDataBuilder(
 
                     var row = RetrainingTraffic.ParseRow(prediction.InputJson, output);
                     row[labelIndex] = label == TrafficLabel.Fraud ? positive : negative;
+                    // A model without time features does not require the event time; the time it was scored stands in.
+                    if (eventTime is { } t && row[t.Index] is null) row[t.Index] = FormatTime(prediction.CreatedAt, t.Format);
                     var id = prediction.Id.ToString("D");
                     row[predictionColumn] = id;
                     Write(writer, columns, row);
@@ -123,7 +126,8 @@ public sealed class TrainingDataBuilder(
 
             var leftOut = counts.Unknown + counts.Holdout;
             var summary = $"{counts.Traffic:N0} traffic rows ({counts.Fraud:N0} labelled fraud, {counts.Legit:N0} labelled legitimate, {counts.LegitByWindow:N0} legitimate by the {labelWindow}-day label window; "
-                + $"{counts.Unknown:N0} unlabelled inside it and {counts.Holdout:N0} in the holdout left out)";
+                + $"{counts.Unknown:N0} unlabelled inside it and {counts.Holdout:N0} in the holdout left out"
+                + (counts.AlreadyInBase > 0 ? $"; {counts.AlreadyInBase:N0} already among the original rows" : "") + ")";
             if (counts.Traffic == 0)
                 throw new NonRetryableJobException($"No production traffic to train on from {from:yyyy-MM-dd} to {to:yyyy-MM-dd}: {summary}.");
             if (counts.Fraud + counts.BaseFraud == 0 || counts.Legit + counts.LegitByWindow + counts.BaseLegit == 0)
@@ -160,6 +164,14 @@ public sealed class TrainingDataBuilder(
             File.Delete(path);
         }
     }
+
+    private static string? FormatTime(DateTime utc, string format) => format switch
+    {
+        ValueParsing.Iso => utc.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+        ValueParsing.EpochSeconds => ((long)(utc - DateTime.UnixEpoch).TotalSeconds).ToString(CultureInfo.InvariantCulture),
+        ValueParsing.EpochMilliseconds => ((long)(utc - DateTime.UnixEpoch).TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
+        _ => utc.ToString(format, CultureInfo.InvariantCulture),
+    };
 
     private static void Write(SepWriter writer, List<DatasetColumn> columns, string?[] row)
     {
