@@ -86,6 +86,14 @@ public sealed class RecentHoldoutGateCheckTests(ScoringFixture fixture, ITestOut
         var strict = await EvaluateAsync(fixture.App.Get<RecentHoldoutGateCheck>(), model, candidate, champion);
         Assert.Equal((prAuc.Candidate, prAuc.Reference, false, false), (strict[0].Candidate, strict[0].Reference, strict[0].Passed, strict[0].Inconclusive));
         Assert.Equal(GateStatus.Failed, GateStatus.Of(strict));
+
+        // Retraining the challenger at once (its dataset is the built one, with its prediction_id column): every mature row of
+        // the window is already among its original rows, so nothing new is added twice and there is nothing to train on.
+        var again = await RetrainingDataScenario.StartWorkflowAsync(fixture, model, policy, candidate.Id, DateTime.UtcNow);
+        var error = await Assert.ThrowsAsync<Core.Jobs.NonRetryableJobException>(async () =>
+            await RetrainingDataScenario.Create<TrainingDataBuilder>(fixture, TimeProvider.System).BuildAsync(again, await RetrainingDataScenario.ContextAsync(fixture), default));
+        Assert.Contains("No production traffic", error.Message);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"{dataset.TrafficRows:N0} already among the original rows"), error.Message);
     }
 
     [Fact]
