@@ -65,7 +65,8 @@ public sealed class TrainingDataBuilder(
         var counts = new Counts();
         var sources = new HashSet<Guid>();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var path = Path.Combine(Path.GetTempPath(), $"fraudwb-retraining-{Guid.NewGuid():N}.csv");
+        // Customer data: written beside the uploads in the app's private data directory, not in the shared temp folder.
+        var path = ingestor.StagedPath(Guid.NewGuid()) + ".building";
         try
         {
             await using (var file = PrivateFiles.CreateNew(path))
