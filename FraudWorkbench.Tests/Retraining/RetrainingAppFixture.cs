@@ -159,4 +159,45 @@ public sealed class RetrainingAppFixture : IAsyncLifetime
         await using var connection = await Get<Npgsql.NpgsqlDataSource>().OpenConnectionAsync();
         await connection.ExecuteAsync(sql, parameters);
     }
+    /// <summary>A model in production and a second version of the same run, passed, waiting for approval in a workflow.</summary>
+    public async Task<(ModelVersion Production, ModelVersion Candidate, RetrainingWorkflow Workflow)> AwaitingApprovalAsync(string model, RetrainingPolicy policy)
+    {
+        var production = await ProductionModelAsync(model, policy);
+        var candidate = await ScoringFixture.RegisterAsync(App, model, Run);
+        Assert.Equal(GateStatus.Passed, candidate.GateStatus);
+        var now = Time.GetUtcNow().UtcDateTime;
+        var workflow = new RetrainingWorkflow(Guid.NewGuid(), production.RegisteredModelId, model, RetrainingTrigger.Manual, null, "test", policy.ToJson(), production.Id,
+            RetrainingStatus.AwaitingApproval, RetrainingStep.Approval, null, null, null, production.RunId, candidate.Id, null, null, null, null, null, null, null, null, null, null,
+            null, "test", now, now, null);
+        await using var connection = await Get<Npgsql.NpgsqlDataSource>().OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await RetrainingStore.InsertAsync(transaction, workflow, default);
+        await Get<RetrainingStore>().UpdateAsync(transaction, workflow, default);
+        await Dapper.SqlMapper.ExecuteAsync(connection, "UPDATE retraining_steps SET status = CASE WHEN ordinal < 6 THEN 'succeeded' ELSE 'waiting' END WHERE workflow_id = @id AND ordinal <= 6",
+            new { id = workflow.Id }, transaction);
+        await transaction.CommitAsync();
+        return (production, candidate, workflow);
+    }
+
+
+    /// <summary>
+    /// A running workflow written straight to the database (no events, as if written by an instance that went down), its
+    /// dataset step running with a queued job that the test then moves as it needs.
+    /// </summary>
+    public async Task<(RetrainingWorkflow Workflow, Guid JobId)> InsertRunningAsync(string model, RetrainingPolicy policy, ModelVersion production)
+    {
+        var now = Time.GetUtcNow().UtcDateTime;
+        var workflow = new RetrainingWorkflow(Guid.NewGuid(), production.RegisteredModelId, model, RetrainingTrigger.Manual, null, "test", policy.ToJson(), production.Id,
+            RetrainingStatus.Running, RetrainingStep.Dataset, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+            null, "test", now, now, null);
+        await using var connection = await Get<Npgsql.NpgsqlDataSource>().OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await RetrainingStore.InsertAsync(transaction, workflow, default);
+        // Held by a worker that does not exist, so no live worker takes it before the test decides its state.
+        var job = await JobStore.InsertAsync(transaction, RetrainingStepJobHandler.KindName, new RetrainingStepPayload(workflow.Id, RetrainingStep.Dataset), "test", 2, TimeProvider.System, default);
+        await connection.ExecuteAsync("UPDATE jobs SET status = 'running', attempts = 1, worker = 'gone/1', heartbeat_at = now(), started_at = now() WHERE id = @id", new { id = job.Id }, transaction);
+        await RetrainingStore.UpdateStepAsync(transaction, new RetrainingStepRow(workflow.Id, RetrainingStep.Dataset, 0, RetrainingStepStatus.Running, job.Id, now, null, null, null), default);
+        await transaction.CommitAsync();
+        return (workflow, job.Id);
+    }
 }

@@ -254,25 +254,8 @@ public sealed class RetrainingServiceTests(RetrainingAppFixture fixture)
         }
     }
 
-    /// <summary>A model in production and a second version of the same run, passed, waiting for approval in a workflow.</summary>
-    private async Task<(ModelVersion Production, ModelVersion Candidate, RetrainingWorkflow Workflow)> AwaitingApprovalAsync(string model, RetrainingPolicy policy)
-    {
-        var production = await fixture.ProductionModelAsync(model, policy);
-        var candidate = await ScoringFixture.RegisterAsync(fixture.App, model, fixture.Run);
-        Assert.Equal(GateStatus.Passed, candidate.GateStatus);
-        var now = fixture.Time.GetUtcNow().UtcDateTime;
-        var workflow = new RetrainingWorkflow(Guid.NewGuid(), production.RegisteredModelId, model, RetrainingTrigger.Manual, null, "test", policy.ToJson(), production.Id,
-            RetrainingStatus.AwaitingApproval, RetrainingStep.Approval, null, null, null, production.RunId, candidate.Id, null, null, null, null, null, null, null, null, null, null,
-            null, "test", now, now, null);
-        await using var connection = await fixture.Get<Npgsql.NpgsqlDataSource>().OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await RetrainingStore.InsertAsync(transaction, workflow, default);
-        await fixture.Get<RetrainingStore>().UpdateAsync(transaction, workflow, default);
-        await Dapper.SqlMapper.ExecuteAsync(connection, "UPDATE retraining_steps SET status = CASE WHEN ordinal < 6 THEN 'succeeded' ELSE 'waiting' END WHERE workflow_id = @id AND ordinal <= 6",
-            new { id = workflow.Id }, transaction);
-        await transaction.CommitAsync();
-        return (production, candidate, workflow);
-    }
+    private Task<(ModelVersion Production, ModelVersion Candidate, RetrainingWorkflow Workflow)> AwaitingApprovalAsync(string model, RetrainingPolicy policy) =>
+        fixture.AwaitingApprovalAsync(model, policy);
 
     private Task InsertCountsAsync(Guid version, DateOnly day, long rows) => fixture.ExecuteAsync("""
         INSERT INTO performance_counts (model_version_id, day, rows, flagged, sum_p, sum_pq, sum_p_flagged, amount_flagged, amount_unflagged,
