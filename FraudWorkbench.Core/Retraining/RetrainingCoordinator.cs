@@ -162,10 +162,10 @@ public sealed class RetrainingCoordinator(
                 """, new { id = policy.RegisteredModelId }, cancellationToken: cancellationToken));
             var since = lastStart ?? policy.UpdatedAt ?? now;
             if (now < since.AddDays(policy.Policy.ScheduleDays!.Value)) continue;
-            if (lastSkip is { } skipped && now - skipped < TimeSpan.FromDays(1)) continue;
+            if (lastSkip is { } skipped && now - skipped < RetrainingService.ScheduleRetryAfter) continue;
             try
             {
-                await service.StartAsync(policy.ModelName, RetrainingTrigger.Schedule, null, $"every {policy.Policy.ScheduleDays} days", RetrainingService.SystemActor, cancellationToken);
+                await service.StartScheduledAsync(policy.ModelName, policy.Policy.ScheduleDays.Value, lastStart, cancellationToken);
             }
             catch (RetrainingException ex)
             {

@@ -24,6 +24,9 @@ public sealed class RetrainingService(
     public const int MaxCommentLength = 2000;
     public const int MaxDetailLength = 500;
 
+    /// <summary>How long a schedule blocked by a guard waits before it is tried again.</summary>
+    public static readonly TimeSpan ScheduleRetryAfter = TimeSpan.FromDays(1);
+
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
     /// <summary>Validates and stores a model's policy; the trigger rules must exist (and not be deleted).</summary>
@@ -45,7 +48,20 @@ public sealed class RetrainingService(
     /// <param name="alertId">The alert that triggered it (for <see cref="RetrainingTrigger.Alert"/>).</param>
     /// <param name="detail">What triggered it, in words ("alert 'Dataset drift' fired", "every 7 days", "Retrain now").</param>
     /// <exception cref="RetrainingException">409 naming the guard that blocks it; 404 for an unknown model; 409 without a production version.</exception>
-    public async Task<RetrainingWorkflow> StartAsync(string modelName, string triggerKind, Guid? alertId, string detail, string actor, CancellationToken cancellationToken = default)
+    public async Task<RetrainingWorkflow> StartAsync(string modelName, string triggerKind, Guid? alertId, string detail, string actor, CancellationToken cancellationToken = default) =>
+        (await StartAsync(modelName, triggerKind, alertId, detail, actor, null, cancellationToken))!;
+
+    /// <summary>
+    /// <see cref="StartAsync(string, string, Guid?, string, string, CancellationToken)"/> for a schedule found due after the
+    /// model's last start at <paramref name="lastStart"/>: null, doing nothing, when another start came first (another
+    /// instance's tick saw the same schedule due).
+    /// </summary>
+    internal async Task<RetrainingWorkflow?> StartScheduledAsync(string modelName, int scheduleDays, DateTime? lastStart, CancellationToken cancellationToken) =>
+        await StartAsync(modelName, RetrainingTrigger.Schedule, null, $"every {scheduleDays} day{(scheduleDays == 1 ? "" : "s")}", SystemActor, new ScheduleExpectation(lastStart), cancellationToken);
+
+    private sealed record ScheduleExpectation(DateTime? LastStart);
+
+    private async Task<RetrainingWorkflow?> StartAsync(string modelName, string triggerKind, Guid? alertId, string detail, string actor, ScheduleExpectation? expected, CancellationToken cancellationToken)
     {
         if (triggerKind is not (RetrainingTrigger.Alert or RetrainingTrigger.Schedule or RetrainingTrigger.Manual))
             throw new RetrainingException($"'{triggerKind}' is not a trigger; use alert, schedule or manual.", 400, "trigger");
@@ -65,6 +81,19 @@ public sealed class RetrainingService(
             // One start per model at a time on every instance: the guards below read what the other start committed.
             await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtextextended('retraining:' || @id::text, 0))",
                 new { id = model.Id }, transaction, cancellationToken: cancellationToken));
+            if (expected is not null)
+            {
+                var last = await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
+                    "SELECT max(created_at) FROM retraining_workflows WHERE registered_model_id = @id", new { id = model.Id }, transaction, cancellationToken: cancellationToken));
+                if (last != expected.LastStart) return null;
+                // A blocked schedule is tried (and recorded) once a day, however many instances tick.
+                const string skipSql = """
+                    SELECT max(at) FROM audit_log WHERE action = 'retraining.skipped' AND object_type = 'registered-model'
+                        AND object_id = @id::text AND summary ->> 'trigger' = 'schedule'
+                    """;
+                var lastSkip = await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(skipSql, new { id = model.Id }, transaction, cancellationToken: cancellationToken));
+                if (lastSkip is { } skipped && now - skipped < ScheduleRetryAfter) return null;
+            }
 
             if (await RetrainingStore.ActiveOfAsync(transaction, model.Id, cancellationToken) is { } active)
             {
