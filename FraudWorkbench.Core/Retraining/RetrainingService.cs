@@ -16,7 +16,8 @@ namespace FraudWorkbench.Core.Retraining;
 /// rejecting a challenger, cancelling. Every change is audited and published as <see cref="RetrainingChanged"/>.
 /// </summary>
 public sealed class RetrainingService(
-    RetrainingStore store, RegistryStore registry, RetrainingEngine engine, JobStore jobs, TrainingRunStore runs, EventHub events, TimeProvider time)
+    RetrainingStore store, RegistryStore registry, RetrainingEngine engine, JobStore jobs, TrainingRunStore runs, EventHub events, TimeProvider time,
+    RetrainingFailureRule failureRule)
 {
     /// <summary>The actor of everything the workflow does by itself.</summary>
     public const string SystemActor = "system:retraining";
@@ -37,6 +38,7 @@ public sealed class RetrainingService(
         var issues = policy.Validate();
         if (issues.Count > 0) throw RetrainingException.Invalid(issues);
         await store.SavePolicyAsync(model.Id, model.Name, policy, actor, cancellationToken);
+        if (policy.Enabled) await failureRule.EnsureAsync(cancellationToken);
         return (await store.GetPolicyAsync(model.Name, cancellationToken))!;
     }
 

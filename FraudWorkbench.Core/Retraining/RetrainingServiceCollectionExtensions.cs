@@ -16,6 +16,7 @@ public static class RetrainingServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<RetrainingStore>();
         services.AddSingleton<RetrainingService>();
+        services.AddSingleton<RetrainingFailureRule>();
         services.AddRetrainingWorkflow(background);
         services.AddRetrainingData();
         services.AddShadowScoring(background);
