@@ -262,6 +262,6 @@ public sealed class RetrainingApiTests(RetrainingApiFixture fixture) : IClassFix
     {
         var document = new AuditChainDocument("fraud model/é", 3, "{}", new string('0', 64));
 
-        Assert.Equal("audit-chain-fraud-model--v3.json", RetrainingApi.FileName(document));
+        Assert.Equal("audit-chain-fraud-model---v3.json", RetrainingApi.FileName(document));
     }
 }

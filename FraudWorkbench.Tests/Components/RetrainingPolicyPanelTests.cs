@@ -5,24 +5,52 @@ using FraudWorkbench.Core.Alerts;
 using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Retraining;
 using FraudWorkbench.Tests.Infrastructure;
+using System.Security.Claims;
+using FraudWorkbench.Security;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using MudBlazor.Services;
 
 namespace FraudWorkbench.Tests.Components;
 
 [Trait("Category", "Database")]
 public sealed class RetrainingPolicyPanelTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
-    private PageContext NewContext(string role)
+    private sealed class FixedUser(string role) : AuthenticationStateProvider
     {
-        var context = new PageContext(db, role);
-        var services = context.Bunit.Services;
+        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal(
+            new ClaimsIdentity([new Claim(ClaimTypes.Name, UserEmail), new Claim(ClaimTypes.Role, role)], "test"))));
+    }
+
+    private const string UserEmail = "policy-editor@example.com";
+
+    private BunitContext NewContext(string role)
+    {
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        var context = new BunitContext();
+        context.JSInterop.Mode = JSRuntimeMode.Loose;
+        var services = context.Services;
+        services.AddMudServices();
         services.AddSingleton(db.DataSource);
+        services.AddSingleton(db.NewHub());
+        services.AddSingleton(TimeProvider.System);
         services.AddSingleton<RegistryStore>();
         services.AddSingleton<RetrainingStore>();
         services.AddSingleton<RetrainingService>();
         services.AddSingleton<AlertRuleStore>();
+        services.AddLogging();
+        services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
+        services.AddTransient<IAuthorizationService, DefaultAuthorizationService>();
+        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
+        services.AddScoped<CurrentUser>();
+        context.Render<MudPopoverProvider>();
         return context;
     }
+
+    private static string FieldText(IRenderedComponent<PolicyPanel> panel, string field) =>
+        panel.Find($"input[data-testid=policy-{field}]").Closest(".mud-input-control")!.TextContent;
 
     private async Task<string> ModelAsync(string name)
     {
@@ -37,27 +65,27 @@ public sealed class RetrainingPolicyPanelTests(DatabaseFixture db) : IClassFixtu
     {
         var model = await ModelAsync("policy-invalid");
         await using var context = NewContext(Roles.DataScientist);
-        var panel = context.Bunit.Render<PolicyPanel>(p => p.Add(c => c.Model, model));
+        var panel = context.Render<PolicyPanel>(p => p.Add(c => c.Model, model));
 
         await panel.ClickAsync("[data-testid=policy-edit]");
-        await panel.ChangeAsync("[data-testid=policy-maxPerWeek] input", "0");
-        await panel.ChangeAsync("[data-testid=policy-holdoutDays] input", "28");
-        await panel.ChangeAsync("[data-testid=policy-recipeRunId] input", "last week's run");
+        await panel.ChangeAsync("input[data-testid=policy-maxPerWeek]", "0");
+        await panel.ChangeAsync("input[data-testid=policy-holdoutDays]", "28");
+        await panel.ChangeAsync("input[data-testid=policy-recipeRunId]", "last week's run");
         await panel.ClickAsync("[data-testid=policy-save]");
 
         panel.WaitForAssertion(() => Assert.Contains("recipeRunId", panel.Find("[data-testid=policy-errors]").TextContent));
         // The recipe run cannot even be read: that one is named first, then fixed, then the policy's own checks speak.
-        await panel.ChangeAsync("[data-testid=policy-recipeRunId] input", "");
+        await panel.ChangeAsync("input[data-testid=policy-recipeRunId]", "");
         await panel.ClickAsync("[data-testid=policy-save]");
         panel.WaitForAssertion(() =>
         {
             var errors = panel.Find("[data-testid=policy-errors]").TextContent;
             Assert.Contains("maxPerWeek", errors);
             Assert.Contains("holdoutDays", errors);
-            Assert.Contains("At most 1 to 50 workflows a week.", panel.Find("[data-testid=policy-maxPerWeek]").TextContent);
-            Assert.Contains("The holdout must be shorter than the training window", panel.Find("[data-testid=policy-holdoutDays]").TextContent);
+            Assert.Contains("At most 1 to 50 workflows a week.", FieldText(panel, "maxPerWeek"));
+            Assert.Contains("The holdout must be shorter than the training window", FieldText(panel, "holdoutDays"));
         });
-        Assert.Null((await context.Get<RetrainingStore>().GetPolicyAsync(model))!.UpdatedBy);
+        Assert.Null((await context.Services.GetRequiredService<RetrainingStore>().GetPolicyAsync(model))!.UpdatedBy);
     }
 
     [Fact]
@@ -65,19 +93,20 @@ public sealed class RetrainingPolicyPanelTests(DatabaseFixture db) : IClassFixtu
     {
         var model = await ModelAsync("policy-valid");
         await using var context = NewContext(Roles.DataScientist);
-        var panel = context.Bunit.Render<PolicyPanel>(p => p.Add(c => c.Model, model));
+        var panel = context.Render<PolicyPanel>(p => p.Add(c => c.Model, model));
 
         await panel.ClickAsync("[data-testid=policy-edit]");
-        await panel.ChangeAsync("[data-testid=policy-scheduleDays] input", "14");
-        await panel.ChangeAsync("[data-testid=policy-watchHours] input", "24");
+        await panel.ChangeAsync("input[data-testid=policy-scheduleDays]", "14");
+        await panel.ChangeAsync("input[data-testid=policy-watchHours]", "24");
         await panel.ClickAsync("[data-testid=policy-save]");
 
         panel.WaitForAssertion(() => Assert.Contains("every 14 days", panel.Find("[data-testid=policy-triggers]").TextContent));
-        var stored = (await context.Get<RetrainingStore>().GetPolicyAsync(model))!;
-        Assert.Equal("user:" + PageContext.UserEmail, stored.UpdatedBy);
+        var stored = (await context.Services.GetRequiredService<RetrainingStore>().GetPolicyAsync(model))!;
+        Assert.Equal("user:" + UserEmail, stored.UpdatedBy);
         Assert.Equal(14, stored.Policy.ScheduleDays);
         Assert.Equal(24, stored.Policy.WatchHours);
-        Assert.Equal(RetrainingPolicy.Default with { ScheduleDays = 14, WatchHours = 24, TriggerRuleIds = [] }, stored.Policy);
+        Assert.Empty(stored.Policy.Rules);
+        Assert.Equal(RetrainingPolicy.Default with { ScheduleDays = 14, WatchHours = 24 }, stored.Policy with { TriggerRuleIds = null });
     }
 
     [Fact]
@@ -86,7 +115,7 @@ public sealed class RetrainingPolicyPanelTests(DatabaseFixture db) : IClassFixtu
         var model = await ModelAsync("policy-reviewer");
         await using var context = NewContext(Roles.Reviewer);
 
-        var panel = context.Bunit.Render<PolicyPanel>(p => p.Add(c => c.Model, model));
+        var panel = context.Render<PolicyPanel>(p => p.Add(c => c.Model, model));
 
         panel.WaitForAssertion(() => Assert.Contains("Retrain now", panel.Find("[data-testid=policy-triggers]").TextContent));
         Assert.Empty(panel.FindAll("[data-testid=policy-edit]"));

@@ -118,7 +118,7 @@ public sealed class RetrainingTimelineTests : IAsyncDisposable
         Assert.Empty(decisions);
         Assert.Contains("Say why you approve", page.Find("[data-testid=approval-box]").TextContent);
 
-        await page.InvokeAsync(() => page.Find("[data-testid=decision-comment] textarea").Input("holdout gain is real"));
+        await page.InvokeAsync(() => page.Find("textarea[data-testid=decision-comment]").Input("holdout gain is real"));
         await page.ClickAsync("[data-testid=reject-button]");
 
         Assert.Equal([(false, "holdout gain is real")], decisions);
