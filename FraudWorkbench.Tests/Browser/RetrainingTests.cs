@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Dapper;
+using FraudWorkbench.Core.Alerts;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Retraining;
@@ -97,5 +98,42 @@ public sealed class RetrainingTests(AppFixture fixture, BrowserFixture browser) 
         await StepAsync(page, RetrainingStep.Watch, RetrainingStepStatus.Waiting);
         Assert.Equal(0, await page.Locator("[data-testid=approve-button]").CountAsync());
         Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.fwMarker"));
+    }
+
+    [Fact]
+    public async Task AlertAndWorkflow_LinkEachOther()
+    {
+        const string model = "browser-retraining-alert";
+        var modelId = await RetrainingRows.InsertModelAsync(Db, model);
+        var rule = await fixture.App.Get<AlertRuleStore>().CreateAsync(AlertJson.Deserialize<AlertRuleSpec>(
+            $$"""{"name":"Dataset drift (browser)","model":"{{model}}","metric":{"kind":"drift.share"},"condition":{"kind":"above","threshold":0.5},"window":"1d"}"""), "test");
+        var alertId = Guid.NewGuid();
+        await using (var connection = new NpgsqlConnection(Db))
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO alerts (id, rule_id, rule_name, model_name, fingerprint, state, severity, value, labels, annotations, active_at, fired_at, last_true_at, last_evaluated_at)
+                VALUES (@alertId, @ruleId, 'Dataset drift (browser)', @model, 'browser-retraining-alert', 'firing', 'warning', 0.62,
+                        '{"alertname":"Dataset drift (browser)"}', '{"summary":"62 % of the columns drifted"}', now(), now(), now(), now())
+                """, new { alertId, ruleId = rule.Id, model });
+        }
+
+        var workflow = await RetrainingRows.InsertWorkflowAsync(Db, modelId, model, alertId: alertId, detail: "alert 'Dataset drift (browser)' fired");
+
+        var (context, page) = await browser.NewPageAsync(fixture.App.BaseAddress, 1280, 900);
+        await using var _ = context;
+        await page.GotoAsync($"/account/login?ReturnUrl={Uri.EscapeDataString($"/alerts?id={alertId}")}");
+        await BrowserFixture.SignInAsync(page, WorkbenchAppFactory.AdminEmail, WorkbenchAppFactory.AdminPassword);
+        await BrowserFixture.WaitForInteractiveAsync(page);
+        var link = page.Locator($"[data-alert='{alertId}'] [data-testid=alert-retraining-link]");
+        await link.WaitForAsync(new() { Timeout = (float)Live.TotalMilliseconds });
+        Assert.EndsWith($"models/{model}/retraining?workflow={workflow}", await link.GetAttributeAsync("href"));
+
+        await link.ClickAsync();
+        await page.WaitForURLAsync(new Regex(Regex.Escape($"/models/{model}/retraining?workflow={workflow}") + "$"));
+        var back = page.Locator($"[data-testid=workflow-timeline][data-workflow='{workflow}'] [data-testid=workflow-trigger-alert]");
+        await back.WaitForAsync(new() { Timeout = (float)Live.TotalMilliseconds });
+        Assert.Equal($"alerts?id={alertId}", await back.GetAttributeAsync("href"));
+        Assert.Equal("alert 'Dataset drift (browser)' fired", (await back.InnerTextAsync()).Trim());
+        Assert.Equal($"alerts?id={alertId}", await page.Locator("[data-testid=history-trigger-alert]").GetAttributeAsync("href"));
     }
 }
