@@ -18,36 +18,9 @@ namespace FraudWorkbench.Tests.Components;
 [Trait("Category", "Database")]
 public sealed class RetrainingPolicyPanelTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
-    private sealed class FixedUser(string role) : AuthenticationStateProvider
-    {
-        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal(
-            new ClaimsIdentity([new Claim(ClaimTypes.Name, UserEmail), new Claim(ClaimTypes.Role, role)], "test"))));
-    }
+    private const string UserEmail = RetrainingContext.UserEmail;
 
-    private const string UserEmail = "policy-editor@example.com";
-
-    private BunitContext NewContext(string role)
-    {
-        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        var context = new BunitContext();
-        context.JSInterop.Mode = JSRuntimeMode.Loose;
-        var services = context.Services;
-        services.AddMudServices();
-        services.AddSingleton(db.DataSource);
-        services.AddSingleton(db.NewHub());
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<RegistryStore>();
-        services.AddSingleton<RetrainingStore>();
-        services.AddSingleton<RetrainingService>();
-        services.AddSingleton<AlertRuleStore>();
-        services.AddLogging();
-        services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
-        services.AddTransient<IAuthorizationService, DefaultAuthorizationService>();
-        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
-        services.AddScoped<CurrentUser>();
-        context.Render<MudPopoverProvider>();
-        return context;
-    }
+    private BunitContext NewContext(string role) => RetrainingContext.Create(db, role);
 
     private static string FieldText(IRenderedComponent<PolicyPanel> panel, string field) =>
         panel.Find($"input[data-testid=policy-{field}]").Closest(".mud-input-control")!.TextContent;
@@ -119,5 +92,43 @@ public sealed class RetrainingPolicyPanelTests(DatabaseFixture db) : IClassFixtu
 
         panel.WaitForAssertion(() => Assert.Contains("Retrain now", panel.Find("[data-testid=policy-triggers]").TextContent));
         Assert.Empty(panel.FindAll("[data-testid=policy-edit]"));
+    }
+}
+
+/// <summary>A bUnit context with the retraining stores and service on the class's database and a signed-in user of a role.</summary>
+internal static class RetrainingContext
+{
+    public const string UserEmail = "policy-editor@example.com";
+
+    private sealed class FixedUser(string role) : AuthenticationStateProvider
+    {
+        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal(
+            new ClaimsIdentity([new Claim(ClaimTypes.Name, UserEmail), new Claim(ClaimTypes.Role, role)], "test"))));
+    }
+
+    public static BunitContext Create(DatabaseFixture db, string role)
+    {
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        var context = new BunitContext();
+        context.JSInterop.Mode = JSRuntimeMode.Loose;
+        var services = context.Services;
+        var hub = db.NewHub();
+        services.AddMudServices();
+        services.AddSingleton(db.DataSource);
+        services.AddSingleton(hub);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(db.Jobs(hub));
+        services.AddSingleton(new FraudWorkbench.Core.Features.FeatureSetStore(db.DataSource, TimeProvider.System));
+        services.AddSingleton<RegistryStore>();
+        services.AddSingleton<RetrainingStore>();
+        services.AddSingleton<RetrainingService>();
+        services.AddSingleton<AlertRuleStore>();
+        services.AddLogging();
+        services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
+        services.AddTransient<IAuthorizationService, DefaultAuthorizationService>();
+        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
+        services.AddScoped<CurrentUser>();
+        context.Render<MudPopoverProvider>();
+        return context;
     }
 }
