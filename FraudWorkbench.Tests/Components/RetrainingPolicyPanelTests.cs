@@ -9,6 +9,8 @@ using System.Security.Claims;
 using FraudWorkbench.Security;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components.Authorization;
+using FraudWorkbench.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using MudBlazor.Services;
@@ -121,9 +123,17 @@ internal static class RetrainingContext
         services.AddSingleton(new FraudWorkbench.Core.Features.FeatureSetStore(db.DataSource, TimeProvider.System));
         services.AddSingleton<RegistryStore>();
         services.AddSingleton<RetrainingStore>();
-        services.AddSingleton<RetrainingService>();
         services.AddSingleton<AlertRuleStore>();
         services.AddLogging();
+        // The service (with the engine and everything it starts) as the app builds it, on the same database: what the panels
+        // call on save, approve and cancel. Nothing runs in the background here.
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = db.ConnectionString,
+            ["FraudWorkbench:DataDirectory"] = Directory.CreateTempSubdirectory("fwb-bunit-retraining-").FullName,
+        }).Build();
+        var app = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddFraudWorkbench(background: false);
+        services.AddFallbackServiceProvider(app.BuildServiceProvider());
         services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
         services.AddTransient<IAuthorizationService, DefaultAuthorizationService>();
         services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
