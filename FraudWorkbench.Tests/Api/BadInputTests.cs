@@ -29,6 +29,7 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
     [
         "datasets", "dataset_versions", "feature_sets", "feature_set_versions", "training_runs", "jobs", "registered_models", "model_versions",
         "model_stage_history", "model_explanations", "audit_log", "alert_rules", "alert_silences", "notification_channels", "notification_deliveries",
+        "retraining_policies", "retraining_workflows", "retraining_steps",
     ];
 
     /// <param name="Text">A string field; <paramref name="Number"/> a number field (null when the body has none);
@@ -93,6 +94,9 @@ public sealed class BadInputTests(ScoringFixture fixture) : IClassFixture<Scorin
             new("create silence", HttpMethod.Post, "/api/v1/alerts/silences",
                 $$"""{"matchers":[{"label":"model","op":"=","value":"bad-input"}],"endsAt":"{{DateTime.UtcNow.AddDays(30):O}}","comment":"deploy"}""",
                 "comment", null, "endsAt", "12345"),
+            new("retraining policy", HttpMethod.Put, $"/api/v1/models/{Model}/retraining/policy",
+                """{"enabled":true,"cooldownDays":7,"maxPerWeek":1,"dataMode":"append","promotionMode":"manual"}""", "dataMode", "cooldownDays", "enabled", "\"yes\""),
+            new("retrain now", HttpMethod.Post, $"/api/v1/models/{Model}/retraining/workflows", """{"detail":"drift seen in the dashboard"}""", "detail", null, "detail", "[]"),
         ];
     }
 
