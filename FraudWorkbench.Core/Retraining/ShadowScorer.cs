@@ -21,7 +21,7 @@ namespace FraudWorkbench.Core.Retraining;
 /// </summary>
 public sealed class ShadowScorer(
     ShadowLogSink sink, ShadowStore store, RegistryStore registry, ModelServer server, ModelLoader loader, EntityStateStore entities,
-    EventHub events, TimeProvider time, IOptions<RetrainingOptions> options, ILogger<ShadowScorer> logger) : BackgroundService
+    EventHub events, TimeProvider time, IOptions<RetrainingOptions> options, ILogger<ShadowScorer> logger, IHostApplicationLifetime? lifetime = null) : BackgroundService
 {
     /// <summary>A workflow being shadowed, its challenger loaded; <see cref="Map"/> reorders a champion row into the challenger's columns (null: same order).</summary>
     private sealed record Shadow(ShadowWorkflow Workflow, ServingModel Challenger, Guid ChampionFeatureSetVersionId, int[]? Map);
@@ -43,6 +43,8 @@ public sealed class ShadowScorer(
         using var subscription = events.Subscribe<RetrainingChanged>(_ => signal.Writer.TryWrite(true));
         try
         {
+            // Registered ahead of the migrations: the first read waits for a first start to create the tables.
+            await Alerts.AlertNotifier.HostStartedAsync(lifetime, stoppingToken);
             await Task.WhenAll(RefreshLoopAsync(stoppingToken), ScoreLoopAsync(stoppingToken));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
