@@ -53,7 +53,8 @@ public static class ShadowStatistics
     public static double? Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
         var n = x.Count;
-        if (n < 2 || y.Count != n) return null;
+        // A constant side has no correlation; tested on the values, as rounding can leave a constant's deviations from its mean non-zero.
+        if (n < 2 || y.Count != n || x.Min() == x.Max() || y.Min() == y.Max()) return null;
         double mx = 0, my = 0;
         for (var i = 0; i < n; i++) (mx, my) = (mx + x[i], my + y[i]);
         (mx, my) = (mx / n, my / n);
@@ -64,7 +65,6 @@ public static class ShadowStatistics
             (sxy, sxx, syy) = (sxy + dx * dy, sxx + dx * dx, syy + dy * dy);
         }
 
-        if (sxx == 0 || syy == 0) return null;
         return Math.Clamp(sxy / Math.Sqrt(sxx * syy), -1, 1);
     }
 

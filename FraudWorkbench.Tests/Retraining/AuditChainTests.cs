@@ -37,7 +37,6 @@ public sealed class AuditChainTests(ScoringFixture fixture) : IClassFixture<Scor
         Assert.Equal(dataset.Checksum, datasetNode.GetProperty("checksum").GetString());
         Assert.Equal(dataset.RowCount, datasetNode.GetProperty("rows").GetInt64());
         Assert.Equal("scoring-sample", datasetNode.GetProperty("dataset").GetString());
-        Assert.Equal(JsonValueKind.Null, datasetNode.GetProperty("lineage").ValueKind);
         Assert.Equal(features.Hash, root.GetProperty("featureSetVersion").GetProperty("definitionHash").GetString());
         Assert.Equal(features.Id, root.GetProperty("featureSetVersion").GetProperty("id").GetGuid());
         var artifacts = root.GetProperty("artifacts").EnumerateArray().ToDictionary(a => a.GetProperty("name").GetString()!, a => a.GetProperty("sha256").GetString()!);

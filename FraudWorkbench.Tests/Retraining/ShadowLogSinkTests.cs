@@ -40,7 +40,7 @@ public sealed class ShadowLogSinkTests
         Assert.True(sink.Reader.TryRead(out var a));
         Assert.True(sink.Reader.TryRead(out var b));
         Assert.Equal((Workflow, first.Id, first.CreatedAt, Champion, 0.7, true), (a.WorkflowId, a.PredictionId, a.CreatedAt, a.ChampionVersionId, a.ChampionProbability, a.ChampionDecision));
-        Assert.Equal(["x", "2"], a.Row);
+        Assert.Equal<string?>(["x", "2"], a.Row.AsEnumerable());
         Assert.Equal(second.Id, b.PredictionId);
         Assert.Equal(0, sink.Dropped(Workflow));
     }
