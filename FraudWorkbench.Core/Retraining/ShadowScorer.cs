@@ -60,6 +60,8 @@ public sealed class ShadowScorer(
 
     private async Task RefreshLoopAsync(CancellationToken stoppingToken)
     {
+        // One wait for a signal at a time, kept across ticks (a new one per tick would pile up until the next event).
+        Task<bool>? signalled = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -73,7 +75,8 @@ public sealed class ShadowScorer(
 
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             var delay = Task.Delay(options.Value.CoordinatorTick, time, tick.Token);
-            await Task.WhenAny(signal.Reader.WaitToReadAsync(stoppingToken).AsTask(), delay);
+            signalled ??= signal.Reader.WaitToReadAsync(stoppingToken).AsTask();
+            if (await Task.WhenAny(signalled, delay) == signalled) signalled = null;
             await tick.CancelAsync();
             signal.Reader.TryRead(out _);
             stoppingToken.ThrowIfCancellationRequested();
