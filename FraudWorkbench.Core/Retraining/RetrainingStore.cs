@@ -1,11 +1,12 @@
 using Dapper;
 using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Events;
 using Npgsql;
 
 namespace FraudWorkbench.Core.Retraining;
 
 /// <summary>Retraining policies, workflows and their steps.</summary>
-public sealed class RetrainingStore(NpgsqlDataSource dataSource, TimeProvider time)
+public sealed class RetrainingStore(NpgsqlDataSource dataSource, TimeProvider time, EventHub? events = null)
 {
     public const string WorkflowColumns = """
         w.id, w.registered_model_id, w.model_name, w.trigger_kind, w.trigger_alert_id, w.trigger_detail, w.policy::text AS policy_json,
@@ -128,5 +129,91 @@ public sealed class RetrainingStore(NpgsqlDataSource dataSource, TimeProvider ti
         const string sql = $"SELECT {WorkflowColumns} FROM retraining_workflows w WHERE w.candidate_version_id = @versionId";
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<RetrainingWorkflow>(new CommandDefinition(sql, new { versionId }, cancellationToken: cancellationToken));
+    }
+
+    // ----- Mutations (the engine and the service; each caller holds the workflow row's lock in its transaction) -----
+
+    public async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) => await dataSource.OpenConnectionAsync(cancellationToken);
+
+    /// <summary>The workflow under its row lock (SELECT … FOR UPDATE): whoever advances or decides it holds this until commit.</summary>
+    public static async Task<RetrainingWorkflow?> LockAsync(NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken)
+    {
+        const string sql = $"SELECT {WorkflowColumns} FROM retraining_workflows w WHERE w.id = @id FOR UPDATE";
+        return await transaction.Connection!.QuerySingleOrDefaultAsync<RetrainingWorkflow>(new CommandDefinition(sql, new { id }, transaction, cancellationToken: cancellationToken));
+    }
+
+    public static async Task<IReadOnlyList<RetrainingStepRow>> StepsAsync(NpgsqlTransaction transaction, Guid workflowId, CancellationToken cancellationToken)
+    {
+        const string sql = $"SELECT {StepColumns} FROM retraining_steps s WHERE s.workflow_id = @workflowId ORDER BY s.ordinal";
+        return [.. await transaction.Connection!.QueryAsync<RetrainingStepRow>(new CommandDefinition(sql, new { workflowId }, transaction, cancellationToken: cancellationToken))];
+    }
+
+    /// <summary>
+    /// Inserts a workflow and its nine steps (pending, in <see cref="RetrainingStep.All"/> order). The partial unique index
+    /// <c>retraining_workflows_one_active</c> refuses a second active workflow of the model (SQL state 23505).
+    /// </summary>
+    public static async Task InsertAsync(NpgsqlTransaction transaction, RetrainingWorkflow workflow, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            INSERT INTO retraining_workflows (id, registered_model_id, model_name, trigger_kind, trigger_alert_id, trigger_detail, policy,
+                champion_version_id, status, step, created_by, created_at, updated_at)
+            VALUES (@Id, @RegisteredModelId, @ModelName, @TriggerKind, @TriggerAlertId, @TriggerDetail, @PolicyJson::jsonb,
+                @ChampionVersionId, @Status, @Step, @CreatedBy, @CreatedAt, @UpdatedAt)
+            """;
+        await transaction.Connection!.ExecuteAsync(new CommandDefinition(sql, workflow, transaction, cancellationToken: cancellationToken));
+        const string stepsSql = """
+            INSERT INTO retraining_steps (workflow_id, step, ordinal, status)
+            SELECT @id, s.step, s.ordinal - 1, 'pending' FROM unnest(@steps::text[]) WITH ORDINALITY AS s (step, ordinal)
+            """;
+        await transaction.Connection!.ExecuteAsync(new CommandDefinition(stepsSql, new { id = workflow.Id, steps = RetrainingStep.All.ToArray() }, transaction, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Writes every changeable field of the workflow row as the record has it (updated_at set here).</summary>
+    public async Task<RetrainingWorkflow> UpdateAsync(NpgsqlTransaction transaction, RetrainingWorkflow workflow, CancellationToken cancellationToken)
+    {
+        var updated = workflow with { UpdatedAt = Now };
+        const string sql = """
+            UPDATE retraining_workflows SET status = @Status, step = @Step, dataset_id = @DatasetId, dataset_version = @DatasetVersion,
+                feature_set_version_id = @FeatureSetVersionId, run_id = @RunId, candidate_version_id = @CandidateVersionId,
+                shadow_started_at = @ShadowStartedAt, shadow_ends_at = @ShadowEndsAt, promoted_at = @PromotedAt, watch_until = @WatchUntil,
+                decision = @Decision, decided_by = @DecidedBy, decided_at = @DecidedAt, decision_comment = @DecisionComment,
+                rolled_back_at = @RolledBackAt, rollback_reason = @RollbackReason, error = @Error, updated_at = @UpdatedAt, finished_at = @FinishedAt
+            WHERE id = @Id
+            """;
+        await transaction.Connection!.ExecuteAsync(new CommandDefinition(sql, updated, transaction, cancellationToken: cancellationToken));
+        return updated;
+    }
+
+    /// <summary>Writes a step row as the record has it.</summary>
+    public static async Task UpdateStepAsync(NpgsqlTransaction transaction, RetrainingStepRow step, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            UPDATE retraining_steps SET status = @Status, job_id = @JobId, started_at = @StartedAt, finished_at = @FinishedAt,
+                result = @ResultJson::jsonb, error = @Error
+            WHERE workflow_id = @WorkflowId AND step = @Step
+            """;
+        await transaction.Connection!.ExecuteAsync(new CommandDefinition(sql, step, transaction, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>The active workflow of a model, if any.</summary>
+    public static async Task<RetrainingWorkflow?> ActiveOfAsync(NpgsqlTransaction transaction, Guid registeredModelId, CancellationToken cancellationToken)
+    {
+        const string sql = $"SELECT {WorkflowColumns} FROM retraining_workflows w WHERE w.registered_model_id = @registeredModelId AND w.status IN ('running', 'awaiting_approval', 'watching')";
+        return await transaction.Connection!.QuerySingleOrDefaultAsync<RetrainingWorkflow>(new CommandDefinition(sql, new { registeredModelId }, transaction, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>The active workflow of a model, if any.</summary>
+    public async Task<RetrainingWorkflow?> ActiveOfAsync(Guid registeredModelId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        return await ActiveOfAsync(transaction, registeredModelId, cancellationToken);
+    }
+
+    /// <summary>Tells pages (here and on the other instances), the shadow scorer and the coordinator that a workflow changed.</summary>
+    public async Task PublishAsync(RetrainingWorkflow workflow)
+    {
+        if (events is null) return;
+        await events.PublishAsync(new RetrainingChanged(workflow.Id, workflow.RegisteredModelId, workflow.ModelName, workflow.Status, workflow.Step), CancellationToken.None);
     }
 }

@@ -1,3 +1,4 @@
+using FraudWorkbench.Core.Jobs;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FraudWorkbench.Core.Retraining;
@@ -8,6 +9,14 @@ public static class RetrainingWorkflowServiceCollectionExtensions
     internal static IServiceCollection AddRetrainingWorkflow(this IServiceCollection services, bool background)
     {
         services.AddSingleton<RetrainingEngine>();
+        services.AddJobHandler<RetrainingStepJobHandler>();
+        services.AddSingleton<IJobDescriber, RetrainingJobSubjects>();
+        if (background)
+        {
+            services.AddSingleton<RetrainingCoordinator>();
+            services.AddHostedService(sp => sp.GetRequiredService<RetrainingCoordinator>());
+        }
+
         return services;
     }
 }
