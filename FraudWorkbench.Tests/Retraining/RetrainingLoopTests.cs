@@ -111,16 +111,21 @@ public sealed class RetrainingLoopTests(ScoringFixture fixture, ITestOutputHelpe
         var run = (await app.Get<TrainingRunStore>().GetAsync(candidate.RunId))!;
         Assert.Equal((data.DatasetId, data.DatasetVersion, shadowing.FeatureSetVersionId), (run.DatasetId, run.DatasetVersion, (Guid?)run.Config.FeatureSetVersionId));
 
-        // Live traffic through the scoring API while the challenger shadows: every answer is the champion's.
+        // Live traffic through the scoring API while the challenger shadows: every answer is the champion's. The case team
+        // labels each batch at once (the rows' own labels), so the comparison has realized metrics to show.
         var client = fixture.Client();
         var live = monthB.TakeLast((int)policy.ShadowTransactions!.Value + 50).ToList();
+        var label = fixture.Schema.IndexOf("is_fraud");
         for (var i = 0; i < live.Count; i += 50)
         {
-            var transactions = live.Skip(i).Take(50).Select(r => ScoringFixture.Transaction(fixture.Schema, r)).ToList();
+            var batch = live.Skip(i).Take(50).ToList();
+            var transactions = batch.Select(r => ScoringFixture.Transaction(fixture.Schema, r)).ToList();
             var response = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, explain = false, transactions });
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var body = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
-            Assert.All(body.GetProperty("predictions").EnumerateArray(), p => Assert.Equal(champion.Version, p.GetProperty("version").GetInt32()));
+            var predictions = (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("predictions").EnumerateArray().ToList();
+            Assert.All(predictions, p => Assert.Equal(champion.Version, p.GetProperty("version").GetInt32()));
+            var items = predictions.Select((p, k) => new { predictionId = p.GetProperty("predictionId").GetGuid(), isFraud = batch[k][label] == "1" }).ToList();
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/feedback/batch", new { model = Model, items })).StatusCode);
         }
 
         var waiting = await WaitForAsync(started.Id, w => w.Status == RetrainingStatus.AwaitingApproval, "the comparison after shadow scoring", 120);
@@ -129,6 +134,11 @@ public sealed class RetrainingLoopTests(ScoringFixture fixture, ITestOutputHelpe
         Assert.True(comparison.Transactions >= policy.ShadowTransactions, $"{comparison.Transactions} shadowed");
         Assert.Equal(0, comparison.Dropped);
         Assert.True(comparison.ScoreCorrelation > 0.3 && comparison.FlagAgreement > 0.8, $"{comparison}");
+        // Labels joined as they arrived: at least every batch but the last was labelled before the shadow period ended.
+        var fraudLabelled = live.Take(live.Count - 50).Count(r => r[label] == "1");
+        Assert.True(comparison.Labelled >= live.Count - 50 && comparison.LabelledFraud >= fraudLabelled, $"{comparison.Labelled} labelled, {comparison.LabelledFraud} fraud");
+        Assert.NotNull(comparison.ChallengerRealized);
+        Assert.NotNull(comparison.ChampionRealized);
 
         // An Admin approves with a comment: the candidate is promoted through the registry's verified swap.
         var approved = await app.Get<RetrainingService>().ApproveAsync(waiting.Id, "Beats production on the common recent holdout; shadow agreed.", "ann@example.com", ApproverRole.Admin);
