@@ -64,7 +64,7 @@ public static class LoadGenerator
 
         await Step("warm-up", () => OpenLoopAsync(client, bodies, rates[0], warmupSeconds, cancellationToken));
         foreach (var rate in rates) await Step($"open {rate}", () => OpenLoopAsync(client, bodies, rate, seconds, cancellationToken));
-        foreach (var inFlight in concurrency) await Step($"closed {inFlight}", () => ClosedLoopAsync(client, bodies, inFlight, seconds, cancellationToken));
+        foreach (var inFlight in concurrency.Where(c => c > 0)) await Step($"closed {inFlight}", () => ClosedLoopAsync(client, bodies, inFlight, seconds, cancellationToken));
         return 0;
     }
 

@@ -57,8 +57,12 @@ public static class BenchProgram
         var scoringConcurrency = new Option<int[]>("--concurrency") { Description = "Requests in flight for the closed-loop steps (the maximum throughput is the best)", DefaultValueFactory = _ => [32, 64], AllowMultipleArgumentsPerToken = true };
         var scoringNoReasons = new Option<bool>("--no-reasons") { Description = "Send explain: false (no TreeSHAP reasons), to see what explanations cost" };
         var scoringRaw = new Option<bool>("--raw-columns") { Description = "Train on the raw columns (no entity features, so no online entity state) instead of the fraud recipes" };
-        var benchScoring = new Command("scoring", "Start the app, promote a sample model and load POST /api/v1/predict: p50/p99 at fixed rates, maximum throughput, ML.NET vs ONNX Runtime") { scoringSeconds, scoringRates, scoringConcurrency, scoringRaw, scoringNoReasons };
-        benchScoring.SetAction((parse, ct) => ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency)!, parse.GetValue(scoringRaw), output, ct, reasons: !parse.GetValue(scoringNoReasons)));
+        var scoringShadow = new Option<bool>("--shadow") { Description = "Instead: the champion's latency and failed requests with shadow scoring off and on (a challenger scoring the same traffic), in alternating rounds of one run" };
+        var scoringShadowPairs = new Option<int>("--shadow-pairs") { Description = "With --shadow: pairs of rounds (off and on), in ABBA order", DefaultValueFactory = _ => 2 };
+        var benchScoring = new Command("scoring", "Start the app, promote a sample model and load POST /api/v1/predict: p50/p99 at fixed rates, maximum throughput, ML.NET vs ONNX Runtime; or (--shadow) shadow scoring's cost") { scoringSeconds, scoringRates, scoringConcurrency, scoringRaw, scoringNoReasons, scoringShadow, scoringShadowPairs };
+        benchScoring.SetAction((parse, ct) => parse.GetValue(scoringShadow)
+            ? ShadowBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, Math.Max(1, parse.GetValue(scoringShadowPairs)), output, ct)
+            : ScoringBenchmark.RunAsync(parse.GetValue(scoringSeconds), parse.GetValue(scoringRates)!, parse.GetValue(scoringConcurrency)!, parse.GetValue(scoringRaw), output, ct, reasons: !parse.GetValue(scoringNoReasons)));
         var loadUrl = new Option<string>("--url") { Description = "The app's base address", Required = true };
         var loadBodies = new Option<string>("--bodies") { Description = "File of request bodies for POST /api/v1/predict, one JSON document per line", Required = true };
         var loadWarmup = new Option<int>("--warmup-seconds") { Description = "Seconds of load at the first rate before the measured steps", DefaultValueFactory = _ => LoadGenerator.DefaultWarmupSeconds };

@@ -41,7 +41,7 @@ public static class ScoringBenchmark
         var bodiesPath = Path.Combine(dataDirectory, "bodies.jsonl");
         await File.WriteAllLinesAsync(bodiesPath, bodies.Select(b => System.Text.Encoding.UTF8.GetString(b)), cancellationToken);
         await output.WriteLineAsync($"load: POST /api/v1/predict from a separate process (the bench's load command), one month B transaction per request ({bodies.Count:N0} distinct; {refused:N0} rows left out because the model refuses them, e.g. a home country it never saw), prediction logging on, {(reasons ? "reasons on (top 5 by TreeSHAP)" : "reasons off (explain: false)")}, {seconds} s per step after a {WarmupSeconds} s warm-up");
-        using var generator = StartGenerator(address, bodiesPath, seconds, rates, concurrency, secret);
+        using var generator = StartGenerator(address, bodiesPath, seconds, WarmupSeconds, rates, concurrency, secret);
         await using var stop = cancellationToken.Register(() => generator.Kill(entireProcessTree: true));
         var best = (Rate: 0.0, InFlight: "");
         var before = Snapshot.Take(generator.Id);
@@ -78,12 +78,12 @@ public static class ScoringBenchmark
     }
 
     /// <summary><c>bench load</c> in a child process: the same host (dotnet or the app's own launcher), workstation GC as a small client would have.</summary>
-    private static Process StartGenerator(string address, string bodiesPath, int seconds, int[] rates, int[] concurrency, string secret)
+    internal static Process StartGenerator(string address, string bodiesPath, int seconds, int warmupSeconds, int[] rates, int[] concurrency, string secret)
     {
         var host = Environment.ProcessPath!;
         var info = new ProcessStartInfo(host) { RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(host) == "dotnet") info.ArgumentList.Add(typeof(ScoringBenchmark).Assembly.Location);
-        string[] arguments = ["load", "--url", address, "--bodies", bodiesPath, "--seconds", $"{seconds}", "--warmup-seconds", $"{WarmupSeconds}", "--rates", .. rates.Select(r => $"{r}"), "--concurrency", .. concurrency.Select(c => $"{c}")];
+        string[] arguments = ["load", "--url", address, "--bodies", bodiesPath, "--seconds", $"{seconds}", "--warmup-seconds", $"{warmupSeconds}", "--rates", .. rates.Select(r => $"{r}"), "--concurrency", .. concurrency.Select(c => $"{c}")];
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         info.Environment[LoadGenerator.KeyVariable] = secret; // not on the command line, where any user's ps would show it
         info.Environment["DOTNET_gcServer"] = "0";
@@ -127,7 +127,7 @@ public static class ScoringBenchmark
         return secret;
     }
 
-    private static async Task WaitAsync(IServiceProvider services, Guid jobId, CancellationToken cancellationToken)
+    internal static async Task WaitAsync(IServiceProvider services, Guid jobId, CancellationToken cancellationToken)
     {
         var jobs = services.GetRequiredService<JobStore>();
         while (true)
@@ -140,7 +140,7 @@ public static class ScoringBenchmark
     }
 
     /// <summary>Month B rows as request bodies, label left out; rows the model's contract refuses (unseen closed-vocabulary values) are counted and left out.</summary>
-    private static async Task<(List<byte[]> Bodies, int Refused)> BodiesAsync(IServiceProvider services, bool reasons, CancellationToken cancellationToken)
+    internal static async Task<(List<byte[]> Bodies, int Refused)> BodiesAsync(IServiceProvider services, bool reasons, CancellationToken cancellationToken)
     {
         var contract = (await services.GetRequiredService<ModelServer>().ResolveAsync(Model, null, cancellationToken)).Contract;
         var path = Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-b.csv");

@@ -1,3 +1,4 @@
+using FraudWorkbench.Core.Scoring;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FraudWorkbench.Core.Retraining;
@@ -10,6 +11,15 @@ public static class ShadowScoringServiceCollectionExtensions
         services.AddSingleton<ShadowStore>();
         services.AddSingleton<ShadowComparer>();
         services.AddSingleton<AuditChainBuilder>();
+        // Without the scorer the sink has no targets and queues nothing.
+        services.AddSingleton<ShadowLogSink>();
+        services.AddSingleton<IPredictionLogSink>(sp => sp.GetRequiredService<ShadowLogSink>());
+        if (background)
+        {
+            services.AddSingleton<ShadowScorer>();
+            services.AddHostedService(sp => sp.GetRequiredService<ShadowScorer>());
+        }
+
         return services;
     }
 }

@@ -1,10 +1,8 @@
-using System.Globalization;
-using System.Text.Json;
 using FraudWorkbench.Core.Data;
-using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Performance;
 using FraudWorkbench.Core.Scoring;
 using FraudWorkbench.Core.Training;
+using FraudWorkbench.Tests.Infrastructure;
 using FraudWorkbench.Tests.Scoring;
 using Xunit.Abstractions;
 
@@ -22,46 +20,6 @@ public sealed class PerformanceScenarioTests(ScoringFixture fixture, ITestOutput
 {
     private const string Model = "perf-month-b";
     private const int Window = 14;
-    private static readonly string MonthB = Path.Combine(AppContext.BaseDirectory, "samples", "transactions-month-b.csv");
-    private static readonly DateTime February = new(2026, 2, 1, 0, 0, 0, DateTimeKind.Utc);
-
-    private sealed record Scored(Guid Id, DateTime CreatedAt, double Probability, bool Decision, bool Fraud, double Amount);
-
-    /// <summary>Scores every row as the scoring service does (features from the entity histories, which each row then joins) but logs it at its backdated time.</summary>
-    private async Task<List<Scored>> ScoreAsync(IReadOnlyList<string?[]> rows, DateTime start)
-    {
-        var serving = await fixture.App.Get<ModelServer>().ResolveAsync(Model, null);
-        var entities = fixture.App.Get<EntityStateStore>();
-        var log = fixture.App.Get<PredictionLog>();
-        var schema = fixture.Schema;
-        int time = schema.IndexOf("event_time"), label = schema.IndexOf("is_fraud"), amount = schema.IndexOf("amount"), id = schema.IndexOf("transaction_id");
-        var scored = new List<Scored>(rows.Count);
-        var probability = new double[1];
-        for (var chunk = 0; chunk < rows.Count; chunk += 1_000)
-        {
-            var count = Math.Min(1_000, rows.Count - chunk);
-            Assert.True(log.TryReserve(count));
-            for (var i = chunk; i < chunk + count; i++)
-            {
-                var input = JsonSerializer.SerializeToElement(ScoringFixture.Transaction(schema, rows[i]));
-                var issues = new List<InputIssue>();
-                var parsed = serving.Contract.Parse(input, "", issues) ?? throw new InvalidOperationException(string.Join("; ", issues));
-                var features = await entities.ComputeAsync(serving.FeatureSetVersionId, serving.Featurizer, parsed, record: true);
-                serving.Probabilities(features, 1, probability);
-                var eventTime = DateTime.Parse(rows[i][time]!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
-                var createdAt = start + (eventTime - February);
-                var decision = probability[0] >= serving.Threshold;
-                var predictionId = Guid.CreateVersion7(createdAt);
-                log.Write(new PredictionRecord(predictionId, createdAt, serving.VersionId, "test", input.GetRawText(), features, probability[0], decision, 0.1f,
-                    Row: parsed, TransactionId: parsed[id]));
-                scored.Add(new Scored(predictionId, createdAt, probability[0], decision, rows[i][label] == "1",
-                    double.Parse(rows[i][amount]!, CultureInfo.InvariantCulture)));
-            }
-        }
-
-        await log.FlushAsync();
-        return scored;
-    }
 
     [Fact]
     public async Task ReportAsync_MonthBOnTheMonthAModel_MatureWeeksRealizedBelowReferenceLaterWeeksEstimated()
@@ -70,31 +28,17 @@ public sealed class PerformanceScenarioTests(ScoringFixture fixture, ITestOutput
         var service = fixture.App.Get<PerformanceService>();
         Assert.Empty((await service.SaveConfigAsync(Model, new PerformanceConfig(Window, 0.8), "test"))!);
         List<string?[]> rows;
-        await using (var file = File.OpenRead(MonthB)) rows = DatasetRows.Read(file, fixture.Schema);
+        await using (var file = File.OpenRead(BackdatedTraffic.MonthB)) rows = DatasetRows.Read(file, fixture.Schema);
 
         var now = DateTime.UtcNow;
         var start = now.AddDays(-28);
-        var scored = await ScoreAsync(rows, start);
+        var scored = await BackdatedTraffic.ScoreAsync(fixture.App, fixture.Schema, Model, rows, start);
 
         // Labels as a fraud team gets them: each fraud's chargeback 1 to 13 days later (most within a week; dated, and
         // only those whose date has come), and for the first two weeks a review's "legitimate" for most flagged
         // legitimate ones. So the first two weeks are fully labelled and the last days hold only the quick chargebacks.
-        var random = new Random(17);
+        var labels = BackdatedTraffic.Labels(scored, start, now);
         var today = DateOnly.FromDateTime(now);
-        var labels = new List<FeedbackItem>();
-        var twoWeeks = start.AddDays(14);
-        foreach (var s in scored)
-        {
-            if (s.Fraud)
-            {
-                var date = DateOnly.FromDateTime(s.CreatedAt.AddDays(Math.Min(13, 1 + (int)(-3 * Math.Log(1 - random.NextDouble())))));
-                if (date <= today) labels.Add(new FeedbackItem(s.Id, true, date));
-            }
-            else if (s.Decision && s.CreatedAt < twoWeeks && random.NextDouble() < 0.8)
-            {
-                labels.Add(new FeedbackItem(s.Id, false, DateOnly.FromDateTime(s.CreatedAt.AddDays(1))));
-            }
-        }
 
         var predictions = fixture.App.Get<PredictionStore>();
         for (var i = 0; i < labels.Count; i += 10_000)
