@@ -70,8 +70,9 @@ public sealed class ShadowScorer(
             {
                 await RefreshAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Whatever went wrong, the loop must live on: it is what ends shadows as well as starting them.
                 logger.LogWarning(ex, "Reading the shadowing workflows failed; trying again on the next tick");
             }
 
@@ -256,6 +257,12 @@ public sealed class ShadowScorer(
             {
                 logger.LogWarning(ex, "Writing {Count} shadow predictions failed (attempt {Attempt}); retrying", batch.Count, attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * attempt * attempt)), time, stoppingToken);
+            }
+            catch (Exception ex) when (ex is not (OperationCanceledException or NpgsqlException or TimeoutException))
+            {
+                // Not a fault that passes: losing the batch beats stopping the loop (the queue would then only drop).
+                logger.LogError(ex, "{Count} shadow predictions could not be written and are dropped", batch.Count);
+                return;
             }
         }
     }
