@@ -47,7 +47,6 @@ public sealed class AuditChainBuilder(NpgsqlDataSource dataSource, RegistryStore
             },
         };
 
-        Guid? datasetVersionId = null;
         if (run is not null)
         {
             var result = run.Result;
@@ -69,7 +68,6 @@ public sealed class AuditChainBuilder(NpgsqlDataSource dataSource, RegistryStore
                 },
             };
             var dataset = await DatasetVersionAsync(connection, run.DatasetId, run.DatasetVersion, cancellationToken);
-            datasetVersionId = dataset?.Id;
             document["datasetVersion"] = dataset is null ? null : await DatasetNodeAsync(connection, dataset, cancellationToken);
             document["featureSetVersion"] = await FeatureSetNodeAsync(connection, run.FeatureSetVersionId, cancellationToken);
             document["artifacts"] = result?.Artifacts is { } files
@@ -87,7 +85,7 @@ public sealed class AuditChainBuilder(NpgsqlDataSource dataSource, RegistryStore
         document["fairness"] = await FairnessNodeAsync(connection, found.Id, cancellationToken);
         document["retraining"] = await WorkflowsNodeAsync(connection, found.Id, cancellationToken);
         document["stageHistory"] = await StageHistoryAsync(connection, found.Id, cancellationToken);
-        document["auditLog"] = await AuditEntriesAsync(connection, document, found.Id, run?.Id, datasetVersionId, cancellationToken);
+        document["auditLog"] = await AuditEntriesAsync(connection, document, found.Id, run?.Id, cancellationToken);
 
         var json = document.ToJsonString(Indented);
         var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
@@ -250,7 +248,7 @@ public sealed class AuditChainBuilder(NpgsqlDataSource dataSource, RegistryStore
     }
 
     /// <summary>The audit entries of every object in the chain (the version, its run, its dataset, the workflows that made it), oldest first.</summary>
-    private static async Task<JsonArray> AuditEntriesAsync(NpgsqlConnection connection, JsonObject document, Guid versionId, Guid? runId, Guid? datasetVersionId, CancellationToken cancellationToken)
+    private static async Task<JsonArray> AuditEntriesAsync(NpgsqlConnection connection, JsonObject document, Guid versionId, Guid? runId, CancellationToken cancellationToken)
     {
         var ids = new List<string> { versionId.ToString() };
         if (runId is { } r) ids.Add(r.ToString());
@@ -268,7 +266,6 @@ public sealed class AuditChainBuilder(NpgsqlDataSource dataSource, RegistryStore
             """;
         var entries = await connection.QueryAsync<(long Id, DateTime At, string Actor, string Action, string ObjectType, string? ObjectId, string? Summary)>(
             new CommandDefinition(sql, new { ids = ids.ToArray(), datasetId, datasetVersion }, cancellationToken: cancellationToken));
-        _ = datasetVersionId;
         return new JsonArray([.. entries.Select(e => (JsonNode)new JsonObject
         {
             ["id"] = e.Id,

@@ -26,6 +26,8 @@ public sealed class ShadowScorer(
     /// <summary>A workflow being shadowed, its challenger loaded; <see cref="Map"/> reorders a champion row into the challenger's columns (null: same order).</summary>
     private sealed record Shadow(ShadowWorkflow Workflow, ServingModel Challenger, Guid ChampionFeatureSetVersionId, int[]? Map);
 
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(100);
+
     private readonly Channel<bool> signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly SemaphoreSlim refreshing = new(1, 1);
@@ -68,8 +70,9 @@ public sealed class ShadowScorer(
             {
                 await RefreshAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Whatever went wrong, the loop must live on: it is what ends shadows as well as starting them.
                 logger.LogWarning(ex, "Reading the shadowing workflows failed; trying again on the next tick");
             }
 
@@ -178,6 +181,9 @@ public sealed class ShadowScorer(
         var probability = new double[1];
         while (await reader.WaitToReadAsync(stoppingToken))
         {
+            // A moment for more of the log's batches to arrive: one insert per ~100 ms under load rather than one per log batch,
+            // fewer wake-ups of PostgreSQL on the cores the champion's responses need. Nothing waits on the shadow.
+            await Task.Delay(Linger, time, stoppingToken);
             var size = options.Value.ShadowBatchSize;
             while (items.Count < size && reader.TryRead(out var item)) items.Add(item);
             var batch = new List<ShadowPrediction>(items.Count);
@@ -251,6 +257,12 @@ public sealed class ShadowScorer(
             {
                 logger.LogWarning(ex, "Writing {Count} shadow predictions failed (attempt {Attempt}); retrying", batch.Count, attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * attempt * attempt)), time, stoppingToken);
+            }
+            catch (Exception ex) when (ex is not (OperationCanceledException or NpgsqlException or TimeoutException))
+            {
+                // Not a fault that passes: losing the batch beats stopping the loop (the queue would then only drop).
+                logger.LogError(ex, "{Count} shadow predictions could not be written and are dropped", batch.Count);
+                return;
             }
         }
     }

@@ -168,4 +168,40 @@ public sealed class ShadowScorerTests(ScoringFixture fixture) : IClassFixture<Sc
 
         Assert.Equal(5, await store.CountAsync(workflow));
     }
+
+    [Fact]
+    public async Task Scorer_ChallengerWithItsOwnFeatureSetVersion_KeepsItsOwnHistoriesAndScoresAsItWould()
+    {
+        // As after a retraining: the recipes refitted as a new feature set version, so the challenger's velocity features
+        // come from histories only the shadow scorer writes (record: true), never from the champion's.
+        const string name = "shadow-refit";
+        var run = (await fixture.App.Get<TrainingRunStore>().GetAsync(fixture.StrongRun))!;
+        var (featureSet, _) = await fixture.App.Get<Core.Features.FeatureSetService>().CreateAsync(
+            new Core.Features.NewFeatureSet("shadow-refit-recipes", run.DatasetId, run.DatasetVersion, Training.SampleMatrixFixture.Definition), "test");
+        Assert.NotEqual(fixture.FeatureSetVersion, featureSet.Id);
+        var (runId, jobId) = await fixture.App.Get<TrainingService>().StartAsync(new TrainingRunRequest(run.DatasetId, run.DatasetVersion, featureSet.Id, new TrainerSettings(Trees: 15)), "test");
+        Assert.Equal(Core.Jobs.JobStatus.Succeeded, (await fixture.WaitForJobAsync(jobId)).Status);
+        var champion = await fixture.RegisterAndPromoteAsync(name, fixture.StrongRun);
+        var challenger = await fixture.RegisterAsync(name, runId, ScoringFixture.LenientGate);
+        var workflow = await InsertShadowWorkflowAsync(fixture.App, champion, challenger, DateTime.UtcNow.AddMinutes(-1), null);
+        var scorer = fixture.App.Get<ShadowScorer>();
+        await Wait.UntilAsync(() => Task.FromResult(scorer.Active.Contains(workflow)), what: "the scorer takes the workflow");
+        var rows = Rows(4_000, 20, 4);
+
+        var responses = await PredictAsync(name, rows);
+
+        await fixture.App.Get<PredictionLog>().FlushAsync();
+        var store = fixture.App.Get<ShadowStore>();
+        await Wait.UntilAsync(async () => await store.CountAsync(workflow) == rows.Count, what: "a shadow prediction for each");
+        var shadowed = await store.ListAsync(workflow);
+        var challengerModel = await fixture.App.Get<ModelServer>().ResolveAsync(name, challenger.Version);
+        Assert.Equal(featureSet.Id, challengerModel.FeatureSetVersionId);
+        var challengerNow = await DryRunAsync(challengerModel, rows);
+        Assert.Equal(responses.Select(r => r.PredictionId!.Value), shadowed.Select(s => s.PredictionId));
+        for (var k = 0; k < rows.Count; k++) Assert.Equal(challengerNow[k].Probability, shadowed[k].Probability, 12);
+        // The shadow wrote the challenger's own histories (the champion's feature set version is another).
+        await fixture.App.Get<Core.Features.EntityStateStore>().FlushAsync();
+        await using var connection = new NpgsqlConnection(fixture.App.ConnectionString);
+        Assert.True(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM entity_state WHERE feature_set_version_id = @id", new { id = featureSet.Id }) > 0);
+    }
 }
