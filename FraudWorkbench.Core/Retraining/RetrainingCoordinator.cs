@@ -19,7 +19,7 @@ namespace FraudWorkbench.Core.Retraining;
 /// from doing anything twice.
 /// </summary>
 public sealed class RetrainingCoordinator(
-    RetrainingStore store, RetrainingService service, RetrainingEngine engine, RegistryStore registry, EventHub events, TimeProvider time,
+    RetrainingStore store, RetrainingService service, RetrainingEngine engine, RegistryStore registry, AlertStore alerts, AlertRuleStore rules, EventHub events, TimeProvider time,
     IOptions<RetrainingOptions> options, IHostApplicationLifetime? lifetime = null, ILogger<RetrainingCoordinator>? logger = null) : BackgroundService
 {
     private readonly ILogger logger = logger ?? NullLogger<RetrainingCoordinator>.Instance;
@@ -96,21 +96,10 @@ public sealed class RetrainingCoordinator(
     /// </summary>
     public async Task AlertsFiredAsync(IReadOnlyList<AlertNotice> fired, CancellationToken cancellationToken = default)
     {
-        foreach (var notice in fired.Where(n => n.Severity == AlertSeverity.Critical))
+        foreach (var name in fired.Where(n => n.Severity == AlertSeverity.Critical).Select(n => n.Model).Distinct(StringComparer.OrdinalIgnoreCase))
         {
-            try
-            {
-                if (await registry.GetModelAsync(notice.Model, cancellationToken) is not { } model) continue;
-                if (await store.ActiveOfAsync(model.Id, cancellationToken) is not { Status: RetrainingStatus.Watching } watched) continue;
-                var reason = $"critical alert '{notice.Rule}' fired during the watch period of retraining workflow {watched.Id} (alert {notice.Id}): {notice.Summary}";
-                if (reason.Length > RegistryService.MaxReasonLength) reason = reason[..RegistryService.MaxReasonLength];
-                if (await engine.RollbackAsync(watched.Id, reason, cancellationToken))
-                    logger.LogWarning("Rolled back model {Model}: {Reason}", model.Name, reason);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogError(ex, "Could not roll back model {Model} after alert {Alert}", notice.Model, notice.Id);
-            }
+            if (await registry.GetModelAsync(name, cancellationToken) is not { } model) continue;
+            if (await store.ActiveOfAsync(model.Id, cancellationToken) is { Status: RetrainingStatus.Watching } watched) await WatchAsync(watched, cancellationToken);
         }
 
         var triggering = fired.Where(n => n.RuleId is not null).ToList();
@@ -141,12 +130,44 @@ public sealed class RetrainingCoordinator(
         {
             try
             {
+                // Before the advance, which ends a watch whose time is up: an alert that qualified in time still counts.
+                if (workflow.Status == RetrainingStatus.Watching) await WatchAsync(workflow, cancellationToken);
                 await engine.AdvanceAsync(workflow.Id, cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 logger.LogWarning(ex, "Could not advance retraining workflow {Workflow}", workflow.Id);
             }
+        }
+    }
+
+    /// <summary>
+    /// Rolls a watched promotion back when a critical alert on its model is firing on readings taken after the promotion:
+    /// a rule whose window still reaches back before it judges the previous version's traffic, so that alert waits until
+    /// its window lies after the promotion (each tick looks again) and counts only if it is still firing then. Silenced
+    /// alerts are left alone, as the team decided. A rollback that fails is tried again at the next tick.
+    /// </summary>
+    public async Task WatchAsync(RetrainingWorkflow watched, CancellationToken cancellationToken = default)
+    {
+        if (watched.PromotedAt is not { } promotedAt || watched.WatchUntil is not { } until) return;
+        var firing = await alerts.ListAsync(new AlertFilter(State: AlertState.Firing, Model: watched.ModelName, Severity: AlertSeverity.Critical), cancellationToken);
+        foreach (var alert in firing.Where(a => a.SilencedBy is null).OrderBy(a => a.FiredAt))
+        {
+            var window = (await rules.GetAsync(alert.RuleId, cancellationToken))?.Spec.WindowSpan ?? TimeSpan.Zero;
+            var readFrom = alert.LastEvaluatedAt - window;
+            if (readFrom < promotedAt || alert.LastEvaluatedAt > until) continue;
+            var reason = $"critical alert '{alert.Rule}' fired during the watch period of retraining workflow {watched.Id} (alert {alert.Id}): {alert.Annotations.GetValueOrDefault("summary")}";
+            if (reason.Length > RegistryService.MaxReasonLength) reason = reason[..RegistryService.MaxReasonLength];
+            try
+            {
+                if (await engine.RollbackAsync(watched.Id, reason, cancellationToken)) logger.LogWarning("Rolled back model {Model}: {Reason}", watched.ModelName, reason);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Could not roll back model {Model} after alert {Alert}; trying again at the next tick", watched.ModelName, alert.Id);
+            }
+
+            return;
         }
     }
 

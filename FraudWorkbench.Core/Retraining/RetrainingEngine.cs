@@ -246,7 +246,8 @@ public sealed class RetrainingEngine(
 
         if (row.Status != RetrainingStepStatus.Running || row.JobId is not { } trainJobId || w.RunId is not { } trainRunId) return false;
         var job = await jobs.GetAsync(trainJobId, cancellationToken);
-        if (job is null || !job.IsFinished) return false;
+        if (job is null) return await FailAsync(a, "The training job no longer exists.", cancellationToken);
+        if (!job.IsFinished) return false;
         var run = await runs.GetAsync(trainRunId, cancellationToken);
         if (job.Status != JobStatus.Succeeded || run is null || run.Status != JobStatus.Succeeded)
             return await FailAsync(a, $"Training failed after {job.Attempts} attempt{(job.Attempts == 1 ? "" : "s")}: {run?.Error ?? job.Error ?? job.Status}", cancellationToken);
@@ -376,6 +377,19 @@ public sealed class RetrainingEngine(
     {
         var row = a.Current;
         if (row.Status != RetrainingStepStatus.Pending) return false;
+        var unsure = ShadowDoubt(a.Steps[RetrainingStep.Shadow]);
+        if (a.Workflow.Policy.PromotionMode == PromotionMode.Automatic && unsure is not null)
+        {
+            // Nobody should promote on a shadow period that saw nothing or lost much of what it saw: a person decides.
+            await SetStepAsync(a, row with
+            {
+                Status = RetrainingStepStatus.Waiting, StartedAt = a.Now,
+                ResultJson = RetrainingJson.Serialize(new { decision = "manual", reason = "Not promoted automatically: " + unsure }),
+            }, cancellationToken);
+            a.Workflow = a.Workflow with { Status = RetrainingStatus.AwaitingApproval };
+            return false;
+        }
+
         if (a.Workflow.Policy.PromotionMode == PromotionMode.Automatic)
         {
             await SetStepAsync(a, row with
@@ -390,6 +404,17 @@ public sealed class RetrainingEngine(
         await SetStepAsync(a, row with { Status = RetrainingStepStatus.Waiting, StartedAt = a.Now }, cancellationToken);
         a.Workflow = a.Workflow with { Status = RetrainingStatus.AwaitingApproval };
         return false;
+    }
+
+    /// <summary>Why the shadow comparison cannot vouch for an automatic promotion (null when it can, or when shadow scoring was skipped by policy).</summary>
+    internal static string? ShadowDoubt(RetrainingStepRow shadow)
+    {
+        if (shadow.Status == RetrainingStepStatus.Skipped) return null;
+        if (shadow.Result<ShadowComparison>() is not { } comparison) return "the shadow comparison is missing.";
+        if (comparison.Transactions == 0) return "the challenger scored no live transaction in the shadow period.";
+        var seen = comparison.Transactions + comparison.Dropped;
+        if (comparison.Dropped > 0.05 * seen) return $"the shadow queue dropped {comparison.Dropped:N0} of {seen:N0} transactions (more than 5 %).";
+        return null;
     }
 
     private async Task<bool> PromoteOrFailAsync(Advance a, CancellationToken cancellationToken)

@@ -49,7 +49,7 @@ public sealed class RetrainingJobSubjects(NpgsqlDataSource dataSource) : IJobDes
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(sql, new { ids = jobs.Select(j => j.Id).ToArray() }, cancellationToken: cancellationToken));
         return rows.ToDictionary(r => r.JobId, r => new JobSubject(
             $"Retraining {r.Model}: {(r.Step == RetrainingStep.Shadow ? "Compare the shadow predictions" : RetrainingStep.Title(r.Step ?? ""))}",
-            $"models/{Uri.EscapeDataString(r.Model)}/retraining/{r.WorkflowId}"));
+            $"models/{Uri.EscapeDataString(r.Model)}/retraining?workflow={r.WorkflowId}"));
     }
 
     private sealed record Row(Guid JobId, Guid WorkflowId, string Model, string? Step);

@@ -133,6 +133,11 @@ public sealed class TrainingDataBuilder(
                 throw new NonRetryableJobException($"No production traffic to train on from {from:yyyy-MM-dd} to {to:yyyy-MM-dd}: {summary}.");
             if (counts.Fraud + counts.BaseFraud == 0 || counts.Legit + counts.LegitByWindow + counts.BaseLegit == 0)
                 throw new NonRetryableJobException($"The training rows need both fraud and legitimate labels: {summary}{(append ? $", {counts.BaseFraud:N0} fraud and {counts.BaseLegit:N0} legitimate original rows" : "")}.");
+            // Without a mature day in the window there is no common holdout (the gate could only be inconclusive), and every
+            // unlabelled row is still inside the label window: the data would be the labelled rows alone, mostly chargebacks.
+            if (holdoutFrom is null)
+                throw new NonRetryableJobException($"The {policy.TrainingWindowDays}-day training window holds no mature day: the model's label window is {labelWindow} days. "
+                    + $"Make the policy's training window longer than {labelWindow + policy.HoldoutDays} days (label window + holdout), or shorten the label window in the model's performance settings.");
 
             await context.ReportAsync(65, $"ingesting the new version of the dataset: {summary}", cancellationToken);
             StagedUpload staged;

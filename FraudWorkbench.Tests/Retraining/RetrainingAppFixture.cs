@@ -62,6 +62,10 @@ public sealed class RetrainingAppFactory(string connectionString, FakeTimeProvid
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RetrainingEngine>(sp, time));
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RetrainingService>(sp, time));
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RetrainingCoordinator>(sp, time));
+            // The common recent holdout reads the dataset step's lineage, which scripted steps do not write: its own tests and
+            // the loop test run it; here the gate is the registry's with the fairness checks.
+            services.RemoveAll<FraudWorkbench.Core.Registry.IGateCheck>();
+            services.AddSingleton<FraudWorkbench.Core.Registry.IGateCheck, FraudWorkbench.Core.Fairness.FairnessGateCheck>();
             var real = services.Single(d => d.ServiceType == typeof(IJobHandler) && d.ImplementationType == typeof(RetrainingStepJobHandler));
             services.Remove(real);
             services.AddJobHandler<ScriptedRetrainingStepHandler>();

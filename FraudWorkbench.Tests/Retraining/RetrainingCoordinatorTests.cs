@@ -67,7 +67,7 @@ public sealed class RetrainingCoordinatorTests(RetrainingAppFixture fixture)
         var subject = (await fixture.Get<JobSubjects>().DescribeAsync([job]))[jobId];
 
         Assert.Equal("Retraining co-describe: Build the dataset version", subject.Title);
-        Assert.Equal($"models/co-describe/retraining/{workflow.Id}", subject.Href);
+        Assert.Equal($"models/co-describe/retraining?workflow={workflow.Id}", subject.Href);
         await fixture.Get<RetrainingService>().CancelAsync(workflow.Id, "test");
     }
 }

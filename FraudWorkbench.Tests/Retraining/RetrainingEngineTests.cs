@@ -90,7 +90,14 @@ public sealed class RetrainingEngineTests(RetrainingAppFixture fixture)
         Assert.Equal(42, watching.Steps[5].Result<ShadowComparison>()!.Transactions);
         Assert.Equal(w.CandidateVersionId, (await Registry.GetProductionAsync("eng-auto"))!.Id);
 
+        // A critical alert whose 5-minute window reaches back before the promotion judges the previous version's traffic.
         var rule = Guid.NewGuid();
+        var early = await RetrainingServiceTests.InsertAlertAsync(fixture, rule, "eng-auto", AlertSeverity.Critical);
+        await fixture.Get<RetrainingCoordinator>().AlertsFiredAsync([new AlertNotice(early, "Recall collapsed", "eng-auto", AlertSeverity.Critical, "recall 0.12", rule)]);
+        await fixture.Get<RetrainingCoordinator>().TickAsync();
+        Assert.Equal(RetrainingStatus.Watching, (await Store.GetAsync(w.Id))!.Status);
+
+        fixture.Time.Advance(TimeSpan.FromMinutes(10));
         var warning = await RetrainingServiceTests.InsertAlertAsync(fixture, rule, "eng-auto", AlertSeverity.Warning);
         await fixture.Get<RetrainingCoordinator>().AlertsFiredAsync([new AlertNotice(warning, "Recall below band", "eng-auto", AlertSeverity.Warning, "recall 0.41", rule)]);
         Assert.Equal(RetrainingStatus.Watching, (await Store.GetAsync(w.Id))!.Status);
@@ -100,12 +107,12 @@ public sealed class RetrainingEngineTests(RetrainingAppFixture fixture)
 
         var rolledBack = (await Store.GetDetailAsync(w.Id))!;
         Assert.Equal(RetrainingStatus.RolledBack, rolledBack.Workflow.Status);
-        Assert.Contains("Recall collapsed", rolledBack.Workflow.RollbackReason);
+        Assert.Contains("'rule'", rolledBack.Workflow.RollbackReason);
         Assert.Contains(critical.ToString(), rolledBack.Workflow.RollbackReason);
         Assert.Equal(RetrainingStepStatus.Failed, rolledBack.Steps[8].Status);
         Assert.Equal(production.Id, (await Registry.GetProductionAsync("eng-auto"))!.Id);
         var history = await Registry.HistoryAsync(production.RegisteredModelId);
-        Assert.Contains(history, h => h.Actor == "system:retraining" && h.Reason!.StartsWith("rollback") && h.Reason.Contains("Recall collapsed"));
+        Assert.Contains(history, h => h.Actor == "system:retraining" && h.Reason!.StartsWith("rollback") && h.Reason.Contains(critical.ToString()));
         Assert.Equal(1, await fixture.ScalarAsync<long>("SELECT count(*) FROM audit_log WHERE action = 'retraining.rollback' AND object_id = @id", new { id = w.Id.ToString() }));
     }
 

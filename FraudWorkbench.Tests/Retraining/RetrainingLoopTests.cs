@@ -146,9 +146,19 @@ public sealed class RetrainingLoopTests(ScoringFixture fixture, ITestOutputHelpe
         Assert.Equal(candidate.Id, (await app.Get<RegistryStore>().GetProductionAsync(Model))!.Id);
         Assert.Equal(candidate.Version, (await app.Get<ModelServer>().ResolveAsync(Model, null)).Version);
 
-        // A critical alert on the model within the watch period: production returns to the champion, and the workflow says why.
+        // A critical alert on the new version's own traffic within the watch period: a one-minute rule, evaluated once its
+        // window lies wholly after the promotion (a window reaching back before it would judge the champion's traffic).
         await app.Get<AlertRuleStore>().CreateAsync(new AlertRuleSpec(
-            "Loop volume", Model, new AlertMetricSpec(AlertMetricKind.Volume), new AlertCondition(AlertConditionKind.Above, 0), Window: "1h", Severity: AlertSeverity.Critical), "test");
+            "Loop volume", Model, new AlertMetricSpec(AlertMetricKind.Volume), new AlertCondition(AlertConditionKind.Above, 0), Window: "1m", Severity: AlertSeverity.Critical), "test");
+        var promotedAt = approved.PromotedAt!.Value;
+        while (DateTime.UtcNow < promotedAt.AddSeconds(62))
+        {
+            var served = await client.PostAsJsonAsync("/api/v1/predict/batch", new { model = Model, explain = false, transactions = live.Take(20).Select(r => ScoringFixture.Transaction(fixture.Schema, r)).ToList() });
+            var versions = (await served.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("predictions").EnumerateArray().Select(p => p.GetProperty("version").GetInt32()).Distinct();
+            Assert.Equal([candidate.Version], versions);
+            await Task.Delay(TimeSpan.FromSeconds(10));
+        }
+
         await app.Get<AlertEvaluator>().EvaluateAsync(force: true);
         var rolledBack = await WaitForAsync(started.Id, w => w.Status == RetrainingStatus.RolledBack, "the automatic rollback", 60);
         Assert.Contains("Loop volume", rolledBack.RollbackReason);

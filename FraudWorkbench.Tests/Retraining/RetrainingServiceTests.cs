@@ -265,15 +265,17 @@ public sealed class RetrainingServiceTests(RetrainingAppFixture fixture)
         """, new { version, day, rows });
 
     /// <summary>A firing alert of a disabled rule (so the evaluator leaves it alone), for the workflows' foreign key.</summary>
+    /// <summary>A firing alert of a rule over a 5-minute window, last evaluated now on the fixture's clock.</summary>
     internal static async Task<Guid> InsertAlertAsync(RetrainingAppFixture fixture, Guid rule, string model, string severity)
     {
         var id = Guid.NewGuid();
+        var at = fixture.Time.GetUtcNow().UtcDateTime;
         await fixture.ExecuteAsync("""
             INSERT INTO alert_rules (id, name, model_name, spec, enabled, created_by, created_at, updated_by, updated_at)
-            VALUES (@rule, 'rule ' || @rule::text, @model, '{}', false, 'test', now(), 'test', now()) ON CONFLICT DO NOTHING;
+            VALUES (@rule, 'rule ' || @rule::text, @model, '{"window": "5m"}', false, 'test', now(), 'test', now()) ON CONFLICT DO NOTHING;
             INSERT INTO alerts (id, rule_id, rule_name, model_name, fingerprint, state, severity, labels, annotations, active_at, fired_at, last_true_at, last_evaluated_at)
-            VALUES (@id, @rule, 'rule', @model, @id::text, 'firing', @severity, '{}', '{}', now(), now(), now(), now());
-            """, new { id, rule, model, severity });
+            VALUES (@id, @rule, 'rule', @model, @id::text, 'firing', @severity, '{}', '{"summary": "recall collapsed"}', @at, @at, @at, @at);
+            """, new { id, rule, model, severity, at });
         return id;
     }
 
