@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using FraudWorkbench.Core.Accounts;
+using FraudWorkbench.Core.Alerts;
 using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Jobs;
@@ -17,7 +18,7 @@ namespace FraudWorkbench.Core.Retraining;
 /// </summary>
 public sealed class RetrainingService(
     RetrainingStore store, RegistryStore registry, RetrainingEngine engine, JobStore jobs, TrainingRunStore runs, EventHub events, TimeProvider time,
-    RetrainingFailureRule failureRule)
+    RetrainingFailureRule failureRule, AlertRuleStore alertRules)
 {
     /// <summary>The actor of everything the workflow does by itself.</summary>
     public const string SystemActor = "system:retraining";
@@ -35,11 +36,29 @@ public sealed class RetrainingService(
     public async Task<StoredRetrainingPolicy> SavePolicyAsync(string modelName, RetrainingPolicy policy, string actor, CancellationToken cancellationToken = default)
     {
         var model = await registry.GetModelAsync(modelName, cancellationToken) ?? throw new RetrainingException($"No registered model is named '{modelName}'.", 404, "model");
-        var issues = policy.Validate();
+        var issues = policy.Validate().ToList();
+        if (issues.Count == 0) issues.AddRange(await ReferenceIssuesAsync(model.Name, policy, cancellationToken));
         if (issues.Count > 0) throw RetrainingException.Invalid(issues);
         await store.SavePolicyAsync(model.Id, model.Name, policy, actor, cancellationToken);
         if (policy.Enabled) await failureRule.EnsureAsync(cancellationToken);
         return (await store.GetPolicyAsync(model.Name, cancellationToken))!;
+    }
+
+    /// <summary>What the policy names must exist: a mistyped rule would never trigger, a wrong run would fail the train step days later.</summary>
+    private async Task<IEnumerable<(string Field, string Message)>> ReferenceIssuesAsync(string modelName, RetrainingPolicy policy, CancellationToken cancellationToken)
+    {
+        var issues = new List<(string, string)>();
+        for (var i = 0; i < policy.Rules.Count; i++)
+        {
+            var rule = await alertRules.GetAsync(policy.Rules[i], cancellationToken);
+            if (rule is null) issues.Add(($"triggerRuleIds[{i}]", $"No alert rule has the id {policy.Rules[i]}."));
+            else if (rule.Spec.Model is { } other && !string.Equals(other, modelName, StringComparison.OrdinalIgnoreCase))
+                issues.Add(($"triggerRuleIds[{i}]", $"The rule '{rule.Name}' watches model '{other}', not '{modelName}'."));
+        }
+
+        if (policy.RecipeRunId is { } runId && await runs.GetAsync(runId, cancellationToken) is not { Status: JobStatus.Succeeded })
+            issues.Add(("recipeRunId", $"No succeeded training run has the id {runId}."));
+        return issues;
     }
 
     /// <summary>

@@ -230,9 +230,9 @@ public sealed class RetrainingServiceTests(RetrainingAppFixture fixture)
     public async Task Coordinator_AlertOfATriggerRule_StartsOnce_EvenWhenSeenTwice_OtherRulesIgnored()
     {
         var rule = Guid.NewGuid();
+        var alert = await InsertAlertAsync(rule, "svc-alert", AlertSeverity.Warning);
         await fixture.ProductionModelAsync("svc-alert", Open with { TriggerRuleIds = [rule] });
         ScriptedRetrainingStepHandler.ByModel["svc-alert"] = Parked;
-        var alert = await InsertAlertAsync(rule, "svc-alert", AlertSeverity.Warning);
         var coordinator = fixture.Get<RetrainingCoordinator>();
 
         await coordinator.AlertsFiredAsync([new AlertNotice(Guid.NewGuid(), "other", "svc-alert", AlertSeverity.Warning, "x", Guid.NewGuid())]);
