@@ -1,7 +1,11 @@
+using Dapper;
+using FraudWorkbench.Core.Artifacts;
+using FraudWorkbench.Core.Data;
 using FraudWorkbench.Core.Features;
 using FraudWorkbench.Core.Jobs;
 using FraudWorkbench.Core.Registry;
 using FraudWorkbench.Core.Training;
+using Npgsql;
 
 namespace FraudWorkbench.Core.Retraining;
 
@@ -9,7 +13,9 @@ namespace FraudWorkbench.Core.Retraining;
 /// The feature step: the production version's feature set definition refitted on the workflow's dataset version (a new
 /// feature set version), and its entity histories backfilled so the challenger can shadow-score live traffic.
 /// </summary>
-public sealed class RetrainingFeatureFitter(RegistryStore registry, TrainingRunStore runs, FeatureSetStore featureSets, FeatureSetService service, JobStore jobs)
+public sealed class RetrainingFeatureFitter(
+    RegistryStore registry, TrainingRunStore runs, FeatureSetStore featureSets, FeatureSetService service, DatasetStore datasets, ArtifactStore artifacts,
+    EntityStateStore entities, NpgsqlDataSource dataSource, TimeProvider time)
 {
     public async Task<FeaturesStepResult> FitAsync(RetrainingWorkflow workflow, JobContext context, CancellationToken cancellationToken)
     {
@@ -36,14 +42,43 @@ public sealed class RetrainingFeatureFitter(RegistryStore registry, TrainingRunS
         }
 
         // Velocity and entity ratios read each entity's history: the challenger needs it online before it shadow-scores.
-        Guid? backfill = null;
         if (fitted.Definition.Features.Any(f => f.Entity is not null))
         {
-            await context.ReportAsync(95, "queueing the entity history backfill", cancellationToken);
-            backfill = (await jobs.EnqueueAsync(FeatureBackfillJobHandler.KindName, new FeatureBackfillRequest(fitted.Id), RetrainingTraffic.Actor, cancellationToken: cancellationToken)).Id;
+            await context.ReportAsync(92, "replaying the original rows and the window's traffic into the challenger's entity histories", cancellationToken);
+            await BackfillAsync(workflow, fitted, cancellationToken);
         }
 
         await context.ReportAsync(100, $"{fitted.Name} version {fitted.Version}{(created ? "" : " (the same fit existed)")}", cancellationToken);
-        return new FeaturesStepResult(fitted.Id, fitted.Name, fitted.Version, fitted.Hash, created, backfill);
+        return new FeaturesStepResult(fitted.Id, fitted.Name, fitted.Version, fitted.Hash, created, null);
+    }
+
+    /// <summary>
+    /// The challenger's entity histories as the champion's saw the customers: the original rows of its dataset version,
+    /// then every prediction of the model from the window's start until now, whatever its label. Not the built dataset
+    /// alone, which leaves out the holdout days and the unlabelled recent traffic: velocity features would start thinner
+    /// than production's. Replaces the version's state, so a retried step replays the same. Shadow scoring records the
+    /// traffic after this.
+    /// </summary>
+    private async Task BackfillAsync(RetrainingWorkflow workflow, FeatureSetVersion fitted, CancellationToken cancellationToken)
+    {
+        var version = await datasets.GetVersionAsync(fitted.DatasetId, fitted.DatasetVersion, cancellationToken)
+            ?? throw new NonRetryableJobException("The dataset version the features were fitted on no longer exists.");
+        var schema = version.Schema;
+        var prediction = schema.IndexOf(RetrainingTraffic.PredictionIdColumn);
+        var rows = (await DatasetRows.ReadAsync(artifacts, version, cancellationToken)).Where(r => prediction < 0 || string.IsNullOrEmpty(r[prediction])).ToList();
+        const string sql = "SELECT window_from FROM retraining_dataset_lineage WHERE workflow_id = @workflowId ORDER BY created_at DESC LIMIT 1";
+        DateTime? from;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            from = await connection.QuerySingleOrDefaultAsync<DateTime?>(new CommandDefinition(sql, new { workflowId = workflow.Id }, cancellationToken: cancellationToken));
+        }
+
+        if (from is { } start)
+        {
+            await foreach (var traffic in RetrainingTraffic.ReadAsync(dataSource, workflow.RegisteredModelId, start, time.GetUtcNow().UtcDateTime, cancellationToken))
+                rows.Add(RetrainingTraffic.ParseRow(traffic.InputJson, schema));
+        }
+
+        await entities.BackfillAsync(fitted.Id, fitted.Fitted, rows, cancellationToken);
     }
 }

@@ -38,10 +38,15 @@ public sealed class RetrainingFeatureFitterTests(ScoringFixture fixture)
         // Fitted on the new rows: the original 40,000 and the 30 traffic rows, with the prediction_id column in its schema.
         Assert.Equal("prediction_id", fitted.Fitted.Schema.Columns[^1].Name);
 
-        // The recipe has velocity and entity ratios: the new version's entity histories are backfilled by a job.
-        var backfill = await fixture.WaitForJobAsync(result.BackfillJobId!.Value);
-        Assert.Equal((FeatureBackfillJobHandler.KindName, JobStatus.Succeeded), (backfill.Kind, backfill.Status));
-        Assert.Equal(fitted.Id, backfill.PayloadAs<FeatureBackfillRequest>()!.FeatureSetVersionId);
+        // The recipe has velocity and entity ratios: the step itself replays the original rows and the window's traffic into
+        // the new version's entity histories (no job to wait for), one stored history per customer seen.
+        Assert.Null(result.BackfillJobId);
+        await fixture.App.Get<EntityStateStore>().FlushAsync();
+        await using (var connection = new Npgsql.NpgsqlConnection(fixture.App.ConnectionString))
+        {
+            var stored = await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT count(*) FROM entity_state WHERE feature_set_version_id = @id", new { id = fitted.Id });
+            Assert.True(stored > 0, "no entity history stored for the challenger's feature set version");
+        }
 
         // Fitting again (a retried step) finds the same version instead of making another.
         var again = await fixture.App.Get<RetrainingFeatureFitter>().FitAsync(workflow, await RetrainingDataScenario.ContextAsync(fixture), default);
