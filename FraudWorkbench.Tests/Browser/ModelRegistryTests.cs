@@ -99,7 +99,9 @@ public sealed class ModelRegistryTests(AppFixture app, BrowserFixture browser) :
         await page.Locator("input#register-name").FillAsync(Model);
         await page.Locator("input#register-tags").FillAsync("browser, lightgbm");
         await page.Locator("#register-submit").ClickAsync();
-        await page.WaitForURLAsync(new Regex($"/models/{Model}/versions/1$"));
+        // Registering commits the version and its gate job before the page moves on: on two cores busy with the rest of
+        // the suite that took over 30 s once in CI.
+        await page.WaitForURLAsync(new Regex($"/models/{Model}/versions/1$"), new() { Timeout = 90_000 });
 
         // The gate runs as a job and its verdict arrives without a reload, in the header above the tabs.
         await Assertions.Expect(page.Locator("#gate-status")).ToHaveAttributeAsync("data-gate", GateStatus.Passed, new() { Timeout = 120_000 });
