@@ -30,10 +30,7 @@ public sealed class RetrainingCoordinator(
     {
         using var jobsChanged = events.Subscribe<JobChanged>(change =>
         {
-            if (!JobStatus.IsFinished(change.Status)) return;
-            Post(ct => JobFinishedAsync(change.Id, ct));
-            // A challenger's entity histories done: a workflow waiting for them to start shadow scoring may go on now.
-            if (change.Kind == Features.FeatureBackfillJobHandler.KindName) PostTick();
+            if (JobStatus.IsFinished(change.Status)) Post(ct => JobFinishedAsync(change.Id, ct));
         });
         using var gates = events.Subscribe<ModelGateChanged>(change => Post(ct => GateChangedAsync(change.ModelVersionId, ct)));
         using var alerts = events.Subscribe<AlertsChanged>(change =>

@@ -335,16 +335,6 @@ public sealed class RetrainingEngine(
                 a.Workflow = a.Workflow with { Step = RetrainingStep.Approval };
                 return true;
             case RetrainingStepStatus.Pending:
-                // The challenger shadows with its own entity histories: until their backfill is done, its velocity and history
-                // features would start from nothing and the comparison would judge a handicapped model. The tick looks again.
-                if (a.Steps[RetrainingStep.Features].Result<FeaturesStepResult>()?.BackfillJobId is { } backfillId
-                    && await jobs.GetAsync(backfillId, cancellationToken) is { } backfill)
-                {
-                    if (!backfill.IsFinished) return false;
-                    if (backfill.Status != JobStatus.Succeeded)
-                        return await FailAsync(a, $"The challenger's entity histories could not be built ({backfill.Status}): {backfill.Error}", cancellationToken);
-                }
-
                 await SetStepAsync(a, row with { Status = RetrainingStepStatus.Waiting, StartedAt = a.Now }, cancellationToken);
                 a.Workflow = a.Workflow with { ShadowStartedAt = a.Now, ShadowEndsAt = a.Now.AddHours(policy.ShadowHours) };
                 return false;

@@ -49,7 +49,7 @@ public sealed class RetrainingFeatureFitter(
         }
 
         await context.ReportAsync(100, $"{fitted.Name} version {fitted.Version}{(created ? "" : " (the same fit existed)")}", cancellationToken);
-        return new FeaturesStepResult(fitted.Id, fitted.Name, fitted.Version, fitted.Hash, created, null);
+        return new FeaturesStepResult(fitted.Id, fitted.Name, fitted.Version, fitted.Hash, created);
     }
 
     /// <summary>

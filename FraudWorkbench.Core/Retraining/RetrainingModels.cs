@@ -221,8 +221,8 @@ public sealed record DatasetStepResult(
     long TrafficRows, long BaseRows, long FraudLabelled, long LegitLabelled, long LegitByWindow, long LeftOut,
     DateTime WindowFrom, DateTime WindowTo, DateTime? HoldoutFrom, DateTime? HoldoutTo, string PredictionIdsSha256);
 
-/// <summary>What the feature step fitted; <see cref="Created"/> false when an identical fit existed.</summary>
-public sealed record FeaturesStepResult(Guid FeatureSetVersionId, string FeatureSetName, int FeatureSetVersion, string DefinitionHash, bool Created, Guid? BackfillJobId);
+/// <summary>What the feature step fitted (its entity histories replayed in the same step); <see cref="Created"/> false when an identical fit existed.</summary>
+public sealed record FeaturesStepResult(Guid FeatureSetVersionId, string FeatureSetName, int FeatureSetVersion, string DefinitionHash, bool Created);
 
 /// <summary>The run the train step started.</summary>
 public sealed record TrainStepResult(Guid RunId, Guid JobId, string RunName, Guid RecipeRunId);

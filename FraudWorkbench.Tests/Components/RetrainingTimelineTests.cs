@@ -51,7 +51,7 @@ public sealed class RetrainingTimelineTests : IAsyncDisposable
         [
             Step(w.Id, RetrainingStep.Dataset, RetrainingStepStatus.Succeeded, new DatasetStepResult(DatasetId, "fraud-model-retraining", 4, Guid.NewGuid(),
                 "9f86d081884c7d659a2feaa0c55ad015", 61_234, 41_234, 20_000, 310, 30_000, 10_924, 1_200, Start.AddDays(-28), Start, Start.AddDays(-7), Start, "ab")),
-            Step(w.Id, RetrainingStep.Features, RetrainingStepStatus.Succeeded, new FeaturesStepResult(Guid.NewGuid(), "fraud-features", 3, "c0ffee00c0ffee00", true, null)),
+            Step(w.Id, RetrainingStep.Features, RetrainingStepStatus.Succeeded, new FeaturesStepResult(Guid.NewGuid(), "fraud-features", 3, "c0ffee00c0ffee00", true)),
             Step(w.Id, RetrainingStep.Train, RetrainingStepStatus.Succeeded, new TrainStepResult(RunId, TrainJob, "retrain-fraud-model-1", Guid.NewGuid()), TrainJob),
             Step(w.Id, RetrainingStep.Register, RetrainingStepStatus.Succeeded, new RegisterStepResult(Guid.NewGuid(), 7, Guid.NewGuid())),
             Step(w.Id, RetrainingStep.Gate, RetrainingStepStatus.Succeeded, new GateStepResult("passed", 6, 0, 0, 0.712, 0.655)),

