@@ -103,6 +103,8 @@ public sealed class RetrainingEngine(
     /// <summary>
     /// Promotes the approved challenger inside the caller's transaction (which holds the row lock) and enters the watch;
     /// writes the workflow row. A <see cref="RegistryException"/> (the gate is stale, the artifacts do not load) propagates.
+    /// The registry's swap commits on its own before the caller's transaction does; if the caller's commit is then lost, the
+    /// next advance finds the candidate serving and records the promotion (<see cref="ReconcileAsync"/>).
     /// </summary>
     internal async Task<RetrainingWorkflow> PromoteAsync(NpgsqlTransaction transaction, RetrainingWorkflow workflow, IReadOnlyList<RetrainingStepRow> steps, string reason, string actor, CancellationToken cancellationToken)
     {
@@ -120,6 +122,7 @@ public sealed class RetrainingEngine(
     /// <summary>One move of the current step; true when the workflow moved to another step that may move at once.</summary>
     private async Task<bool> StepAsync(Advance a, CancellationToken cancellationToken)
     {
+        if (await ReconcileAsync(a, cancellationToken)) return false;
         var w = a.Workflow;
         if (w.Status == RetrainingStatus.AwaitingApproval) return false;
         if (w.Status == RetrainingStatus.Watching)
@@ -147,6 +150,67 @@ public sealed class RetrainingEngine(
             _ => false,
         };
     }
+
+    /// <summary>
+    /// The registry moved without this workflow: the promotion or rollback the registry committed while the workflow's own
+    /// transaction was then lost (the registry commits first; see <see cref="PromoteAsync"/>), or a person who promoted the
+    /// candidate, rolled it back or promoted another version from the registry. The registry is the truth of what serves:
+    /// the workflow records what happened there (by whom, when, why) instead of waiting for a decision already taken or
+    /// watching a version that no longer serves. True when it did.
+    /// </summary>
+    private async Task<bool> ReconcileAsync(Advance a, CancellationToken cancellationToken)
+    {
+        var w = a.Workflow;
+        if (w.CandidateVersionId is not { } candidateId) return false;
+        var beforePromotion = w.PromotedAt is null && (w.Status == RetrainingStatus.AwaitingApproval
+            || w.Status == RetrainingStatus.Running && w.Step is RetrainingStep.Gate or RetrainingStep.Shadow or RetrainingStep.Approval or RetrainingStep.Promote);
+        if (!beforePromotion && w.Status != RetrainingStatus.Watching) return false;
+        var production = await registry.GetProductionAsync(w.ModelName, cancellationToken);
+        if (beforePromotion)
+        {
+            if (production?.Id != candidateId) return false;
+            var change = await LastChangeToProductionAsync(w, candidateId, cancellationToken);
+            var by = change?.Actor ?? SystemActor;
+            var at = change?.At ?? a.Now;
+            var why = change?.Reason ?? "promoted in the registry";
+            var approval = a.Steps[RetrainingStep.Approval];
+            if (approval.Status is not (RetrainingStepStatus.Succeeded or RetrainingStepStatus.Skipped))
+            {
+                await SetStepAsync(a, approval with
+                {
+                    Status = RetrainingStepStatus.Succeeded, StartedAt = approval.StartedAt ?? at, FinishedAt = at, Error = null,
+                    ResultJson = RetrainingJson.Serialize(new { decision = "approved", by, comment = why, recordedFromRegistry = true }),
+                }, cancellationToken);
+            }
+
+            a.Workflow = w with { Decision = w.Decision ?? "approved", DecidedBy = w.DecidedBy ?? by, DecidedAt = w.DecidedAt ?? at, DecisionComment = w.DecisionComment ?? why };
+            logger.LogWarning("Workflow {Workflow}: its candidate already serves (promoted by {Actor} at {At}); the workflow records the promotion and watches", w.Id, by, at);
+            await PromoteStepAsync(a, why, by, cancellationToken, promotedAt: at);
+            return true;
+        }
+
+        if (production?.Id == candidateId) return false;
+        // Watching a version that no longer serves: a rollback (ours, whose record was lost, or a person's) or another promotion.
+        var moved = production is null ? null : await LastChangeToProductionAsync(w, production.Id, cancellationToken);
+        var reason = production is null
+            ? "the model has no production version any more"
+            : $"production moved to version {production.Version} by {moved?.Actor ?? "the registry"}{(moved is null ? "" : $" at {moved.At:yyyy-MM-dd HH:mm} UTC")}: {moved?.Reason ?? "no reason recorded"}";
+        if (reason.Length > RegistryService.MaxReasonLength) reason = reason[..RegistryService.MaxReasonLength];
+        var when = moved?.At ?? a.Now;
+        await SetStepAsync(a, a.Steps[RetrainingStep.Watch] with
+        {
+            Status = RetrainingStepStatus.Failed, FinishedAt = when, Error = $"Rolled back: {reason}",
+            ResultJson = RetrainingJson.Serialize(new { rolledBackTo = production?.Version, rolledBackToVersionId = production?.Id, reason }),
+        }, cancellationToken);
+        a.Workflow = w with { Status = RetrainingStatus.RolledBack, RolledBackAt = when, RollbackReason = reason, FinishedAt = a.Now };
+        await AuditLog.WriteAsync(a.Transaction, a.Now, moved?.Actor ?? SystemActor, "retraining.rollback", "retraining-workflow", w.Id.ToString(),
+            new { model = w.ModelName, to = production?.Version, reason, recordedFromRegistry = true }, cancellationToken);
+        return true;
+    }
+
+    /// <summary>The registry's latest move of <paramref name="versionId"/> into production.</summary>
+    private async Task<StageChange?> LastChangeToProductionAsync(RetrainingWorkflow w, Guid versionId, CancellationToken cancellationToken) =>
+        (await registry.HistoryAsync(w.RegisteredModelId, cancellationToken)).FirstOrDefault(c => c.ModelVersionId == versionId && c.ToStage == ModelStage.Production);
 
     /// <summary>The steps run as <c>retraining.step</c> jobs (dataset, features, the shadow comparison).</summary>
     private async Task<bool> JobStepAsync(Advance a, string next, CancellationToken cancellationToken)
@@ -422,9 +486,10 @@ public sealed class RetrainingEngine(
         return false;
     }
 
-    private async Task PromoteStepAsync(Advance a, string reason, string actor, CancellationToken cancellationToken)
+    private async Task PromoteStepAsync(Advance a, string reason, string actor, CancellationToken cancellationToken, DateTime? promotedAt = null)
     {
         var w = a.Workflow;
+        var at = promotedAt ?? a.Now;
         var version = w.CandidateVersionId is { } id ? await registry.GetVersionAsync(id, cancellationToken) : null;
         if (version is null) throw new RegistryException("The candidate version is gone.");
         // Promoted already by an advance whose commit was lost: do not promote twice.
@@ -437,7 +502,7 @@ public sealed class RetrainingEngine(
         var promote = a.Steps[RetrainingStep.Promote];
         await SetStepAsync(a, promote with
         {
-            Status = RetrainingStepStatus.Succeeded, StartedAt = promote.StartedAt ?? a.Now, FinishedAt = a.Now,
+            Status = RetrainingStepStatus.Succeeded, StartedAt = promote.StartedAt ?? at, FinishedAt = at,
             ResultJson = RetrainingJson.Serialize(new { versionId = version.Id, version = version.Version, previousVersionId = w.ChampionVersionId, by = actor }),
         }, cancellationToken);
         await AuditLog.WriteAsync(a.Transaction, a.Now, actor, "retraining.promote", "retraining-workflow", w.Id.ToString(),
@@ -445,13 +510,14 @@ public sealed class RetrainingEngine(
         var watch = a.Steps[RetrainingStep.Watch];
         if (w.Policy.WatchHours <= 0)
         {
-            await SetStepAsync(a, watch with { Status = RetrainingStepStatus.Skipped, StartedAt = a.Now, FinishedAt = a.Now }, cancellationToken);
-            a.Workflow = w with { Step = RetrainingStep.Watch, Status = RetrainingStatus.Succeeded, PromotedAt = a.Now, FinishedAt = a.Now };
+            await SetStepAsync(a, watch with { Status = RetrainingStepStatus.Skipped, StartedAt = at, FinishedAt = at }, cancellationToken);
+            a.Workflow = w with { Step = RetrainingStep.Watch, Status = RetrainingStatus.Succeeded, PromotedAt = at, FinishedAt = a.Now };
         }
         else
         {
-            await SetStepAsync(a, watch with { Status = RetrainingStepStatus.Waiting, StartedAt = a.Now }, cancellationToken);
-            a.Workflow = w with { Step = RetrainingStep.Watch, Status = RetrainingStatus.Watching, PromotedAt = a.Now, WatchUntil = a.Now.AddHours(w.Policy.WatchHours) };
+            // The watch counts from the promotion itself, also when this records one the registry made earlier.
+            await SetStepAsync(a, watch with { Status = RetrainingStepStatus.Waiting, StartedAt = at }, cancellationToken);
+            a.Workflow = w with { Step = RetrainingStep.Watch, Status = RetrainingStatus.Watching, PromotedAt = at, WatchUntil = at.AddHours(w.Policy.WatchHours) };
         }
     }
 

@@ -114,7 +114,9 @@ public static class ApproverRole
 
 /// <summary>
 /// A registered model's retraining policy (<c>retraining_policies.policy</c>). Automatic triggers (the alert rules, the
-/// schedule) act only when <see cref="Enabled"/>; "Retrain now" works either way, under the same guards but the cooldown.
+/// schedule) act only when <see cref="Enabled"/> and only past the cooldown, the weekly cap and label maturity. "Retrain
+/// now" is a person's decision (audited under their name): it works either way and skips those three guards; only the
+/// one-active-workflow guard holds for every trigger.
 /// </summary>
 /// <param name="TriggerRuleIds">Alert rules whose firing on this model starts a workflow.</param>
 /// <param name="ScheduleDays">Retrain every so many days (null: no schedule).</param>

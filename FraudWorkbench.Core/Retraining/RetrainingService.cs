@@ -247,8 +247,18 @@ public sealed class RetrainingService(
                 throw new RetrainingException(workflow.Policy.Approver == ApproverRole.Reviewer
                     ? "Only an Admin or a Reviewer may approve or reject this model's challengers."
                     : "Only an Admin may approve or reject this model's challengers.", 403);
+            if (await CandidateServesAsync(workflow, cancellationToken) is { } serving)
+            {
+                // The engine takes the row lock itself to record the promotion: this transaction lets it go first.
+                await transaction.RollbackAsync(cancellationToken);
+                await engine.AdvanceAsync(workflowId, cancellationToken);
+                throw new RetrainingException(serving + (approve ? " Nothing to approve." : " Rejecting cannot undo it: roll the model back instead."), 409);
+            }
+
             if (workflow.Status != RetrainingStatus.AwaitingApproval)
-                throw new RetrainingException($"Workflow {workflow.Id} is {workflow.Status.Replace('_', ' ')}, not awaiting approval.", 409);
+                throw new RetrainingException(workflow.PromotedAt is null
+                    ? $"Workflow {workflow.Id} is {workflow.Status.Replace('_', ' ')}, not awaiting approval."
+                    : $"Workflow {workflow.Id} already promoted its challenger ({workflow.Status.Replace('_', ' ')}); to undo it, roll the model back.", 409);
 
             var now = Now;
             var steps = await RetrainingStore.StepsAsync(transaction, workflow.Id, cancellationToken);
@@ -286,6 +296,19 @@ public sealed class RetrainingService(
         return (await store.GetAsync(workflow.Id, cancellationToken))!;
     }
 
+    /// <summary>
+    /// Why a decision or a cancel must be refused because the candidate serves already, the workflow not knowing it yet: the
+    /// registry committed a promotion whose workflow record was then lost, or a person promoted it from the registry. Null otherwise.
+    /// </summary>
+    private async Task<string?> CandidateServesAsync(RetrainingWorkflow workflow, CancellationToken cancellationToken)
+    {
+        if (workflow.PromotedAt is not null || !workflow.IsActive || workflow.CandidateVersionId is not { } candidateId) return null;
+        var production = await registry.GetProductionAsync(workflow.ModelName, cancellationToken);
+        return production?.Id == candidateId
+            ? $"Version {production.Version} of {workflow.ModelName}, this workflow's challenger, is already in production; the workflow now records that promotion and watches it."
+            : null;
+    }
+
     /// <summary>Stops a workflow that has not promoted (its running job is asked to cancel); production untouched.</summary>
     public async Task<RetrainingWorkflow> CancelAsync(Guid workflowId, string actor, CancellationToken cancellationToken = default)
     {
@@ -296,6 +319,13 @@ public sealed class RetrainingService(
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             workflow = await RetrainingStore.LockAsync(transaction, workflowId, cancellationToken)
                 ?? throw new RetrainingException($"No retraining workflow has the id {workflowId}.", 404, "workflowId");
+            if (await CandidateServesAsync(workflow, cancellationToken) is { } serving)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                await engine.AdvanceAsync(workflowId, cancellationToken);
+                throw new RetrainingException(serving + " Cancelling cannot undo it: roll the model back instead.", 409);
+            }
+
             if (workflow.Status is not (RetrainingStatus.Running or RetrainingStatus.AwaitingApproval) || workflow.PromotedAt is not null)
                 throw new RetrainingException(workflow.Status == RetrainingStatus.Watching
                     ? $"Workflow {workflow.Id} already promoted its challenger; roll back the model instead."

@@ -133,6 +133,61 @@ public sealed class RetrainingEngineTests(RetrainingAppFixture fixture)
     }
 
     [Fact]
+    public async Task Decide_CandidateServesButTheWorkflowsCommitWasLost_RejectRefused_ThePromotionIsRecordedAndWatched()
+    {
+        var (production, candidate, workflow) = await fixture.AwaitingApprovalAsync("eng-lost", Open with { WatchHours = 2 });
+        // The registry's swap commits on its own; the approval's transaction that would have recorded it is then lost.
+        fixture.Time.Advance(TimeSpan.FromMinutes(3));
+        await fixture.Get<RegistryService>().PromoteAsync(candidate, ModelStage.Production, "approved by bob: better recall", "bob");
+        var promotedAt = (await Registry.HistoryAsync(production.RegisteredModelId)).First(h => h.ModelVersionId == candidate.Id && h.ToStage == ModelStage.Production).At;
+        fixture.Time.Advance(TimeSpan.FromMinutes(7));
+
+        var refused = await Assert.ThrowsAsync<RetrainingException>(() => Service.RejectAsync(workflow.Id, "not convinced", "carol", ApproverRole.Admin));
+        // Refused either way: here, or by the coordinator's tick if it recorded the promotion first.
+        Assert.Equal(409, refused.Status);
+        Assert.Matches("roll the model back", refused.Message);
+        Assert.Equal(candidate.Id, (await Registry.GetProductionAsync("eng-lost"))!.Id);
+
+        var recorded = (await Store.GetDetailAsync(workflow.Id))!;
+        var w = recorded.Workflow;
+        Assert.Equal((RetrainingStatus.Watching, RetrainingStep.Watch, "approved", "bob"), (w.Status, w.Step, w.Decision, w.DecidedBy));
+        Assert.Equal("approved by bob: better recall", w.DecisionComment);
+        // The watch counts from the registry's swap, not from when the workflow noticed it.
+        Assert.Equal(promotedAt, w.PromotedAt!.Value, TimeSpan.FromMilliseconds(1));
+        Assert.Equal(promotedAt.AddHours(2), w.WatchUntil!.Value, TimeSpan.FromMilliseconds(1));
+        Assert.Equal([RetrainingStepStatus.Succeeded, RetrainingStepStatus.Succeeded, RetrainingStepStatus.Waiting], recorded.Steps.Skip(6).Select(s => s.Status));
+        Assert.Equal(1, await fixture.ScalarAsync<long>("SELECT count(*) FROM audit_log WHERE action = 'retraining.promote' AND actor = 'bob' AND object_id = @id", new { id = workflow.Id.ToString() }));
+        Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM audit_log WHERE action = 'retraining.reject' AND object_id = @id", new { id = workflow.Id.ToString() }));
+        Assert.NotEqual(production.Id, (await Registry.GetProductionAsync("eng-lost"))!.Id);
+
+        // An approval arriving now is refused as well: nothing to approve.
+        var late = await Assert.ThrowsAsync<RetrainingException>(() => Service.ApproveAsync(workflow.Id, "ship it", "dave", ApproverRole.Admin));
+        Assert.Equal(409, late.Status);
+    }
+
+    [Fact]
+    public async Task Tick_WatchedChallengerRolledBackInTheRegistry_TheWorkflowRecordsTheRollbackNotASuccess()
+    {
+        var (production, _, workflow) = await fixture.AwaitingApprovalAsync("eng-moved", Open with { WatchHours = 1 });
+        await Service.ApproveAsync(workflow.Id, "ship it", "bob", ApproverRole.Admin);
+        fixture.Time.Advance(TimeSpan.FromMinutes(20));
+        var model = (await Registry.GetModelAsync("eng-moved"))!;
+        await fixture.Get<RegistryService>().RollbackAsync(model, "recall dropped on the dashboard", "carol");
+
+        await fixture.Get<RetrainingCoordinator>().TickAsync();
+        fixture.Time.Advance(TimeSpan.FromHours(1));
+        await fixture.Get<RetrainingCoordinator>().TickAsync();
+
+        var detail = (await Store.GetDetailAsync(workflow.Id))!;
+        Assert.Equal(RetrainingStatus.RolledBack, detail.Workflow.Status);
+        Assert.Contains($"production moved to version {production.Version} by carol", detail.Workflow.RollbackReason);
+        Assert.Contains("recall dropped on the dashboard", detail.Workflow.RollbackReason);
+        Assert.Equal(RetrainingStepStatus.Failed, detail.Steps[8].Status);
+        Assert.Equal(production.Id, (await Registry.GetProductionAsync("eng-moved"))!.Id);
+        Assert.Equal(1, await fixture.ScalarAsync<long>("SELECT count(*) FROM audit_log WHERE action = 'retraining.rollback' AND actor = 'carol' AND object_id = @id", new { id = workflow.Id.ToString() }));
+    }
+
+    [Fact]
     public async Task Workflow_StepFailsTwice_FailedWithTheErrorAfterTheRetry_ProductionUntouched()
     {
         var production = await fixture.ProductionModelAsync("eng-fail", Open);
