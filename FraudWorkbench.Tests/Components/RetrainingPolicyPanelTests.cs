@@ -127,18 +127,31 @@ internal static class RetrainingContext
         services.AddLogging();
         // The service (with the engine and everything it starts) as the app builds it, on the same database: what the panels
         // call on save, approve and cancel. Nothing runs in the background here.
+        var dataDirectory = Directory.CreateTempSubdirectory("fwb-bunit-retraining-").FullName;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = db.ConnectionString,
-            ["FraudWorkbench:DataDirectory"] = Directory.CreateTempSubdirectory("fwb-bunit-retraining-").FullName,
+            ["FraudWorkbench:DataDirectory"] = dataDirectory,
         }).Build();
-        var app = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddFraudWorkbench(background: false);
-        services.AddFallbackServiceProvider(app.BuildServiceProvider());
+        var app = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddFraudWorkbench(background: false).BuildServiceProvider();
+        services.AddFallbackServiceProvider(app);
+        // Made by a factory so the context owns it: disposing the context disposes the app's provider and removes its directory.
+        services.AddSingleton(_ => new AppCleanup(app, dataDirectory));
         services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
         services.AddTransient<IAuthorizationService, DefaultAuthorizationService>();
         services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
         services.AddScoped<CurrentUser>();
         context.Render<MudPopoverProvider>();
+        context.Services.GetRequiredService<AppCleanup>();
         return context;
+    }
+
+    private sealed class AppCleanup(ServiceProvider app, string dataDirectory) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await app.DisposeAsync();
+            if (Directory.Exists(dataDirectory)) Directory.Delete(dataDirectory, recursive: true);
+        }
     }
 }
