@@ -82,8 +82,6 @@ public sealed class RetrainingTests(AppFixture fixture, BrowserFixture browser) 
         Assert.Equal("awaiting_approval", await page.Locator("[data-testid=history-row]").First.GetAttributeAsync("data-status"));
 
         Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.fwMarker"));
-        await page.EvaluateAsync("() => window.scrollTo(0, 0)");
-        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("retraining.png"), FullPage = true });
 
         // The page fits 1280 px and scales to 1920 without a horizontal scroll bar.
         foreach (var width in new[] { 1280, 1920 })
