@@ -39,7 +39,7 @@ public sealed class AuditEventsAlertTests
             Window: "1h", EvaluationInterval: "1m", Description: "{{value}} failed for {{model}} in {{window}}: {{link}}");
 
     [Fact]
-    public async Task EvaluateAsync_RetrainingFailAudited_InstallationRuleAndTheNamedModelsRuleFire_ThenResolveAfterTheWindow()
+    public async Task EvaluateAsync_RetrainingFailAudited_InstallationRuleAndTheNamedModelsRuleFire_ThenResolveOnceItLeavesTheWindow()
     {
         await using var world = await AlertsWorld.CreateAsync();
         await using var services = CoreServices(world);
@@ -56,8 +56,9 @@ public sealed class AuditEventsAlertTests
         Assert.Empty(await world.Alerts.ListAsync(new AlertFilter()));
         var read = await world.QueryAsync<(string, string, double?, long?)>(
             "SELECT model_name, outcome, value, sample FROM alert_evaluations WHERE rule_id = ANY(@ids) ORDER BY model_name", new { ids = new[] { everyone.Id, a.Id, b.Id } });
-        // Each rule read 0 failures; the installation and fraud-a saw the start, fraud-b nothing.
-        Assert.Equal([("*", "false", 0.0, 1L), ("fraud-a", "false", 0.0, 1L), ("fraud-b", "false", 0.0, 0L)], read);
+        // Each rule read 0 failures; fraud-a saw the start, fraud-b nothing, the installation the start and the three rules'
+        // creations (audited too, their summaries name no model at the top).
+        Assert.Equal([("*", "false", 0.0, 4L), ("fraud-a", "false", 0.0, 1L), ("fraud-b", "false", 0.0, 0L)], read);
 
         await AuditAsync(world, AuditActions.RetrainingFail, new { model = "fraud-a", step = "gate", error = "The validation gate did not pass" });
         world.Advance(TimeSpan.FromMinutes(1));
@@ -73,8 +74,11 @@ public sealed class AuditEventsAlertTests
         Assert.Equal("https://wb.example/models/fraud-a/monitoring", alerts.Single(x => x.Model == "fraud-a").Annotations["link"]);
         Assert.Equal(["*", "fraud-a"], world.Changes.Last().Fired.Select(n => n.Model).Order(StringComparer.Ordinal));
 
-        // An hour after the entry it has left every window: both resolve.
+        // An hour after the entry (10:01) the window [10:01, 11:01) still holds it; a minute later it is gone and both resolve.
         world.Advance(TimeSpan.FromMinutes(59));
+        await evaluator.EvaluateAsync(force: true);
+        Assert.Equal(2, (await world.Alerts.ListAsync(new AlertFilter(State: AlertState.Firing))).Count);
+        world.Advance(TimeSpan.FromMinutes(1));
         await evaluator.EvaluateAsync(force: true);
         Assert.Empty(await world.Alerts.ListAsync(new AlertFilter(State: AlertState.Firing)));
         Assert.Equal(2, (await world.Alerts.ListAsync(new AlertFilter(State: AlertState.Resolved))).Count);
