@@ -91,7 +91,8 @@ public sealed class AlertEvaluator(
             IReadOnlyList<string> models;
             try
             {
-                models = AlertMetricKind.Find(spec.Metric.Kind)?.Global == true ? [AlertLabels.AllModels]
+                var info = AlertMetricKind.Find(spec.Metric.Kind);
+                models = info?.Global == true ? [info.ByModel && spec.Model is { } narrowed ? narrowed : AlertLabels.AllModels]
                     : spec.Model is { } model ? [model]
                     : await metrics.ModelsAsync(spec.Metric, cancellationToken);
             }

@@ -26,7 +26,7 @@ public interface IAlertMetricSource
 /// Reads any alertable metric of a model as readings over windows. Every series is read in one or a few queries
 /// whatever the number of times (the backtest asks for up to ~2,000): from the hour buckets monitoring writes with the
 /// log when the window is whole, aligned hours, from the prediction log itself otherwise, and from the drift history,
-/// the performance day rows, the stored fairness windows, the jobs and the scoring request counts for the rest.
+/// the performance day rows, the stored fairness windows, the jobs, the scoring request counts and the audit log for the rest.
 /// </summary>
 public sealed partial class AlertMetricReader(
     NpgsqlDataSource dataSource, RegistryStore registry, MonitoringReferences monitoringReferences, PerformanceStore performanceStore,
@@ -55,6 +55,9 @@ public sealed partial class AlertMetricReader(
             readings = metric.Kind switch
             {
                 AlertMetricKind.ErrorRate => await ErrorRateAsync(model, window, ends, cancellationToken),
+                // A spec without its action (validation refuses it) reads as no data, as the model metrics' below.
+                AlertMetricKind.AuditEvents => string.IsNullOrWhiteSpace(metric.Metric) ? Nothing(ends.Length)
+                    : await AuditEventsAsync(model, metric.Metric, window, ends, cancellationToken),
                 _ => await JobFailuresAsync(window, ends, cancellationToken),
             };
         }

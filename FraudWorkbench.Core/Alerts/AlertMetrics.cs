@@ -11,8 +11,14 @@ namespace FraudWorkbench.Core.Alerts;
 /// <param name="Global">About the whole installation, not a model: its alerts carry model <c>*</c>.</param>
 /// <param name="Windows">The windows it can be read over; null for any window from a minute to 30 days.</param>
 /// <param name="Sample">What the minimum sample counts for it.</param>
+/// <param name="Action">Needs an audited action (<see cref="AuditActions"/>) in <see cref="AlertMetricSpec.Metric"/>.</param>
+/// <param name="ByModel">
+/// A global metric a rule may narrow to one model: a rule naming a model reads (and alerts as) that model, one without
+/// reads the whole installation as <c>*</c>.
+/// </param>
 public sealed record AlertMetricInfo(
-    string Kind, string Title, string Unit, bool Column, bool Performance, bool Fairness, bool Global, IReadOnlyList<string>? Windows, string DefaultWindow, string Sample);
+    string Kind, string Title, string Unit, bool Column, bool Performance, bool Fairness, bool Global, IReadOnlyList<string>? Windows, string DefaultWindow, string Sample,
+    bool Action = false, bool ByModel = false);
 
 /// <summary>Every metric a rule can watch.</summary>
 public static class AlertMetricKind
@@ -34,6 +40,7 @@ public static class AlertMetricKind
     public const string ErrorRate = "scoring.error_rate";
     public const string JobFailures = "jobs.failed";
     public const string LabelFreshness = "labels.freshness";
+    public const string AuditEvents = "audit.events";
 
     /// <summary>The disparities a rule can watch: name and kind, between groups, equalized odds as its worst case (as the fairness tab shows them).</summary>
     public static readonly IReadOnlyList<string> Disparities =
@@ -65,6 +72,12 @@ public static class AlertMetricKind
         new(ErrorRate, "Scoring error rate (5xx, 503 included)", "share of scoring requests", false, false, false, true, null, "5m", "requests"),
         new(JobFailures, "Job failures", "failed jobs", false, false, false, true, null, "1h", "jobs finished"),
         new(LabelFreshness, "Label freshness", "days since the last feedback label", false, false, false, false, null, "1d", "predictions"),
+        // Every audit entry of the chosen action in the window; naming a model keeps those whose summary's "model" (or
+        // whose object, a registered model by name) is that model. The sample is the same scope's entries of any action:
+        // a minimum sample then reads "only when there was activity", which keeps a "below" rule quiet on an idle
+        // installation; the count of the action itself would make the minimum a second threshold.
+        new(AuditEvents, "Audited actions", "audit entries of the chosen action: the installation's, or those naming the rule's model", false, false, false, true, null, "1h",
+            "audit entries of any action (the model's, for a rule naming one)", Action: true, ByModel: true),
     ];
 
     public static AlertMetricInfo? Find(string? kind) => All.FirstOrDefault(m => m.Kind == kind);
@@ -72,7 +85,7 @@ public static class AlertMetricKind
 
 /// <summary>The metric a rule watches.</summary>
 /// <param name="Column">For column metrics: the monitored column.</param>
-/// <param name="Metric">For performance: a <see cref="PerformanceMetric"/> name.</param>
+/// <param name="Metric">For performance: a <see cref="PerformanceMetric"/> name; for audited actions: the action (<c>retraining.fail</c>).</param>
 /// <param name="Disparity">For fairness: one of <see cref="AlertMetricKind.Disparities"/> (<c>demographicParity.ratio</c>).</param>
 /// <param name="Grouping">For fairness: a protected column or crossing ("a × b"); null for the worst over every protected column.</param>
 public sealed record AlertMetricSpec(string Kind, string? Column = null, string? Metric = null, string? Disparity = null, string? Grouping = null);

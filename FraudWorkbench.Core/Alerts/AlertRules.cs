@@ -89,7 +89,11 @@ public sealed partial record AlertRuleSpec(
             if (StoredText.Problem(Metric.Column, 200) is { } column) issues.Add(("metric.column", column));
             if (info.Performance && !PerformanceMetric.All.Contains(Metric.Metric ?? ""))
                 issues.Add(("metric.metric", $"{info.Title} needs a metric: {string.Join(", ", PerformanceMetric.All)}."));
-            if (!info.Performance && Metric.Metric is not null) issues.Add(("metric.metric", $"{info.Title} takes no performance metric."));
+            if (info.Action && string.IsNullOrWhiteSpace(Metric.Metric))
+                issues.Add(("metric.metric", $"{info.Title} needs the audited action to count, such as {AuditActions.RetrainingFail}."));
+            else if (info.Action && !AuditActions.IsValid(Metric.Metric))
+                issues.Add(("metric.metric", $"'{Shorten(Metric.Metric!)}' is not an audited action: lower case letters, digits, '.', '-' and '_', starting with a letter, 2 to 64 characters (such as {AuditActions.RetrainingFail})."));
+            if (!info.Performance && !info.Action && Metric.Metric is not null) issues.Add(("metric.metric", $"{info.Title} takes no performance metric."));
             if (info.Fairness && !AlertMetricKind.Disparities.Contains(Metric.Disparity ?? ""))
                 issues.Add(("metric.disparity", $"{info.Title} needs a disparity: {string.Join(", ", AlertMetricKind.Disparities)}."));
             if (!info.Fairness && (Metric.Disparity is not null || Metric.Grouping is not null)) issues.Add(("metric.disparity", $"{info.Title} takes no disparity or grouping."));
@@ -143,6 +147,13 @@ public sealed partial record AlertRuleSpec(
 
         if (Channels is { Count: > 20 }) issues.Add(("channels", "A rule names at most 20 channels."));
         return issues;
+    }
+
+    // A refused value is echoed in the message: never a whole megabyte of it, nor a control character.
+    private static string Shorten(string value)
+    {
+        var shown = value.Length > 64 ? value[..64] + "…" : value;
+        return new string([.. shown.Select(c => char.IsControl(c) ? '?' : c)]);
     }
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$", RegexOptions.CultureInvariant)]

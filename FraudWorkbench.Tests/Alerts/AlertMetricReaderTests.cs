@@ -218,6 +218,69 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task SeriesAsync_AuditEvents_EntriesOfTheActionPerWindow_InstallationOrNamingTheModel()
+    {
+        // Entries long before anything the fixture wrote, around T; the 1 h windows ending at T, T+1h and T+3h.
+        var at = new DateTime(2025, 5, 1, 12, 0, 0, DateTimeKind.Utc);
+        await using (var connection = await fixture.App.Get<NpgsqlDataSource>().OpenConnectionAsync())
+        {
+            const string sql = """
+                INSERT INTO audit_log (at, actor, action, object_type, object_id, summary)
+                SELECT @at + m * interval '1 minute', 'test', a, o, i, s::jsonb
+                FROM unnest(@minutes, @actions, @objects, @ids, @summaries) AS t(m, a, o, i, s)
+                """;
+            await connection.ExecuteAsync(sql, new
+            {
+                at,
+                minutes = new[] { -60, -50, -40, -30, -20, -15, -10, -5, 0, 30, 61 },
+                actions = new[]
+                {
+                    "retraining.fail", "retraining.fail", "user.create", "retraining.fail", "model.monitoring", "job.enqueue", "retraining.start", "retraining.fail",
+                    "retraining.fail", "retraining.fail", "retraining.fail",
+                },
+                objects = new[]
+                {
+                    "retraining-workflow", "retraining-workflow", "user", "retraining-workflow", "registered-model", "job", "retraining-workflow", "retraining-workflow",
+                    "retraining-workflow", "retraining-workflow", "retraining-workflow",
+                },
+                ids = new[] { "w1", "w2", "u@example.com", "w3", "audit-a", "j1", "w4", "w5", "w6", "w7", "w8" },
+                summaries = new string?[]
+                {
+                    """{"model": "audit-a", "step": "gate"}""", """{"model": "Audit-A", "step": "train"}""", null, """{"model": "audit-b"}""", """{"before": {}, "after": {}}""",
+                    """{"kind": "training"}""", """{"model": "audit-a"}""", "\"not an object\"", """{"model": "audit-a"}""", """{"model": "audit-a"}""", """{"model": "audit-b"}""",
+                },
+            });
+        }
+
+        DateTime[] ends = [at, at.AddHours(1), at.AddHours(3)];
+        async Task<IReadOnlyList<MetricPoint>> Audited(string model, string? action) =>
+            await Reader.SeriesAsync(model, new AlertMetricSpec(AlertMetricKind.AuditEvents, Metric: action), Hour, ends, default);
+
+        // [T−1h, T): the failures at −60 (the window's first instant counts), −50, −30 and −5 min; every entry but the one at T.
+        // [T, T+1h): at 0 and +30 (+61 is after). [T+2h, T+3h): nothing, a count of 0 rather than no value.
+        var all = await Audited(AlertLabels.AllModels, "retraining.fail");
+        Equal([4, 2, 0], all);
+        Assert.Equal([8L, 2, 0], all.Select(p => p.Sample));
+        Assert.Equal(ends, all.Select(p => p.At));
+
+        // audit-a: its failures at −60 and −50 (named "Audit-A": case ignored) and at 0 and +30; its entries also the start
+        // at −10 and the monitoring settings whose object is the model by name (−20).
+        var a = await Audited("audit-a", "retraining.fail");
+        Equal([2, 2, 0], a);
+        Assert.Equal([4L, 2, 0], a.Select(p => p.Sample));
+        var b = await Audited("AUDIT-B", "retraining.fail");
+        Equal([1, 0, 0], b);
+        Assert.Equal([1L, 0, 0], b.Select(p => p.Sample));
+
+        // Another action over the same entries; an action nobody wrote; a spec without its action reads as no data.
+        Equal([1, 0, 0], await Audited(AlertLabels.AllModels, "retraining.start"));
+        Equal([1, 0, 0], await Audited("audit-a", "model.monitoring"));
+        Equal([0, 0, 0], await Audited(AlertLabels.AllModels, "registry.rollback"));
+        var incomplete = await Audited(AlertLabels.AllModels, null);
+        Assert.All(incomplete, p => Assert.Equal((null, 0L), (p.Value, p.Sample)));
+    }
+
+    [Fact]
     public async Task SeriesAsync_ErrorRateAndRefusals_CountedFromTheScoringRoutes()
     {
         const string model = "alert-http";
@@ -425,5 +488,6 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
         Assert.DoesNotContain("alert-models-candidate", models);
         Assert.Equal([AlertLabels.AllModels], await Reader.ModelsAsync(new AlertMetricSpec(AlertMetricKind.JobFailures), default));
         Assert.Equal([AlertLabels.AllModels], await Reader.ModelsAsync(new AlertMetricSpec(AlertMetricKind.ErrorRate), default));
+        Assert.Equal([AlertLabels.AllModels], await Reader.ModelsAsync(new AlertMetricSpec(AlertMetricKind.AuditEvents, Metric: "retraining.fail"), default));
     }
 }

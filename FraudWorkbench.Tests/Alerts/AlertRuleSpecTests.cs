@@ -38,7 +38,59 @@ public sealed class AlertRuleSpecTests
         { "labels.9team", Good with { Labels = new Dictionary<string, string> { ["9team"] = "x" } } },
         { "description", Good with { Description = "{{value}} {{exec}}" } },
         { "description", Good with { Description = "{{value" } },
+        { "metric.metric", Audited(null) },
+        { "metric.metric", Audited(" ") },
+        { "metric.metric", Audited("Retraining.Fail") },
+        { "metric.metric", Audited("retraining fail") },
+        { "metric.metric", Audited("r") },
+        { "metric.metric", Audited("retraining.fail\n") },
+        { "metric.metric", Audited("9retraining.fail") },
+        { "metric.metric", Audited("a" + new string('b', 64)) },
+        { "metric.metric", Audited("retraining.fail'; --") },
+        { "metric.column", Audited("retraining.fail") with { Metric = new AlertMetricSpec(AlertMetricKind.AuditEvents, Column: "amount", Metric: "retraining.fail") } },
     };
+
+    /// <summary>A rule on the audit entries of <paramref name="action"/>, installation-wide.</summary>
+    private static AlertRuleSpec Audited(string? action, string? model = null) =>
+        new("failed workflows", model, new AlertMetricSpec(AlertMetricKind.AuditEvents, Metric: action), new AlertCondition(AlertConditionKind.Above, 0), Window: "1h");
+
+    [Theory]
+    [InlineData("retraining.fail", null)]
+    [InlineData("retraining.fail", "fraud-v2")]
+    [InlineData("user.sign-in-throttled", null)]
+    [InlineData("model-version.stage", "fraud-v2")]
+    // Not written by this version but shaped like an action (a newer one, say): accepted.
+    [InlineData("registry.rollback", null)]
+    [InlineData("a_b", null)]
+    [InlineData("a" + "bcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl", null)]
+    public void Validate_AuditedAction_KnownOrWellFormed_NoIssues(string action, string? model) => Assert.Empty(Audited(action, model).Validate());
+
+    [Fact]
+    public void Validate_AuditedActionMissing_MessageSaysWhatIsNeeded()
+    {
+        var issue = Assert.Single(Audited(null).Validate());
+
+        Assert.Equal("metric.metric", issue.Field);
+        Assert.Contains("needs the audited action", issue.Message);
+    }
+
+    [Fact]
+    public void Validate_OtherMetricWithAnAction_RefusedAsBefore() =>
+        Assert.Equal(["metric.metric"], (Good with { Metric = new AlertMetricSpec(AlertMetricKind.LatencyP99, Metric: "retraining.fail") }).Validate().Select(i => i.Field));
+
+    [Fact]
+    public void Validate_RetrainingFailureRules_Valid_TheNewOneOnRetrainingFail()
+    {
+        var workflows = FraudWorkbench.Core.Retraining.RetrainingFailureRule.Spec;
+        var jobs = FraudWorkbench.Core.Retraining.RetrainingFailureRule.JobsSpec;
+
+        Assert.Empty(workflows.Validate());
+        Assert.Empty(jobs.Validate());
+        Assert.Equal(("Retraining workflow failed", AlertMetricKind.AuditEvents, "retraining.fail", null, AlertConditionKind.Above, 0.0, "1h", AlertSeverity.Warning),
+            (workflows.Name, workflows.Metric.Kind, workflows.Metric.Metric, workflows.Model, workflows.Condition.Kind, workflows.Condition.Threshold, workflows.Window, workflows.Severity));
+        Assert.Contains("/retraining", workflows.Description);
+        Assert.Equal(("Failed jobs (retraining included)", AlertMetricKind.JobFailures), (jobs.Name, jobs.Metric.Kind));
+    }
 
     [Theory]
     [MemberData(nameof(BadRules))]

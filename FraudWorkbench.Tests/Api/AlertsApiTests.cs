@@ -107,6 +107,8 @@ public sealed class AlertsApiTests(AlertsAppFixture fixture) : IClassFixture<Ale
     [InlineData("""{"name":"r","metric":{"kind":"scoring.latency_p99"},"condition":{"kind":"above","threshold":"high"}}""", "condition.threshold", "Wrong type")]
     [InlineData("""{"name":"r","metric":{"kind":"scoring.latency_p99"},"conditon":{"kind":"above","threshold":1}}""", "conditon", "Unknown field")]
     [InlineData("""{"name":"r","metric":{"kind":"scoring.latency_p99"},"condition":{"kind":"above","threshold":1},""", "body", "Malformed JSON")]
+    [InlineData("""{"name":"r","metric":{"kind":"audit.events"},"condition":{"kind":"above","threshold":0}}""", "metric.metric", "Invalid request")]
+    [InlineData("""{"name":"r","metric":{"kind":"audit.events","metric":"Retraining Fail"},"condition":{"kind":"above","threshold":0}}""", "metric.metric", "Invalid request")]
     public async Task CreateRule_BadInput_400NamingTheField_NothingWritten(string body, string field, string title)
     {
         using var client = fixture.Client(fixture.WriteKey);
@@ -117,6 +119,28 @@ public sealed class AlertsApiTests(AlertsAppFixture fixture) : IClassFixture<Ale
         var problem = await JsonAsync(response);
         Assert.Equal((field, title), (problem.GetProperty("field").GetString(), problem.GetProperty("title").GetString()));
         Assert.DoesNotContain((await fixture.App.Get<AlertRuleStore>().ListAsync()), r => r.Name == "r");
+    }
+
+    [Fact]
+    public async Task CreateRule_AuditedAction_201_StoredWithItsAction_InstallationWideOrForAModel()
+    {
+        using var client = fixture.Client(fixture.WriteKey);
+
+        var installation = await client.PostAsJsonAsync("/api/v1/alerts/rules", new
+        {
+            name = "api failed workflows", metric = new { kind = "audit.events", metric = "retraining.fail" }, condition = new { kind = "above", threshold = 0 }, window = "1h",
+        });
+        var model = await client.PostAsJsonAsync("/api/v1/alerts/rules", new
+        {
+            name = "api stage changes", model = "api-audit", metric = new { kind = "audit.events", metric = "model-version.stage" }, condition = new { kind = "above", threshold = 2 }, window = "1d",
+        });
+
+        Assert.Equal((HttpStatusCode.Created, HttpStatusCode.Created), (installation.StatusCode, model.StatusCode));
+        var spec = (await JsonAsync(installation)).GetProperty("spec");
+        Assert.Equal(("audit.events", "retraining.fail", JsonValueKind.Null), (spec.GetProperty("metric").GetProperty("kind").GetString(),
+            spec.GetProperty("metric").GetProperty("metric").GetString(), spec.TryGetProperty("model", out var m) ? m.ValueKind : JsonValueKind.Null));
+        var stored = (await fixture.App.Get<AlertRuleStore>().ListAsync()).Single(r => r.Name == "api stage changes");
+        Assert.Equal(("api-audit", new AlertMetricSpec(AlertMetricKind.AuditEvents, Metric: "model-version.stage")), (stored.Spec.Model, stored.Spec.Metric));
     }
 
     [Fact]

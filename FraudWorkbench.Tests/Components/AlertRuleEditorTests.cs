@@ -107,6 +107,69 @@ public sealed class AlertRuleEditorTests(DatabaseFixture db) : IClassFixture<Dat
     }
 
     [Fact]
+    public async Task AlertRuleEditor_AuditedActions_ActionFieldShown_ClearedRefusedAtItsField_OtherMetricsHaveNone()
+    {
+        var name = $"audit {Guid.NewGuid():N}"[..20];
+        await using var context = NewContext(Roles.DataScientist);
+        var store = context.Services.GetRequiredService<AlertRuleStore>();
+        var rule = await store.CreateAsync(new AlertRuleSpec(name, null, new AlertMetricSpec(AlertMetricKind.AuditEvents, Metric: "retraining.fail"),
+            new AlertCondition(AlertConditionKind.Above, 0), Window: "1h"), "test");
+        var other = await store.CreateAsync(Rule($"drift {Guid.NewGuid():N}"[..20]), "test");
+
+        var cut = context.Render<AlertRuleEditor>(p => p.Add(x => x.Id, rule.Id));
+        var action = cut.WaitForElement("input[data-testid=rule-audit-action]");
+        Assert.Equal("retraining.fail", action.GetAttribute("value"));
+        Assert.Empty(cut.FindAll("input[data-testid=rule-performance-metric]"));
+
+        action.Input("");
+        cut.Find("input[data-testid=rule-audit-action]").Blur();
+        cut.Find("button[data-testid=rule-save]").Click();
+
+        cut.WaitForAssertion(() => Assert.Contains("metric.metric", cut.Find("[data-testid=rule-errors]").TextContent));
+        var field = cut.Find("input[data-testid=rule-audit-action]").Closest(".mud-input-control")!;
+        Assert.Contains("mud-input-error", field.InnerHtml);
+        Assert.Contains("needs the audited action", field.TextContent);
+        Assert.Equal("retraining.fail", (await store.GetAsync(rule.Id))!.Spec.Metric.Metric);
+
+        var drift = context.Render<AlertRuleEditor>(p => p.Add(x => x.Id, other.Id));
+        drift.WaitForElement("input[data-testid=rule-name]");
+        Assert.Empty(drift.FindAll("input[data-testid=rule-audit-action]"));
+    }
+
+    [Fact]
+    public void Condition_AuditedActions_ReadAsTheCount()
+    {
+        var rule = new AlertRuleSpec("failures", null, new AlertMetricSpec(AlertMetricKind.AuditEvents, Metric: "retraining.fail"), new AlertCondition(AlertConditionKind.Above, 0), Window: "1h");
+
+        Assert.Equal("retraining.fail audited > 0 in 1h", AlertsView.Condition(rule));
+        Assert.Equal("Audited actions: retraining.fail", AlertsView.Metric(rule.Metric));
+        Assert.Equal("model-version.stage audited ≥ 3 in 1d, at least 10 audited entries of any action in a window, for 5m",
+            AlertsView.Condition(rule with { Metric = rule.Metric with { Metric = "model-version.stage" }, Condition = new AlertCondition(AlertConditionKind.Above, 3, Inclusive: true), Window = "1d", MinSample = 10, For = "5m" }));
+        Assert.Equal("retraining.start audited < 1 in 7d", AlertsView.Condition(rule with { Metric = rule.Metric with { Metric = "retraining.start" }, Condition = new AlertCondition(AlertConditionKind.Below, 1), Window = "7d" }));
+        // A band keeps the general wording.
+        Assert.StartsWith("outside the reference band", AlertsView.Condition(rule with { Condition = new AlertCondition(AlertConditionKind.OutsideBand) }));
+    }
+
+    [Fact]
+    public void Form_AuditedActionsRoundTrip_AndSwitchingMetricsLeavesNoActionBehind()
+    {
+        var spec = new AlertRuleSpec("failures", "fraud-a", new AlertMetricSpec(AlertMetricKind.AuditEvents, Metric: "retraining.fail"), new AlertCondition(AlertConditionKind.Above, 0), Window: "1h");
+
+        var form = AlertRuleForm.From(spec);
+        Assert.Equal(("retraining.fail", FraudWorkbench.Core.Performance.PerformanceMetric.Recall), (form.AuditAction, form.PerformanceMetric));
+        Assert.Equal(spec with { Labels = null }, form.ToSpec() with { Labels = null });
+        form.AuditAction = "  user.sign-in-throttled ";
+        Assert.Equal("user.sign-in-throttled", form.ToSpec().Metric.Metric);
+        form.AuditAction = null;
+        Assert.Null(form.ToSpec().Metric.Metric);
+
+        form.SetMetric(AlertMetricKind.LatencyP99);
+        Assert.Equal(new AlertMetricSpec(AlertMetricKind.LatencyP99), form.ToSpec().Metric);
+        form.SetMetric(AlertMetricKind.Estimated);
+        Assert.Equal(FraudWorkbench.Core.Performance.PerformanceMetric.Recall, form.ToSpec().Metric.Metric);
+    }
+
+    [Fact]
     public async Task AlertRuleEditor_Reviewer_ReadOnlyWithoutSave()
     {
         var name = $"ro {Guid.NewGuid():N}"[..20];

@@ -24,6 +24,8 @@ public sealed class AlertRuleForm
     public string PerformanceMetric { get; set; } = Core.Performance.PerformanceMetric.Recall;
     public string Disparity { get; set; } = AlertMetricKind.Disparities[0];
     public string Grouping { get; set; } = "";
+    /// <summary>For audited actions: the action counted (free text; the editor suggests <see cref="AuditActions.Known"/>). Null when the field was cleared.</summary>
+    public string? AuditAction { get; set; } = "";
     public string Window { get; set; } = "1d";
     public string ConditionKind { get; set; } = AlertConditionKind.Above;
     public double? Threshold { get; set; } = 0.5;
@@ -53,7 +55,8 @@ public sealed class AlertRuleForm
         Model = spec.Model ?? EveryModel,
         MetricKind = spec.Metric.Kind,
         Column = spec.Metric.Column ?? "",
-        PerformanceMetric = spec.Metric.Metric ?? Core.Performance.PerformanceMetric.Recall,
+        PerformanceMetric = AlertMetricKind.Find(spec.Metric.Kind) is { Performance: true } && spec.Metric.Metric is { } performance ? performance : Core.Performance.PerformanceMetric.Recall,
+        AuditAction = AlertMetricKind.Find(spec.Metric.Kind) is { Action: true } ? spec.Metric.Metric ?? "" : "",
         Disparity = spec.Metric.Disparity ?? AlertMetricKind.Disparities[0],
         Grouping = spec.Metric.Grouping ?? "",
         Window = spec.Window,
@@ -87,7 +90,12 @@ public sealed class AlertRuleForm
         var metric = new AlertMetricSpec(
             MetricKind,
             Column: info is { Column: true } || (MetricKind == AlertMetricKind.Unseen && Column.Trim().Length > 0) ? Column.Trim() : null,
-            Metric: info is { Performance: true } ? PerformanceMetric : null,
+            Metric: info switch
+            {
+                { Performance: true } => PerformanceMetric,
+                { Action: true } => AuditAction?.Trim() is { Length: > 0 } action ? action : null,
+                _ => null,
+            },
             Disparity: info is { Fairness: true } ? Disparity : null,
             Grouping: info is { Fairness: true } && Grouping.Trim().Length > 0 ? Grouping.Trim() : null);
         var condition = new AlertCondition(

@@ -45,10 +45,20 @@ public static class AlertsView
         return title;
     }
 
-    /// <summary>The condition in words: "above 0.5 (inclusive) over 1d windows".</summary>
+    /// <summary>The condition in words: "above 0.5 (inclusive) over 1d windows"; "retraining.fail audited > 0 in 1h" for audited actions.</summary>
     public static string Condition(AlertRuleSpec rule)
     {
         var c = rule.Condition;
+        var sample = rule.MinSample > 0 ? $", at least {rule.MinSample.ToString("#,0", CultureInfo.InvariantCulture)} in a window" : "";
+        var pending = AlertDuration.TryParse(rule.For, out var f) && f > TimeSpan.Zero ? $", for {rule.For}" : "";
+        // A count of one action reads best as the count itself; the band and change conditions keep their general wording.
+        if (AlertMetricKind.Find(rule.Metric.Kind) is { Action: true } && c.Kind is AlertConditionKind.Above or AlertConditionKind.Below)
+        {
+            var op = (c.Kind, c.Inclusive) switch { (AlertConditionKind.Above, false) => ">", (AlertConditionKind.Above, true) => "≥", (_, false) => "<", _ => "≤" };
+            sample = rule.MinSample > 0 ? $", at least {rule.MinSample.ToString("#,0", CultureInfo.InvariantCulture)} audited entries of any action in a window" : "";
+            return $"{rule.Metric.Metric} audited {op} {Number(c.Threshold)} in {rule.Window}{sample}{pending}";
+        }
+
         var text = c.Kind switch
         {
             AlertConditionKind.Above => $"{(c.Inclusive ? "at or above" : "above")} {Number(c.Threshold)}",
@@ -57,8 +67,6 @@ public static class AlertsView
             AlertConditionKind.RelativeChange => $"changes by more than {Number((c.Threshold ?? 0) * 100)} % ({Side(c.Direction)}) against the mean of {c.ReferenceWindows} windows",
             _ => c.Kind,
         };
-        var sample = rule.MinSample > 0 ? $", at least {rule.MinSample.ToString("#,0", CultureInfo.InvariantCulture)} in a window" : "";
-        var pending = AlertDuration.TryParse(rule.For, out var f) && f > TimeSpan.Zero ? $", for {rule.For}" : "";
         return $"{text} over {rule.Window} windows{sample}{pending}";
     }
 
