@@ -19,8 +19,8 @@ namespace FraudWorkbench.Core.Retraining;
 /// from doing anything twice.
 /// </summary>
 public sealed class RetrainingCoordinator(
-    RetrainingStore store, RetrainingService service, RetrainingEngine engine, RegistryStore registry, AlertStore alerts, AlertRuleStore rules, EventHub events, TimeProvider time,
-    IOptions<RetrainingOptions> options, IHostApplicationLifetime? lifetime = null, ILogger<RetrainingCoordinator>? logger = null) : BackgroundService
+    RetrainingStore store, RetrainingService service, RetrainingEngine engine, RegistryStore registry, AlertStore alerts, AlertRuleStore rules, RetrainingFailureRule failureRule,
+    EventHub events, TimeProvider time, IOptions<RetrainingOptions> options, IHostApplicationLifetime? lifetime = null, ILogger<RetrainingCoordinator>? logger = null) : BackgroundService
 {
     private readonly ILogger logger = logger ?? NullLogger<RetrainingCoordinator>.Instance;
     private readonly Channel<Func<CancellationToken, Task>> work = Channel.CreateUnbounded<Func<CancellationToken, Task>>(new UnboundedChannelOptions { SingleReader = true });
@@ -48,6 +48,7 @@ public sealed class RetrainingCoordinator(
             }
         }
 
+        Post(EnsureFailureRulesAsync);
         using var timer = time.CreateTimer(_ => PostTick(), null, TimeSpan.Zero, options.Value.CoordinatorTick);
         await foreach (var item in work.Reader.ReadAllAsync(stoppingToken))
         {
@@ -64,6 +65,15 @@ public sealed class RetrainingCoordinator(
     }
 
     private void Post(Func<CancellationToken, Task> item) => work.Writer.TryWrite(item);
+
+    /// <summary>
+    /// Policies enabled before the failure rules existed (an upgrade) get them at start, as saving a policy would make them:
+    /// once, and never again once the team deleted them.
+    /// </summary>
+    private async Task EnsureFailureRulesAsync(CancellationToken cancellationToken)
+    {
+        if ((await store.EnabledPoliciesAsync(cancellationToken)).Count > 0) await failureRule.EnsureAsync(cancellationToken);
+    }
 
     private void PostTick()
     {
