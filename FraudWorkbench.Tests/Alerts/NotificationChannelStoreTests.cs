@@ -23,8 +23,9 @@ public sealed class NotificationChannelStoreTests(DatabaseFixture database) : IC
 
         Assert.Matches("^[0-9a-f]{64}$", created.Secret);
         Assert.True(created.Channel.HasSecret);
-        Assert.Equal(new ChannelSpec("ops", ChannelKind.Alertmanager, "https://93.184.216.34/hook", [], false, true, true, "30s", "5m", "4h"), created.Channel.Spec with { Recipients = [] });
+        Assert.Equal(new ChannelSpec("ops", ChannelKind.Alertmanager, "https://93.184.216.34/hook", [], false, true, true, "30s", "5m", "4h"), created.Channel.Spec with { Recipients = [], GroupBy = null });
         Assert.Empty(created.Channel.Spec.Recipients!);
+        Assert.Equal(["alertname"], created.Channel.Spec.GroupBy);
         await using var connection = await database.DataSource.OpenConnectionAsync();
         var stored = await connection.ExecuteScalarAsync<string>("SELECT secret FROM notification_channels WHERE id = @id", new { id = created.Channel.Id });
         Assert.NotNull(stored);
