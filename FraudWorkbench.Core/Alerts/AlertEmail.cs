@@ -89,7 +89,7 @@ public static class AlertEmail
         if (string.IsNullOrWhiteSpace(smtp.Host)) throw new AlertEmailException(NoHost, retry: false);
         var message = Message(content, smtp.From, recipients);
         using var client = new SmtpClient { Timeout = (int)Math.Clamp(timeout.TotalMilliseconds, 1000, int.MaxValue) };
-        if (smtp.TrustedCertificateSha256 is { Length: > 0 } pin) client.ServerCertificateValidationCallback = Pinned(pin);
+        if (!string.IsNullOrWhiteSpace(smtp.TrustedCertificateSha256)) client.ServerCertificateValidationCallback = Pinned(smtp.TrustedCertificateSha256);
         try
         {
             await client.ConnectAsync(smtp.Host, smtp.Port, Security(smtp.Security), cancellationToken);

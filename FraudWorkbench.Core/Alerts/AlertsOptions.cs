@@ -43,7 +43,7 @@ public sealed class AlertsOptions
         && MaxAttempts is >= 1 and <= 50 && InitialBackoff > TimeSpan.Zero && MaxBackoff >= InitialBackoff
         && RequestTimeout > TimeSpan.Zero && RequestTimeout <= TimeSpan.FromMinutes(2)
         && (Smtp.Host is null || Smtp.Port is > 0 and < 65536) && SmtpOptions.Modes.Contains(Smtp.Security, StringComparer.OrdinalIgnoreCase)
-        && (Smtp.TrustedCertificateSha256 is null || SmtpOptions.Fingerprint(Smtp.TrustedCertificateSha256) is not null) && (PublicUrl is null || Uri.TryCreate(PublicUrl, UriKind.Absolute, out _));
+        && (string.IsNullOrWhiteSpace(Smtp.TrustedCertificateSha256) || SmtpOptions.Fingerprint(Smtp.TrustedCertificateSha256) is not null) && (PublicUrl is null || Uri.TryCreate(PublicUrl, UriKind.Absolute, out _));
 }
 
 /// <summary>E-mail over SMTP; no host, no e-mail channels.</summary>

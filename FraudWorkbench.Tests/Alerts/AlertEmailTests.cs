@@ -203,6 +203,7 @@ public sealed class AlertEmailTests(DatabaseFixture database) : IClassFixture<Da
     }
 
     [Theory]
+    [InlineData("", true)]
     [InlineData("AB:CD", false)]
     [InlineData("not hex at all but sixty-four characters long, really, it is; ok", false)]
     [InlineData("00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF", true)]
