@@ -1,4 +1,6 @@
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Unicode;
@@ -87,6 +89,7 @@ public static class AlertEmail
         if (string.IsNullOrWhiteSpace(smtp.Host)) throw new AlertEmailException(NoHost, retry: false);
         var message = Message(content, smtp.From, recipients);
         using var client = new SmtpClient { Timeout = (int)Math.Clamp(timeout.TotalMilliseconds, 1000, int.MaxValue) };
+        if (!string.IsNullOrWhiteSpace(smtp.TrustedCertificateSha256)) client.ServerCertificateValidationCallback = Pinned(smtp.TrustedCertificateSha256);
         try
         {
             await client.ConnectAsync(smtp.Host, smtp.Port, Security(smtp.Security), cancellationToken);
@@ -107,6 +110,19 @@ public static class AlertEmail
         {
             throw new AlertEmailException($"Could not reach the SMTP server {smtp.Host}:{smtp.Port}: {ex.Message}", retry: true, ex);
         }
+    }
+
+    /// <summary>
+    /// Accepts what the system accepts, and besides exactly the certificate with the pinned SHA-256 fingerprint (whatever its
+    /// issuer or name): an internal relay's self-signed certificate, trusted by the operator's choice, never any certificate.
+    /// </summary>
+    public static RemoteCertificateValidationCallback Pinned(string fingerprint)
+    {
+        var pinned = SmtpOptions.Fingerprint(fingerprint) ?? throw new ArgumentException("Not a SHA-256 certificate fingerprint.", nameof(fingerprint));
+        return (_, certificate, _, errors) =>
+            errors == SslPolicyErrors.None
+            || (certificate is not null
+                && CryptographicOperations.FixedTimeEquals(Convert.FromHexString(pinned), certificate.GetCertHash(HashAlgorithmName.SHA256)));
     }
 
     public static SecureSocketOptions Security(string? mode) => mode?.ToLowerInvariant() switch

@@ -12,10 +12,12 @@ namespace FraudWorkbench.Core.Alerts;
 /// <summary>
 /// Turns alerts into notifications as Alertmanager does, in the one instance that wins a transaction-scoped advisory lock
 /// on each pass. Per enabled channel, the alerts it receives (a global channel every rule's, another only those of rules that
-/// name it) are grouped by alertname and model. A new group waits <c>group_wait</c> (an alert resolved by then sends nothing);
+/// name it) are grouped by the channel's <c>group_by</c> labels (by default the rule: one rule firing on many models is one
+/// group, one notification listing them all). A new group waits <c>group_wait</c> (an alert resolved by then sends nothing);
 /// a group already notified is looked at again <c>group_interval</c> after its last notification and sent when an alert is
 /// new, has resolved (with <c>send_resolved</c>) or all have resolved; an unchanged firing group is sent again after
-/// <c>repeat_interval</c>. Silenced alerts are left out as if they did not fire. Each notification is a row of
+/// <c>repeat_interval</c>. A notification carries the group's firing alerts and, with <c>send_resolved</c>, those resolved
+/// since the last one (as Alertmanager's). Silenced alerts are left out as if they did not fire. Each notification is a row of
 /// <c>notification_deliveries</c>, written with the group's new state in one transaction, for the dispatcher to send.
 /// Runs when alerts change and on a short tick (the group timings fall due between evaluations).
 /// </summary>
@@ -103,7 +105,7 @@ public sealed class AlertNotifier(
 
             const string channelSql = """
                 SELECT id AS Id, name AS Name, kind AS Kind, global AS Global, send_resolved AS SendResolved, group_wait_seconds AS GroupWaitSeconds,
-                    group_interval_seconds AS GroupIntervalSeconds, repeat_interval_seconds AS RepeatIntervalSeconds
+                    group_interval_seconds AS GroupIntervalSeconds, repeat_interval_seconds AS RepeatIntervalSeconds, group_by AS GroupBy
                 FROM notification_channels WHERE deleted_at IS NULL AND enabled ORDER BY id
                 """;
             var channels = (await connection.QueryAsync<ChannelRow>(new CommandDefinition(channelSql, transaction: transaction, cancellationToken: cancellationToken))).ToList();
@@ -145,7 +147,8 @@ public sealed class AlertNotifier(
 
             foreach (var channel in channels)
             {
-                var mine = audible.Where(a => channel.Global || (ruleChannels.TryGetValue(a.RuleId, out var named) && named.Contains(channel.Id))).ToList();
+                var mine = audible.Where(a => channel.Global || (ruleChannels.TryGetValue(a.RuleId, out var named) && named.Contains(channel.Id)))
+                    .Select(a => a.In(channel.GroupBy)).ToList();
                 var keys = mine.Select(a => a.GroupKey).Concat(groups.Keys.Where(k => k.ChannelId == channel.Id).Select(k => k.GroupKey)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
                 foreach (var key in keys)
                 {
@@ -175,12 +178,7 @@ public sealed class AlertNotifier(
                     if (included.Count > 0)
                     {
                         var status = firing.Count > 0 ? AlertState.Firing : AlertState.Resolved;
-                        var groupLabels = new SortedDictionary<string, string>(StringComparer.Ordinal)
-                        {
-                            [AlertLabels.AlertName] = members[0].Alert.Labels.GetValueOrDefault(AlertLabels.AlertName) ?? members[0].Alert.Rule,
-                            [AlertLabels.Model] = members[0].Alert.Labels.GetValueOrDefault(AlertLabels.Model) ?? members[0].Alert.Model,
-                        };
-                        var message = new NotificationMessage(channel.Name, status, key, groupLabels, included, external);
+                        var message = new NotificationMessage(channel.Name, status, key, members[0].GroupLabels, included, external);
                         var id = Guid.CreateVersion7(time.GetUtcNow());
                         await NotificationChannelStore.InsertDeliveryAsync(transaction, id, channel.Id, key, status, included.Select(a => a.Fingerprint).ToList(),
                             AlertPayloads.Render(channel.Kind, message), now, cancellationToken);
@@ -231,10 +229,9 @@ public sealed class AlertNotifier(
         return now >= last + TimeSpan.FromSeconds(channel.RepeatIntervalSeconds);
     }
 
-    /// <summary>The group an alert belongs to: Alertmanager's key form over the labels it is grouped by.</summary>
-    public static string GroupKey(string alertName, string model) => $"{{}}:{{alertname={Quote(alertName)}, model={Quote(model)}}}";
-
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"").ReplaceLineEndings("\\n") + "\"";
+    /// <summary>The key of the group of an alert grouped by alertname and model (Alertmanager's form).</summary>
+    public static string GroupKey(string alertName, string model) =>
+        AlertGrouping.Key(new Dictionary<string, string> { [AlertLabels.AlertName] = alertName, [AlertLabels.Model] = model });
 
     private static HashSet<Guid> ParseChannels(string? json)
     {
@@ -279,7 +276,17 @@ public sealed class AlertNotifier(
         }
     }
 
-    private sealed record GroupedAlert(Guid RuleId, string GroupKey, NotificationAlert Alert);
+    /// <summary>An alert the channels may receive; <see cref="In"/> places it in a channel's group.</summary>
+    private sealed record ReadAlert(Guid RuleId, NotificationAlert Alert)
+    {
+        public GroupedAlert In(IReadOnlyList<string> groupBy)
+        {
+            var labels = AlertGrouping.Labels(groupBy, Alert.Labels);
+            return new GroupedAlert(RuleId, AlertGrouping.Key(labels), labels, Alert);
+        }
+    }
+
+    private sealed record GroupedAlert(Guid RuleId, string GroupKey, IReadOnlyDictionary<string, string> GroupLabels, NotificationAlert Alert);
 
     private sealed class ChannelRow
     {
@@ -291,6 +298,7 @@ public sealed class AlertNotifier(
         public int GroupWaitSeconds { get; init; }
         public int GroupIntervalSeconds { get; init; }
         public int RepeatIntervalSeconds { get; init; }
+        public string[] GroupBy { get; init; } = [];
     }
 
     private sealed class GroupRow
@@ -319,12 +327,16 @@ public sealed class AlertNotifier(
         public DateTime? FiredAt { get; init; }
         public DateTime? ResolvedAt { get; init; }
 
-        public GroupedAlert ToAlert(string external)
+        public ReadAlert ToAlert(string external)
         {
-            var labels = Dictionary(Labels);
+            // An episode written before its labels were stored still groups by its rule and model.
+            var labels = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (k, v) in Dictionary(Labels)) labels[k] = v;
+            labels.TryAdd(AlertLabels.AlertName, Rule);
+            labels.TryAdd(AlertLabels.Model, Model);
             var alert = new NotificationAlert(State == AlertState.Firing ? AlertState.Firing : AlertState.Resolved, labels, Dictionary(Annotations), FiredAt ?? ActiveAt,
                 State == AlertState.Firing ? null : ResolvedAt, $"{external}/alerts", Fingerprint, Rule, Model, Severity, Value);
-            return new GroupedAlert(RuleId, GroupKey(labels.GetValueOrDefault(AlertLabels.AlertName) ?? Rule, labels.GetValueOrDefault(AlertLabels.Model) ?? Model), alert);
+            return new ReadAlert(RuleId, alert);
         }
     }
 

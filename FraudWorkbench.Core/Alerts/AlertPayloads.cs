@@ -27,14 +27,23 @@ public sealed record NotificationMessage(
 
     public IReadOnlyDictionary<string, string> CommonAnnotations => Common(a => a.Annotations);
 
-    /// <summary>Alertmanager's default title: <c>[FIRING:2] Dataset drift · card-fraud</c>, <c>[RESOLVED] …</c>.</summary>
+    /// <summary>
+    /// Alertmanager's default title: <c>[FIRING:2] Dataset drift · card-fraud</c>, <c>[RESOLVED] …</c>; the rule and the model
+    /// when the group's alerts share them, else how many (<c>[FIRING:3] Dataset drift · 3 models</c>).
+    /// </summary>
     public string Title
     {
         get
         {
             var status = Status == AlertState.Firing ? $"FIRING:{FiringCount}" : "RESOLVED";
-            var names = GroupLabels.TryGetValue(AlertLabels.AlertName, out var name) ? name : Alerts.FirstOrDefault()?.Rule ?? "alerts";
-            var model = GroupLabels.GetValueOrDefault(AlertLabels.Model);
+            var common = CommonLabels;
+            var rules = Alerts.Select(a => a.Rule).Distinct(StringComparer.Ordinal).Count();
+            var names = GroupLabels.GetValueOrDefault(AlertLabels.AlertName) ?? common.GetValueOrDefault(AlertLabels.AlertName)
+                ?? (rules > 1 ? $"{rules} rules" : Alerts.FirstOrDefault()?.Rule ?? "alerts");
+            var models = Alerts.Select(a => a.Model).Distinct(StringComparer.Ordinal).Count();
+            // "*" (an installation-wide alert) says nothing worth a title unless the group is keyed by it.
+            var model = GroupLabels.GetValueOrDefault(AlertLabels.Model)
+                ?? (common.GetValueOrDefault(AlertLabels.Model) is { } shared && shared != AlertLabels.AllModels ? shared : models > 1 ? $"{models} models" : null);
             return $"{(Test ? "[TEST] " : "")}[{status}] {names}{(string.IsNullOrEmpty(model) ? "" : $" · {model}")}";
         }
     }

@@ -42,7 +42,8 @@ public sealed class AlertsOptions
         && GroupWait >= TimeSpan.Zero && GroupInterval > TimeSpan.Zero && RepeatInterval > TimeSpan.Zero
         && MaxAttempts is >= 1 and <= 50 && InitialBackoff > TimeSpan.Zero && MaxBackoff >= InitialBackoff
         && RequestTimeout > TimeSpan.Zero && RequestTimeout <= TimeSpan.FromMinutes(2)
-        && (Smtp.Host is null || Smtp.Port is > 0 and < 65536) && SmtpOptions.Modes.Contains(Smtp.Security, StringComparer.OrdinalIgnoreCase) && (PublicUrl is null || Uri.TryCreate(PublicUrl, UriKind.Absolute, out _));
+        && (Smtp.Host is null || Smtp.Port is > 0 and < 65536) && SmtpOptions.Modes.Contains(Smtp.Security, StringComparer.OrdinalIgnoreCase)
+        && (string.IsNullOrWhiteSpace(Smtp.TrustedCertificateSha256) || SmtpOptions.Fingerprint(Smtp.TrustedCertificateSha256) is not null) && (PublicUrl is null || Uri.TryCreate(PublicUrl, UriKind.Absolute, out _));
 }
 
 /// <summary>E-mail over SMTP; no host, no e-mail channels.</summary>
@@ -64,4 +65,18 @@ public sealed class SmtpOptions
     public string? Password { get; set; }
 
     public string From { get; set; } = "fraudworkbench@localhost";
+
+    /// <summary>
+    /// The SHA-256 fingerprint (hex, colons or spaces allowed) of the one server certificate to accept although no trusted
+    /// authority issued it for the host, such as an internal relay's self-signed certificate. Any other certificate still needs a
+    /// valid chain and name; empty, only those.
+    /// </summary>
+    public string? TrustedCertificateSha256 { get; set; }
+
+    /// <summary>The fingerprint as 64 upper-case hex digits, or null when it is not a SHA-256 fingerprint.</summary>
+    public static string? Fingerprint(string text)
+    {
+        var hex = new string([.. text.Where(c => c is not (':' or ' ' or '-'))]).ToUpperInvariant();
+        return hex.Length == 64 && hex.All(char.IsAsciiHexDigit) ? hex : null;
+    }
 }

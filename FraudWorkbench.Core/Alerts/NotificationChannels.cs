@@ -25,9 +25,14 @@ public static class ChannelKind
 /// <param name="Url">For webhooks: http or https, not a private address unless the operator allows it.</param>
 /// <param name="Recipients">For e-mail: the addresses.</param>
 /// <param name="Global">Receives every rule's alerts; otherwise only those of rules that name it.</param>
+/// <param name="GroupBy">
+/// Alertmanager's <c>group_by</c>: the labels whose values make a group, one notification listing every alert of the group.
+/// Null for <see cref="AlertGrouping.Default"/> (the rule: one rule firing on many models is one notification); <c>["..."]</c>
+/// groups by every label (each alert alone); an empty list puts all the channel's alerts in one group.
+/// </param>
 public sealed record ChannelSpec(
     string Name, string Kind, string? Url = null, IReadOnlyList<string>? Recipients = null, bool Global = false, bool SendResolved = true, bool Enabled = true,
-    string? GroupWait = null, string? GroupInterval = null, string? RepeatInterval = null)
+    string? GroupWait = null, string? GroupInterval = null, string? RepeatInterval = null, IReadOnlyList<string>? GroupBy = null)
 {
     /// <summary>The spec with its URL cut to scheme and host: what readers, the audit log and the logs may see.</summary>
     public ChannelSpec Redacted() => Url is not { } url ? this
@@ -81,7 +86,7 @@ public sealed class NotificationChannelStore(
     private const string ChannelColumns = """
         id AS Id, name AS Name, kind AS Kind, url AS Url, recipients AS Recipients, secret IS NOT NULL AS HasSecret, global AS Global,
         send_resolved AS SendResolved, enabled AS Enabled, group_wait_seconds AS GroupWaitSeconds, group_interval_seconds AS GroupIntervalSeconds,
-        repeat_interval_seconds AS RepeatIntervalSeconds, created_by AS CreatedBy, created_at AS CreatedAt, updated_by AS UpdatedBy, updated_at AS UpdatedAt
+        repeat_interval_seconds AS RepeatIntervalSeconds, group_by AS GroupBy, created_by AS CreatedBy, created_at AS CreatedAt, updated_by AS UpdatedBy, updated_at AS UpdatedAt
         """;
 
     private IDataProtector Protector => protection.CreateProtector(SecretPurpose);
@@ -113,13 +118,14 @@ public sealed class NotificationChannelStore(
             await EnsureNameFreeAsync(connection, transaction, normal.Name, null, cancellationToken);
             const string sql = """
                 INSERT INTO notification_channels (id, name, kind, url, recipients, secret, global, send_resolved, enabled, group_wait_seconds,
-                    group_interval_seconds, repeat_interval_seconds, created_by, created_at, updated_by, updated_at)
-                VALUES (@id, @Name, @Kind, @Url, @recipients, @secret, @Global, @SendResolved, @Enabled, @wait, @interval, @repeat, @actor, @now, @actor, @now)
+                    group_interval_seconds, repeat_interval_seconds, group_by, created_by, created_at, updated_by, updated_at)
+                VALUES (@id, @Name, @Kind, @Url, @recipients, @secret, @Global, @SendResolved, @Enabled, @wait, @interval, @repeat, @groupBy, @actor, @now, @actor, @now)
                 """;
             await connection.ExecuteAsync(new CommandDefinition(sql, new
             {
                 id, normal.Name, normal.Kind, normal.Url, recipients = (normal.Recipients ?? []).ToArray(), secret = secret is null ? null : Protector.Protect(secret),
-                normal.Global, normal.SendResolved, normal.Enabled, wait = timings.Wait, interval = timings.Interval, repeat = timings.Repeat, actor, now,
+                normal.Global, normal.SendResolved, normal.Enabled, wait = timings.Wait, interval = timings.Interval, repeat = timings.Repeat,
+                groupBy = normal.GroupBy!.ToArray(), actor, now,
             }, transaction, cancellationToken: cancellationToken));
             await AuditLog.WriteAsync(transaction, now, actor, "alerts.channel-create", "notification-channel", id.ToString(), new { channel = normal.Redacted() }, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -143,13 +149,13 @@ public sealed class NotificationChannelStore(
             const string sql = """
                 UPDATE notification_channels SET name = @Name, url = @Url, recipients = @recipients, global = @Global, send_resolved = @SendResolved,
                     enabled = @Enabled, group_wait_seconds = @wait, group_interval_seconds = @interval, repeat_interval_seconds = @repeat,
-                    updated_by = @actor, updated_at = @now
+                    group_by = @groupBy, updated_by = @actor, updated_at = @now
                 WHERE id = @id
                 """;
             await connection.ExecuteAsync(new CommandDefinition(sql, new
             {
                 id, normal.Name, normal.Url, recipients = (normal.Recipients ?? []).ToArray(), normal.Global, normal.SendResolved, normal.Enabled,
-                wait = timings.Wait, interval = timings.Interval, repeat = timings.Repeat, actor, now,
+                wait = timings.Wait, interval = timings.Interval, repeat = timings.Repeat, groupBy = normal.GroupBy!.ToArray(), actor, now,
             }, transaction, cancellationToken: cancellationToken));
             await AuditLog.WriteAsync(transaction, now, actor, "alerts.channel-update", "notification-channel", id.ToString(),
                 new { channel = normal.Redacted(), previous = before.ToChannel().Spec.Redacted(), urlChanged = normal.Url != before.ToChannel().Spec.Url }, cancellationToken);
@@ -369,12 +375,15 @@ public sealed class NotificationChannelStore(
         var wait = Duration(spec.GroupWait, settings.GroupWait, "groupWait", TimeSpan.Zero, TimeSpan.FromHours(1), issues);
         var interval = Duration(spec.GroupInterval, settings.GroupInterval, "groupInterval", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), issues);
         var repeat = Duration(spec.RepeatInterval, settings.RepeatInterval, "repeatInterval", TimeSpan.FromMinutes(1), TimeSpan.FromDays(30), issues);
+        var groupBy = spec.GroupBy ?? AlertGrouping.Default;
+        if (AlertGrouping.Problem(groupBy) is { } groupProblem) issues.Add(("groupBy", groupProblem));
         if (issues.Count > 0) throw AlertException.Invalid(issues);
 
         var normal = spec with
         {
             Name = name, Url = kind == ChannelKind.Email ? null : url, Recipients = kind == ChannelKind.Email ? recipients : [],
             GroupWait = AlertDuration.Format(wait), GroupInterval = AlertDuration.Format(interval), RepeatInterval = AlertDuration.Format(repeat),
+            GroupBy = [.. groupBy],
         };
         return (normal, ((int)wait.TotalSeconds, (int)interval.TotalSeconds, (int)repeat.TotalSeconds));
     }
@@ -417,6 +426,7 @@ public sealed class NotificationChannelStore(
         public int GroupWaitSeconds { get; init; }
         public int GroupIntervalSeconds { get; init; }
         public int RepeatIntervalSeconds { get; init; }
+        public string[] GroupBy { get; init; } = [];
         public string CreatedBy { get; init; } = "";
         public DateTime CreatedAt { get; init; }
         public string UpdatedBy { get; init; } = "";
@@ -425,7 +435,7 @@ public sealed class NotificationChannelStore(
         public NotificationChannel ToChannel() => new(Id,
             new ChannelSpec(Name, Kind, Url, Recipients, Global, SendResolved, Enabled,
                 AlertDuration.Format(TimeSpan.FromSeconds(GroupWaitSeconds)), AlertDuration.Format(TimeSpan.FromSeconds(GroupIntervalSeconds)),
-                AlertDuration.Format(TimeSpan.FromSeconds(RepeatIntervalSeconds))),
+                AlertDuration.Format(TimeSpan.FromSeconds(RepeatIntervalSeconds)), GroupBy),
             HasSecret, CreatedBy, CreatedAt, UpdatedBy, UpdatedAt);
     }
 

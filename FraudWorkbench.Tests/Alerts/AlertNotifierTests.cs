@@ -22,8 +22,10 @@ public sealed class AlertNotifierTests(DatabaseFixture database) : IClassFixture
 
     public async Task DisposeAsync() => await harness.DisposeAsync();
 
-    private async Task<Guid> ChannelAsync(string name = "ops", bool global = true, bool sendResolved = true, string? groupWait = null) =>
-        (await harness.Store.CreateAsync(new ChannelSpec(name, ChannelKind.Alertmanager, "https://93.184.216.34/hook", Global: global, SendResolved: sendResolved, GroupWait: groupWait), "alice")).Channel.Id;
+    private async Task<Guid> ChannelAsync(string name = "ops", bool global = true, bool sendResolved = true, string? groupWait = null, IReadOnlyList<string>? groupBy = null,
+        string kind = ChannelKind.Alertmanager) =>
+        (await harness.Store.CreateAsync(new ChannelSpec(name, kind, "https://93.184.216.34/hook", Global: global, SendResolved: sendResolved, GroupWait: groupWait,
+            GroupBy: groupBy), "alice")).Channel.Id;
 
     /// <summary>Moves the clock to <paramref name="offset"/> after T0 and runs one pass.</summary>
     private async Task<int> At(TimeSpan offset)
@@ -177,8 +179,10 @@ public sealed class AlertNotifierTests(DatabaseFixture database) : IClassFixture
         await At(S(0));
         var sent = await At(S(30));
 
-        Assert.Equal(2, sent);
-        var models = (await harness.DeliveryRowsAsync()).Select(r => JsonDocument.Parse(r.Payload).RootElement.GetProperty("groupLabels").GetProperty("model").GetString()).Order();
+        // One notification for the rule (grouped by alertname), listing the two alerts no silence mutes.
+        Assert.Equal(1, sent);
+        var body = JsonDocument.Parse(Assert.Single(await harness.DeliveryRowsAsync()).Payload).RootElement;
+        var models = body.GetProperty("alerts").EnumerateArray().Select(a => a.GetProperty("labels").GetProperty("model").GetString()).Order();
         Assert.Equal(["chargebacks", "loan-default"], models);
     }
 
@@ -198,8 +202,8 @@ public sealed class AlertNotifierTests(DatabaseFixture database) : IClassFixture
 
         Assert.Equal(3, sent);
         var byChannel = (await harness.Store.DeliveriesAsync(null, 10)).GroupBy(d => d.ChannelId).ToDictionary(g => g.Key, g => g.Select(d => d.GroupKey).Order().ToList());
-        Assert.Equal(["{}:{alertname=\"Dataset drift\", model=\"card-fraud\"}", "{}:{alertname=\"Scoring latency\", model=\"card-fraud\"}"], byChannel[global]);
-        Assert.Equal(["{}:{alertname=\"Dataset drift\", model=\"card-fraud\"}"], byChannel[named]);
+        Assert.Equal(["{}:{alertname=\"Dataset drift\"}", "{}:{alertname=\"Scoring latency\"}"], byChannel[global]);
+        Assert.Equal(["{}:{alertname=\"Dataset drift\"}"], byChannel[named]);
         Assert.False(byChannel.ContainsKey(other));
     }
 
@@ -221,6 +225,175 @@ public sealed class AlertNotifierTests(DatabaseFixture database) : IClassFixture
         var afterwards = await At(S(1));
 
         Assert.Equal((0, 1), (whileHeld, afterwards));
+    }
+
+    /// <summary>One rule firing on three models (the third a warning); each alert's summary, description and link name its model.</summary>
+    private async Task<(Guid Rule, Guid CardFraud, Guid LoanDefault, Guid Chargebacks)> ThreeModelsAsync()
+    {
+        var team = new Dictionary<string, string> { ["team"] = "risk" };
+        var rule = await harness.InsertRuleAsync("Dataset drift");
+        var card = await harness.InsertAlertAsync(rule, "Dataset drift", "card-fraud", AlertState.Firing, T0, T0, ruleLabels: team);
+        var loan = await harness.InsertAlertAsync(rule, "Dataset drift", "loan-default", AlertState.Firing, T0, T0, ruleLabels: team);
+        var charge = await harness.InsertAlertAsync(rule, "Dataset drift", "chargebacks", AlertState.Firing, T0, T0, AlertSeverity.Warning, ruleLabels: team);
+        return (rule, card, loan, charge);
+    }
+
+    private static (string Model, string Status, string EndsAt)[] AlertsOf(JsonElement body) =>
+        [.. body.GetProperty("alerts").EnumerateArray()
+            .Select(a => (a.GetProperty("labels").GetProperty("model").GetString()!, a.GetProperty("status").GetString()!, a.GetProperty("endsAt").GetString()!))
+            .OrderBy(a => a.Item1, StringComparer.Ordinal)];
+
+    [Fact]
+    public async Task GroupBy_DefaultOneRuleFiringOnThreeModels_OneNotificationListingAllThree()
+    {
+        await ChannelAsync();
+        var (rule, _, _, _) = await ThreeModelsAsync();
+
+        var counts = new[] { await At(S(0)), await At(S(29)), await At(S(30)), await At(S(31)) };
+
+        Assert.Equal([0, 0, 1, 0], counts);
+        Assert.Equal(1, await GroupCountAsync());
+        var row = Assert.Single(await harness.DeliveryRowsAsync());
+        Assert.Equal(new[] { "card-fraud", "chargebacks", "loan-default" }.Select(m => AlertLabels.Fingerprint(rule, m)).Order(), row.Fingerprints.Order());
+        var body = JsonDocument.Parse(row.Payload).RootElement;
+        Assert.Equal("firing", body.GetProperty("status").GetString());
+        Assert.Equal("{}:{alertname=\"Dataset drift\"}", body.GetProperty("groupKey").GetString());
+        Assert.Equal("""{"alertname":"Dataset drift"}""", body.GetProperty("groupLabels").GetRawText());
+        // Shared by all three: the rule and its label, not the model nor the severity (one is a warning).
+        Assert.Equal("""{"alertname":"Dataset drift","team":"risk"}""", body.GetProperty("commonLabels").GetRawText());
+        Assert.Equal("""{"threshold":"0.5"}""", body.GetProperty("commonAnnotations").GetRawText());
+        Assert.Equal([("card-fraud", "firing", AlertPayloads.ZeroTime), ("chargebacks", "firing", AlertPayloads.ZeroTime), ("loan-default", "firing", AlertPayloads.ZeroTime)],
+            AlertsOf(body));
+    }
+
+    [Theory]
+    [InlineData(new[] { "alertname", "model" }, new[] { "alertname", "model" })]
+    [InlineData(new[] { "..." }, new[] { "alertname", "model", "severity", "team" })]
+    public async Task GroupBy_RuleAndModelOrEveryLabel_ThreeNotificationsOfOneAlertEach(string[] groupBy, string[] groupLabelNames)
+    {
+        await ChannelAsync(groupBy: groupBy);
+        await ThreeModelsAsync();
+
+        await At(S(0));
+        var sent = await At(S(30));
+
+        Assert.Equal(3, sent);
+        Assert.Equal(3, await GroupCountAsync());
+        var bodies = (await harness.DeliveryRowsAsync()).Select(r => JsonDocument.Parse(r.Payload).RootElement).ToList();
+        Assert.All(bodies, b => Assert.Equal(1, b.GetProperty("alerts").GetArrayLength()));
+        Assert.All(bodies, b => Assert.Equal(groupLabelNames, b.GetProperty("groupLabels").EnumerateObject().Select(p => p.Name)));
+        Assert.Equal(["card-fraud", "chargebacks", "loan-default"], bodies.Select(b => b.GetProperty("groupLabels").GetProperty("model").GetString()).Order());
+        // A lone alert's common labels are all its labels.
+        Assert.All(bodies, b => Assert.Equal(b.GetProperty("alerts")[0].GetProperty("labels").GetRawText(), b.GetProperty("commonLabels").GetRawText()));
+    }
+
+    [Fact]
+    public async Task GroupBy_ALabelSomeAlertsLack_TheyShareTheGroupWithoutIt()
+    {
+        await ChannelAsync(groupBy: ["team"]);
+        var rule = await harness.InsertRuleAsync("Dataset drift");
+        var other = await harness.InsertRuleAsync("Scoring latency");
+        await harness.InsertAlertAsync(rule, "Dataset drift", "card-fraud", AlertState.Firing, T0, T0, ruleLabels: new Dictionary<string, string> { ["team"] = "risk" });
+        await harness.InsertAlertAsync(other, "Scoring latency", "card-fraud", AlertState.Firing, T0, T0, ruleLabels: new Dictionary<string, string> { ["team"] = "risk" });
+        await harness.InsertAlertAsync(other, "Scoring latency", "loan-default", AlertState.Firing, T0, T0);
+
+        await At(S(0));
+        var sent = await At(S(30));
+
+        Assert.Equal(2, sent);
+        var byKey = (await harness.DeliveryRowsAsync()).Select(r => JsonDocument.Parse(r.Payload).RootElement)
+            .ToDictionary(b => b.GetProperty("groupKey").GetString()!, b => b.GetProperty("alerts").GetArrayLength());
+        Assert.Equal(new Dictionary<string, int> { ["{}:{team=\"risk\"}"] = 2, ["{}:{}"] = 1 }, byKey);
+    }
+
+    [Fact]
+    public async Task GroupBy_OneAlertOfTheGroupResolves_TheGroupIsSentWithItResolvedThenWithoutIt()
+    {
+        await ChannelAsync();
+        var (_, card, loan, charge) = await ThreeModelsAsync();
+        await At(S(0));
+        Assert.Equal(1, await At(S(30)));
+
+        await harness.ResolveAlertAsync(card, T0 + S(120));
+        var counts = new[] { await At(S(120)), await At(S(329)), await At(S(330)), await At(S(630)) };
+
+        // At the next group interval: the two still firing and the one resolved, as Alertmanager sends a group.
+        Assert.Equal([0, 0, 1, 0], counts);
+        var second = (await harness.DeliveryRowsAsync())[1];
+        Assert.Equal(("firing", 3), (second.AlertStatus, second.Fingerprints.Length));
+        var body = JsonDocument.Parse(second.Payload).RootElement;
+        Assert.Equal("firing", body.GetProperty("status").GetString());
+        Assert.Equal([("card-fraud", "resolved", "2026-12-07T12:02:00Z"), ("chargebacks", "firing", AlertPayloads.ZeroTime), ("loan-default", "firing", AlertPayloads.ZeroTime)],
+            AlertsOf(body));
+
+        // The repeat interval after that send: only the two firing; the resolved one was told once.
+        Assert.Equal(0, await At(S(330) + TimeSpan.FromHours(4) - S(1)));
+        Assert.Equal(1, await At(S(330) + TimeSpan.FromHours(4)));
+        var repeat = JsonDocument.Parse((await harness.DeliveryRowsAsync())[2].Payload).RootElement;
+        Assert.Equal([("chargebacks", "firing", AlertPayloads.ZeroTime), ("loan-default", "firing", AlertPayloads.ZeroTime)], AlertsOf(repeat));
+
+        // The last two resolve: one resolved notification listing both, and the group ends.
+        var end = S(330) + TimeSpan.FromHours(4) + S(10);
+        await harness.ResolveAlertAsync(loan, T0 + end);
+        await harness.ResolveAlertAsync(charge, T0 + end);
+        Assert.Equal(1, await At(S(330 + 300) + TimeSpan.FromHours(4)));
+        var last = (await harness.DeliveryRowsAsync())[3];
+        Assert.Equal("resolved", last.AlertStatus);
+        var resolved = JsonDocument.Parse(last.Payload).RootElement;
+        Assert.Equal("resolved", resolved.GetProperty("status").GetString());
+        Assert.Equal(["chargebacks", "loan-default"], AlertsOf(resolved).Select(a => a.Model));
+        Assert.All(AlertsOf(resolved), a => Assert.Equal("resolved", a.Status));
+        Assert.Equal(0, await GroupCountAsync());
+    }
+
+    [Fact]
+    public async Task GroupBy_OneAlertResolvesOnAChannelWithoutSendResolved_NothingSentUntilTheRepeat()
+    {
+        await ChannelAsync(sendResolved: false);
+        var (_, card, _, _) = await ThreeModelsAsync();
+        await At(S(0));
+        await At(S(30));
+
+        await harness.ResolveAlertAsync(card, T0 + S(120));
+        var counts = new[] { await At(S(330)), await At(S(30) + TimeSpan.FromHours(4)) };
+
+        Assert.Equal([0, 1], counts);
+        var repeat = JsonDocument.Parse((await harness.DeliveryRowsAsync())[1].Payload).RootElement;
+        Assert.Equal(["chargebacks", "loan-default"], AlertsOf(repeat).Select(a => a.Model));
+    }
+
+    [Fact]
+    public async Task GroupBy_SlackChannel_OneMessageListingEveryAlertOfTheGroup()
+    {
+        await ChannelAsync(kind: ChannelKind.Slack);
+        await ThreeModelsAsync();
+
+        await At(S(0));
+        Assert.Equal(1, await At(S(30)));
+
+        var body = JsonDocument.Parse(Assert.Single(await harness.DeliveryRowsAsync()).Payload).RootElement;
+        Assert.Equal("[FIRING:3] Dataset drift · 3 models", body.GetProperty("text").GetString());
+        var attachments = body.GetProperty("attachments").EnumerateArray().Select(a => a.GetProperty("fallback").GetString()).Order();
+        Assert.Equal(["Dataset drift · card-fraud: 0.62", "Dataset drift · chargebacks: 0.62", "Dataset drift · loan-default: 0.62"], attachments);
+    }
+
+    [Fact]
+    public async Task GroupBy_ChangedOnTheChannel_OldGroupsEndNewOnesWaitAndSend()
+    {
+        var channel = await ChannelAsync(groupBy: ["alertname", "model"]);
+        await ThreeModelsAsync();
+        await At(S(0));
+        Assert.Equal(3, await At(S(30)));
+
+        var spec = (await harness.Store.GetAsync(channel))!.Spec;
+        await harness.Store.UpdateAsync(channel, spec with { GroupBy = null }, "bob");
+        var counts = new[] { await At(S(31)), await At(S(60)), await At(S(61)), await At(S(330)) };
+
+        // The new group (by rule) waits its group wait and sends the three together; the old ones end without a word.
+        Assert.Equal([0, 0, 1, 0], counts);
+        var body = JsonDocument.Parse((await harness.DeliveryRowsAsync())[3].Payload).RootElement;
+        Assert.Equal(3, body.GetProperty("alerts").GetArrayLength());
+        Assert.Equal(1, await GroupCountAsync());
     }
 
     [Fact]

@@ -23,8 +23,9 @@ public sealed class NotificationChannelStoreTests(DatabaseFixture database) : IC
 
         Assert.Matches("^[0-9a-f]{64}$", created.Secret);
         Assert.True(created.Channel.HasSecret);
-        Assert.Equal(new ChannelSpec("ops", ChannelKind.Alertmanager, "https://93.184.216.34/hook", [], false, true, true, "30s", "5m", "4h"), created.Channel.Spec with { Recipients = [] });
+        Assert.Equal(new ChannelSpec("ops", ChannelKind.Alertmanager, "https://93.184.216.34/hook", [], false, true, true, "30s", "5m", "4h"), created.Channel.Spec with { Recipients = [], GroupBy = null });
         Assert.Empty(created.Channel.Spec.Recipients!);
+        Assert.Equal(["alertname"], created.Channel.Spec.GroupBy);
         await using var connection = await database.DataSource.OpenConnectionAsync();
         var stored = await connection.ExecuteScalarAsync<string>("SELECT secret FROM notification_channels WHERE id = @id", new { id = created.Channel.Id });
         Assert.NotNull(stored);
@@ -73,6 +74,41 @@ public sealed class NotificationChannelStoreTests(DatabaseFixture database) : IC
         var noRecipients = await Assert.ThrowsAsync<AlertException>(() => harness.Store.CreateAsync(new ChannelSpec("x", ChannelKind.Email), "alice"));
         Assert.Equal("recipients", noRecipients.Issues.Single().Field);
         Assert.Empty(await harness.Store.ListAsync());
+    }
+
+    [Theory]
+    [InlineData(new[] { "alert-name" }, "'alert-name' is not a label name")]
+    [InlineData(new[] { "1model" }, "'1model' is not a label name")]
+    [InlineData(new[] { "model\n" }, "is not a label name")]
+    [InlineData(new[] { "...", "model" }, "stands alone")]
+    [InlineData(new[] { "model", "model" }, "names 'model' twice")]
+    [InlineData(new[] { "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k" }, "at most 10 labels")]
+    public async Task Create_BadGroupBy_400NamingGroupBy(string[] groupBy, string message)
+    {
+        var ex = await Assert.ThrowsAsync<AlertException>(() => harness.Store.CreateAsync(Webhook() with { GroupBy = groupBy }, "alice"));
+
+        Assert.Equal(400, ex.Status);
+        var issue = Assert.Single(ex.Issues);
+        Assert.Equal("groupBy", issue.Field);
+        Assert.Contains(message, issue.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Create_GroupBy_DefaultAlertnameStoredAsGivenAndChangedByAnUpdate()
+    {
+        var byDefault = await harness.Store.CreateAsync(Webhook("default"), "alice");
+        var everyLabel = await harness.Store.CreateAsync(Webhook("every") with { GroupBy = ["..."] }, "alice");
+        var oneGroup = await harness.Store.CreateAsync(Webhook("one") with { GroupBy = [] }, "alice");
+        var byTeam = await harness.Store.CreateAsync(Webhook("team") with { GroupBy = ["alertname", "team", "_x9"] }, "alice");
+
+        var updated = await harness.Store.UpdateAsync(byDefault.Channel.Id, byDefault.Channel.Spec with { GroupBy = ["model"] }, "bob");
+
+        Assert.Equal(["alertname"], byDefault.Channel.Spec.GroupBy);
+        Assert.Equal(["..."], everyLabel.Channel.Spec.GroupBy);
+        Assert.Equal([], oneGroup.Channel.Spec.GroupBy);
+        Assert.Equal(["alertname", "team", "_x9"], (await harness.Store.GetAsync(byTeam.Channel.Id))!.Spec.GroupBy);
+        Assert.Equal(["model"], updated.Spec.GroupBy);
+        Assert.Equal(["model"], (await harness.Store.GetAsync(byDefault.Channel.Id))!.Spec.GroupBy);
     }
 
     [Fact]

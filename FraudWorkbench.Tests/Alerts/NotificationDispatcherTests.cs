@@ -75,8 +75,9 @@ public sealed class NotificationDispatcherTests(DatabaseFixture database) : ICla
         Assert.Equal("4", body.GetProperty("version").GetString());
         Assert.Equal("firing", body.GetProperty("status").GetString());
         Assert.Equal(channel.Channel.Name, body.GetProperty("receiver").GetString());
-        Assert.Equal("{}:{alertname=\"Dataset drift\", model=\"card-fraud\"}", body.GetProperty("groupKey").GetString());
-        Assert.Equal("""{"alertname":"Dataset drift","model":"card-fraud"}""", body.GetProperty("groupLabels").GetRawText());
+        // Grouped by the rule (the channel's default group_by).
+        Assert.Equal("{}:{alertname=\"Dataset drift\"}", body.GetProperty("groupKey").GetString());
+        Assert.Equal("""{"alertname":"Dataset drift"}""", body.GetProperty("groupLabels").GetRawText());
         Assert.Equal("https://wb.example.com", body.GetProperty("externalURL").GetString());
         var alert = Assert.Single(body.GetProperty("alerts").EnumerateArray());
         Assert.Equal("""{"alertname":"Dataset drift","model":"card-fraud","severity":"critical","team":"risk"}""", alert.GetProperty("labels").GetRawText());

@@ -107,6 +107,45 @@ public sealed class WebhookPayloadTests
         Assert.Equal("[TEST] [FIRING:1] Test notification", NotificationChannelStore.TestMessage("ops", Fired, new AlertsOptions()).Title);
     }
 
+    [Fact]
+    public void Title_GroupOfSeveralModelsOrRules_SaysHowMany()
+    {
+        var byRule = Message(Alert(AlertState.Firing, "card-fraud", 0.62), Alert(AlertState.Firing, "loan-default", 0.7)) with
+        {
+            GroupLabels = new SortedDictionary<string, string> { ["alertname"] = "Dataset drift" },
+        };
+        var latency = Alert(AlertState.Firing, "card-fraud", 81) with { Rule = "Scoring latency", Labels = AlertLabels.Of("Scoring latency", "card-fraud", AlertSeverity.Critical, null) };
+        var byModel = Message(Alert(AlertState.Firing, "card-fraud", 0.62), latency) with
+        {
+            GroupLabels = new SortedDictionary<string, string> { ["model"] = "card-fraud" },
+        };
+        var oneGroup = Message(Alert(AlertState.Firing, "card-fraud", 0.62), Alert(AlertState.Resolved, "card-fraud", 0.1, Fired)) with { GroupLabels = new Dictionary<string, string>() };
+
+        Assert.Equal("[FIRING:2] Dataset drift · 2 models", byRule.Title);
+        Assert.Equal("[FIRING:2] 2 rules · card-fraud", byModel.Title);
+        // Not grouped by anything: what the alerts share still names them.
+        Assert.Equal("[FIRING:1] Dataset drift · card-fraud", oneGroup.Title);
+    }
+
+    [Fact]
+    public void GroupKey_LabelsSortedAndQuotedAsAlertmanager()
+    {
+        Assert.Equal("{}:{}", AlertGrouping.Key(new Dictionary<string, string>()));
+        Assert.Equal("{}:{alertname=\"Dataset drift\", team=\"a\\\\b \\\"c\\\"\"}",
+            AlertGrouping.Key(new Dictionary<string, string> { ["team"] = "a\\b \"c\"", ["alertname"] = "Dataset drift" }));
+    }
+
+    [Fact]
+    public void GroupLabels_ListedLabelsTheAlertHas_OrEveryLabel()
+    {
+        var labels = AlertLabels.Of("Dataset drift", "card-fraud", AlertSeverity.Warning, new Dictionary<string, string> { ["team"] = "risk", ["empty"] = "" });
+
+        Assert.Equal(["alertname"], AlertGrouping.Labels(AlertGrouping.Default, labels).Keys);
+        Assert.Equal(["model", "team"], AlertGrouping.Labels(["team", "model", "missing", "empty"], labels).Keys);
+        Assert.Equal(["alertname", "model", "severity", "team"], AlertGrouping.Labels(["..."], labels).Keys);
+        Assert.Empty(AlertGrouping.Labels([], labels));
+    }
+
     [Theory]
     // Expected values computed independently with Python's hmac module: hmac.new(secret, f"{ts}.{body}".encode(), sha256).hexdigest().
     [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 1765100000L, """{"version":"4","status":"firing"}""",

@@ -224,6 +224,40 @@ public sealed class AlertsTests(AlertsTests.Fixture fixture, BrowserFixture brow
         await Assertions.Expect(admin.Locator("[data-testid=channel-row]")).ToHaveCountAsync(2);
         await AssertFitsAsync(admin, "notifications");
 
+        // The Admin edits the new channel in a dialog (a bad group-by label is answered at its field; the secret is not shown),
+        // then switches it off from its row.
+        var opsRow = admin.Locator("[data-testid=channel-row]").Filter(new() { HasText = "ops webhook" });
+        await opsRow.Locator("[data-testid=channel-edit]").ClickAsync();
+        await Assertions.Expect(admin.Locator("input[data-testid=channel-edit-group-by]")).ToHaveValueAsync("alertname");
+        await admin.Locator("input[data-testid=channel-edit-group-by]").FillAsync("alertname, model!");
+        await admin.Locator("[data-testid=channel-edit-save]").ClickAsync();
+        await Assertions.Expect(admin.Locator(".mud-input-control").Filter(new() { Has = admin.Locator("input[data-testid=channel-edit-group-by]") }))
+            .ToContainTextAsync("'model!' is not a label name");
+        await admin.Locator("input[data-testid=channel-edit-group-by]").FillAsync("alertname, model");
+        await admin.Locator("[data-testid=channel-edit-save]").ClickAsync();
+        await Assertions.Expect(admin.Locator("[data-testid=channel-edit-form]")).ToHaveCountAsync(0);
+        await Assertions.Expect(opsRow.Locator("[data-testid=channel-grouping]")).ToContainTextAsync("alertname, model");
+        await Assertions.Expect(admin.Locator("[data-testid=channel-secret]")).ToHaveCountAsync(0);
+        await opsRow.Locator("[data-testid=channel-enabled] input, input[data-testid=channel-enabled]").First.ClickAsync();
+        await Assertions.Expect(opsRow).ToHaveAttributeAsync("data-enabled", "false");
+        var ops = (await fixture.App.Get<NotificationChannelStore>().ListAsync()).Single(c => c.Name == "ops webhook");
+        Assert.Equal((false, "alertname,model"), (ops.Spec.Enabled, string.Join(",", ops.Spec.GroupBy!)));
+        await AssertFitsAsync(admin, "notifications after the edit");
+
+        // A silence that starts tomorrow is listed as scheduled.
+        await admin.Locator(".mud-tab").Filter(new() { HasTextRegex = new Regex("^Silences$", RegexOptions.IgnoreCase) }).ClickAsync();
+        await admin.Locator("[data-testid=silence-new]").ClickAsync();
+        var tomorrow = DateTime.UtcNow.AddDays(1).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+        await admin.Locator("input[data-testid=silence-start]").FillAsync(tomorrow);
+        await admin.Locator("[data-testid=silence-matcher] input").Last.FillAsync("loan-default");
+        await admin.Locator("textarea[data-testid=silence-comment]").FillAsync("Planned maintenance of the loan model");
+        await Assertions.Expect(admin.Locator("[data-testid=silence-confirm]")).ToBeEnabledAsync();
+        await admin.Locator("[data-testid=silence-confirm]").ClickAsync();
+        var scheduled = admin.Locator("[data-testid=silence-row]").Filter(new() { HasText = "Planned maintenance of the loan model" });
+        await Assertions.Expect(scheduled).ToHaveAttributeAsync("data-state", "scheduled");
+        await Assertions.Expect(scheduled).ToContainTextAsync($"{tomorrow}:00 UTC");
+        await AssertFitsAsync(admin, "silences");
+
         // The Reviewer sees the same rule read-only.
         await reviewer.GotoAsync($"/alerts/rules/{ruleId}");
         await BrowserFixture.WaitForInteractiveAsync(reviewer);

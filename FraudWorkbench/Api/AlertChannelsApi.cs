@@ -29,7 +29,9 @@ public static class AlertChannelsApi
                 (not loopback, link-local, private, CGNAT or multicast) unless the operator sets FraudWorkbench:Alerts:AllowPrivateNetworks; the check is
                 repeated on the address dialled at each delivery, and redirects are not followed. E-mail takes `recipients`. `global` channels receive
                 every rule's alerts, others those of the rules that name them. `groupWait`, `groupInterval`, `repeatInterval` (durations such as 30s, 5m,
-                4h; Alertmanager's defaults) and `sendResolved` work as in Alertmanager. Failed deliveries are retried with exponential backoff on network
+                4h; Alertmanager's defaults), `sendResolved` and `groupBy` work as in Alertmanager: `groupBy` lists the alert labels (alertname, model,
+                severity or a rule's own; at most 10) whose values make a group sent as one notification, `["alertname"]` when left out (one rule firing
+                on many models is one notification listing them), `["..."]` for every label (no grouping), `[]` for one group. Failed deliveries are retried with exponential backoff on network
                 errors, timeouts, 408, 429 and 5xx (honouring Retry-After), and become dead letters on any other answer or after the last attempt. Audited.
 
                 {SignatureDocs}
