@@ -92,13 +92,13 @@ public sealed class RetrainingLiveTests(ScoringFixture fixture, BrowserFixture b
         await page.EvaluateAsync("() => window.scrollTo(0, 0)");
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("retraining.png"), FullPage = true });
 
-        await page.Locator("[data-testid=decision-comment] textarea").FillAsync("Beats production on the common recent holdout; shadow agreed.");
+        await page.Locator("textarea[data-testid=decision-comment]").FillAsync("Beats production on the common recent holdout; shadow agreed.");
         await page.Locator("[data-testid=approve-button]").ClickAsync();
         await page.Locator($"[data-testid=workflow-step][data-step={RetrainingStep.Watch}][data-status=waiting]").WaitForAsync(new() { Timeout = 60_000 });
         Assert.Equal("watching", (await page.Locator("[data-testid=workflow-status]").InnerTextAsync()).Trim());
         Assert.Equal(candidate.Id, (await app.Get<RegistryStore>().GetProductionAsync(Model))!.Id);
         var approved = (await app.Get<RetrainingStore>().GetAsync(workflowId))!;
-        Assert.Equal(("approved", WorkbenchAppFactory.AdminEmail), (approved.Decision, approved.DecidedBy));
+        Assert.Equal(("approved", $"user:{WorkbenchAppFactory.AdminEmail}"), (approved.Decision, approved.DecidedBy));
         Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.fwMarker"));
     }
 }
