@@ -57,7 +57,8 @@ public sealed class RecentHoldoutGateCheck(
         var budget = options.Value.Budget;
 
         // Neither version is judged on its own training rows: the production version may have been trained by an earlier
-        // workflow on days that are this holdout now (and a candidate's dataset never holds them, but it costs one read to be sure).
+        // workflow on days that are this holdout now. The dataset step keeps them out of the candidate's data, but a dataset
+        // built before it did may hold some, and the gate reads that dataset anyway.
         var championTrained = await TrainedOnAsync(evidence.Champion, from, to, cancellationToken);
         var candidateTrained = await TrainedOnAsync(evidence.Candidate, from, to, cancellationToken);
 
@@ -101,8 +102,8 @@ public sealed class RecentHoldoutGateCheck(
             {
                 if (!streams[m].Add(RetrainingTraffic.ParseRow(document.RootElement, models[m].Features.Schema), key))
                 {
-                    return [Inconclusive(policy, $"common recent holdout {from:yyyy-MM-dd HH:mm} to {to:yyyy-MM-dd HH:mm} UTC: a prediction was logged into the past "
-                        + "while the holdout was read, so its rows could not be put in event-time order; run the gate again")];
+                    return [Inconclusive(policy, string.Create(CultureInfo.InvariantCulture, $"common recent holdout {from:yyyy-MM-dd HH:mm} to {to:yyyy-MM-dd HH:mm} UTC: ")
+                        + "a prediction was logged into the past while the holdout was read, so its rows could not be put in event-time order; run the gate again")];
                 }
             }
 
@@ -152,13 +153,14 @@ public sealed class RecentHoldoutGateCheck(
             if (bytes <= budget) return null;
             var held = streams.Max(s => s.HeldRows);
             var late = lateness.Max();
+            var reorder = held > 0
+                ? string.Create(CultureInfo.InvariantCulture, $" and {held:N0} rows held back to restore event-time order (the log holds rows up to {TimeSpan.FromTicks(late).TotalHours:0.#} h earlier in event time than rows logged before them)")
+                : "";
             return string.Create(CultureInfo.InvariantCulture,
-                $"common recent holdout {from:yyyy-MM-dd HH:mm} to {to:yyyy-MM-dd HH:mm} UTC not scored: after {read:N0} predictions from {windowFrom:yyyy-MM-dd}, ")
-                + $"both versions' point-in-time features need about {DatasetIngestor.FormatBytes(bytes)} of memory, more than the {DatasetIngestor.FormatBytes(budget)} allowed "
-                + $"({FeatureSetOptions.Section}:MaxFitMemoryBytes): {streams.Sum(s => s.Histories):N0} entity histories holding {streams.Sum(s => s.Events):N0} events, "
-                + $"{labels.Count:N0} holdout rows scored"
-                + (held > 0 ? $" and {held:N0} rows held back to restore event-time order (traffic logged up to {TimeSpan.FromTicks(late).TotalHours:0.#} h after its event time)" : "")
-                + ". Shorten the policy's training window (the histories are built from its start) or its holdout days, or raise the budget.";
+                $"common recent holdout {from:yyyy-MM-dd HH:mm} to {to:yyyy-MM-dd HH:mm} UTC not scored: after {read:N0} predictions from {windowFrom:yyyy-MM-dd}, both versions' point-in-time ")
+                + string.Create(CultureInfo.InvariantCulture, $"features need about {DatasetIngestor.FormatBytes(bytes)} of memory, more than the {DatasetIngestor.FormatBytes(budget)} allowed ({FeatureSetOptions.Section}:MaxFitMemoryBytes): ")
+                + string.Create(CultureInfo.InvariantCulture, $"{streams.Sum(s => s.Histories):N0} entity histories holding {streams.Sum(s => s.Events):N0} events, {labels.Count:N0} holdout rows to score")
+                + reorder + ". Shorten the policy's training window (the histories are built from its start) or its holdout days, or raise the budget.";
         }
     }
 
