@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Dapper;
+using FraudWorkbench.Core.Artifacts;
 using FraudWorkbench.Core.Data;
+using nietras.SeparatedValues;
 using Npgsql;
 
 namespace FraudWorkbench.Core.Retraining;
@@ -81,6 +84,81 @@ public static class RetrainingTraffic
         {
             yield return new TrafficPrediction(reader.GetGuid(0), reader.GetDateTime(1), reader.GetGuid(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetBoolean(4));
         }
+    }
+
+    /// <summary>
+    /// For each prediction <see cref="ReadAsync"/> reads, in its order, an input holding only the named properties (a
+    /// missing one as null): enough to read a row's event time through <see cref="ParseRow(string, DatasetSchema)"/> without
+    /// sending the whole transaction. An input that is not an object gives nulls, as <see cref="ParseRow(JsonElement, DatasetSchema)"/> reads it.
+    /// </summary>
+    public static async IAsyncEnumerable<string> ReadPropertiesAsync(
+        NpgsqlDataSource dataSource, Guid registeredModelId, DateTime from, DateTime to, IReadOnlyList<string> names, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // jsonb keys are unique and matched exactly, as ParseRow's schema lookup matches them; -> on an array or a scalar is null.
+        const string sql = """
+            SELECT (SELECT jsonb_object_agg(n, p.input -> n) FROM unnest(@names::text[]) AS n)::text
+            FROM predictions p
+            JOIN model_versions v ON v.id = p.model_version_id
+            WHERE v.registered_model_id = @registeredModelId AND p.created_at >= @from AND p.created_at < @to
+            ORDER BY p.created_at, p.id
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("names", names.ToArray());
+        command.Parameters.AddWithValue("registeredModelId", registeredModelId);
+        command.Parameters.AddWithValue("from", DateTime.SpecifyKind(from, DateTimeKind.Utc));
+        command.Parameters.AddWithValue("to", DateTime.SpecifyKind(to, DateTimeKind.Utc));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) yield return reader.IsDBNull(0) ? "{}" : reader.GetString(0);
+    }
+
+    /// <summary>
+    /// The predictions named by a dataset version's <see cref="PredictionIdColumn"/> (the traffic rows an earlier workflow
+    /// built into it) that were logged in [<paramref name="from"/>, <paramref name="to"/>): none when it has no such column.
+    /// The file is read once for the one column and looked up in batches, so memory holds the matches, not every id.
+    /// </summary>
+    public static async Task<HashSet<Guid>> LoggedPredictionsAsync(
+        NpgsqlDataSource dataSource, ArtifactStore artifacts, DatasetVersion version, DateTime from, DateTime to, CancellationToken cancellationToken)
+    {
+        var found = new HashSet<Guid>();
+        var column = version.Schema.IndexOf(PredictionIdColumn);
+        if (column < 0 || to <= from) return found;
+        const string sql = """
+            SELECT id FROM predictions WHERE id = ANY(@ids) AND created_at >= @from AND created_at < @to
+            """;
+        await using var stream = await artifacts.OpenReadAsync(version.Checksum, cancellationToken);
+        using var reader = CsvFile.OpenReader(stream, version.Schema.Delimiter);
+        if (!reader.MoveNext()) return found; // the header
+        var batch = new List<Guid>(LookupBatch);
+        var scratch = new char[64];
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        while (ReadIds(reader, column, batch, ref scratch))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var ids = await connection.QueryAsync<Guid>(new CommandDefinition(sql, new
+            {
+                ids = batch.ToArray(), from = DateTime.SpecifyKind(from, DateTimeKind.Utc), to = DateTime.SpecifyKind(to, DateTimeKind.Utc),
+            }, cancellationToken: cancellationToken));
+            found.UnionWith(ids);
+            batch.Clear();
+        }
+
+        return found;
+    }
+
+    private const int LookupBatch = 10_000;
+
+    /// <summary>Fills <paramref name="batch"/> with the next ids of the column (rows without one skipped); false at the end with none.</summary>
+    private static bool ReadIds(SepReader reader, int column, List<Guid> batch, ref char[] scratch)
+    {
+        while (batch.Count < LookupBatch && reader.MoveNext())
+        {
+            var line = reader.Current;
+            if (CsvFile.IsBlank(line) || column >= line.ColCount) continue;
+            if (Guid.TryParse(CsvFile.Cell(line[column].Span, ref scratch, out _).Trim(), out var id)) batch.Add(id);
+        }
+
+        return batch.Count > 0;
     }
 
     /// <summary>How many predictions <see cref="ReadAsync"/> will read (for progress).</summary>

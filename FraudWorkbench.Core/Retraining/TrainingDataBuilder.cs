@@ -27,7 +27,7 @@ public sealed class TrainingDataBuilder(
 {
     private sealed class Counts
     {
-        public long BaseRows, BaseFraud, BaseLegit, Traffic, Fraud, Legit, LegitByWindow, Unknown, Holdout, AlreadyInBase;
+        public long BaseRows, BaseFraud, BaseLegit, BaseHoldout, Traffic, Fraud, Legit, LegitByWindow, Unknown, Holdout, AlreadyInBase;
     }
 
     public async Task<DatasetStepResult> BuildAsync(RetrainingWorkflow workflow, JobContext context, CancellationToken cancellationToken)
@@ -76,8 +76,13 @@ public sealed class TrainingDataBuilder(
                 var basePredictions = new HashSet<Guid>();
                 if (append)
                 {
+                    // When an earlier workflow built the production version's dataset, some of its rows are predictions of
+                    // this workflow's holdout days: the challenger must not train on what the gate will judge it on.
+                    var baseHoldout = holdoutFrom is DateTime hf && holdoutTo is DateTime ht
+                        ? await RetrainingTraffic.LoggedPredictionsAsync(dataSource, artifacts, baseVersion, hf, ht, cancellationToken)
+                        : [];
                     await context.ReportAsync(5, $"copying the {baseVersion.RowCount:N0} rows of {champion.ModelName} version {champion.Version}'s dataset version {baseVersion.Version}", cancellationToken);
-                    await CopyBaseAsync(baseVersion, columns, labelIndex, positive, predictionColumn < schema.Columns.Count ? predictionColumn : -1, basePredictions, writer, counts, cancellationToken);
+                    await CopyBaseAsync(baseVersion, columns, labelIndex, positive, predictionColumn < schema.Columns.Count ? predictionColumn : -1, baseHoldout, basePredictions, writer, counts, cancellationToken);
                 }
 
                 var expected = await RetrainingTraffic.CountAsync(dataSource, workflow.RegisteredModelId, from, to, cancellationToken);
@@ -125,10 +130,12 @@ public sealed class TrainingDataBuilder(
                 }
             }
 
-            var leftOut = counts.Unknown + counts.Holdout;
+            // Left out: traffic rows and original rows alike (the lineage's left_out, the step result's LeftOut).
+            var leftOut = counts.Unknown + counts.Holdout + counts.BaseHoldout;
             var summary = $"{counts.Traffic:N0} traffic rows ({counts.Fraud:N0} labelled fraud, {counts.Legit:N0} labelled legitimate, {counts.LegitByWindow:N0} legitimate by the {labelWindow}-day label window; "
                 + $"{counts.Unknown:N0} unlabelled inside it and {counts.Holdout:N0} in the holdout left out"
-                + (counts.AlreadyInBase > 0 ? $"; {counts.AlreadyInBase:N0} already among the original rows" : "") + ")";
+                + (counts.AlreadyInBase > 0 ? $"; {counts.AlreadyInBase:N0} already among the original rows" : "") + ")"
+                + (counts.BaseHoldout > 0 ? $", {counts.BaseHoldout:N0} original rows left out as predictions of the holdout days" : "");
             if (counts.Traffic == 0)
                 throw new NonRetryableJobException($"No production traffic to train on from {from:yyyy-MM-dd} to {to:yyyy-MM-dd}: {summary}.");
             if (counts.Fraud + counts.BaseFraud == 0 || counts.Legit + counts.LegitByWindow + counts.BaseLegit == 0)
@@ -185,9 +192,12 @@ public sealed class TrainingDataBuilder(
         for (var i = 0; i < columns.Count; i++) line[columns[i].Name].Set(row[i] ?? "");
     }
 
-    /// <summary>Streams the original version's rows into the new file (checksum verified on the way), counting their labels.</summary>
+    /// <summary>
+    /// Streams the original version's rows into the new file (checksum verified on the way), counting their labels, except
+    /// the predictions in <paramref name="holdout"/>; <paramref name="predictions"/> collects the prediction ids copied.
+    /// </summary>
     private async Task CopyBaseAsync(
-        DatasetVersion version, List<DatasetColumn> columns, int labelIndex, string positive, int predictionColumn, HashSet<Guid> predictions,
+        DatasetVersion version, List<DatasetColumn> columns, int labelIndex, string positive, int predictionColumn, HashSet<Guid> holdout, HashSet<Guid> predictions,
         SepWriter writer, Counts counts, CancellationToken cancellationToken)
     {
         await using var stream = await artifacts.OpenReadAsync(version.Checksum, cancellationToken);
@@ -200,9 +210,16 @@ public sealed class TrainingDataBuilder(
         {
             var line = reader.Current;
             if (CsvFile.IsBlank(line)) continue;
-            if ((counts.BaseRows & 0x3FFF) == 0) cancellationToken.ThrowIfCancellationRequested();
+            if (((counts.BaseRows + counts.BaseHoldout) & 0x3FFF) == 0) cancellationToken.ThrowIfCancellationRequested();
             Array.Clear(row);
             for (var i = 0; i < width && i < line.ColCount; i++) row[i] = CsvFile.Cell(line[i].Span, ref scratch, out _).ToString();
+            var prediction = predictionColumn >= 0 && Guid.TryParse(row[predictionColumn]?.Trim(), out var id) ? id : (Guid?)null;
+            if (prediction is Guid held && holdout.Contains(held))
+            {
+                counts.BaseHoldout++;
+                continue;
+            }
+
             Write(writer, columns, row);
             counts.BaseRows++;
             if (row[labelIndex] is { } y && !CsvFile.IsMissing(y))
@@ -211,7 +228,8 @@ public sealed class TrainingDataBuilder(
                 else counts.BaseLegit++;
             }
 
-            if (predictionColumn >= 0 && Guid.TryParse(row[predictionColumn], out var id)) predictions.Add(id);
+            // The traffic read next skips these: a prediction is never both an original row and a traffic row.
+            if (prediction is Guid copied) predictions.Add(copied);
         }
     }
 
@@ -241,8 +259,8 @@ public sealed class TrainingDataBuilder(
             await AuditLog.WriteAsync(transaction, now, RetrainingTraffic.Actor, "retraining.dataset", "dataset", version.DatasetId.ToString(), new
             {
                 workflow = workflow.Id, model = workflow.ModelName, version = version.Version, mode = workflow.Policy.DataMode, windowFrom = from, windowTo = to, holdoutFrom, holdoutTo,
-                baseRows = counts.BaseRows, predictions = counts.Traffic, fraudLabelled = counts.Fraud, legitLabelled = counts.Legit, legitByWindow = counts.LegitByWindow, leftOut,
-                predictionIdsSha256 = sha256,
+                baseRows = counts.BaseRows, baseHoldoutLeftOut = counts.BaseHoldout, predictions = counts.Traffic, fraudLabelled = counts.Fraud, legitLabelled = counts.Legit,
+                legitByWindow = counts.LegitByWindow, leftOut, predictionIdsSha256 = sha256,
             }, cancellationToken);
         }
 

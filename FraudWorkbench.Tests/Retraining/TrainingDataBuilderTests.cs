@@ -122,6 +122,54 @@ public sealed class TrainingDataBuilderTests(ScoringFixture fixture)
     }
 
     [Fact]
+    public async Task BuildAsync_AppendAfterAnEarlierWorkflow_OriginalRowsOfTheHoldoutDaysLeftOutAndNoPredictionTwice()
+    {
+        const string model = "rt-build-append-earlier";
+        var (v1, v2, traffic) = await RetrainingDataScenario.HandMadeAsync(fixture, model);
+        // Version 2 as an earlier workflow trained it: 100 original rows, then traffic rows by prediction id: five of this
+        // workflow's holdout days, the three first fraud labels of version 1 (which this window takes again), one before the
+        // window and one id never logged.
+        DateTime holdoutFrom = new(2026, 5, 29, 0, 0, 0, DateTimeKind.Utc), holdoutTo = new(2026, 6, 1, 0, 0, 0, DateTimeKind.Utc);
+        var inHoldout = traffic.Where(t => t.CreatedAt >= holdoutFrom && t.CreatedAt < holdoutTo).Take(5).ToList();
+        var again = traffic.Take(3).ToList();
+        Assert.All(again, t => Assert.Equal((v1.Id, true), (t.VersionId, t.Fraud)));
+        var before = traffic.First(t => t.CreatedAt < RetrainingDataScenario.Now.AddDays(-28));
+        var never = Guid.NewGuid();
+        List<(string?[] Row, Guid? Id)> built =
+        [
+            .. fixture.Rows.Take(100).Select(r => (r, (Guid?)null)),
+            .. inHoldout.Concat(again).Append(before).Select(t => (fixture.Rows[t.Row], (Guid?)t.Id)),
+            (fixture.Rows[500], never),
+        ];
+        var earlier = await EarlierWorkflowScenario.BuiltDatasetAsync(fixture, "rt-build-earlier", built);
+        await EarlierWorkflowScenario.UseRunAsync(fixture, v2.Id, await EarlierWorkflowScenario.CopyRunAsync(fixture, v2.RunId, earlier.DatasetId, earlier.Version));
+        var workflow = await RetrainingDataScenario.StartWorkflowAsync(fixture, model, RetrainingDataScenario.Policy with { DataMode = RetrainingDataMode.Append }, v2.Id, RetrainingDataScenario.Now);
+
+        var result = await Builder(RetrainingDataScenario.Now).BuildAsync(workflow, await RetrainingDataScenario.ContextAsync(fixture), default);
+
+        // Original rows: 110 − the 5 of the holdout days. Traffic: the 30 rows the window takes − the 3 already among them;
+        // fraud 7 − those 3. Left out: 7 unlabelled and 61 holdout traffic rows, and the 5 original rows.
+        Assert.Equal((105L, 27L, 132L, 4L, 73L), (result.BaseRows, result.TrafficRows, result.Rows, result.FraudLabelled, result.LeftOut));
+        Assert.Equal((holdoutFrom, holdoutTo), (result.HoldoutFrom!.Value, result.HoldoutTo!.Value));
+        var version = (await fixture.App.Get<DatasetStore>().GetVersionAsync(result.DatasetId, result.DatasetVersion))!;
+        Assert.Equal(earlier.DatasetId, version.DatasetId);
+        var rows = await DatasetRows.ReadAsync(fixture.App.Get<ArtifactStore>(), version, default);
+        var id = version.Schema.IndexOf("prediction_id");
+        var ids = rows.Select(r => r[id]).OfType<string>().Where(v => v.Length > 0).Select(Guid.Parse).ToList();
+        var expectedTraffic = RetrainingDataScenario.Expected(traffic, v1, v2).Where(t => !again.Contains(t)).Select(t => t.Id);
+        Assert.Equal(again.Append(before).Select(t => t.Id).Append(never).Concat(expectedTraffic), ids);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Empty(ids.Intersect(traffic.Where(t => t.CreatedAt >= holdoutFrom && t.CreatedAt < holdoutTo).Select(t => t.Id)));
+
+        var lineage = await LineageAsync(version.Id);
+        Assert.Equal(("append", (Guid?)earlier.Id, 105L, 27L, 73L), (lineage.Mode, lineage.BaseDatasetVersionId, lineage.BaseRows, lineage.Predictions, lineage.LeftOut));
+        await using var connection = await fixture.App.Get<NpgsqlDataSource>().OpenConnectionAsync();
+        var audited = await connection.QuerySingleAsync<long>(
+            "SELECT (summary->>'baseHoldoutLeftOut')::bigint FROM audit_log WHERE action = 'retraining.dataset' AND object_id = @id", new { id = earlier.DatasetId.ToString() });
+        Assert.Equal(5, audited);
+    }
+
+    [Fact]
     public async Task BuildAsync_NoTrafficOneClassOrNoChampion_FailsWithoutRetryOrVersion()
     {
         const string model = "rt-build-fail";
