@@ -51,6 +51,8 @@ public static class RetrainingView
         : span.TotalDays < 1 ? $"{(int)span.TotalHours} h {span.Minutes} min"
         : $"{(int)span.TotalDays} d {span.Hours} h";
 
+    public static string Hours(double hours) => hours == 1 ? "1 hour" : $"{hours:0.##} hours";
+
     public static string Time(DateTime? at) => at is { } t ? t.ToString("yyyy-MM-dd HH:mm") : "—";
 
     public static string Number(double? value, string format = "0.000") => value is { } v && double.IsFinite(v) ? v.ToString(format) : "—";
