@@ -18,7 +18,7 @@ public sealed class AlertEvaluator(
 
     private const int MaxMessageLength = 2000;
 
-    private const string AlertColumns = "id, state, active_at, fired_at, last_true_at, value, annotations::text AS annotations";
+    private const string AlertColumns = "id, state, active_at, fired_at, last_true_at, keep_firing_since, value, annotations::text AS annotations";
 
     // Within an instance evaluations queue rather than skip: a forced run asked for by new data must not be lost to a tick's run.
     private readonly SemaphoreSlim local = new(1, 1);
@@ -155,7 +155,7 @@ public sealed class AlertEvaluator(
         if (await connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(live, new { ruleId }, transaction, cancellationToken: cancellationToken)) is null) return (false, null);
         const string open = $"SELECT {AlertColumns} FROM alerts WHERE fingerprint = @fingerprint AND state IN ('pending', 'firing') FOR UPDATE";
         var existing = await connection.QuerySingleOrDefaultAsync<OpenAlert>(new CommandDefinition(open, new { fingerprint }, transaction, cancellationToken: cancellationToken));
-        var current = existing is null ? AlertStatus.Inactive : new AlertStatus(existing.State, existing.ActiveAt, existing.FiredAt, existing.LastTrueAt);
+        var current = existing is null ? AlertStatus.Inactive : new AlertStatus(existing.State, existing.ActiveAt, existing.FiredAt, existing.LastTrueAt, existing.KeepFiringSince);
         var next = AlertStateMachine.Step(current, result.Outcome, now, spec.ForSpan, spec.KeepFiringSpan);
 
         var changed = false;
@@ -192,13 +192,13 @@ public sealed class AlertEvaluator(
         else
         {
             const string update = """
-                UPDATE alerts SET state = @state, fired_at = @firedAt, last_true_at = @lastTrueAt, resolved_at = @resolvedAt, value = @value,
+                UPDATE alerts SET state = @state, fired_at = @firedAt, last_true_at = @lastTrueAt, keep_firing_since = @keepFiringSince, resolved_at = @resolvedAt, value = @value,
                     rule_name = @rule, severity = @severity, labels = @labels::jsonb, annotations = @annotations::jsonb, last_evaluated_at = @now
                 WHERE id = @id
                 """;
             await connection.ExecuteAsync(new CommandDefinition(update, new
             {
-                id = existing.Id, state = next.State, firedAt = next.FiredAt, lastTrueAt = next.LastTrueAt ?? existing.LastTrueAt,
+                id = existing.Id, state = next.State, firedAt = next.FiredAt, lastTrueAt = next.LastTrueAt ?? existing.LastTrueAt, keepFiringSince = next.KeepFiringSince,
                 resolvedAt = next.State == AlertState.Resolved ? now : (DateTime?)null, value = point.Value ?? existing.Value,
                 rule = spec.Name, severity = spec.Severity, labels = AlertJson.Serialize(labels), annotations = AlertJson.Serialize(annotations), now,
             }, transaction, cancellationToken: cancellationToken));
@@ -318,7 +318,7 @@ public sealed class AlertEvaluator(
         return "The reference windows are too few (or their mean is 0) to judge against: no decision.";
     }
 
-    private sealed record OpenAlert(Guid Id, string State, DateTime ActiveAt, DateTime? FiredAt, DateTime LastTrueAt, double? Value, string Annotations);
+    private sealed record OpenAlert(Guid Id, string State, DateTime ActiveAt, DateTime? FiredAt, DateTime LastTrueAt, DateTime? KeepFiringSince, double? Value, string Annotations);
 }
 
 /// <param name="Evaluated">Rule × model pairs evaluated.</param>

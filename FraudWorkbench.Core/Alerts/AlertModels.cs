@@ -41,8 +41,10 @@ public enum AlertOutcome
 /// <summary>An alert's position in the lifecycle, as the state machine needs it.</summary>
 /// <param name="ActiveAt">When the condition started holding (the episode's start); null when inactive.</param>
 /// <param name="FiredAt">When the alert started firing; null unless it fired in this episode.</param>
-/// <param name="LastTrueAt">The last evaluation that found the condition true (keep-firing counts from it).</param>
-public sealed record AlertStatus(string State, DateTime? ActiveAt, DateTime? FiredAt, DateTime? LastTrueAt)
+/// <param name="LastTrueAt">The last evaluation that found the condition true.</param>
+/// <param name="KeepFiringSince">The first evaluation that found a firing alert's condition false again (keep-firing counts from it, as
+/// Prometheus's <c>KeepFiringSince</c>); null while the condition holds.</param>
+public sealed record AlertStatus(string State, DateTime? ActiveAt, DateTime? FiredAt, DateTime? LastTrueAt, DateTime? KeepFiringSince = null)
 {
     public static readonly AlertStatus Inactive = new(AlertState.Inactive, null, null, null);
 

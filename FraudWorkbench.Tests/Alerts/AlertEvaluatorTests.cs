@@ -135,20 +135,24 @@ public sealed class AlertEvaluatorTests
         var t0 = world.Now;
 
         var states = new List<string>();
-        foreach (var value in new double[] { 80, 20, 20, 20, 90 })
+        var since = new List<DateTime?>();
+        foreach (var value in new double[] { 80, 20, 20, 20, 20, 90 })
         {
             world.Metrics.Set("m1", AlertMetricKind.LatencyP99, value);
             await world.Evaluator.EvaluateAsync(false);
             states.Add(string.Join(",", (await RowsAsync(world)).Select(r => r.State)));
+            since.Add((await world.QueryAsync<DateTime?>("SELECT keep_firing_since FROM alerts ORDER BY active_at LIMIT 1")).Single());
             world.Advance(TimeSpan.FromMinutes(1));
         }
 
-        // 0: fires; 1: cleared 1 min after the last true reading (< 2m) → held; 2: 2 min → resolved; 3: stays resolved; 4: a new episode.
-        Assert.Equal(["firing", "firing", "resolved", "resolved", "resolved,firing"], states);
+        // 0: fires; 1: first false reading, the 2m keep-firing starts → held; 2: 1 min after it → held; 3: 2 min → resolved;
+        // 4: stays resolved; 5: a new episode. (Counted from the last true reading it would have resolved at 2.)
+        Assert.Equal(["firing", "firing", "firing", "resolved", "resolved", "resolved,firing"], states);
+        Assert.Equal([null, t0.AddMinutes(1), t0.AddMinutes(1), t0.AddMinutes(1), t0.AddMinutes(1), t0.AddMinutes(1)], since);
         var rows = await RowsAsync(world);
         // The resolved alert shows the reading that cleared it (as a resolved notification should), the last true one when it fired.
-        Assert.Equal((t0, t0.AddMinutes(2), t0, 20.0), (rows[0].FiredAt!.Value, rows[0].ResolvedAt!.Value, rows[0].LastTrueAt, rows[0].Value!.Value));
-        Assert.Equal((t0.AddMinutes(4), (DateTime?)null), (rows[1].ActiveAt, rows[1].ResolvedAt));
+        Assert.Equal((t0, t0.AddMinutes(3), t0, 20.0), (rows[0].FiredAt!.Value, rows[0].ResolvedAt!.Value, rows[0].LastTrueAt, rows[0].Value!.Value));
+        Assert.Equal((t0.AddMinutes(5), (DateTime?)null), (rows[1].ActiveAt, rows[1].ResolvedAt));
         Assert.NotEqual(rows[0].Id, rows[1].Id);
     }
 
