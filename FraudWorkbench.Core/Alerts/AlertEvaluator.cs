@@ -123,7 +123,11 @@ public sealed class AlertEvaluator(
             changed += await ResolveUncoveredAsync(id, models, now, cancellationToken);
         }
 
-        if (changed > 0) await events.PublishAsync(new AlertsChanged(await AudibleAsync(fired, now, cancellationToken)), CancellationToken.None);
+        if (changed > 0)
+        {
+            foreach (var part in AlertsChanged.Parts(await AudibleAsync(fired, now, cancellationToken))) await events.PublishAsync(part, CancellationToken.None);
+        }
+
         return new AlertEvaluationSummary(evaluated, changed, Skipped: false);
     }
 

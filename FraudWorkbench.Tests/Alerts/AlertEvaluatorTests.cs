@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using FraudWorkbench.Core.Alerts;
+using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Monitoring;
 using FraudWorkbench.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -296,6 +299,52 @@ public sealed class AlertEvaluatorTests
         Assert.Equal(1L, await world.ScalarAsync<long>("SELECT count(*) FROM alerts WHERE state IN ('pending', 'firing')"));
         // The lock was let go: a later run evaluates.
         Assert.False((await b.EvaluateAsync(true)).Skipped);
+    }
+
+    [Fact]
+    public async Task EvaluateAsync_FiftyAlertsFireInOneEvaluation_AnotherInstanceReceivesAllFifty()
+    {
+        await using var world = await AlertsWorld.CreateAsync();
+        // Instance A evaluates and publishes through its relay; instance B only listens on the same database.
+        var relayA = new PostgresEventRelay(world.DataSource);
+        var hubA = new EventHub(NullLogger<EventHub>.Instance, relayA);
+        var evaluator = new AlertEvaluator(world.DataSource, world.Metrics, hubA, world.Time, Microsoft.Extensions.Options.Options.Create(world.Options), NullLogger<AlertEvaluator>.Instance);
+        await using var b = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(world.DataSource)
+            .AddSingleton<PostgresEventRelay>()
+            .AddSingleton<IEventRelay>(sp => sp.GetRequiredService<PostgresEventRelay>())
+            .AddSingleton<EventHub>()
+            .BuildServiceProvider();
+        var received = new ConcurrentQueue<AlertNotice>();
+        using var subscription = b.GetRequiredService<EventHub>().Subscribe<AlertsChanged>(e => { foreach (var n in e.Fired) received.Enqueue(n); });
+        using var listener = new PostgresEventListener(world.DataSource, b, b.GetRequiredService<PostgresEventRelay>(), NullLogger<PostgresEventListener>.Instance);
+        await listener.StartAsync(CancellationToken.None);
+        try
+        {
+            await listener.Listening.WaitAsync(TimeSpan.FromSeconds(10));
+            // A rule on every model with a longish name (and a · the JSON escapes): 50 notices of some 500 bytes each once relayed.
+            await world.Rules.CreateAsync(AlertsWorld.Latency("Scoring p99 over 50 ms · every production model of the card portfolio", null), "test");
+            world.Metrics.Models = [.. Enumerable.Range(1, 50).Select(i => $"card-fraud-gradient-boosting-portfolio-{i:00}")];
+            foreach (var model in world.Metrics.Models) world.Metrics.Set(model, AlertMetricKind.LatencyP99, 73.5);
+            var atA = new List<AlertNotice>();
+            using var local = hubA.Subscribe<AlertsChanged>(e => atA.AddRange(e.Fired));
+
+            await evaluator.EvaluateAsync(force: true);
+
+            var firing = await world.Alerts.ListAsync(new AlertFilter(State: AlertState.Firing));
+            Assert.Equal(50, firing.Count);
+            Assert.Equal(firing.Select(a => a.Id).Order(), atA.Select(n => n.Id).Order());
+            // One event of 50 notices is far over the relay's limit: it was published in parts that each fit.
+            Assert.True(PostgresEventRelay.PayloadBytes("alerts.changed", JsonSerializer.Serialize(new AlertsChanged(atA), EventHub.JsonOptions)) > PostgresEventRelay.MaxPayloadBytes);
+            await Wait.UntilAsync(() => Task.FromResult(received.Count >= 50), 10, "all 50 notices at the other instance");
+            await Task.Delay(300); // nothing more (no duplicates) arrives
+            Assert.Equal(atA.OrderBy(n => n.Id), received.OrderBy(n => n.Id));
+        }
+        finally
+        {
+            await listener.StopAsync(CancellationToken.None);
+        }
     }
 
     [Fact]
