@@ -91,9 +91,8 @@ public sealed class AlertEvaluator(
             IReadOnlyList<string> models;
             try
             {
-                models = AlertMetricKind.Find(spec.Metric.Kind)?.Global == true ? [AlertLabels.AllModels]
-                    : spec.Model is { } model ? [model]
-                    : await metrics.ModelsAsync(spec.Metric, cancellationToken);
+                // The scoring error rate of a rule naming a model is that model's, not the installation's.
+                models = AlertMetricScope.Models(spec) ?? await metrics.ModelsAsync(spec.Metric, cancellationToken);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {

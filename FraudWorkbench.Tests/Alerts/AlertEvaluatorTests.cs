@@ -225,6 +225,24 @@ public sealed class AlertEvaluatorTests
     }
 
     [Fact]
+    public async Task EvaluateAsync_ErrorRateRuleOfOneModel_ReadsAndAlertsForThatModelNotTheInstallation()
+    {
+        await using var world = await AlertsWorld.CreateAsync();
+        await world.Rules.CreateAsync(new AlertRuleSpec("errors m1", "m1", new AlertMetricSpec(AlertMetricKind.ErrorRate), new AlertCondition(AlertConditionKind.Above, 0.05), Window: "5m"), "test");
+        await world.Rules.CreateAsync(new AlertRuleSpec("errors all", null, new AlertMetricSpec(AlertMetricKind.ErrorRate), new AlertCondition(AlertConditionKind.Above, 0.05), Window: "5m"), "test");
+        // m1 fails a fifth of its requests; the installation as a whole 2 %.
+        world.Metrics.Set("m1", AlertMetricKind.ErrorRate, 0.2);
+        world.Metrics.Set(AlertLabels.AllModels, AlertMetricKind.ErrorRate, 0.02);
+
+        await world.Evaluator.EvaluateAsync(force: true);
+
+        Assert.Equal(["*", "m1"], world.Metrics.Calls.Select(c => c.Model).Order(StringComparer.Ordinal));
+        var alert = Assert.Single(await world.Alerts.ListAsync(new AlertFilter()));
+        Assert.Equal(("errors m1", "m1", AlertState.Firing, 0.2), (alert.Rule, alert.Model, alert.State, alert.Value!.Value));
+        Assert.Equal("/models/m1/monitoring", new Uri(alert.Annotations["link"]).AbsolutePath);
+    }
+
+    [Fact]
     public async Task EvaluateAsync_OutsideBand_ReadsReferenceWindowsBeforeTheEvaluatedOne()
     {
         await using var world = await AlertsWorld.CreateAsync();

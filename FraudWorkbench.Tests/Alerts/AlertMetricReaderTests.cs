@@ -232,13 +232,19 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
         // A 503 as the fault middleware answers one (the middleware test covers the real one).
         var stats = fixture.App.Get<ScoringRequestStats>();
         stats.Count(503);
+        // A 500 after the request's model was resolved (the scoring routes name it, as the three requests above).
+        stats.Count(500, model);
         Assert.True(await stats.FlushAsync());
         await fixture.App.Get<PredictionLog>().FlushAsync();
 
         var now = DateTime.UtcNow;
         var rate = await Reader.SeriesAsync(AlertLabels.AllModels, new AlertMetricSpec(AlertMetricKind.ErrorRate), TimeSpan.FromMinutes(10), [now.AddMinutes(1), before.AddMinutes(-15)], default);
-        Equal([0.25, null], rate); // 1 error among 2 scored, 1 refused and 1 unavailable
-        Assert.Equal([4L, 0], rate.Select(p => p.Sample));
+        Equal([0.4, null], rate); // 2 errors among 2 scored, 1 refused, 1 unavailable (model unknown) and 1 failed
+        Assert.Equal([5L, 0], rate.Select(p => p.Sample));
+        // The model's own: the routes counted its 2 scored and 1 refused requests against it, and its 500; not the unattributed 503.
+        var modelRate = await Reader.SeriesAsync(model, new AlertMetricSpec(AlertMetricKind.ErrorRate), TimeSpan.FromMinutes(10), [now.AddMinutes(1)], default);
+        Equal([0.25], modelRate);
+        Assert.Equal([4L], modelRate.Select(p => p.Sample));
 
         // The refusal is counted against the production version in the hour's bucket: 1 refused of 3 requests that reached the model.
         var refused = await ReadAsync(model, AlertMetricKind.Refused, TimeSpan.FromHours(2), Floor(now).AddHours(1));

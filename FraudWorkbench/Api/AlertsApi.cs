@@ -130,6 +130,8 @@ public static class AlertsApi
         if (request?.Rule is not { } rule) return JobsApi.Problem(400, "The rule is missing.", "Send {\"rule\": {...}, \"model\": \"...\", \"days\": 30}.", "rule");
         var issues = rule.Validate().Select(i => ($"rule.{i.Field}", i.Message)).ToList();
         var model = request.Model ?? rule.Model;
+        // A metric of the whole installation is replayed for * (job failures have no model; the error rate without one).
+        if (rule.Metric is { } metric && AlertMetricKind.Find(metric.Kind) is { Global: true } && (model is null || !AlertMetricScope.TakesModel(metric.Kind))) model = AlertLabels.AllModels;
         if (model is null) issues.Add(("model", "Name the model to replay the rule on."));
         else if (!RegistryService.IsValidName(model) && model != AlertLabels.AllModels) issues.Add(("model", $"'{Shorten(model)}' is not a model name."));
         var days = request.Days ?? (int)AlertBacktest.DefaultSpan.TotalDays;
