@@ -53,6 +53,49 @@ public sealed class AlertEvaluatorTests
         Assert.Equal(("true", 80.0, 1000L, t0.AddMinutes(6)), evaluation);
     }
 
+    /// <summary>
+    /// Silences and acknowledgements are not inputs of the state machine (<see cref="AlertStateMachine.Step"/> never sees
+    /// them): a silence mutes what is announced (the snackbar's notice, and notifications), an ack records who is on it.
+    /// Their table is therefore the stored lifecycle's: one evaluation a minute; before each, an action — s: a 3-minute
+    /// silence on the rule starts, a: the open alert is acknowledged, -: nothing. After each: the latest alert's state
+    /// (i when there is none), whether a firing was announced (n) or not (.), and whether the latest alert is acked (y/n, - none).
+    /// </summary>
+    [Theory]
+    [InlineData("no silence: each firing announced", 0, 0, "TFTFT", "-----", "frfrf", "n.n.n", "nnnnn")]
+    [InlineData("silence mutes the announcement, not the states; after it ends firing is announced again", 0, 0, "TFTFT", "s----", "frfrf", "....n", "nnnnn")]
+    [InlineData("silence over pending to firing: fires all the same, silently", 2, 0, "TTTT", "s---", "ppff", "....", "nnnn")]
+    [InlineData("silence neither holds a firing alert nor delays its resolve", 0, 0, "TF", "s-", "fr", "..", "nn")]
+    [InlineData("ack keeps firing and resolves as usual; the next episode is a new, unacknowledged alert", 0, 0, "TTFT", "-a--", "ffrf", "n..n", "nyyn")]
+    [InlineData("ack on pending: it still fires when for elapses, announced, and stays acked", 1, 0, "TTT", "-a-", "pff", ".n.", "nyy")]
+    [InlineData("ack does not extend keep firing", 0, 2, "TFFF", "-a--", "fffr", "n...", "nyyy")]
+    public async Task EvaluateAsync_SilenceAndAcknowledge_ChangeWhatIsAnnouncedAndRecordedNotTheStates(
+        string scenario, int forMinutes, int keepMinutes, string outcomes, string actions, string expectedStates, string expectedAnnounced, string expectedAcked)
+    {
+        await using var world = await AlertsWorld.CreateAsync();
+        var rule = await world.Rules.CreateAsync(AlertsWorld.Latency("p99", "m1", @for: $"{forMinutes}m", keep: $"{keepMinutes}m"), "test");
+        string states = "", announced = "", acked = "";
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (actions[i] == 's')
+                await world.Alerts.CreateSilenceAsync(new SilenceSpec([new(AlertLabels.AlertName, MatcherOp.Equal, "p99")], world.Now, world.Now.AddMinutes(3), "maintenance"), "test");
+            if (actions[i] == 'a')
+                await world.Alerts.AcknowledgeAsync((await world.QueryAsync<Guid>("SELECT id FROM alerts WHERE state IN ('pending', 'firing')")).Single(), "on it", "test");
+            world.Metrics.Set("m1", AlertMetricKind.LatencyP99, outcomes[i] == 'T' ? 80 : 20);
+            var before = world.Changes.Sum(c => c.Fired.Count(n => n.RuleId == rule.Id));
+
+            await world.Evaluator.EvaluateAsync(force: true);
+
+            var latest = (await world.QueryAsync<(string State, bool Acked)>("SELECT state, acked_at IS NOT NULL FROM alerts ORDER BY active_at DESC, id DESC LIMIT 1")).SingleOrDefault();
+            states += latest.State?[0] ?? 'i';
+            acked += latest.State is null ? '-' : latest.Acked ? 'y' : 'n';
+            announced += world.Changes.Sum(c => c.Fired.Count(n => n.RuleId == rule.Id)) > before ? 'n' : '.';
+            world.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.True((expectedStates, expectedAnnounced, expectedAcked) == (states, announced, acked),
+            $"{scenario}: expected {expectedStates} {expectedAnnounced} {expectedAcked}, got {states} {announced} {acked}");
+    }
+
     [Fact]
     public async Task EvaluateAsync_SilencedCriticalAlert_FiresButAnnouncesNoOne()
     {

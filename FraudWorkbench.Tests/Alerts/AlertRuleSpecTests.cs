@@ -55,6 +55,16 @@ public sealed class AlertRuleSpecTests
     public void Validate_GoodRule_NoIssues() => Assert.Empty(Good.Validate());
 
     [Fact]
+    public void Defaults_NoFeedbackDescription_SaysAnyFeedbackAsTheMetricCounts()
+    {
+        // Label freshness counts any feedback label, fraud or legitimate: the text must not promise fraud labels only.
+        var noFeedback = AlertRuleStore.Defaults("fraud-v2").Single(d => d.Metric.Kind == AlertMetricKind.LabelFreshness);
+
+        Assert.DoesNotContain("confirmed-fraud", noFeedback.Description);
+        Assert.StartsWith("No feedback labels (fraud or legitimate) for {{model}}", noFeedback.Description);
+    }
+
+    [Fact]
     public void Validate_ErrorRateOfOneModelOrTheInstallation_NoIssues()
     {
         Assert.Empty((Good with { Metric = new AlertMetricSpec(AlertMetricKind.ErrorRate) }).Validate());

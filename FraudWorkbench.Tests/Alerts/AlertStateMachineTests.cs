@@ -6,7 +6,9 @@ namespace FraudWorkbench.Tests.Alerts;
 /// <summary>
 /// Prometheus's rule states, table-driven: one evaluation a minute on a fake clock; each outcome is T (condition true),
 /// F (false) or U (no decision: no data or too small a sample), and each expected state after it is i (inactive),
-/// p (pending), f (firing) or r (resolved).
+/// p (pending), f (firing) or r (resolved). Silences and acknowledgements are not inputs here (a silence mutes what an
+/// alert announces, an ack records who is on it; neither moves a state): their rows are in the stored lifecycle's table,
+/// <see cref="AlertEvaluatorTests.EvaluateAsync_SilenceAndAcknowledge_ChangeWhatIsAnnouncedAndRecordedNotTheStates"/>.
 /// </summary>
 public sealed class AlertStateMachineTests
 {
