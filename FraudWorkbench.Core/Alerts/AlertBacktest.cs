@@ -125,9 +125,10 @@ public sealed class AlertBacktest(IAlertMetricSource metrics, TimeProvider time)
         var range = AlertDuration.Format(span);
         if (points.Count == 0) return $"No evaluation falls in the last {range}.";
         if (points.All(p => p.Value is null))
-            return model == AlertLabels.AllModels
-                ? $"{title} has no readings in the last {range}."
-                : $"{title} of {model} has no readings in the last {range} (no such model, no traffic, or nothing computed for it yet).";
+            return model == AlertLabels.AllModels ? $"{title} has no readings in the last {range}."
+                : rule.Metric.Kind == AlertMetricKind.Realized
+                    ? $"{title} of {model} has no readings in the last {range}: each reading covers days whose label window had passed by then (a label window back), and there were none with traffic."
+                    : $"{title} of {model} has no readings in the last {range} (no such model, no traffic, or nothing computed for it yet).";
         if (points.All(p => p.Outcome == AlertOutcome.Unknown))
             return rule.MinSample > 0 && points.Any(p => p.Value is not null && p.Sample < rule.MinSample)
                 ? $"No evaluation in the last {range} reached the minimum sample of {rule.MinSample}: the rule would never have decided."

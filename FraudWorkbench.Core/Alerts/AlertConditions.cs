@@ -81,7 +81,8 @@ public static class AlertConditions
 
 /// <summary>
 /// Prometheus's rule state machine: a true condition makes an alert pending, and firing once it has held for <c>for</c>;
-/// a false one resolves it, unless it fired less than <c>keepFiringFor</c> after the last true reading. No decision
+/// a false one resolves it, unless <c>keepFiringFor</c> holds it: it stays firing that long after it clears, counted from the
+/// first false reading (Prometheus's <c>KeepFiringSince</c>; a true reading in between starts the count again). No decision
 /// (<see cref="AlertOutcome.Unknown"/>) keeps a firing alert (it does not resolve because its data stopped) but ends a
 /// pending one: <c>for</c> means the condition was seen true at every evaluation, as in Prometheus, not twice with a gap.
 /// </summary>
@@ -101,11 +102,18 @@ public static class AlertStateMachine
             case AlertOutcome.True when state.State == AlertState.Pending:
                 return now - state.ActiveAt!.Value >= @for ? state with { State = AlertState.Firing, FiredAt = now, LastTrueAt = now } : state with { LastTrueAt = now };
             case AlertOutcome.True:
-                return state with { LastTrueAt = now };
+                return state with { LastTrueAt = now, KeepFiringSince = null };
             case AlertOutcome.False when state.State == AlertState.Pending:
                 return state with { State = AlertState.Resolved };
             case AlertOutcome.False when state.State == AlertState.Firing:
-                return keepFiringFor > TimeSpan.Zero && now - state.LastTrueAt!.Value < keepFiringFor ? state : state with { State = AlertState.Resolved };
+            {
+                // Counted from the first false reading, not the last true one: with keep-firing no longer than the interval
+                // the alert would otherwise resolve at the first false reading, as if the setting were not there.
+                var since = state.KeepFiringSince ?? now;
+                return keepFiringFor > TimeSpan.Zero && now - since < keepFiringFor
+                    ? state with { KeepFiringSince = since }
+                    : state with { State = AlertState.Resolved };
+            }
             default:
                 return state;
         }

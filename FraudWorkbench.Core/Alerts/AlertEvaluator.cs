@@ -18,7 +18,7 @@ public sealed class AlertEvaluator(
 
     private const int MaxMessageLength = 2000;
 
-    private const string AlertColumns = "id, state, active_at, fired_at, last_true_at, value, annotations::text AS annotations";
+    private const string AlertColumns = "id, state, active_at, fired_at, last_true_at, keep_firing_since, value, annotations::text AS annotations";
 
     // Within an instance evaluations queue rather than skip: a forced run asked for by new data must not be lost to a tick's run.
     private readonly SemaphoreSlim local = new(1, 1);
@@ -91,10 +91,8 @@ public sealed class AlertEvaluator(
             IReadOnlyList<string> models;
             try
             {
-                var info = AlertMetricKind.Find(spec.Metric.Kind);
-                models = info?.Global == true ? [info.ByModel && spec.Model is { } narrowed ? narrowed : AlertLabels.AllModels]
-                    : spec.Model is { } model ? [model]
-                    : await metrics.ModelsAsync(spec.Metric, cancellationToken);
+                // The scoring error rate of a rule naming a model is that model's, not the installation's.
+                models = AlertMetricScope.Models(spec) ?? await metrics.ModelsAsync(spec.Metric, cancellationToken);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -124,7 +122,11 @@ public sealed class AlertEvaluator(
             changed += await ResolveUncoveredAsync(id, models, now, cancellationToken);
         }
 
-        if (changed > 0) await events.PublishAsync(new AlertsChanged(await AudibleAsync(fired, now, cancellationToken)), CancellationToken.None);
+        if (changed > 0)
+        {
+            foreach (var part in AlertsChanged.Parts(await AudibleAsync(fired, now, cancellationToken))) await events.PublishAsync(part, CancellationToken.None);
+        }
+
         return new AlertEvaluationSummary(evaluated, changed, Skipped: false);
     }
 
@@ -156,7 +158,7 @@ public sealed class AlertEvaluator(
         if (await connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(live, new { ruleId }, transaction, cancellationToken: cancellationToken)) is null) return (false, null);
         const string open = $"SELECT {AlertColumns} FROM alerts WHERE fingerprint = @fingerprint AND state IN ('pending', 'firing') FOR UPDATE";
         var existing = await connection.QuerySingleOrDefaultAsync<OpenAlert>(new CommandDefinition(open, new { fingerprint }, transaction, cancellationToken: cancellationToken));
-        var current = existing is null ? AlertStatus.Inactive : new AlertStatus(existing.State, existing.ActiveAt, existing.FiredAt, existing.LastTrueAt);
+        var current = existing is null ? AlertStatus.Inactive : new AlertStatus(existing.State, existing.ActiveAt, existing.FiredAt, existing.LastTrueAt, existing.KeepFiringSince);
         var next = AlertStateMachine.Step(current, result.Outcome, now, spec.ForSpan, spec.KeepFiringSpan);
 
         var changed = false;
@@ -193,13 +195,13 @@ public sealed class AlertEvaluator(
         else
         {
             const string update = """
-                UPDATE alerts SET state = @state, fired_at = @firedAt, last_true_at = @lastTrueAt, resolved_at = @resolvedAt, value = @value,
+                UPDATE alerts SET state = @state, fired_at = @firedAt, last_true_at = @lastTrueAt, keep_firing_since = @keepFiringSince, resolved_at = @resolvedAt, value = @value,
                     rule_name = @rule, severity = @severity, labels = @labels::jsonb, annotations = @annotations::jsonb, last_evaluated_at = @now
                 WHERE id = @id
                 """;
             await connection.ExecuteAsync(new CommandDefinition(update, new
             {
-                id = existing.Id, state = next.State, firedAt = next.FiredAt, lastTrueAt = next.LastTrueAt ?? existing.LastTrueAt,
+                id = existing.Id, state = next.State, firedAt = next.FiredAt, lastTrueAt = next.LastTrueAt ?? existing.LastTrueAt, keepFiringSince = next.KeepFiringSince,
                 resolvedAt = next.State == AlertState.Resolved ? now : (DateTime?)null, value = point.Value ?? existing.Value,
                 rule = spec.Name, severity = spec.Severity, labels = AlertJson.Serialize(labels), annotations = AlertJson.Serialize(annotations), now,
             }, transaction, cancellationToken: cancellationToken));
@@ -319,7 +321,7 @@ public sealed class AlertEvaluator(
         return "The reference windows are too few (or their mean is 0) to judge against: no decision.";
     }
 
-    private sealed record OpenAlert(Guid Id, string State, DateTime ActiveAt, DateTime? FiredAt, DateTime LastTrueAt, double? Value, string Annotations);
+    private sealed record OpenAlert(Guid Id, string State, DateTime ActiveAt, DateTime? FiredAt, DateTime LastTrueAt, DateTime? KeepFiringSince, double? Value, string Annotations);
 }
 
 /// <param name="Evaluated">Rule × model pairs evaluated.</param>

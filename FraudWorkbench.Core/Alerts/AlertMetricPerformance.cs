@@ -18,33 +18,36 @@ public sealed partial class AlertMetricReader
     }
 
     /// <summary>
-    /// CBPE's estimate, or the realized value when the window's days are mature or mature enough to alert (the model's
-    /// alert maturity, as the performance page decides it); the window's days summed over every version that served them.
+    /// The closed UTC days a realized-performance reading at <paramref name="t"/> covers: the latest run of whole days as long
+    /// as the window that are all mature at t (a day is mature once its label window has passed: day + 1 + labelWindow ≤ t,
+    /// as the Performance tab and retraining count mature days), i.e. the window shifted back to end at the last mature day.
+    /// </summary>
+    public static (DateOnly First, DateOnly End) MatureDays(DateTime t, TimeSpan window, int labelWindowDays)
+    {
+        var (first, end) = Days(t, window);
+        return (first.AddDays(-labelWindowDays), end.AddDays(-labelWindowDays));
+    }
+
+    /// <summary>
+    /// CBPE's estimate over the window's days, or the realized value over the latest window of mature days
+    /// (<see cref="MatureDays"/>): the window's days summed over every version that served them. Realized figures of days
+    /// still inside their label window are provisional (an unlabelled fraud looks legitimate until its chargeback), so a
+    /// rule never judges them: with a 90-day label window a reading taken now is about the days that ended 90 days ago.
     /// </summary>
     private async Task<IReadOnlyList<(double? Value, long Sample)>> PerformanceAsync(ModelScope scope, bool realized, string metric, TimeSpan window, DateTime[] ends, CancellationToken cancellationToken)
     {
-        var spans = ends.Select(t => Days(t, window)).ToArray();
+        var config = await performanceStore.ConfigAsync(scope.Model.Id, cancellationToken);
+        var spans = ends.Select(t => realized ? MatureDays(t, window, config.LabelWindowDays) : Days(t, window)).ToArray();
         var first = spans.Min(s => s.First);
         var last = spans.Max(s => s.End).AddDays(-1);
         if (last < first) return Nothing(ends.Length);
         var days = await performanceStore.ReadAsync(scope.Model.Id, first, last, cancellationToken);
-        var config = await performanceStore.ConfigAsync(scope.Model.Id, cancellationToken);
 
         // Bands, thresholds and money from the version that served most of the range (the production one, mostly), as the report does.
         var main = days.GroupBy(d => d.Version).OrderByDescending(g => g.Sum(d => d.Counts.Rows)).Select(g => (Guid?)g.Key).FirstOrDefault() ?? scope.Production?.Id;
         var version = main is { } id ? await performanceReferences.GetAsync(id, cancellationToken) : null;
         var reviewCost = version?.ReviewCost ?? 0;
         var hasAmount = version?.AmountColumn is not null;
-
-        var now = time.GetUtcNow().UtcDateTime;
-        var labelWindow = config.LabelWindowDays;
-        LabelArrivalCurve? arrival = null;
-        if (realized)
-        {
-            var today = DateOnly.FromDateTime(now);
-            var delays = await performanceStore.DelaysAsync(scope.Model.Id, today.AddDays(-(labelWindow + PerformanceCounts.MaxDelayDays)), cancellationToken);
-            arrival = LabelArrival.Learn(delays.Select(d => (Observable: Math.Max(0, (int)Math.Floor(AgeDays(d.Day, now))), d.Delays)), labelWindow);
-        }
 
         var byDay = days.GroupBy(d => d.Day).ToDictionary(g => g.Key, g =>
         {
@@ -56,17 +59,9 @@ public sealed partial class AlertMetricReader
         return [.. spans.Select(span =>
         {
             var counts = new PerformanceCounts();
-            double weight = 0, weighted = 0;
-            var mature = span.End > span.First;
             for (var day = span.First; day < span.End; day = day.AddDays(1))
             {
-                var dayMature = now >= day.AddDays(1).ToDateTime(TimeOnly.MinValue).AddDays(labelWindow);
-                mature &= dayMature;
-                if (!byDay.TryGetValue(day, out var member) || member.Rows == 0) continue;
-                counts.Add(member);
-                var w = member.SumP > 0 ? member.SumP : member.Rows;
-                weight += w;
-                weighted += w * (dayMature ? 1 : LabelArrival.Maturity(arrival ?? EvenArrival(labelWindow), AgeDays(day, now), labelWindow));
+                if (byDay.TryGetValue(day, out var member) && member.Rows > 0) counts.Add(member);
             }
 
             if (counts.Rows == 0) return ((double?)null, 0L);
@@ -76,16 +71,9 @@ public sealed partial class AlertMetricReader
                 return (estimated.Metrics.GetValueOrDefault(metric)?.Value, counts.Rows);
             }
 
-            var maturity = mature ? 1 : weight > 0 ? weighted / weight : 0;
-            var alertable = mature || maturity >= config.AlertMaturity;
-            if (!alertable) return ((double?)null, counts.Labelled);
             return (PerformanceCalculator.Realized(counts, reviewCost, hasAmount).Metrics.GetValueOrDefault(metric), counts.Labelled);
         })];
     }
-
-    private static LabelArrivalCurve EvenArrival(int window) => LabelArrival.Learn([], window);
-
-    private static double AgeDays(DateOnly day, DateTime now) => (now - day.ToDateTime(new TimeOnly(12, 0))).TotalDays;
 
     /// <summary>
     /// A disparity of one grouping, or the worst over the groupings (lowest ratio, highest difference), between groups; the

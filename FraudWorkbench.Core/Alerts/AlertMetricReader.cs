@@ -30,7 +30,7 @@ public interface IAlertMetricSource
 /// </summary>
 public sealed partial class AlertMetricReader(
     NpgsqlDataSource dataSource, RegistryStore registry, MonitoringReferences monitoringReferences, PerformanceStore performanceStore,
-    PerformanceReferences performanceReferences, ProductionFairnessStore fairnessStore, ProductionFairnessService fairness, TimeProvider time) : IAlertMetricSource
+    PerformanceReferences performanceReferences, ProductionFairnessStore fairnessStore, ProductionFairnessService fairness) : IAlertMetricSource
 {
     /// <summary>A model that exists, with every version it ever had (a window may span a promotion).</summary>
     private sealed record ModelScope(RegisteredModel Model, Guid[] Versions, ModelVersion? Production);

@@ -65,11 +65,11 @@ public static class AlertMetricKind
         new(FlagRate, "Flag rate", "share decided fraud", false, false, false, false, null, "1h", "predictions"),
         new(MeanScore, "Mean score", "mean fraud probability", false, false, false, false, null, "1h", "predictions"),
         new(NoData, "No data", "1 when a production model received no predictions in the window", false, false, false, false, null, "1h", "predictions in the reference windows"),
-        new(Realized, "Realized performance (mature cohorts)", "metric value", false, true, false, false, DayWindows, "1w", "labelled predictions"),
+        new(Realized, "Realized performance (mature cohorts)", "metric value over the latest whole days past the model's label window (read now, a 1w window is the week that ended label-window days ago)", false, true, false, false, DayWindows, "1w", "labelled predictions"),
         new(Estimated, "Estimated performance (CBPE)", "metric value", false, true, false, false, DayWindows, "1d", "predictions"),
         new(Disparity, "Fairness disparity", "ratio or difference", false, false, true, false, DayWindows, "1w", "rows in the smallest group"),
         new(LatencyP99, "Scoring latency p99", "milliseconds", false, false, false, false, null, "5m", "predictions"),
-        new(ErrorRate, "Scoring error rate (5xx, 503 included)", "share of scoring requests", false, false, false, true, null, "5m", "requests"),
+        new(ErrorRate, "Scoring error rate (5xx, 503 included)", "share of scoring requests", false, false, false, true, null, "5m", "requests", ByModel: true),
         new(JobFailures, "Job failures", "failed jobs", false, false, false, true, null, "1h", "jobs finished"),
         new(LabelFreshness, "Label freshness", "days since the last feedback label", false, false, false, false, null, "1d", "predictions"),
         // Every audit entry of the chosen action in the window; naming a model keeps those whose summary's "model" (or

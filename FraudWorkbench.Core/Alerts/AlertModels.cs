@@ -41,8 +41,10 @@ public enum AlertOutcome
 /// <summary>An alert's position in the lifecycle, as the state machine needs it.</summary>
 /// <param name="ActiveAt">When the condition started holding (the episode's start); null when inactive.</param>
 /// <param name="FiredAt">When the alert started firing; null unless it fired in this episode.</param>
-/// <param name="LastTrueAt">The last evaluation that found the condition true (keep-firing counts from it).</param>
-public sealed record AlertStatus(string State, DateTime? ActiveAt, DateTime? FiredAt, DateTime? LastTrueAt)
+/// <param name="LastTrueAt">The last evaluation that found the condition true.</param>
+/// <param name="KeepFiringSince">The first evaluation that found a firing alert's condition false again (keep-firing counts from it, as
+/// Prometheus's <c>KeepFiringSince</c>); null while the condition holds.</param>
+public sealed record AlertStatus(string State, DateTime? ActiveAt, DateTime? FiredAt, DateTime? LastTrueAt, DateTime? KeepFiringSince = null)
 {
     public static readonly AlertStatus Inactive = new(AlertState.Inactive, null, null, null);
 
@@ -50,9 +52,51 @@ public sealed record AlertStatus(string State, DateTime? ActiveAt, DateTime? Fir
 }
 
 /// <summary>Published after an evaluation or an ack/silence changed alerts: the bell and the alerts pages reload; new critical ones pop up.</summary>
-/// <param name="Fired">Alerts that started firing in this change.</param>
+/// <param name="Fired">Alerts that started firing in this change (one of its parts, when many fired at once: see <see cref="Parts"/>).</param>
 [EventName("alerts.changed")]
-public sealed record AlertsChanged(IReadOnlyList<AlertNotice> Fired);
+public sealed record AlertsChanged(IReadOnlyList<AlertNotice> Fired)
+{
+    /// <summary>
+    /// The change as events that each fit the relay between instances: a NOTIFY payload holds under 8000 bytes, a notice
+    /// takes some 300 to 900 escaped, so an evaluation that fires a few dozen alerts at once (a rule on every model, the
+    /// first run after an outage) is published in several parts rather than reach no other instance. One event when none fired.
+    /// </summary>
+    public static IReadOnlyList<AlertsChanged> Parts(IReadOnlyList<AlertNotice> fired)
+    {
+        var name = EventHub.NameOf(typeof(AlertsChanged));
+        var empty = PostgresEventRelay.PayloadBytes(name, Json(new AlertsChanged([])));
+        var parts = new List<AlertsChanged>();
+        var part = new List<AlertNotice>();
+        var bytes = empty;
+        foreach (var original in fired)
+        {
+            var notice = original;
+            // The escaping is character by character, so a list's payload is the empty one's plus each notice's share and a comma.
+            var size = PostgresEventRelay.PayloadBytes(name, Json(new AlertsChanged([notice]))) - empty;
+            // Names and summaries are bounded, but a notice that could never fit goes without its summary (the page shows it).
+            if (empty + size > PostgresEventRelay.MaxPayloadBytes)
+            {
+                notice = notice with { Summary = "" };
+                size = PostgresEventRelay.PayloadBytes(name, Json(new AlertsChanged([notice]))) - empty;
+            }
+
+            var added = part.Count == 0 ? size : size + 1;
+            if (part.Count > 0 && bytes + added > PostgresEventRelay.MaxPayloadBytes)
+            {
+                parts.Add(new AlertsChanged(part));
+                (part, bytes, added) = ([], empty, size);
+            }
+
+            part.Add(notice);
+            bytes += added;
+        }
+
+        if (part.Count > 0 || parts.Count == 0) parts.Add(new AlertsChanged(part));
+        return parts;
+    }
+
+    private static string Json(AlertsChanged change) => System.Text.Json.JsonSerializer.Serialize(change, EventHub.JsonOptions);
+}
 
 /// <summary>A newly firing alert, enough for a snackbar and its link, and for whoever acts on a rule's alerts (retraining triggers) to know the rule.</summary>
 public sealed record AlertNotice(Guid Id, string Rule, string Model, string Severity, string Summary, Guid? RuleId = null);

@@ -41,7 +41,7 @@ public sealed class AlertRuleStore(NpgsqlDataSource dataSource, EventHub events,
         return row?.ToRule();
     }
 
-    /// <exception cref="AlertException">400 naming the bad fields; 409 for a name in use.</exception>
+    /// <exception cref="AlertException">400 naming the bad fields (a model or channel that does not exist among them); 409 for a name in use.</exception>
     public async Task<AlertRule> CreateAsync(AlertRuleSpec spec, string actor, CancellationToken cancellationToken = default)
     {
         spec = Checked(spec);
@@ -50,6 +50,7 @@ public sealed class AlertRuleStore(NpgsqlDataSource dataSource, EventHub events,
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
+            if (await ReferenceIssuesAsync(transaction, spec, null, cancellationToken) is { Count: > 0 } missing) throw AlertException.Invalid(missing);
             const string sql = """
                 INSERT INTO alert_rules (id, name, model_name, spec, enabled, revision, created_by, created_at, updated_by, updated_at)
                 VALUES (@id, @name, @model, @spec::jsonb, @enabled, 1, @actor, @now, @actor, @now)
@@ -72,12 +73,40 @@ public sealed class AlertRuleStore(NpgsqlDataSource dataSource, EventHub events,
         return new AlertRule(id, spec, 1, actor, now, actor, now);
     }
 
-    /// <exception cref="AlertException">400, 404, 409.</exception>
+    /// <exception cref="AlertException">400 (a model or channel that does not exist among them), 404, 409.</exception>
     public Task<AlertRule> UpdateAsync(Guid id, AlertRuleSpec spec, string actor, CancellationToken cancellationToken = default) =>
-        ChangeAsync(id, _ => Checked(spec), "alert.rule-update", actor, cancellationToken);
+        ChangeAsync(id, _ => Checked(spec), "alert.rule-update", actor, cancellationToken, checkReferences: true);
 
     public Task<AlertRule> SetEnabledAsync(Guid id, bool enabled, string actor, CancellationToken cancellationToken = default) =>
         ChangeAsync(id, before => before with { Enabled = enabled }, enabled ? "alert.rule-enable" : "alert.rule-disable", actor, cancellationToken);
+
+    /// <summary>
+    /// What the rule names must exist: a mistyped model reads as "no data" for ever, a wrong channel id notifies no one.
+    /// On an update only what the change adds is checked, so a rule still naming a channel deleted since can be edited.
+    /// </summary>
+    private static async Task<IReadOnlyList<(string Field, string Message)>> ReferenceIssuesAsync(
+        NpgsqlTransaction transaction, AlertRuleSpec spec, AlertRuleSpec? before, CancellationToken cancellationToken)
+    {
+        var connection = transaction.Connection!;
+        var issues = new List<(string, string)>();
+        if (spec.Model is { } model && !string.Equals(model, before?.Model, StringComparison.OrdinalIgnoreCase))
+        {
+            const string sql = "SELECT EXISTS (SELECT 1 FROM registered_models WHERE lower(name) = lower(@model))";
+            if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(sql, new { model }, transaction, cancellationToken: cancellationToken)))
+                issues.Add(("model", $"No registered model is named '{model}'; leave the model out for every model."));
+        }
+
+        var added = (spec.Channels ?? []).Except(before?.Channels ?? []).ToArray();
+        if (added.Length > 0)
+        {
+            const string sql = "SELECT id FROM notification_channels WHERE id = ANY(@added) AND deleted_at IS NULL";
+            var found = (await connection.QueryAsync<Guid>(new CommandDefinition(sql, new { added }, transaction, cancellationToken: cancellationToken))).ToHashSet();
+            var missing = added.Where(c => !found.Contains(c)).ToList();
+            if (missing.Count > 0) issues.Add(("channels", $"No notification channel has the id {string.Join(", ", missing)}."));
+        }
+
+        return issues;
+    }
 
     /// <summary>Deletes the rule (its history stays) and resolves its open alerts.</summary>
     /// <exception cref="AlertException">404.</exception>
@@ -138,7 +167,7 @@ public sealed class AlertRuleStore(NpgsqlDataSource dataSource, EventHub events,
         return created;
     }
 
-    private async Task<AlertRule> ChangeAsync(Guid id, Func<AlertRuleSpec, AlertRuleSpec> change, string action, string actor, CancellationToken cancellationToken)
+    private async Task<AlertRule> ChangeAsync(Guid id, Func<AlertRuleSpec, AlertRuleSpec> change, string action, string actor, CancellationToken cancellationToken, bool checkReferences = false)
     {
         var now = time.GetUtcNow().UtcDateTime;
         AlertRule after;
@@ -148,6 +177,7 @@ public sealed class AlertRuleStore(NpgsqlDataSource dataSource, EventHub events,
         {
             var before = await LockAsync(connection, transaction, id, cancellationToken);
             var spec = change(before.Spec);
+            if (checkReferences && await ReferenceIssuesAsync(transaction, spec, before.Spec, cancellationToken) is { Count: > 0 } missing) throw AlertException.Invalid(missing);
             const string sql = """
                 UPDATE alert_rules SET name = @name, model_name = @model, spec = @spec::jsonb, enabled = @enabled, revision = revision + 1,
                     updated_by = @actor, updated_at = @now

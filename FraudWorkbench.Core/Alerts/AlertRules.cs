@@ -100,6 +100,9 @@ public sealed partial record AlertRuleSpec(
             if (StoredText.Problem(Metric.Grouping, 400) is { } grouping) issues.Add(("metric.grouping", grouping));
         }
 
+        // An installation-wide metric without models (job failures) would silently ignore the model a rule names.
+        if (Model is not null && info is not null && !AlertMetricScope.TakesModel(info.Kind)) issues.Add(("model", $"{info.Title} is about the whole installation: leave the model out."));
+
         if (!AlertDuration.TryParse(Window, out var window) || window < TimeSpan.FromMinutes(1) || window > TimeSpan.FromDays(30))
             issues.Add(("window", "The window is a duration from 1m to 30d, such as 5m, 1h or 1d."));
         else if (info?.Windows is { } allowed && !allowed.Any(a => AlertDuration.Parse(a) == window))

@@ -31,7 +31,7 @@ public static class DefaultAlertRules
         new($"No feedback · {model}", model, new AlertMetricSpec(AlertMetricKind.LabelFreshness),
             new AlertCondition(AlertConditionKind.Above, 14),
             Window: "1d", EvaluationInterval: "1h", For: "0s", Severity: AlertSeverity.Warning, Labels: Labels,
-            Description: "No confirmed-fraud labels for {{model}} in {{value}} days (threshold {{threshold}}): realized performance cannot be "
-                + "measured until feedback flows again. {{link}}"),
+            Description: "No feedback labels (fraud or legitimate) for {{model}} in {{value}} days (threshold {{threshold}}): realized performance "
+                + "cannot be measured until feedback flows again. {{link}}"),
     ];
 }

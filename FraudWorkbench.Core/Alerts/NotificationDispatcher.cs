@@ -157,9 +157,10 @@ public sealed class NotificationDispatcher(
             if (response.IsSuccessStatusCode) return Outcome.Delivered(status);
             var detail = await ReadSnippetAsync(response, timeout.Token);
             var error = $"HTTP {status} {response.ReasonPhrase}{(detail.Length > 0 ? $": {detail}" : "")}";
-            if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable && RetryAfter(response.Headers.RetryAfter) is { } after)
-                return Outcome.Retry(status, error + $" (retry after {after.TotalSeconds:0.#} s)", after);
-            if (status >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout) return Outcome.Retry(status, error, null);
+            var retryable = status >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout;
+            // Any retryable answer may say when to come back (a 500 or 502 from a proxy in front of a restarting receiver does too).
+            if (retryable && RetryAfter(response.Headers.RetryAfter) is { } after) return Outcome.Retry(status, error + $" (retry after {after.TotalSeconds:0.#} s)", after);
+            if (retryable) return Outcome.Retry(status, error, null);
             if (status is >= 300 and < 400) return Outcome.Dead(status, error + " (redirects are not followed; configure the final address)");
             return Outcome.Dead(status, error);
         }

@@ -7,7 +7,8 @@ namespace FraudWorkbench.Core.Alerts;
 /// <summary>
 /// Which webhook addresses the server may call: http or https, no user-info, and a host whose addresses are all public —
 /// not loopback, link-local (the cloud metadata service at 169.254.169.254 among them), private, CGNAT, unspecified,
-/// multicast or reserved, also when written as IPv4-mapped IPv6 — unless the operator allows private networks. Checked
+/// multicast or reserved, also when reached through an IPv6 form that carries an IPv4 address (mapped, compatible,
+/// translated, 6to4, NAT64, Teredo) — unless the operator allows private networks. Checked
 /// when a channel is saved and again, on the address actually dialled, when a delivery connects (DNS may answer
 /// differently the second time: rebinding).
 /// </summary>
@@ -86,10 +87,33 @@ public sealed class WebhookUrlPolicy(IOptions<AlertsOptions> options)
             return true;
         var bytes = address.GetAddressBytes();
         if ((bytes[0] & 0xFE) == 0xFC) return true; // unique local fc00::/7
-        // NAT64 (64:ff9b::/96) and IPv4-compatible (::a.b.c.d) forms carry an IPv4 address: judge that.
-        if (bytes.AsSpan(0, 12).SequenceEqual(new byte[] { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 }) || bytes.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0)
-            return IsForbidden(new IPAddress(bytes.AsSpan(12, 4)));
-        return false;
+        if (Special(bytes) is not null) return true;
+        // 6to4 and NAT64 carry an IPv4 address the host may reach through a relay or translator: judge that.
+        return Embedded(bytes) is { } inner && IsForbidden(inner);
+    }
+
+    /// <summary>IPv6 ranges refused whatever follows the prefix (none is a public host's), with a name for messages; null for the rest.</summary>
+    private static string? Special(ReadOnlySpan<byte> b)
+    {
+        // IPv4-compatible ::a.b.c.d (deprecated, never routed; :: and ::1 are caught before) and IPv4-translated ::ffff:0:a.b.c.d.
+        if (b[..12].IndexOfAnyExcept((byte)0) < 0) return "an IPv4-compatible IPv6 address";
+        if (b[..8].IndexOfAnyExcept((byte)0) < 0 && b[8] == 0xFF && b[9] == 0xFF && b[10] == 0 && b[11] == 0) return "an IPv4-translated IPv6 address";
+        // Teredo 2001::/32 tunnels to an obfuscated IPv4 address (and relays decide where it goes): not judged, refused.
+        if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) return "a Teredo address";
+        if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0D && b[3] == 0xB8) return "a documentation address";
+        if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0x02 && b[4] == 0 && b[5] == 0) return "a benchmarking address";
+        // Local-use NAT64 64:ff9b:1::/48 (RFC 8215): the translator is the operator's, its IPv4 side may be anything internal.
+        if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && b[4] == 0 && b[5] == 0x01) return "a local-use NAT64 address";
+        if (b[0] == 0x01 && b[1..8].IndexOfAnyExcept((byte)0) < 0) return "a discard-only address";
+        return null;
+    }
+
+    /// <summary>The IPv4 address a 6to4 (2002:a.b.c.d::/48) or well-known-prefix NAT64 (64:ff9b::a.b.c.d) address leads to; null for others.</summary>
+    private static IPAddress? Embedded(ReadOnlySpan<byte> b)
+    {
+        if (b[0] == 0x20 && b[1] == 0x02) return new IPAddress(b.Slice(2, 4));
+        if (b[..12].SequenceEqual(new byte[] { 0, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0 })) return new IPAddress(b.Slice(12, 4));
+        return null;
     }
 
     /// <summary>
@@ -134,6 +158,9 @@ public sealed class WebhookUrlPolicy(IOptions<AlertsOptions> options)
 
         if (address.IsIPv6LinkLocal) return "a link-local address";
         if (address.IsIPv6Multicast) return "a multicast address";
+        if (address.IsIPv6SiteLocal) return "a site-local address";
+        if (Special(b) is { } special) return special;
+        if (Embedded(b) is { } inner) return $"an IPv6 address that leads to {inner}, {Describe(inner)}";
         return "a private address";
     }
 

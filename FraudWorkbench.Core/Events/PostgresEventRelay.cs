@@ -16,10 +16,20 @@ public sealed class PostgresEventRelay(NpgsqlDataSource dataSource) : IEventRela
 {
     public const string Channel = "fraudwb_events";
 
-    // NOTIFY payloads are limited to 8000 bytes; events are small summaries by design.
-    private const int MaxPayloadBytes = 7900;
+    /// <summary>
+    /// The largest payload relayed, in bytes. NOTIFY payloads are limited to 8000 bytes; events are small summaries by
+    /// design, and one that lists things (alerts fired at once) is published in parts that fit (<see cref="PayloadBytes"/>).
+    /// </summary>
+    public const int MaxPayloadBytes = 7900;
 
     public string InstanceId { get; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>The bytes an event's NOTIFY payload takes: its JSON escaped again inside the envelope, with an instance id.</summary>
+    public static int PayloadBytes(string name, string json) =>
+        System.Text.Encoding.UTF8.GetByteCount(JsonSerializer.Serialize(new Envelope(SizingInstanceId, name, json)));
+
+    // Every instance id has this length (a Guid in "N" format).
+    private static readonly string SizingInstanceId = new('0', 32);
 
     public async Task SendAsync(string name, string json, CancellationToken cancellationToken)
     {

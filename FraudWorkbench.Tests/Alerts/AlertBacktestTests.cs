@@ -41,25 +41,26 @@ public sealed class AlertBacktestTests
     {
         // k7 has too small a sample: no decision, the alert keeps firing through it.
         var source = new ScriptedSource(t => new MetricPoint(t, Flapping[Index(t)], Index(t) == 7 ? 3 : 100));
-        var result = await Backtest(source).RunAsync(Rule("20m", "15m", minSample: 10), "m", TimeSpan.FromHours(2), default);
+        var result = await Backtest(source).RunAsync(Rule("20m", "10m", minSample: 10), "m", TimeSpan.FromHours(2), default);
 
         Assert.Equal(TimeSpan.FromMinutes(10), result.Step);
         Assert.Equal(13, result.Points.Count);
         Assert.Equal(Start, result.Points[0].At);
         Assert.Equal(Now, result.Points[^1].At);
         // By hand: pending at 22:20 (true), still pending at 22:30 (10 min < for), firing at 22:40 (20 min); kept firing at 22:50
-        // (false, 10 min after the last true < 15), true again at 23:00, undecided at 23:10, resolved at 23:20 (20 min ≥ 15);
-        // pending at 23:40 and dropped at 23:50 without firing; pending again at 00:00.
+        // (first false reading: keep-firing 10m starts), true again at 23:00, undecided at 23:10, kept at 23:20 (first false
+        // reading again), resolved at 23:30 (10 min after it; counted from the last true reading it would have resolved at
+        // 22:50); pending at 23:40 and dropped at 23:50 without firing; pending again at 00:00.
         string[] states =
         [
             AlertState.Inactive, AlertState.Inactive, AlertState.Pending, AlertState.Pending, AlertState.Firing, AlertState.Firing, AlertState.Firing,
-            AlertState.Firing, AlertState.Resolved, AlertState.Inactive, AlertState.Pending, AlertState.Resolved, AlertState.Pending,
+            AlertState.Firing, AlertState.Firing, AlertState.Resolved, AlertState.Pending, AlertState.Resolved, AlertState.Pending,
         ];
         Assert.Equal(states, result.Points.Select(p => p.State));
         Assert.Equal(AlertOutcome.Unknown, result.Points[7].Outcome);
         Assert.Equal(AlertOutcome.True, result.Points[6].Outcome);
         Assert.All(result.Points, p => Assert.Equal((null, 0.5), (p.Lower, p.Upper)));
-        Assert.Equal([new FiringPeriod(Start.AddMinutes(40), Start.AddMinutes(80))], result.Firing);
+        Assert.Equal([new FiringPeriod(Start.AddMinutes(40), Start.AddMinutes(90))], result.Firing);
         Assert.Null(result.Message);
         Assert.Single(source.Calls); // one read for the whole range
     }

@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using FraudWorkbench.Core.Alerts;
+using FraudWorkbench.Core.Events;
 using FraudWorkbench.Core.Monitoring;
 using FraudWorkbench.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -48,6 +51,49 @@ public sealed class AlertEvaluatorTests
         Assert.Equal(new AlertNotice(alert.Id, "p99 high", "m1", AlertSeverity.Critical, alert.Annotations["summary"], alert.RuleId), notice);
         var evaluation = (await world.QueryAsync<(string, double?, long?, DateTime)>("SELECT outcome, value, sample, evaluated_at FROM alert_evaluations")).Single();
         Assert.Equal(("true", 80.0, 1000L, t0.AddMinutes(6)), evaluation);
+    }
+
+    /// <summary>
+    /// Silences and acknowledgements are not inputs of the state machine (<see cref="AlertStateMachine.Step"/> never sees
+    /// them): a silence mutes what is announced (the snackbar's notice, and notifications), an ack records who is on it.
+    /// Their table is therefore the stored lifecycle's: one evaluation a minute; before each, an action — s: a 3-minute
+    /// silence on the rule starts, a: the open alert is acknowledged, -: nothing. After each: the latest alert's state
+    /// (i when there is none), whether a firing was announced (n) or not (.), and whether the latest alert is acked (y/n, - none).
+    /// </summary>
+    [Theory]
+    [InlineData("no silence: each firing announced", 0, 0, "TFTFT", "-----", "frfrf", "n.n.n", "nnnnn")]
+    [InlineData("silence mutes the announcement, not the states; after it ends firing is announced again", 0, 0, "TFTFT", "s----", "frfrf", "....n", "nnnnn")]
+    [InlineData("silence over pending to firing: fires all the same, silently", 2, 0, "TTTT", "s---", "ppff", "....", "nnnn")]
+    [InlineData("silence neither holds a firing alert nor delays its resolve", 0, 0, "TF", "s-", "fr", "..", "nn")]
+    [InlineData("ack keeps firing and resolves as usual; the next episode is a new, unacknowledged alert", 0, 0, "TTFT", "-a--", "ffrf", "n..n", "nyyn")]
+    [InlineData("ack on pending: it still fires when for elapses, announced, and stays acked", 1, 0, "TTT", "-a-", "pff", ".n.", "nyy")]
+    [InlineData("ack does not extend keep firing", 0, 2, "TFFF", "-a--", "fffr", "n...", "nyyy")]
+    public async Task EvaluateAsync_SilenceAndAcknowledge_ChangeWhatIsAnnouncedAndRecordedNotTheStates(
+        string scenario, int forMinutes, int keepMinutes, string outcomes, string actions, string expectedStates, string expectedAnnounced, string expectedAcked)
+    {
+        await using var world = await AlertsWorld.CreateAsync();
+        var rule = await world.Rules.CreateAsync(AlertsWorld.Latency("p99", "m1", @for: $"{forMinutes}m", keep: $"{keepMinutes}m"), "test");
+        string states = "", announced = "", acked = "";
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (actions[i] == 's')
+                await world.Alerts.CreateSilenceAsync(new SilenceSpec([new(AlertLabels.AlertName, MatcherOp.Equal, "p99")], world.Now, world.Now.AddMinutes(3), "maintenance"), "test");
+            if (actions[i] == 'a')
+                await world.Alerts.AcknowledgeAsync((await world.QueryAsync<Guid>("SELECT id FROM alerts WHERE state IN ('pending', 'firing')")).Single(), "on it", "test");
+            world.Metrics.Set("m1", AlertMetricKind.LatencyP99, outcomes[i] == 'T' ? 80 : 20);
+            var before = world.Changes.Sum(c => c.Fired.Count(n => n.RuleId == rule.Id));
+
+            await world.Evaluator.EvaluateAsync(force: true);
+
+            var latest = (await world.QueryAsync<(string State, bool Acked)>("SELECT state, acked_at IS NOT NULL FROM alerts ORDER BY active_at DESC, id DESC LIMIT 1")).SingleOrDefault();
+            states += latest.State?[0] ?? 'i';
+            acked += latest.State is null ? '-' : latest.Acked ? 'y' : 'n';
+            announced += world.Changes.Sum(c => c.Fired.Count(n => n.RuleId == rule.Id)) > before ? 'n' : '.';
+            world.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.True((expectedStates, expectedAnnounced, expectedAcked) == (states, announced, acked),
+            $"{scenario}: expected {expectedStates} {expectedAnnounced} {expectedAcked}, got {states} {announced} {acked}");
     }
 
     [Fact]
@@ -135,20 +181,24 @@ public sealed class AlertEvaluatorTests
         var t0 = world.Now;
 
         var states = new List<string>();
-        foreach (var value in new double[] { 80, 20, 20, 20, 90 })
+        var since = new List<DateTime?>();
+        foreach (var value in new double[] { 80, 20, 20, 20, 20, 90 })
         {
             world.Metrics.Set("m1", AlertMetricKind.LatencyP99, value);
             await world.Evaluator.EvaluateAsync(false);
             states.Add(string.Join(",", (await RowsAsync(world)).Select(r => r.State)));
+            since.Add((await world.QueryAsync<DateTime?>("SELECT keep_firing_since FROM alerts ORDER BY active_at LIMIT 1")).Single());
             world.Advance(TimeSpan.FromMinutes(1));
         }
 
-        // 0: fires; 1: cleared 1 min after the last true reading (< 2m) → held; 2: 2 min → resolved; 3: stays resolved; 4: a new episode.
-        Assert.Equal(["firing", "firing", "resolved", "resolved", "resolved,firing"], states);
+        // 0: fires; 1: first false reading, the 2m keep-firing starts → held; 2: 1 min after it → held; 3: 2 min → resolved;
+        // 4: stays resolved; 5: a new episode. (Counted from the last true reading it would have resolved at 2.)
+        Assert.Equal(["firing", "firing", "firing", "resolved", "resolved", "resolved,firing"], states);
+        Assert.Equal([null, t0.AddMinutes(1), t0.AddMinutes(1), t0.AddMinutes(1), t0.AddMinutes(1), t0.AddMinutes(1)], since);
         var rows = await RowsAsync(world);
         // The resolved alert shows the reading that cleared it (as a resolved notification should), the last true one when it fired.
-        Assert.Equal((t0, t0.AddMinutes(2), t0, 20.0), (rows[0].FiredAt!.Value, rows[0].ResolvedAt!.Value, rows[0].LastTrueAt, rows[0].Value!.Value));
-        Assert.Equal((t0.AddMinutes(4), (DateTime?)null), (rows[1].ActiveAt, rows[1].ResolvedAt));
+        Assert.Equal((t0, t0.AddMinutes(3), t0, 20.0), (rows[0].FiredAt!.Value, rows[0].ResolvedAt!.Value, rows[0].LastTrueAt, rows[0].Value!.Value));
+        Assert.Equal((t0.AddMinutes(5), (DateTime?)null), (rows[1].ActiveAt, rows[1].ResolvedAt));
         Assert.NotEqual(rows[0].Id, rows[1].Id);
     }
 
@@ -215,6 +265,24 @@ public sealed class AlertEvaluatorTests
         Assert.Equal((1, 1), (summary.Evaluated, summary.Changed));
         Assert.Equal(["a"], (await world.Alerts.ListAsync(new AlertFilter(State: AlertState.Firing))).Select(a => a.Model));
         Assert.Equal(["b"], (await world.Alerts.ListAsync(new AlertFilter(State: AlertState.Resolved))).Select(a => a.Model));
+    }
+
+    [Fact]
+    public async Task EvaluateAsync_ErrorRateRuleOfOneModel_ReadsAndAlertsForThatModelNotTheInstallation()
+    {
+        await using var world = await AlertsWorld.CreateAsync();
+        await world.Rules.CreateAsync(new AlertRuleSpec("errors m1", "m1", new AlertMetricSpec(AlertMetricKind.ErrorRate), new AlertCondition(AlertConditionKind.Above, 0.05), Window: "5m"), "test");
+        await world.Rules.CreateAsync(new AlertRuleSpec("errors all", null, new AlertMetricSpec(AlertMetricKind.ErrorRate), new AlertCondition(AlertConditionKind.Above, 0.05), Window: "5m"), "test");
+        // m1 fails a fifth of its requests; the installation as a whole 2 %.
+        world.Metrics.Set("m1", AlertMetricKind.ErrorRate, 0.2);
+        world.Metrics.Set(AlertLabels.AllModels, AlertMetricKind.ErrorRate, 0.02);
+
+        await world.Evaluator.EvaluateAsync(force: true);
+
+        Assert.Equal(["*", "m1"], world.Metrics.Calls.Select(c => c.Model).Order(StringComparer.Ordinal));
+        var alert = Assert.Single(await world.Alerts.ListAsync(new AlertFilter()));
+        Assert.Equal(("errors m1", "m1", AlertState.Firing, 0.2), (alert.Rule, alert.Model, alert.State, alert.Value!.Value));
+        Assert.Equal("/models/m1/monitoring", new Uri(alert.Annotations["link"]).AbsolutePath);
     }
 
     [Fact]
@@ -292,6 +360,52 @@ public sealed class AlertEvaluatorTests
         Assert.Equal(1L, await world.ScalarAsync<long>("SELECT count(*) FROM alerts WHERE state IN ('pending', 'firing')"));
         // The lock was let go: a later run evaluates.
         Assert.False((await b.EvaluateAsync(true)).Skipped);
+    }
+
+    [Fact]
+    public async Task EvaluateAsync_FiftyAlertsFireInOneEvaluation_AnotherInstanceReceivesAllFifty()
+    {
+        await using var world = await AlertsWorld.CreateAsync();
+        // Instance A evaluates and publishes through its relay; instance B only listens on the same database.
+        var relayA = new PostgresEventRelay(world.DataSource);
+        var hubA = new EventHub(NullLogger<EventHub>.Instance, relayA);
+        var evaluator = new AlertEvaluator(world.DataSource, world.Metrics, hubA, world.Time, Microsoft.Extensions.Options.Options.Create(world.Options), NullLogger<AlertEvaluator>.Instance);
+        await using var b = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(world.DataSource)
+            .AddSingleton<PostgresEventRelay>()
+            .AddSingleton<IEventRelay>(sp => sp.GetRequiredService<PostgresEventRelay>())
+            .AddSingleton<EventHub>()
+            .BuildServiceProvider();
+        var received = new ConcurrentQueue<AlertNotice>();
+        using var subscription = b.GetRequiredService<EventHub>().Subscribe<AlertsChanged>(e => { foreach (var n in e.Fired) received.Enqueue(n); });
+        using var listener = new PostgresEventListener(world.DataSource, b, b.GetRequiredService<PostgresEventRelay>(), NullLogger<PostgresEventListener>.Instance);
+        await listener.StartAsync(CancellationToken.None);
+        try
+        {
+            await listener.Listening.WaitAsync(TimeSpan.FromSeconds(10));
+            // A rule on every model with a longish name (and a · the JSON escapes): 50 notices of some 500 bytes each once relayed.
+            await world.Rules.CreateAsync(AlertsWorld.Latency("Scoring p99 over 50 ms · every production model of the card portfolio", null), "test");
+            world.Metrics.Models = [.. Enumerable.Range(1, 50).Select(i => $"card-fraud-gradient-boosting-portfolio-{i:00}")];
+            foreach (var model in world.Metrics.Models) world.Metrics.Set(model, AlertMetricKind.LatencyP99, 73.5);
+            var atA = new List<AlertNotice>();
+            using var local = hubA.Subscribe<AlertsChanged>(e => atA.AddRange(e.Fired));
+
+            await evaluator.EvaluateAsync(force: true);
+
+            var firing = await world.Alerts.ListAsync(new AlertFilter(State: AlertState.Firing));
+            Assert.Equal(50, firing.Count);
+            Assert.Equal(firing.Select(a => a.Id).Order(), atA.Select(n => n.Id).Order());
+            // One event of 50 notices is far over the relay's limit: it was published in parts that each fit.
+            Assert.True(PostgresEventRelay.PayloadBytes("alerts.changed", JsonSerializer.Serialize(new AlertsChanged(atA), EventHub.JsonOptions)) > PostgresEventRelay.MaxPayloadBytes);
+            await Wait.UntilAsync(() => Task.FromResult(received.Count >= 50), 10, "all 50 notices at the other instance");
+            await Task.Delay(300); // nothing more (no duplicates) arrives
+            Assert.Equal(atA.OrderBy(n => n.Id), received.OrderBy(n => n.Id));
+        }
+        finally
+        {
+            await listener.StopAsync(CancellationToken.None);
+        }
     }
 
     [Fact]

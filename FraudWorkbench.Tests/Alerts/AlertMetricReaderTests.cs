@@ -295,13 +295,19 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
         // A 503 as the fault middleware answers one (the middleware test covers the real one).
         var stats = fixture.App.Get<ScoringRequestStats>();
         stats.Count(503);
+        // A 500 after the request's model was resolved (the scoring routes name it, as the three requests above).
+        stats.Count(500, model);
         Assert.True(await stats.FlushAsync());
         await fixture.App.Get<PredictionLog>().FlushAsync();
 
         var now = DateTime.UtcNow;
         var rate = await Reader.SeriesAsync(AlertLabels.AllModels, new AlertMetricSpec(AlertMetricKind.ErrorRate), TimeSpan.FromMinutes(10), [now.AddMinutes(1), before.AddMinutes(-15)], default);
-        Equal([0.25, null], rate); // 1 error among 2 scored, 1 refused and 1 unavailable
-        Assert.Equal([4L, 0], rate.Select(p => p.Sample));
+        Equal([0.4, null], rate); // 2 errors among 2 scored, 1 refused, 1 unavailable (model unknown) and 1 failed
+        Assert.Equal([5L, 0], rate.Select(p => p.Sample));
+        // The model's own: the routes counted its 2 scored and 1 refused requests against it, and its 500; not the unattributed 503.
+        var modelRate = await Reader.SeriesAsync(model, new AlertMetricSpec(AlertMetricKind.ErrorRate), TimeSpan.FromMinutes(10), [now.AddMinutes(1)], default);
+        Equal([0.25], modelRate);
+        Assert.Equal([4L], modelRate.Select(p => p.Sample));
 
         // The refusal is counted against the production version in the hour's bucket: 1 refused of 3 requests that reached the model.
         var refused = await ReadAsync(model, AlertMetricKind.Refused, TimeSpan.FromHours(2), Floor(now).AddHours(1));
@@ -368,12 +374,73 @@ public sealed class AlertMetricReaderTests(ScoringFixture fixture) : IClassFixtu
         Assert.Equal((reference.Lower, reference.Upper), (band.Lower, band.Upper));
         Assert.Null(await Reader.BandAsync(model, new AlertMetricSpec(AlertMetricKind.Volume), default));
 
-        // Labels on day 1: 0.9 fraud, 0.6 legitimate, 0.2 fraud. With a 1-day label window the day is mature:
-        // realized recall 1 of 2 fraud flagged, over 3 labelled predictions; day 2 has no fraud, so no recall.
+        // Labels on day 1: 0.9 fraud, 0.6 legitimate, 0.2 fraud. With a 1-day label window day 1 is mature from d2 + 1 day
+        // on, and a reading then covers it: realized recall 1 of 2 fraud flagged, over 3 labelled predictions. A day later the
+        // reading covers day 2, which has no fraud, so no recall; at d2 it covers the day before day 1, which had no traffic.
         await fixture.App.Get<PredictionStore>().RecordFeedbackAsync([new(ids[0], true), new(ids[1], false), new(ids[2], true)], "test");
-        var realized = await Reader.SeriesAsync(model, recall with { Kind = AlertMetricKind.Realized }, Day, [d2, d2.AddDays(1)], default);
-        Equal([0.5, null], realized);
-        Assert.Equal([3L, 0], realized.Select(p => p.Sample));
+        var realized = await Reader.SeriesAsync(model, recall with { Kind = AlertMetricKind.Realized }, Day, [d2.AddDays(1), d2.AddDays(2), d2], default);
+        Equal([0.5, null, null], realized);
+        Assert.Equal([3L, 0, 0], realized.Select(p => p.Sample));
+    }
+
+    [Fact]
+    public async Task SeriesAsync_RealizedPerformance_TheLatestWholeDaysPastTheLabelWindow_RecentDaysNeverCount()
+    {
+        const string model = "alert-mature";
+        await fixture.RegisterAndPromoteAsync(model, fixture.StrongRun);
+        Assert.Empty((await fixture.App.Get<PerformanceService>().SaveConfigAsync(model, new PerformanceConfig(LabelWindowDays: 10), "test"))!);
+        var today = DateTime.SpecifyKind(DateTime.UtcNow.Date, DateTimeKind.Utc);
+        // A (today − 11) is the latest mature day now (A + 1 + 10 = today); C (today − 13) is mature too; B (today − 3) is not,
+        // though every one of its labels is in.
+        var (a, c, b) = (today.AddDays(-11), today.AddDays(-13), today.AddDays(-3));
+        (DateTime Day, double P, bool Flagged, bool Fraud)[] rows =
+        [
+            (a, 0.9, true, true), (a, 0.7, true, false), (a, 0.3, false, true), (a, 0.1, false, false),
+            (c, 0.8, true, true), (c, 0.6, true, true), (c, 0.2, false, false),
+            (b, 0.8, true, true), (b, 0.2, false, true), (b, 0.1, false, true),
+        ];
+        var ids = await LogAsync(model, [.. rows.Select((r, i) => new Seed(r.Day.AddHours(8).AddMinutes(i), r.P, r.Flagged, 1))]);
+        await fixture.App.Get<PredictionStore>().RecordFeedbackAsync(
+            [.. rows.Select((r, i) => new FeedbackItem(ids[i], r.Fraud, DateOnly.FromDateTime(r.Day).AddDays(1)))], "test");
+        var recall = new AlertMetricSpec(AlertMetricKind.Realized, Metric: PerformanceMetric.Recall);
+        var now = DateTime.UtcNow;
+
+        // Recall by hand. A day read now: A, 1 of its 2 frauds flagged over 4 labels. A week or 30 days read now: the days up to
+        // A, so A and C: 3 of 4 frauds over 7 labels — not B's 1 of 3 (which would make 4 of 7). Read yesterday, the day is
+        // today − 12 (A was not mature yet): no traffic, no value.
+        var day = await Reader.SeriesAsync(model, recall, Day, [now, now.AddDays(-1)], default);
+        Equal([0.5, null], day);
+        Assert.Equal([4L, 0], day.Select(p => p.Sample));
+        var week = await Reader.SeriesAsync(model, recall, TimeSpan.FromDays(7), [now], default);
+        var month = await Reader.SeriesAsync(model, recall, TimeSpan.FromDays(30), [now], default);
+        Equal([0.75], week);
+        Equal([0.75], month);
+        Assert.Equal((7L, 7L), (week[0].Sample, month[0].Sample));
+        // Ten days on B is mature and a day's reading covers it: 1 of 3.
+        Equal([1.0 / 3], await Reader.SeriesAsync(model, recall, Day, [b.AddDays(11).AddHours(1)], default));
+    }
+
+    [Fact]
+    public async Task SeriesAsync_RealizedPerformanceOfOnlyImmatureDays_NoValueSoNoDecision()
+    {
+        const string model = "alert-immature";
+        await fixture.RegisterAndPromoteAsync(model, fixture.StrongRun);
+        Assert.Empty((await fixture.App.Get<PerformanceService>().SaveConfigAsync(model, new PerformanceConfig(LabelWindowDays: 10), "test"))!);
+        // Traffic three days ago only, fully labelled a day later (the learned arrival curve calls it 100 % in): still
+        // inside its 10-day label window, so a realized reading now has nothing to judge.
+        var b = DateTime.SpecifyKind(DateTime.UtcNow.Date.AddDays(-3), DateTimeKind.Utc);
+        var ids = await LogAsync(model, [new(b.AddHours(9), 0.8, true, 1), new(b.AddHours(10), 0.2, false, 1), new(b.AddHours(11), 0.1, false, 1)]);
+        await fixture.App.Get<PredictionStore>().RecordFeedbackAsync([.. ids.Select(id => new FeedbackItem(id, true, DateOnly.FromDateTime(b).AddDays(1)))], "test");
+        var recall = new AlertMetricSpec(AlertMetricKind.Realized, Metric: PerformanceMetric.Recall);
+        var now = DateTime.UtcNow;
+
+        var readings = await Reader.SeriesAsync(model, recall, TimeSpan.FromDays(7), [now, now.AddMinutes(-1)], default);
+
+        Assert.All(readings, p => Assert.Equal((null, 0L), (p.Value, p.Sample)));
+        var decision = AlertConditions.Evaluate(new AlertCondition(AlertConditionKind.Below, 0.5), 0, readings[0], [], null);
+        Assert.Equal(AlertOutcome.Unknown, decision.Outcome);
+        // The estimate needs no labels: it reads the same week ending now.
+        Assert.NotNull((await Reader.SeriesAsync(model, recall with { Kind = AlertMetricKind.Estimated }, TimeSpan.FromDays(7), [now], default))[0].Value);
     }
 
     [Fact]

@@ -13,6 +13,8 @@ public sealed class AlertRuleSpecTests
         { "name", Good with { Name = " " } },
         { "name", Good with { Name = new string('n', AlertRuleSpec.MaxNameLength + 1) } },
         { "model", Good with { Model = "bad model!" } },
+        // Job failures are the installation's: a model would be silently ignored.
+        { "model", Good with { Metric = new AlertMetricSpec(AlertMetricKind.JobFailures), Window = "1h" } },
         { "metric.kind", Good with { Metric = new AlertMetricSpec("cpu.load") } },
         { "metric.column", Good with { Metric = new AlertMetricSpec(AlertMetricKind.Psi), Window = "1d" } },
         { "metric.metric", Good with { Metric = new AlertMetricSpec(AlertMetricKind.Estimated, Metric: "accuracy"), Window = "1d" } },
@@ -103,6 +105,41 @@ public sealed class AlertRuleSpecTests
 
     [Fact]
     public void Validate_GoodRule_NoIssues() => Assert.Empty(Good.Validate());
+
+    [Fact]
+    public void Defaults_NoFeedbackDescription_SaysAnyFeedbackAsTheMetricCounts()
+    {
+        // Label freshness counts any feedback label, fraud or legitimate: the text must not promise fraud labels only.
+        var noFeedback = AlertRuleStore.Defaults("fraud-v2").Single(d => d.Metric.Kind == AlertMetricKind.LabelFreshness);
+
+        Assert.DoesNotContain("confirmed-fraud", noFeedback.Description);
+        Assert.StartsWith("No feedback labels (fraud or legitimate) for {{model}}", noFeedback.Description);
+    }
+
+    [Fact]
+    public void Validate_ErrorRateOfOneModelOrTheInstallation_NoIssues()
+    {
+        Assert.Empty((Good with { Metric = new AlertMetricSpec(AlertMetricKind.ErrorRate) }).Validate());
+        Assert.Empty((Good with { Model = null, Metric = new AlertMetricSpec(AlertMetricKind.ErrorRate) }).Validate());
+        Assert.Empty((Good with { Model = null, Metric = new AlertMetricSpec(AlertMetricKind.JobFailures), Window = "1h" }).Validate());
+    }
+
+    [Theory]
+    // A per-model metric: its model, or every production model (listed by the source: null).
+    [InlineData(AlertMetricKind.LatencyP99, "m1", "m1")]
+    [InlineData(AlertMetricKind.LatencyP99, null, null)]
+    // The error rate: the model's requests when it names one, the installation's otherwise.
+    [InlineData(AlertMetricKind.ErrorRate, "m1", "m1")]
+    [InlineData(AlertMetricKind.ErrorRate, null, AlertLabels.AllModels)]
+    // Job failures have no model: a model stored before validation refused it is ignored.
+    [InlineData(AlertMetricKind.JobFailures, "m1", AlertLabels.AllModels)]
+    [InlineData(AlertMetricKind.JobFailures, null, AlertLabels.AllModels)]
+    public void MetricScope_Models_TheRulesModelOrTheInstallation(string kind, string? model, string? expected)
+    {
+        var models = AlertMetricScope.Models(Good with { Model = model, Metric = new AlertMetricSpec(kind) });
+
+        Assert.Equal(expected is null ? null : [expected], models);
+    }
 
     [Fact]
     public void Defaults_FourValidRulesAsTheIssueAsks()

@@ -80,6 +80,45 @@ public sealed class AlertRuleStoreTests
     }
 
     [Fact]
+    public async Task CreateOrUpdate_ModelOrChannelThatDoesNotExist_400NamingIt_ADeletedChannelAlreadyNamedMayStay()
+    {
+        await using var world = await AlertsWorld.CreateAsync();
+        var (live, gone, unknown) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        const string channel = """
+            INSERT INTO notification_channels (id, name, kind, url, global, send_resolved, enabled, group_wait_seconds, group_interval_seconds,
+                repeat_interval_seconds, created_by, created_at, updated_by, updated_at, deleted_at)
+            VALUES (@id, @name, 'alertmanager', 'https://93.184.216.34/hook', false, true, true, 0, 300, 14400, 'test', now(), 'test', now(), @deletedAt)
+            """;
+        await world.ScalarAsync<int>(channel, new { id = live, name = "live", deletedAt = (DateTime?)null });
+        await world.ScalarAsync<int>(channel, new { id = gone, name = "gone", deletedAt = (DateTime?)DateTime.UtcNow });
+
+        var noModel = await Assert.ThrowsAsync<AlertException>(() => world.Rules.CreateAsync(AlertsWorld.Latency("p99", "never-registered"), "test"));
+        var noChannel = await Assert.ThrowsAsync<AlertException>(() => world.Rules.CreateAsync(AlertsWorld.Latency("p99", "m1") with { Channels = [live, unknown] }, "test"));
+        var deletedChannel = await Assert.ThrowsAsync<AlertException>(() => world.Rules.CreateAsync(AlertsWorld.Latency("p99", "m1") with { Channels = [gone] }, "test"));
+        // Model names match ignoring case, as the registry's do.
+        var rule = await world.Rules.CreateAsync(AlertsWorld.Latency("p99", "M1") with { Channels = [live] }, "test");
+
+        Assert.Equal((400, "model"), (noModel.Status, string.Join(",", noModel.Issues.Select(i => i.Field))));
+        Assert.Equal((400, "channels"), (noChannel.Status, string.Join(",", noChannel.Issues.Select(i => i.Field))));
+        Assert.Contains(unknown.ToString(), noChannel.Message);
+        Assert.DoesNotContain(live.ToString(), noChannel.Message);
+        Assert.Equal((400, "channels"), (deletedChannel.Status, string.Join(",", deletedChannel.Issues.Select(i => i.Field))));
+
+        // The channel is deleted after the rule named it: editing the rule otherwise still works; adding an unknown one, or
+        // moving to a model that does not exist, does not.
+        await world.ScalarAsync<int>("UPDATE notification_channels SET deleted_at = now() WHERE id = @live", new { live });
+        var edited = await world.Rules.UpdateAsync(rule.Id, rule.Spec with { Condition = new AlertCondition(AlertConditionKind.Above, 70) }, "test");
+        var addUnknown = await Assert.ThrowsAsync<AlertException>(() => world.Rules.UpdateAsync(rule.Id, rule.Spec with { Channels = [live, unknown] }, "test"));
+        var moveModel = await Assert.ThrowsAsync<AlertException>(() => world.Rules.UpdateAsync(rule.Id, rule.Spec with { Model = "nope" }, "test"));
+
+        Assert.Equal(2, edited.Revision);
+        Assert.Equal((400, "channels"), (addUnknown.Status, string.Join(",", addUnknown.Issues.Select(i => i.Field))));
+        Assert.Equal((400, "model"), (moveModel.Status, string.Join(",", moveModel.Issues.Select(i => i.Field))));
+        Assert.Equal(2, (await world.Rules.GetAsync(rule.Id))!.Revision);
+        Assert.Single(await world.Rules.ListAsync());
+    }
+
+    [Fact]
     public async Task DeleteOrDisable_OpenAlertsResolvedAtOnce_HistoryKept()
     {
         await using var world = await AlertsWorld.CreateAsync();

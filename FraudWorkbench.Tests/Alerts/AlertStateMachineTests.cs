@@ -6,7 +6,9 @@ namespace FraudWorkbench.Tests.Alerts;
 /// <summary>
 /// Prometheus's rule states, table-driven: one evaluation a minute on a fake clock; each outcome is T (condition true),
 /// F (false) or U (no decision: no data or too small a sample), and each expected state after it is i (inactive),
-/// p (pending), f (firing) or r (resolved).
+/// p (pending), f (firing) or r (resolved). Silences and acknowledgements are not inputs here (a silence mutes what an
+/// alert announces, an ack records who is on it; neither moves a state): their rows are in the stored lifecycle's table,
+/// <see cref="AlertEvaluatorTests.EvaluateAsync_SilenceAndAcknowledge_ChangeWhatIsAnnouncedAndRecordedNotTheStates"/>.
 /// </summary>
 public sealed class AlertStateMachineTests
 {
@@ -17,10 +19,15 @@ public sealed class AlertStateMachineTests
     [InlineData("pending until for elapses", 5, 0, "TTTTTTT", "pppppff")]
     // A pending alert whose condition clears is over without ever firing.
     [InlineData("pending then clears", 5, 0, "TTTF", "pppr")]
-    // keep firing 3m after the last true reading at 0 min: still firing at 1 and 2 min, resolved at 3 min; inactive after.
-    [InlineData("keep firing for", 0, 3, "TFFFF", "fffri")]
-    // Flapping with keep-firing 5m: every false reading is within 5 min of a true one, so it never resolves; then it settles.
-    [InlineData("flapping held by keep firing", 0, 5, "TFTFTFFFFFF", "fffffffffri")]
+    // keep firing 3m counted from the first false reading (1 min): still firing at 1, 2 and 3 min, resolved at 4 min; inactive after.
+    [InlineData("keep firing for", 0, 3, "TFFFFF", "ffffri")]
+    // keep firing as long as the interval still holds the alert through one false reading (Prometheus: it stays firing that
+    // long after it clears); counted from the last true reading it would resolve at the first false one.
+    [InlineData("keep firing for one interval", 0, 1, "TFF", "ffr")]
+    // A true reading while held starts the count again from the next false one.
+    [InlineData("true again while held restarts keep firing", 0, 2, "TFFTFFF", "ffffffr")]
+    // Flapping with keep-firing 5m: no false stretch lasts 5 min, so it never resolves; then it settles 5 min after the last clear.
+    [InlineData("flapping held by keep firing", 0, 5, "TFTFTFFFFFFF", "ffffffffffri")]
     // Flapping without keep-firing: each flap is a new episode.
     [InlineData("flapping without keep firing", 0, 0, "TFTFT", "frfrf")]
     // No decision keeps a firing alert (it does not resolve because its data stopped)...
@@ -66,19 +73,25 @@ public sealed class AlertStateMachineTests
     }
 
     [Fact]
-    public void Step_KeepFiring_CountsFromTheLastTrueReadingNotFromFiring()
+    public void Step_KeepFiring_CountsFromTheFirstFalseReadingNotFromTheLastTrueOne()
     {
         var t0 = new DateTime(2026, 3, 2, 10, 0, 0, DateTimeKind.Utc);
         var keep = TimeSpan.FromMinutes(10);
         var firing = AlertStateMachine.Step(AlertStatus.Inactive, AlertOutcome.True, t0, TimeSpan.Zero, keep);
         firing = AlertStateMachine.Step(firing, AlertOutcome.True, t0.AddMinutes(30), TimeSpan.Zero, keep);
 
-        // 39 min: 9 min after the last true reading (30 min) → held; 40 min: 10 min → resolved. Counted from firing (0) both would resolve.
+        // First false reading at 39 min: the count starts there. 48 min: 9 min after it → held; 49 min: 10 min → resolved.
+        // Counted from the last true reading (30 min) it would have resolved at 40 min, i.e. at 48.
         var at39 = AlertStateMachine.Step(firing, AlertOutcome.False, t0.AddMinutes(39), TimeSpan.Zero, keep);
-        var at40 = AlertStateMachine.Step(at39, AlertOutcome.False, t0.AddMinutes(40), TimeSpan.Zero, keep);
+        var at48 = AlertStateMachine.Step(at39, AlertOutcome.False, t0.AddMinutes(48), TimeSpan.Zero, keep);
+        var at49 = AlertStateMachine.Step(at48, AlertOutcome.False, t0.AddMinutes(49), TimeSpan.Zero, keep);
 
-        Assert.Equal(AlertState.Firing, at39.State);
-        Assert.Equal(new AlertStatus(AlertState.Resolved, t0, t0, t0.AddMinutes(30)), at40);
+        Assert.Equal(new AlertStatus(AlertState.Firing, t0, t0, t0.AddMinutes(30), t0.AddMinutes(39)), at39);
+        Assert.Equal(new AlertStatus(AlertState.Firing, t0, t0, t0.AddMinutes(30), t0.AddMinutes(39)), at48);
+        // The resolved alert keeps when its condition cleared.
+        Assert.Equal(new AlertStatus(AlertState.Resolved, t0, t0, t0.AddMinutes(30), t0.AddMinutes(39)), at49);
+        // A true reading while held clears the count.
+        Assert.Null(AlertStateMachine.Step(at48, AlertOutcome.True, t0.AddMinutes(48).AddSeconds(30), TimeSpan.Zero, keep).KeepFiringSince);
     }
 
     [Fact]

@@ -163,6 +163,37 @@ public sealed class NotificationDispatcherTests(DatabaseFixture database) : ICla
         }
     }
 
+    [Theory]
+    [InlineData(500, false)]
+    [InlineData(502, true)]
+    [InlineData(504, false)]
+    public async Task Dispatch_5xxWithRetryAfter_NextAttemptWaitsForIt(int status, bool httpDate)
+    {
+        // Seconds, or an HTTP date three seconds ahead (whole seconds: two to three seconds from when it is read).
+        var value = httpDate ? DateTimeOffset.UtcNow.AddSeconds(3).ToString("R", CultureInfo.InvariantCulture) : "2";
+        receiver.Then(status, ("Retry-After", value));
+        var channel = await ChannelAsync();
+        await harness.Dispatcher.StartAsync(CancellationToken.None);
+        try
+        {
+            var id = await harness.Store.SendTestAsync(channel.Channel.Id, "alice");
+
+            var delivery = await SettledAsync(id);
+
+            Assert.Equal((DeliveryStatus.Delivered, 2), (delivery.Status, delivery.Attempts));
+            var times = receiver.Requests.Select(r => r.At).ToList();
+            Assert.Equal(2, times.Count);
+            // The backoff alone would be at most 50 ms.
+            var gap = times[1] - times[0];
+            Assert.True(gap >= TimeSpan.FromSeconds(1.5), $"second attempt after {gap.TotalMilliseconds} ms");
+            Assert.True(gap < TimeSpan.FromSeconds(5), $"second attempt after {gap.TotalMilliseconds} ms");
+        }
+        finally
+        {
+            await harness.Dispatcher.StopAsync(CancellationToken.None);
+        }
+    }
+
     [Fact]
     public async Task Resend_DeadLetterAfterAllAttempts_DeliveredAsNewRow()
     {

@@ -99,10 +99,27 @@ public sealed class AlertsWorld : IAsyncDisposable
 
     public DateTime Now => Time.GetUtcNow().UtcDateTime;
 
+    /// <summary>The models the tests' rules name: a rule must name a registered model.</summary>
+    public static readonly IReadOnlyList<string> RegisteredModels = ["m1", "m2", "m-2"];
+
     public static async Task<AlertsWorld> CreateAsync()
     {
         Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
-        return new AlertsWorld(await PostgresServer.CreateDatabaseAsync());
+        var world = new AlertsWorld(await PostgresServer.CreateDatabaseAsync());
+        await world.RegisterModelsAsync([.. RegisteredModels]);
+        return world;
+    }
+
+    /// <summary>Registers models by name only (no versions): enough for a rule to name them.</summary>
+    public async Task RegisterModelsAsync(params string[] names)
+    {
+        const string sql = """
+            INSERT INTO registered_models (id, name, gate, created_by, created_at)
+            SELECT gen_random_uuid(), n, @gate::jsonb, 'test', now() FROM unnest(@names) AS n ON CONFLICT DO NOTHING
+            """;
+        var gate = System.Text.Json.JsonSerializer.Serialize(Core.Registry.GateSettings.Default, Core.Data.DatasetSchema.Json);
+        await using var connection = await DataSource.OpenConnectionAsync();
+        await Dapper.SqlMapper.ExecuteAsync(connection, sql, new { names, gate });
     }
 
     /// <summary>An evaluator as another instance would have: its own data source (connections) and metric source, the same database and clock.</summary>

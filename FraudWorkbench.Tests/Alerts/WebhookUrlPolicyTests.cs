@@ -31,6 +31,13 @@ public sealed class WebhookUrlPolicyTests
     [InlineData("http://[::ffff:127.0.0.1]/hook", "loopback")]
     [InlineData("http://[::ffff:10.0.0.1]/hook", "private")]
     [InlineData("http://[::ffff:169.254.169.254]/hook", "link-local")]
+    [InlineData("http://[::127.0.0.1]/hook", "IPv4-compatible")]
+    [InlineData("http://[2002:7f00:1::]/hook", "leads to 127.0.0.1, a loopback address")] // 6to4
+    [InlineData("http://[2002:a9fe:a9fe::1]/latest/meta-data/", "leads to 169.254.169.254, a link-local address")]
+    [InlineData("http://[64:ff9b::a00:1]/hook", "leads to 10.0.0.1, a private address")] // NAT64
+    [InlineData("http://[64:ff9b:1::808:808]/hook", "local-use NAT64")]
+    [InlineData("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook", "Teredo")]
+    [InlineData("http://[fec0::1]/hook", "site-local")]
     [InlineData("http://user:pw@93.184.216.34/hook", "user name or password")]
     [InlineData("ftp://93.184.216.34/hook", "http or https")]
     [InlineData("file:///etc/passwd", "not an absolute URL")]
@@ -98,9 +105,53 @@ public sealed class WebhookUrlPolicyTests
     [InlineData("198.20.0.1", false)]
     [InlineData("255.255.255.255", true)]
     [InlineData("64:ff9b::a00:1", true)] // NAT64 of 10.0.0.1
+    [InlineData("64:ff9b::7f00:1", true)] // NAT64 of 127.0.0.1
+    [InlineData("64:ff9b::a9fe:a9fe", true)] // NAT64 of 169.254.169.254
+    [InlineData("64:ff9b::c0a8:101", true)] // NAT64 of 192.168.1.1
     [InlineData("64:ff9b::808:808", false)] // NAT64 of 8.8.8.8
-    [InlineData("fec0::1", true)] // site-local
+    [InlineData("64:ff9b:1::a00:1", true)] // local-use NAT64 64:ff9b:1::/48: refused whatever it carries
+    [InlineData("64:ff9b:1::808:808", true)]
+    [InlineData("64:ff9b:2::808:808", false)] // past the /48
+    // 6to4 2002::/16: the IPv4 address in bytes 2–5 is judged.
+    [InlineData("2002:7f00:1::", true)] // 127.0.0.1
+    [InlineData("2002:a00:1::1", true)] // 10.0.0.1
+    [InlineData("2002:a9fe:a9fe::", true)] // 169.254.169.254
+    [InlineData("2002:ac10:1::", true)] // 172.16.0.1
+    [InlineData("2002:c0a8:101::", true)] // 192.168.1.1
+    [InlineData("2002:6440:1::", true)] // 100.64.0.1 (CGNAT)
+    [InlineData("2002:808:808::1", false)] // 8.8.8.8
+    [InlineData("2002:5db8:d822::1", false)] // 93.184.216.34
+    // Teredo 2001::/32, documentation 2001:db8::/32, benchmarking 2001:2::/48, discard 100::/64.
+    [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2", true)]
+    [InlineData("2001::1", true)]
+    [InlineData("2001:1::1", false)] // next /32 (PCP anycast): not Teredo
+    [InlineData("2001:db8::1", true)]
+    [InlineData("2001:2::1", true)]
+    [InlineData("100::1", true)]
+    [InlineData("100:0:0:1::1", false)] // past the /64
+    // IPv4-compatible ::a.b.c.d (deprecated) and IPv4-translated ::ffff:0:a.b.c.d: refused whatever they carry.
+    [InlineData("::127.0.0.1", true)]
+    [InlineData("::10.0.0.1", true)]
+    [InlineData("::8.8.8.8", true)]
+    [InlineData("::ffff:0:7f00:1", true)]
+    // IPv4-mapped ::ffff:a.b.c.d: the IPv4 address is judged.
+    [InlineData("::ffff:127.0.0.1", true)]
+    [InlineData("::ffff:192.168.0.1", true)]
+    [InlineData("::ffff:8.8.8.8", false)]
+    // Unique local fc00::/7, link-local fe80::/10, site-local fec0::/10, multicast ff00::/8, loopback, unspecified.
+    [InlineData("fc00::1", true)]
+    [InlineData("fdff:ffff::1", true)]
+    [InlineData("fe80::1", true)]
+    [InlineData("febf:ffff::1", true)]
+    [InlineData("fec0::1", true)]
+    [InlineData("feff::1", true)]
+    [InlineData("ff02::1", true)]
+    [InlineData("ff0e::1", true)]
+    [InlineData("::1", true)]
+    [InlineData("::", true)]
+    [InlineData("fbff::1", false)] // just below fc00::/7 (unallocated, but not an internal range)
     [InlineData("2606:4700::1111", false)]
+    [InlineData("2001:4860:4860::8888", false)]
     public void IsForbidden_Address_AsTheRangesSay(string address, bool forbidden) =>
         Assert.Equal(forbidden, WebhookUrlPolicy.IsForbidden(IPAddress.Parse(address)));
 }

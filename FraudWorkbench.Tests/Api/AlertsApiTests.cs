@@ -36,6 +36,16 @@ public sealed class AlertsAppFixture : IAsyncLifetime
         (_, WriteKey) = await keys.CreateAsync("alerts-writer", [Scopes.Write], null, "test");
         (_, ReadKey) = await keys.CreateAsync("alerts-reader", [Scopes.Read], null, "test");
         await App.Get<UserStore>().CreateAsync(ReviewerEmail, "Reviewer", Roles.Reviewer, ReviewerPassword, "test");
+        // The models the tests' rules name (a rule must name a registered model); registered by name only.
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
+        await connection.ExecuteAsync("""
+            INSERT INTO registered_models (id, name, gate, created_by, created_at)
+            SELECT gen_random_uuid(), n, @gate::jsonb, 'test', now() FROM unnest(@names) AS n
+            """, new
+        {
+            names = new[] { "api-crud", "api-ack", "api-silence", "api-live", "api-refs" },
+            gate = JsonSerializer.Serialize(Scoring.ScoringFixture.LenientGate, FraudWorkbench.Core.Data.DatasetSchema.Json),
+        });
     }
 
     public async Task DisposeAsync() => await App.DisposeAsync();
@@ -271,6 +281,44 @@ public sealed class AlertsApiTests(AlertsAppFixture fixture) : IClassFixture<Ale
         Assert.InRange(points.Count, 719, 721);
         Assert.Equal(3, points.Count(p => p.GetProperty("state").GetString() == AlertState.Firing));
         Assert.All(points, p => Assert.Equal(50, p.GetProperty("upper").GetDouble()));
+    }
+
+    [Fact]
+    public async Task CreateRule_UnknownModelOrChannel_OrAModelOnJobFailures_400NamingTheField()
+    {
+        using var client = fixture.Client(fixture.WriteKey);
+        var jobs = new { name = "api refs jobs", model = "api-refs", metric = new { kind = "jobs.failed" }, condition = new { kind = "above", threshold = 0 }, window = "1h" };
+        var channel = new { name = "api refs channel", model = "api-refs", metric = new { kind = "scoring.latency_p99" }, condition = new { kind = "above", threshold = 50 }, window = "5m", channels = new[] { Guid.NewGuid() } };
+
+        var unknownModel = await client.PostAsJsonAsync("/api/v1/alerts/rules", Rule("api refs model", "never-registered"));
+        var unknownChannel = await client.PostAsJsonAsync("/api/v1/alerts/rules", channel);
+        var jobsWithModel = await client.PostAsJsonAsync("/api/v1/alerts/rules", jobs);
+        var jobsWithout = await client.PostAsJsonAsync("/api/v1/alerts/rules", jobs with { model = (string)null! });
+
+        Assert.Equal([HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.Created],
+            new[] { unknownModel, unknownChannel, jobsWithModel, jobsWithout }.Select(r => r.StatusCode));
+        var fields = new List<string?>();
+        foreach (var refused in new[] { unknownModel, unknownChannel, jobsWithModel }) fields.Add((await JsonAsync(refused)).GetProperty("field").GetString());
+        Assert.Equal(["model", "channels", "model"], fields);
+        var written = (await fixture.App.Get<AlertRuleStore>().ListAsync()).Where(r => r.Name.StartsWith("api refs", StringComparison.Ordinal)).ToList();
+        Assert.Equal([("api refs jobs", (string?)null)], written.Select(r => (r.Name, r.Spec.Model)));
+    }
+
+    [Fact]
+    public async Task Backtest_ReviewerOrReadKey_AllowedAsInTheEditor_ItChangesNothing()
+    {
+        fixture.Metrics.Set("api-backtest-read", AlertMetricKind.LatencyP99, 10);
+        using var reviewer = await fixture.App.SignedInClientAsync(AlertsAppFixture.ReviewerEmail, AlertsAppFixture.ReviewerPassword);
+        using var reader = fixture.Client(fixture.ReadKey);
+        var body = new { rule = Rule("api backtest read", "api-backtest-read"), model = "api-backtest-read", days = 1 };
+        var rulesBefore = (await fixture.App.Get<AlertRuleStore>().ListAsync()).Count;
+
+        var byReviewer = await reviewer.PostAsJsonAsync("/api/v1/alerts/rules/backtest", body);
+        var byReadKey = await reader.PostAsJsonAsync("/api/v1/alerts/rules/backtest", body);
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (byReviewer.StatusCode, byReadKey.StatusCode));
+        Assert.Equal("api-backtest-read", (await JsonAsync(byReviewer)).GetProperty("model").GetString());
+        Assert.Equal(rulesBefore, (await fixture.App.Get<AlertRuleStore>().ListAsync()).Count);
     }
 
     [Fact]

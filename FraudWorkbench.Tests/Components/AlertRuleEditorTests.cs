@@ -106,6 +106,35 @@ public sealed class AlertRuleEditorTests(DatabaseFixture db) : IClassFixture<Dat
         Assert.DoesNotContain(await store.ListAsync(), r => r.Name == name);
     }
 
+    [Theory]
+    [InlineData(AlertMetricKind.JobFailures, true)]
+    [InlineData(AlertMetricKind.ErrorRate, false)]
+    [InlineData(AlertMetricKind.LatencyP99, false)]
+    public async Task AlertRuleEditor_InstallationWideMetric_ModelSelectDisabled(string kind, bool disabled)
+    {
+        var name = $"scope {Guid.NewGuid():N}"[..20];
+        await using var context = NewContext(Roles.DataScientist);
+        var rule = await context.Services.GetRequiredService<AlertRuleStore>().CreateAsync(
+            new AlertRuleSpec(name, null, new AlertMetricSpec(kind), new AlertCondition(AlertConditionKind.Above, 1), Window: "1h"), "test");
+
+        var cut = context.Render<AlertRuleEditor>(p => p.Add(x => x.Id, rule.Id));
+
+        var control = cut.WaitForElement("[data-testid=rule-model]").Closest(".mud-input-control")!;
+        Assert.Equal(disabled, control.QuerySelector("input")!.HasAttribute("disabled"));
+        Assert.Equal(disabled, control.TextContent.Contains("whole installation: no model"));
+    }
+
+    [Fact]
+    public void AlertRuleForm_ModelLeftOverOnAMetricWithoutModels_NotSent()
+    {
+        var form = new AlertRuleForm { Name = "jobs", Model = "m1", Window = "1h" };
+        form.SetMetric(AlertMetricKind.JobFailures);
+
+        Assert.Null(form.ToSpec().Model);
+        form.SetMetric(AlertMetricKind.ErrorRate);
+        Assert.Equal("m1", form.ToSpec().Model);
+    }
+
     [Fact]
     public async Task AlertRuleEditor_AuditedActions_ActionFieldShown_ClearedRefusedAtItsField_OtherMetricsHaveNone()
     {

@@ -37,8 +37,9 @@ public static class AlertsApi
                 written like 30s, 5m, 1h30m, 1d. A 400 names each bad field by its JSON path (`condition.threshold`).
                 """)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapPost("/rules/backtest", Backtest).WithName("BacktestAlertRule").RequireAuthorization(Policies.Write)
-            .WithSummary("Replays a rule (saved or not) over the past days: the metric, its thresholds and when it would have fired.")
+        // A replay changes nothing: anyone who may read rules may run it, as in the rule editor (Reviewers included).
+        api.MapPost("/rules/backtest", Backtest).WithName("BacktestAlertRule")
+            .WithSummary("Replays a rule (saved or not) over the past days: the metric, its thresholds and when it would have fired. Changes nothing: read access is enough.")
             .ProducesProblem(StatusCodes.Status400BadRequest);
         api.MapPost("/rules/defaults", AddDefaults).WithName("AddDefaultAlertRules").RequireAuthorization(Policies.Write)
             .WithSummary("Adds the default rules a model does not have yet (dataset drift, estimated recall, p99 latency, no feedback); returns those added.")
@@ -130,6 +131,8 @@ public static class AlertsApi
         if (request?.Rule is not { } rule) return JobsApi.Problem(400, "The rule is missing.", "Send {\"rule\": {...}, \"model\": \"...\", \"days\": 30}.", "rule");
         var issues = rule.Validate().Select(i => ($"rule.{i.Field}", i.Message)).ToList();
         var model = request.Model ?? rule.Model;
+        // A metric of the whole installation is replayed for * (job failures have no model; the error rate without one).
+        if (rule.Metric is { } metric && AlertMetricKind.Find(metric.Kind) is { Global: true } && (model is null || !AlertMetricScope.TakesModel(metric.Kind))) model = AlertLabels.AllModels;
         if (model is null) issues.Add(("model", "Name the model to replay the rule on."));
         else if (!RegistryService.IsValidName(model) && model != AlertLabels.AllModels) issues.Add(("model", $"'{Shorten(model)}' is not a model name."));
         var days = request.Days ?? (int)AlertBacktest.DefaultSpan.TotalDays;

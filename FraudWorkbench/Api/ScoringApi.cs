@@ -220,7 +220,7 @@ public static class ScoringApi
             var issues = new List<InputIssue>();
             var (name, version, reasons) = Envelope(body!.RootElement, "transaction", issues);
             if (issues.Count > 0) return Invalid(issues);
-            var (outcome, error) = await ScoreAsync(server, scoring, monitoring, logger, user, name, version, [body.RootElement.GetProperty("transaction")], single: true, reasons, cancellationToken);
+            var (outcome, error) = await ScoreAsync(context, server, scoring, monitoring, logger, user, name, version, [body.RootElement.GetProperty("transaction")], single: true, reasons, cancellationToken);
             if (error is not null) return error;
             return TypedResults.Ok(PredictionResponse.From(outcome![0], "transaction."));
         }
@@ -241,7 +241,7 @@ public static class ScoringApi
             var count = list.GetArrayLength();
             if (count == 0 || count > options.Value.MaxBatch) return Invalid([new InputIssue("transactions", $"Send between 1 and {options.Value.MaxBatch} transactions.")]);
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
-            var (outcome, error) = await ScoreAsync(server, scoring, monitoring, logger, user, name, version, [.. list.EnumerateArray()], single: false, reasons, cancellationToken);
+            var (outcome, error) = await ScoreAsync(context, server, scoring, monitoring, logger, user, name, version, [.. list.EnumerateArray()], single: false, reasons, cancellationToken);
             if (error is not null) return error;
             return TypedResults.Ok(new BatchPredictionResponse(outcome![0].Model, outcome[0].Version, [.. outcome.Select(BatchItem)],
                 Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3)));
@@ -249,12 +249,13 @@ public static class ScoringApi
     }
 
     private static async Task<(IReadOnlyList<Prediction>? Predictions, ProblemHttpResult? Problem)> ScoreAsync(
-        ModelServer server, ScoringService scoring, MonitoringStore monitoring, ILogger logger, ClaimsPrincipal user, string? name, int? version, IReadOnlyList<JsonElement> transactions, bool single, int reasons, CancellationToken cancellationToken)
+        HttpContext context, ModelServer server, ScoringService scoring, MonitoringStore monitoring, ILogger logger, ClaimsPrincipal user, string? name, int? version, IReadOnlyList<JsonElement> transactions, bool single, int reasons, CancellationToken cancellationToken)
     {
         ServingModel model;
         try
         {
             model = await server.ResolveAsync(name, version, cancellationToken);
+            Operations.ScoringRequestCounting.Attribute(context, model.ModelName);
         }
         catch (ScoringException ex)
         {

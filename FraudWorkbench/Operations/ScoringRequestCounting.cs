@@ -9,6 +9,16 @@ namespace FraudWorkbench.Operations;
 /// </summary>
 public sealed class ScoringRequestCounting(RequestDelegate next, ScoringRequestStats stats)
 {
+    private const string ModelItem = "FraudWorkbench.ScoringRequestModel";
+
+    /// <summary>
+    /// Names the registered model a scoring request was resolved to, so its answer counts against that model (a rule on one
+    /// model's error rate) as well as the installation. Requests answered before a model is known count as <c>*</c> only.
+    /// </summary>
+    public static void Attribute(HttpContext context, string model) => context.Items[ModelItem] = model;
+
+    private static string? ModelOf(HttpContext context) => context.Items.TryGetValue(ModelItem, out var model) ? model as string : null;
+
     public async Task InvokeAsync(HttpContext context)
     {
         if (!IsScoring(context.Request))
@@ -24,12 +34,12 @@ public sealed class ScoringRequestCounting(RequestDelegate next, ScoringRequestS
         catch when (!context.RequestAborted.IsCancellationRequested)
         {
             // Nothing outside handles it: the server answers 500 (or drops the connection), an error either way.
-            stats.Count(StatusCodes.Status500InternalServerError);
+            stats.Count(StatusCodes.Status500InternalServerError, ModelOf(context));
             throw;
         }
 
         // A client that hung up got no answer to count.
-        if (!context.RequestAborted.IsCancellationRequested) stats.Count(context.Response.StatusCode);
+        if (!context.RequestAborted.IsCancellationRequested) stats.Count(context.Response.StatusCode, ModelOf(context));
     }
 
     public static bool IsScoring(HttpRequest request) =>

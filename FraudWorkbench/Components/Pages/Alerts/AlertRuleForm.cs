@@ -45,6 +45,9 @@ public sealed class AlertRuleForm
 
     public AlertMetricInfo? Info => AlertMetricKind.Find(MetricKind);
 
+    /// <summary>Whether the metric can be read for one model (installation-wide ones such as job failures cannot).</summary>
+    public bool TakesModel => AlertMetricScope.TakesModel(MetricKind);
+
     public bool TakesThreshold => ConditionKind is AlertConditionKind.Above or AlertConditionKind.Below or AlertConditionKind.RelativeChange;
 
     public bool TakesReference => ConditionKind is AlertConditionKind.OutsideBand or AlertConditionKind.RelativeChange;
@@ -108,7 +111,7 @@ public sealed class AlertRuleForm
         var labels = Labels.Where(l => l.Name.Trim().Length > 0 || l.Value.Length > 0)
             .GroupBy(l => l.Name.Trim()).ToDictionary(g => g.Key, g => g.Last().Value);
         return new AlertRuleSpec(
-            Name.Trim(), Model == EveryModel ? null : Model, metric, condition, Window.Trim(), MinSample, EvaluationInterval.Trim(), For.Trim(), KeepFiringFor.Trim(),
+            Name.Trim(), Model == EveryModel || !TakesModel ? null : Model, metric, condition, Window.Trim(), MinSample, EvaluationInterval.Trim(), For.Trim(), KeepFiringFor.Trim(),
             Severity, labels.Count == 0 ? null : labels, Description.Trim().Length == 0 ? null : Description, Channels.Any() ? [.. Channels] : null, Enabled);
     }
 }
