@@ -42,6 +42,7 @@ public sealed class AuditEventsAlertTests
     public async Task EvaluateAsync_RetrainingFailAudited_InstallationRuleAndTheNamedModelsRuleFire_ThenResolveOnceItLeavesTheWindow()
     {
         await using var world = await AlertsWorld.CreateAsync();
+        await world.RegisterModelsAsync("fraud-a", "fraud-b");
         await using var services = CoreServices(world);
         var evaluator = world.NewEvaluator(world.DataSource, services.GetRequiredService<AlertMetricReader>());
         var everyone = await world.Rules.CreateAsync(Failed("workflows failed", null), "test");

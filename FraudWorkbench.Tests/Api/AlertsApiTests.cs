@@ -43,7 +43,7 @@ public sealed class AlertsAppFixture : IAsyncLifetime
             SELECT gen_random_uuid(), n, @gate::jsonb, 'test', now() FROM unnest(@names) AS n
             """, new
         {
-            names = new[] { "api-crud", "api-ack", "api-silence", "api-live", "api-refs" },
+            names = new[] { "api-crud", "api-ack", "api-silence", "api-live", "api-refs", "api-audit" },
             gate = JsonSerializer.Serialize(Scoring.ScoringFixture.LenientGate, FraudWorkbench.Core.Data.DatasetSchema.Json),
         });
     }

@@ -47,6 +47,7 @@ public sealed class RetrainingFailureRuleTests
     public async Task EnsureAsync_TeamHasItsOwnRuleOnRetrainingFail_NoSecondOne_TheJobsRuleStillMade()
     {
         await using var world = await AlertsWorld.CreateAsync();
+        await world.RegisterModelsAsync("fraud-a");
         await world.Rules.CreateAsync(new AlertRuleSpec("our retraining pager", "fraud-a", new AlertMetricSpec(AlertMetricKind.AuditEvents, Metric: "retraining.fail"),
             new AlertCondition(AlertConditionKind.Above, 0), Severity: AlertSeverity.Critical), "alice");
 
