@@ -147,8 +147,9 @@ public static class ShadowBenchmark
     }
 
     /// <summary>
-    /// Ends the period now, waits for the tailer to read the log up to the end (its lag behind now), compares, and ends the
-    /// workflow (cancelled: nothing acts on it any more).
+    /// Ends the period now and lets the real end of shadow run: the tailer reads the log to the end (its lag behind now)
+    /// and advances the workflow, whose comparison job then leaves it waiting for an approver; prints that comparison and
+    /// ends the workflow (cancelled: nothing acts on it any more).
     /// </summary>
     private static async Task<(ShadowComparison, long)> StopShadowAsync(IServiceProvider services, Guid id, TextWriter output, CancellationToken cancellationToken)
     {
@@ -161,23 +162,24 @@ public static class ShadowBenchmark
             await connection.ExecuteAsync(new CommandDefinition(sql, new { id, ends }, cancellationToken: cancellationToken));
         }
 
-        var store = services.GetRequiredService<ShadowStore>();
+        var workflows = services.GetRequiredService<RetrainingStore>();
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while ((await store.PositionAsync(id, cancellationToken))?.CreatedAt < ends)
+        RetrainingWorkflow workflow;
+        while ((workflow = (await workflows.GetAsync(id, cancellationToken))!).Status != RetrainingStatus.AwaitingApproval)
         {
-            if (waited.Elapsed > TimeSpan.FromMinutes(5)) throw new InvalidOperationException("The shadow tailer did not read the round's period within 5 minutes.");
+            if (!workflow.IsActive || waited.Elapsed > TimeSpan.FromMinutes(5))
+                throw new InvalidOperationException($"The shadow period was not compared within 5 minutes: the workflow is {workflow.Status} at {workflow.Step} ({workflow.Error}).");
             await Task.Delay(100, cancellationToken);
         }
 
+        var comparison = (await workflows.StepsAsync(id, cancellationToken)).Single(s => s.Step == RetrainingStep.Shadow).Result<ShadowComparison>()!;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
             const string sql = "UPDATE retraining_workflows SET status = 'cancelled', finished_at = now(), updated_at = now() WHERE id = @id";
             await connection.ExecuteAsync(new CommandDefinition(sql, new { id }, cancellationToken: cancellationToken));
         }
 
-        var workflow = (await services.GetRequiredService<RetrainingStore>().GetAsync(id, cancellationToken))!;
-        var comparison = await services.GetRequiredService<ShadowComparer>().CompareAsync(workflow, cancellationToken);
-        await output.WriteLineAsync($"  shadow comparison: {comparison.Transactions:N0} transactions, {comparison.Dropped:N0} dropped, score correlation {comparison.ScoreCorrelation:0.000} (rank {comparison.RankCorrelation:0.000}), flag agreement {comparison.FlagAgreement:P2} (kappa {comparison.Kappa:0.000}), flag rate {comparison.ChampionFlagRate:P2} → {comparison.ChallengerFlagRate:P2}, challenger p99 {comparison.ChallengerLatencyP99Ms:0.000} ms; the tailer had read the period {waited.Elapsed.TotalSeconds:0.0} s after its end");
+        await output.WriteLineAsync($"  shadow comparison: {comparison.Transactions:N0} transactions, {comparison.Dropped:N0} dropped, score correlation {comparison.ScoreCorrelation:0.000} (rank {comparison.RankCorrelation:0.000}), flag agreement {comparison.FlagAgreement:P2} (kappa {comparison.Kappa:0.000}), flag rate {comparison.ChampionFlagRate:P2} → {comparison.ChallengerFlagRate:P2}, challenger p99 {comparison.ChallengerLatencyP99Ms:0.000} ms; compared {waited.Elapsed.TotalSeconds:0.0} s after the period's end");
         return (comparison, comparison.Transactions);
     }
 }
