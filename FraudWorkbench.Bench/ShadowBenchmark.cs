@@ -16,7 +16,9 @@ namespace FraudWorkbench.Bench;
 /// own (so the challenger keeps entity histories of its own, the costlier case) and trained, registered as version 2.
 /// Then rounds of the same open-loop load with shadow off and on in ABBA order (off, on, on, off, …), so a drift of
 /// the host over the run weighs on both sides alike. Shadow on is a workflow row in its shadow step naming the two
-/// versions, inserted with SQL as the retraining engine would leave it, so the real log sink and scorer run.
+/// versions and the challenger's feature set version, its log position at the round's start, inserted with SQL as the
+/// retraining engine would leave it, so the real tailer reads the log, records and scores. Nothing shadow-related runs
+/// in the prediction log's writer any more: what shadow costs the champion is the tailer's CPU and database work beside it.
 /// </summary>
 public static class ShadowBenchmark
 {
@@ -29,7 +31,7 @@ public static class ShadowBenchmark
         var services = host.Services;
         var secret = await ScoringBenchmark.PrepareAsync(services, TrainingBenchmark.Recipes, output, cancellationToken);
         var champion = (await services.GetRequiredService<RegistryStore>().GetProductionAsync(ScoringBenchmark.Model, cancellationToken))!;
-        var challenger = await ChallengerAsync(services, output, cancellationToken);
+        var (challenger, challengerFeatures) = await ChallengerAsync(services, output, cancellationToken);
         var (bodies, refused) = await ScoringBenchmark.BodiesAsync(services, reasons: true, cancellationToken);
         var bodiesPath = Path.Combine(host.DataDirectory, "bodies.jsonl");
         await File.WriteAllLinesAsync(bodiesPath, bodies.Select(b => System.Text.Encoding.UTF8.GetString(b)), cancellationToken);
@@ -40,7 +42,7 @@ public static class ShadowBenchmark
         for (var round = 0; round < 2 * pairs; round++)
         {
             var shadow = IsShadowRound(round);
-            Guid? workflow = shadow ? await StartShadowAsync(services, champion, challenger, cancellationToken) : null;
+            Guid? workflow = shadow ? await StartShadowAsync(services, champion, challenger, challengerFeatures, cancellationToken) : null;
             var warmup = round == 0 ? LoadGenerator.DefaultWarmupSeconds : RoundWarmupSeconds;
             using (var generator = ScoringBenchmark.StartGenerator(host.Address, bodiesPath, seconds, warmup, rates, [0], secret))
             {
@@ -98,7 +100,7 @@ public static class ShadowBenchmark
     }
 
     /// <summary>The champion's recipes refitted as a feature set version of their own, trained and registered as a candidate (its gate waited for, so it does not run during the load).</summary>
-    private static async Task<ModelVersion> ChallengerAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<(ModelVersion Version, Guid FeatureSetVersionId)> ChallengerAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken)
     {
         var champion = (await services.GetRequiredService<RegistryStore>().GetProductionAsync(ScoringBenchmark.Model, cancellationToken))!;
         var run = (await services.GetRequiredService<TrainingRunStore>().GetAsync(champion.RunId, cancellationToken))!;
@@ -110,20 +112,23 @@ public static class ShadowBenchmark
         var version = await services.GetRequiredService<RegistryService>().RegisterAsync(ScoringBenchmark.Model, runId, ["bench", "challenger"], null, "bench", cancellationToken);
         await ScoringBenchmark.WaitAsync(services, version.GateJobId!.Value, cancellationToken);
         await output.WriteLineAsync($"challenger: version {version.Version}, the same recipes refitted as feature set version {featureSet.Id} (entity histories of its own), LightGBM 100 trees");
-        return version;
+        return (version, featureSet.Id);
     }
 
-    /// <summary>A workflow row in its shadow step, as the engine leaves it (its time and count limits out of reach), and the scorer told.</summary>
-    private static async Task<Guid> StartShadowAsync(IServiceProvider services, ModelVersion champion, ModelVersion challenger, CancellationToken cancellationToken)
+    /// <summary>
+    /// A workflow row in its shadow step, as the engine leaves it (its time and count limits out of reach), the tailer's
+    /// position at its start: the tailer takes it up at its next pass.
+    /// </summary>
+    private static async Task<Guid> StartShadowAsync(IServiceProvider services, ModelVersion champion, ModelVersion challenger, Guid featureSetVersionId, CancellationToken cancellationToken)
     {
         var id = Guid.CreateVersion7();
-        var now = DateTime.UtcNow;
+        var now = LogPosition.Microseconds(DateTime.UtcNow);
         var policy = new RetrainingPolicy(ShadowHours: 24 * 60, ShadowTransactions: null).ToJson();
         const string sql = """
             INSERT INTO retraining_workflows (id, registered_model_id, model_name, trigger_kind, trigger_detail, policy, champion_version_id, status, step,
-                candidate_version_id, shadow_started_at, shadow_ends_at, created_by, created_at, updated_at)
+                feature_set_version_id, candidate_version_id, shadow_started_at, shadow_ends_at, histories_through, histories_through_id, created_by, created_at, updated_at)
             VALUES (@id, @modelId, @model, 'manual', 'bench scoring --shadow', @policy::jsonb, @championId, 'running', 'shadow',
-                @challengerId, @now, @ends, 'bench', @now, @now);
+                @featureSetVersionId, @challengerId, @now, @ends, @now, @nil, 'bench', @now, @now);
             INSERT INTO retraining_steps (workflow_id, step, ordinal, status, started_at)
             SELECT @id, s.step, s.ordinal - 1, CASE WHEN s.ordinal < 6 THEN 'succeeded' WHEN s.ordinal = 6 THEN 'waiting' ELSE 'pending' END, CASE WHEN s.ordinal <= 6 THEN @now END
             FROM unnest(@steps::text[]) WITH ORDINALITY AS s (step, ordinal);
@@ -133,34 +138,48 @@ public static class ShadowBenchmark
             await connection.ExecuteAsync(new CommandDefinition(sql, new
             {
                 id, modelId = champion.RegisteredModelId, model = champion.ModelName, policy, championId = champion.Id, challengerId = challenger.Id,
-                now, ends = now.AddDays(60), steps = RetrainingStep.All.ToArray(),
+                featureSetVersionId, now, ends = now.AddDays(60), nil = Guid.Empty, steps = RetrainingStep.All.ToArray(),
             }, cancellationToken: cancellationToken));
         }
 
         await services.GetRequiredService<EventHub>().PublishAsync(new RetrainingChanged(id, champion.RegisteredModelId, champion.ModelName, RetrainingStatus.Running, RetrainingStep.Shadow), cancellationToken);
-        var scorer = services.GetRequiredService<ShadowScorer>();
-        await scorer.RefreshAsync(cancellationToken);
-        if (!scorer.Active.Contains(id)) throw new InvalidOperationException("The shadow scorer did not take the bench's workflow.");
         return id;
     }
 
-    /// <summary>Waits for the log and the scorer to catch up, compares, and ends the workflow (cancelled: nothing acts on it any more).</summary>
+    /// <summary>
+    /// Ends the period now and lets the real end of shadow run: the tailer reads the log to the end (its lag behind now)
+    /// and advances the workflow, whose comparison job then leaves it waiting for an approver; prints that comparison and
+    /// ends the workflow (cancelled: nothing acts on it any more).
+    /// </summary>
     private static async Task<(ShadowComparison, long)> StopShadowAsync(IServiceProvider services, Guid id, TextWriter output, CancellationToken cancellationToken)
     {
         await services.GetRequiredService<PredictionLog>().FlushAsync(cancellationToken);
-        var sink = services.GetRequiredService<ShadowLogSink>();
-        while (sink.Queued > 0) await Task.Delay(50, cancellationToken);
-        await Task.Delay(500, cancellationToken); // the scorer's last batch
-        await using (var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(cancellationToken))
+        var dataSource = services.GetRequiredService<NpgsqlDataSource>();
+        var ends = LogPosition.Microseconds(DateTime.UtcNow);
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            const string sql = "UPDATE retraining_workflows SET shadow_ends_at = @ends, updated_at = @ends WHERE id = @id";
+            await connection.ExecuteAsync(new CommandDefinition(sql, new { id, ends }, cancellationToken: cancellationToken));
+        }
+
+        var workflows = services.GetRequiredService<RetrainingStore>();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        RetrainingWorkflow workflow;
+        while ((workflow = (await workflows.GetAsync(id, cancellationToken))!).Status != RetrainingStatus.AwaitingApproval)
+        {
+            if (!workflow.IsActive || waited.Elapsed > TimeSpan.FromMinutes(5))
+                throw new InvalidOperationException($"The shadow period was not compared within 5 minutes: the workflow is {workflow.Status} at {workflow.Step} ({workflow.Error}).");
+            await Task.Delay(100, cancellationToken);
+        }
+
+        var comparison = (await workflows.StepsAsync(id, cancellationToken)).Single(s => s.Step == RetrainingStep.Shadow).Result<ShadowComparison>()!;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
             const string sql = "UPDATE retraining_workflows SET status = 'cancelled', finished_at = now(), updated_at = now() WHERE id = @id";
             await connection.ExecuteAsync(new CommandDefinition(sql, new { id }, cancellationToken: cancellationToken));
         }
 
-        await services.GetRequiredService<ShadowScorer>().RefreshAsync(cancellationToken);
-        var workflow = (await services.GetRequiredService<RetrainingStore>().GetAsync(id, cancellationToken))!;
-        var comparison = await services.GetRequiredService<ShadowComparer>().CompareAsync(workflow, cancellationToken);
-        await output.WriteLineAsync($"  shadow comparison: {comparison.Transactions:N0} transactions, {comparison.Dropped:N0} dropped, score correlation {comparison.ScoreCorrelation:0.000} (rank {comparison.RankCorrelation:0.000}), flag agreement {comparison.FlagAgreement:P2} (kappa {comparison.Kappa:0.000}), flag rate {comparison.ChampionFlagRate:P2} → {comparison.ChallengerFlagRate:P2}, challenger p99 {comparison.ChallengerLatencyP99Ms:0.000} ms");
+        await output.WriteLineAsync($"  shadow comparison: {comparison.Transactions:N0} transactions, {comparison.Dropped:N0} dropped, score correlation {comparison.ScoreCorrelation:0.000} (rank {comparison.RankCorrelation:0.000}), flag agreement {comparison.FlagAgreement:P2} (kappa {comparison.Kappa:0.000}), flag rate {comparison.ChampionFlagRate:P2} → {comparison.ChallengerFlagRate:P2}, challenger p99 {comparison.ChallengerLatencyP99Ms:0.000} ms; compared {waited.Elapsed.TotalSeconds:0.0} s after the period's end");
         return (comparison, comparison.Transactions);
     }
 }

@@ -51,6 +51,8 @@ public sealed class EntityStateStore : BackgroundService
     // Entries with transactions not yet stored, each queued once until it has none (write-behind).
     private readonly Channel<Pending> dirty = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private long unwritten;
+    // The same per feature set version, for a caller that must know its own recordings stored while others keep scoring.
+    private readonly ConcurrentDictionary<Guid, long> unwrittenOf = new();
     private volatile bool writerStarted;
     private TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -127,6 +129,33 @@ public sealed class EntityStateStore : BackgroundService
             if (Unwritten == 0) return;
             await signal.Task.WaitAsync(cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Completes once nothing recorded on this instance into <paramref name="versionId"/>'s histories waits to be stored.
+    /// Unlike <see cref="FlushAsync(CancellationToken)"/> it does not wait for the other versions' traffic, which under
+    /// steady load may never leave the instance with nothing unwritten at all.
+    /// </summary>
+    public async Task FlushAsync(Guid versionId, CancellationToken cancellationToken = default)
+    {
+        // The writer stores behind a 5 ms linger: polling at its pace costs nothing and needs no signal per version.
+        while (unwrittenOf.TryGetValue(versionId, out var left) && left > 0) await Task.Delay(FlushPoll, time, cancellationToken);
+    }
+
+    private static readonly TimeSpan FlushPoll = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>
+    /// Drops this instance's copy of <paramref name="versionId"/>'s histories (entries still waiting for the writer stay),
+    /// so the next recordings read the stored rows: for a caller that knows another instance recorded into them meanwhile,
+    /// whose transactions the copy would otherwise reach only after this instance's next write of each entity.
+    /// </summary>
+    public void Forget(Guid versionId)
+    {
+        Interlocked.Increment(ref forgotten);
+        complete.TryRemove(versionId, out _);
+        warmupAsked.TryRemove(versionId, out _);
+        foreach (var (key, entry) in known)
+            if (key.Item1 == versionId && !entry.Queued) known.TryRemove(KeyValuePair.Create(key, entry));
     }
 
     /// <summary>
@@ -314,6 +343,7 @@ public sealed class EntityStateStore : BackgroundService
             entry.State = WithHistories(parts[entity], keys, histories, entity);
             entry.Unwritten.Add(observation);
             Interlocked.Increment(ref unwritten);
+            unwrittenOf.AddOrUpdate(versionId, 1, (_, n) => n + 1);
             if (entry.Queued) continue;
             entry.Queued = true;
             dirty.Writer.TryWrite(new Pending(versionId, entity, entry));
@@ -482,12 +512,13 @@ public sealed class EntityStateStore : BackgroundService
             entry.Queued = false;
         });
         known.TryRemove(KeyValuePair.Create((item.VersionId, item.Entity), item.Entry));
-        Stored(count);
+        Stored(item.VersionId, count);
     }
 
-    /// <summary>Counts <paramref name="count"/> transactions as no longer waiting, and wakes <see cref="FlushAsync"/> when none is.</summary>
-    private void Stored(int count)
+    /// <summary>Counts <paramref name="count"/> transactions as no longer waiting, and wakes <see cref="FlushAsync(CancellationToken)"/> when none is.</summary>
+    private void Stored(Guid versionId, int count)
     {
+        if (count != 0) unwrittenOf.AddOrUpdate(versionId, -count, (_, n) => n - count);
         if (Interlocked.Add(ref unwritten, -count) == 0) Interlocked.Exchange(ref drained, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
@@ -536,7 +567,7 @@ public sealed class EntityStateStore : BackgroundService
                 if (entry.Unwritten.Count > 0) dirty.Writer.TryWrite(item);
                 else entry.Queued = false;
             });
-            Stored(count);
+            Stored(item.VersionId, count);
         }
 
         if (changed.Count == 0) return true;
@@ -561,7 +592,7 @@ public sealed class EntityStateStore : BackgroundService
 
                     entry.InDoubt = null;
                 });
-                Stored(committed);
+                Stored(changed[i].VersionId, committed);
             }
 
             return true;

@@ -418,8 +418,17 @@ public sealed class RetrainingEngine(
                 }
 
                 if (!ended) return false;
-                // Ending early stops the shadow scorer, which shadows only until shadow_ends_at.
-                if (a.Now < ends) a.Workflow = a.Workflow with { ShadowEndsAt = a.Now };
+                // Ending early ends the period the tailer shadow-scores and the comparison reads.
+                if (a.Now < ends)
+                {
+                    a.Workflow = a.Workflow with { ShadowEndsAt = a.Now };
+                    a.Changed = true;
+                    ends = a.Now;
+                }
+
+                // The tailer reads the log a little behind now: compare once it has read it up to the end (it advances the
+                // workflow when it gets there), or once the grace period is over (what it has not read counts as dropped).
+                if (!await shadow.CaughtUpAsync(a.Transaction, a.Workflow.Id, ends, a.Now, cancellationToken)) return false;
                 await QueueStepJobAsync(a, row, cancellationToken);
                 return false;
             default:
@@ -467,7 +476,7 @@ public sealed class RetrainingEngine(
         if (shadow.Result<ShadowComparison>() is not { } comparison) return "the shadow comparison is missing.";
         if (comparison.Transactions == 0) return "the challenger scored no live transaction in the shadow period.";
         var seen = comparison.Transactions + comparison.Dropped;
-        if (comparison.Dropped > 0.05 * seen) return $"the shadow queue dropped {comparison.Dropped:N0} of {seen:N0} transactions (more than 5 %).";
+        if (comparison.Dropped > 0.05 * seen) return $"the challenger did not score {comparison.Dropped:N0} of the champion's {seen:N0} transactions in the shadow period (more than 5 %).";
         return null;
     }
 

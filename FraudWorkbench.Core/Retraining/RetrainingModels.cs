@@ -243,7 +243,12 @@ public sealed record GateStepResult(string GateStatus, int Checks, int Failed, i
 /// <param name="RankCorrelation">Spearman's rank correlation of the two probabilities.</param>
 /// <param name="FlagAgreement">Share of transactions both flagged or both passed, each at its own threshold.</param>
 /// <param name="Kappa">Cohen's kappa of the two decisions.</param>
-/// <param name="Dropped">Transactions the shadow queue was too full to take (they were served as usual, not shadowed).</param>
+/// <param name="Dropped">
+/// The champion's logged transactions in the shadow period with no shadow prediction: the challenger failed on them, or
+/// the log committed them after the tailer had read past their time, or the tailer had not reached them when the grace
+/// period after the end ran out. They were served as usual; counted from the log and <c>shadow_predictions</c> when the
+/// comparison runs, so every instance and a restart see the same figure.
+/// </param>
 public sealed record ShadowComparison(
     long Transactions, long Dropped, DateTime? From, DateTime? To,
     double? ScoreCorrelation, double? RankCorrelation, double? FlagAgreement, double? Kappa,

@@ -12,7 +12,7 @@ public static class RetrainingServiceCollectionExtensions
     public static IServiceCollection AddRetraining(this IServiceCollection services, bool background = true)
     {
         services.AddOptions<RetrainingOptions>().BindConfiguration(RetrainingOptions.Section)
-            .Validate(o => o.IsValid(), "FraudWorkbench:Retraining needs CoordinatorTick 100 ms–10 min, ShadowQueueCapacity 1–10,000,000 and ShadowBatchSize 1–100,000.")
+            .Validate(o => o.IsValid(), RetrainingOptions.Requirements)
             .ValidateOnStart();
         services.AddSingleton<RetrainingStore>();
         services.AddSingleton<RetrainingService>();

@@ -1,19 +1,16 @@
-using FraudWorkbench.Core.Scoring;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FraudWorkbench.Core.Retraining;
 
 public static class ShadowScoringServiceCollectionExtensions
 {
-    /// <summary>Shadow scoring (the log sink, the scorer, its store), the comparison and the audit chain.</summary>
+    /// <summary>Shadow scoring (the log tailer, its store), the comparison and the audit chain.</summary>
     internal static IServiceCollection AddShadowScoring(this IServiceCollection services, bool background)
     {
         services.AddSingleton<ShadowStore>();
         services.AddSingleton<ShadowComparer>();
         services.AddSingleton<AuditChainBuilder>();
-        // Without the scorer the sink has no targets and queues nothing.
-        services.AddSingleton<ShadowLogSink>();
-        services.AddSingleton<IPredictionLogSink>(sp => sp.GetRequiredService<ShadowLogSink>());
+        // Nothing in the prediction log's writer: the tailer reads what it committed.
         if (background)
         {
             services.AddSingleton<ShadowScorer>();

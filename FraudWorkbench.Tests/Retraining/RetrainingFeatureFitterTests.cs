@@ -23,7 +23,9 @@ public sealed class RetrainingFeatureFitterTests(ScoringFixture fixture)
             .BuildAsync(workflow, await RetrainingDataScenario.ContextAsync(fixture), default);
         workflow = await RetrainingDataScenario.SetAsync(fixture, workflow, dataset);
 
+        var before = DateTime.UtcNow;
         var result = await fixture.App.Get<RetrainingFeatureFitter>().FitAsync(workflow, await RetrainingDataScenario.ContextAsync(fixture), default);
+        var after = DateTime.UtcNow;
 
         var featureSets = fixture.App.Get<FeatureSetStore>();
         var champion = (await featureSets.GetVersionAsync(fixture.FeatureSetVersion))!;
@@ -46,6 +48,12 @@ public sealed class RetrainingFeatureFitterTests(ScoringFixture fixture)
             var stored = await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT count(*) FROM entity_state WHERE feature_set_version_id = @id", new { id = fitted.Id });
             Assert.True(stored > 0, "no entity history stored for the challenger's feature set version");
         }
+
+        // The shadow tailer takes the histories on from the step's cut in the log: now less the tailer's lag, before any id.
+        var lag = fixture.App.Get<Microsoft.Extensions.Options.IOptions<RetrainingOptions>>().Value.ShadowTailLag;
+        var position = (await fixture.App.Get<ShadowStore>().PositionAsync(workflow.Id))!.Value;
+        Assert.Equal(Guid.Empty, position.Id);
+        Assert.InRange(position.CreatedAt, LogPosition.Microseconds(before - lag), after - lag);
 
         // Fitting again (a retried step) finds the same version instead of making another.
         var again = await fixture.App.Get<RetrainingFeatureFitter>().FitAsync(workflow, await RetrainingDataScenario.ContextAsync(fixture), default);
