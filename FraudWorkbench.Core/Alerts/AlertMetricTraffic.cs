@@ -168,7 +168,7 @@ public sealed partial class AlertMetricReader
         const string sql = """
             SELECT t.i::int, coalesce(sum(s.requests), 0)::bigint, coalesce(sum(s.errors), 0)::bigint
             FROM unnest(@ends::timestamptz[]) WITH ORDINALITY AS t(e, i)
-            LEFT JOIN scoring_requests s ON s.minute >= t.e - @window AND s.minute < t.e AND (@model = '*' OR s.model = @model)
+            LEFT JOIN scoring_requests s ON s.minute >= t.e - @window AND s.minute < t.e AND (@model = '*' OR lower(s.model) = lower(@model))
             GROUP BY t.i ORDER BY t.i
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -197,7 +197,9 @@ public sealed class NotificationDispatcher(
         var dead = outcome.Kind == OutcomeKind.Dead || (outcome.Kind == OutcomeKind.Retry && delivery.Attempts >= settings.MaxAttempts);
         var error = outcome.Error is null ? null : outcome.Kind == OutcomeKind.Retry && dead ? $"{outcome.Error} Gave up after {delivery.Attempts} attempts." : outcome.Error;
         var status = outcome.Kind == OutcomeKind.Delivered ? DeliveryStatus.Delivered : dead ? DeliveryStatus.Dead : DeliveryStatus.Pending;
-        var next = status == DeliveryStatus.Pending ? now + (outcome.RetryAfter ?? Backoff(delivery.Attempts, settings, Random.Shared)) : now;
+        // Retry-After is the least wait the receiver asks for, never a reason to retry sooner than the backoff ("0" would spin).
+        var backoff = Backoff(delivery.Attempts, settings, Random.Shared);
+        var next = status == DeliveryStatus.Pending ? now + (outcome.RetryAfter is { } after && after > backoff ? after : backoff) : now;
         // Only while the claim is ours: a lease that ran out and was claimed again elsewhere is that instance's to record.
         const string sql = """
             UPDATE notification_deliveries SET status = @status, next_attempt_at = @next, last_status = @lastStatus, last_error = @error,

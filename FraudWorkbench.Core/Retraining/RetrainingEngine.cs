@@ -35,6 +35,7 @@ public sealed class RetrainingEngine(
         public Dictionary<string, RetrainingStepRow> Steps { get; } = steps.ToDictionary(s => s.Step);
         public DateTime Now { get; } = now;
         public List<Job> Queued { get; } = [];
+        public List<Guid> ToCancel { get; } = [];
         public bool Changed { get; set; }
         public RetrainingStepRow Current => Steps[Workflow.Step];
     }
@@ -59,6 +60,8 @@ public sealed class RetrainingEngine(
             await transaction.CommitAsync(cancellationToken);
         }
 
+        // Step jobs a reconciliation made pointless (a comparison behind a promotion done in the registry).
+        foreach (var jobId in advance.ToCancel) await jobs.CancelAsync(jobId, SystemActor, CancellationToken.None);
         await PublishAsync(advance);
     }
 
@@ -168,11 +171,36 @@ public sealed class RetrainingEngine(
         var production = await registry.GetProductionAsync(w.ModelName, cancellationToken);
         if (beforePromotion)
         {
-            if (production?.Id != candidateId) return false;
+            if (production?.Id != candidateId)
+            {
+                if (production?.Id == w.ChampionVersionId) return false;
+                // Someone put a third version (or none) in production: the champion this workflow judges against no longer
+                // serves, and its tailed traffic stopped. Promoting later would silently replace what they chose.
+                var other = production is null ? null : await LastChangeToProductionAsync(w, production.Id, cancellationToken);
+                if (a.Current is { Step: RetrainingStep.Shadow, Status: RetrainingStepStatus.Running, JobId: { } comparing }) a.ToCancel.Add(comparing);
+                await FailAsync(a, production is null
+                    ? "The model has no production version any more: the champion this workflow compares against was taken out of production. Start a new workflow."
+                    : $"Production moved to version {production.Version} (by {other?.Actor ?? "the registry"}) while this workflow ran: its champion no longer serves. Start a new workflow against the new production version.", cancellationToken);
+                return true;
+            }
+
             var change = await LastChangeToProductionAsync(w, candidateId, cancellationToken);
             var by = change?.Actor ?? SystemActor;
             var at = change?.At ?? a.Now;
             var why = change?.Reason ?? "promoted in the registry";
+            foreach (var step in new[] { RetrainingStep.Gate, RetrainingStep.Shadow })
+            {
+                var row = a.Steps[step];
+                if (row.Status is RetrainingStepStatus.Succeeded or RetrainingStepStatus.Skipped or RetrainingStepStatus.Failed) continue;
+                // The comparison job is ours to stop; a gate job is the registry's and finishes on its own.
+                if (step == RetrainingStep.Shadow && row.Status == RetrainingStepStatus.Running && row.JobId is { } comparison) a.ToCancel.Add(comparison);
+                await SetStepAsync(a, row with
+                {
+                    Status = RetrainingStepStatus.Skipped, StartedAt = row.StartedAt ?? at, FinishedAt = at,
+                    Error = $"Not finished: the candidate was promoted in the registry by {by} first.",
+                }, cancellationToken);
+            }
+
             var approval = a.Steps[RetrainingStep.Approval];
             if (approval.Status is not (RetrainingStepStatus.Succeeded or RetrainingStepStatus.Skipped))
             {
@@ -197,6 +225,18 @@ public sealed class RetrainingEngine(
             : $"production moved to version {production.Version} by {moved?.Actor ?? "the registry"}{(moved is null ? "" : $" at {moved.At:yyyy-MM-dd HH:mm} UTC")}: {moved?.Reason ?? "no reason recorded"}";
         if (reason.Length > RegistryService.MaxReasonLength) reason = reason[..RegistryService.MaxReasonLength];
         var when = moved?.At ?? a.Now;
+        if (w.WatchUntil is { } until && when >= until)
+        {
+            // The watch had ended before production moved on: the workflow succeeded; what came later is not its rollback.
+            await SetStepAsync(a, a.Steps[RetrainingStep.Watch] with
+            {
+                Status = RetrainingStepStatus.Succeeded, FinishedAt = until, ResultJson = RetrainingJson.Serialize(new { watchedUntil = until }),
+            }, cancellationToken);
+            a.Workflow = w with { Status = RetrainingStatus.Succeeded, FinishedAt = a.Now };
+            await AuditLog.WriteAsync(a.Transaction, a.Now, SystemActor, "retraining.succeeded", "retraining-workflow", w.Id.ToString(), new { model = w.ModelName }, cancellationToken);
+            return true;
+        }
+
         await SetStepAsync(a, a.Steps[RetrainingStep.Watch] with
         {
             Status = RetrainingStepStatus.Failed, FinishedAt = when, Error = $"Rolled back: {reason}",

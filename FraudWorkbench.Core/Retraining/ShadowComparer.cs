@@ -48,12 +48,11 @@ public sealed class ShadowComparer(NpgsqlDataSource dataSource)
                       AND NOT EXISTS (SELECT 1 FROM shadow_predictions sp WHERE sp.workflow_id = @workflowId AND sp.prediction_id = lp.id)) AS dropped
             FROM p
             """;
-        Totals totals;
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        {
-            totals = await connection.QuerySingleAsync<Totals>(new CommandDefinition(sql, new { workflowId = workflow.Id }, cancellationToken: cancellationToken));
-        }
-
+        // One snapshot for the totals and both curves: labels and late shadow rows keep arriving, and curves normalised by
+        // another moment's counts would not end at (1, 1).
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        var totals = await connection.QuerySingleAsync<Totals>(new CommandDefinition(sql, new { workflowId = workflow.Id }, transaction, cancellationToken: cancellationToken));
         var n = totals.N;
         // A constant side has no correlation; tested on the values, as PostgreSQL's running sums can leave a constant's variance a hair above 0.
         var correlated = n >= 2 && totals.MinA != totals.MaxA && totals.MinB != totals.MaxB;
@@ -67,8 +66,8 @@ public sealed class ShadowComparer(NpgsqlDataSource dataSource)
             n == 0 ? 0 : totals.SumA!.Value / n, n == 0 ? 0 : totals.SumB!.Value / n,
             totals.SumA ?? 0, totals.SumB ?? 0,
             totals.Labelled, totals.LabelledFraud,
-            bothClasses ? await RealizedAsync(workflow.Id, "a", totals.LabelledFraud, totals.Labelled - totals.LabelledFraud, cancellationToken) : null,
-            bothClasses ? await RealizedAsync(workflow.Id, "b", totals.LabelledFraud, totals.Labelled - totals.LabelledFraud, cancellationToken) : null,
+            bothClasses ? await RealizedAsync(transaction, workflow.Id, "a", totals.LabelledFraud, totals.Labelled - totals.LabelledFraud, cancellationToken) : null,
+            bothClasses ? await RealizedAsync(transaction, workflow.Id, "b", totals.LabelledFraud, totals.Labelled - totals.LabelledFraud, cancellationToken) : null,
             totals.P99 ?? 0);
     }
 
@@ -78,7 +77,7 @@ public sealed class ShadowComparer(NpgsqlDataSource dataSource)
     /// One side's realized metrics on the labelled shadow predictions, from one row per distinct score streamed highest
     /// first: the ROC and precision-recall curves are walked as <see cref="ClassificationMetrics"/> walks them.
     /// </summary>
-    private async Task<ClassificationReport> RealizedAsync(Guid workflowId, string side, long positives, long negatives, CancellationToken cancellationToken)
+    private static async Task<ClassificationReport> RealizedAsync(NpgsqlTransaction transaction, Guid workflowId, string side, long positives, long negatives, CancellationToken cancellationToken)
     {
         var sql = $"""
             WITH {Period}
@@ -87,8 +86,7 @@ public sealed class ShadowComparer(NpgsqlDataSource dataSource)
             GROUP BY p.{side} ORDER BY p.{side} DESC
             """;
         var curve = new StreamedMetrics(positives, negatives);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var command = new NpgsqlCommand(sql, transaction.Connection, transaction);
         command.Parameters.AddWithValue("workflowId", workflowId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken)) curve.Add(reader.GetDouble(0), reader.GetInt64(1), reader.GetInt64(2));

@@ -66,6 +66,12 @@ public sealed class ShadowScorer(
 
         /// <summary>The position this instance last wrote: found elsewhere, another instance tailed meanwhile.</summary>
         public LogPosition? Committed { get; set; }
+
+        /// <summary>
+        /// Rows recorded into the stored histories whose position did not commit (the database failed in between): read
+        /// again at the next pass, they are scored but not recorded a second time.
+        /// </summary>
+        public HashSet<Guid> Unconfirmed { get; } = [];
     }
 
     private readonly Channel<bool> signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -190,11 +196,19 @@ public sealed class ShadowScorer(
 
     private async Task TailAsync(NpgsqlConnection connection, TailedWorkflow workflow, Counts pass, CancellationToken cancellationToken)
     {
+        // The pass's list may be minutes old by now (a backlog of the workflows before this one): the engine may have
+        // started or ended the shadow period since.
+        if (await ShadowStore.TailedAsync(connection, workflow.Id, cancellationToken) is not { } fresh) return;
+        workflow = fresh;
         var tail = await PrepareAsync(workflow, cancellationToken);
         var position = workflow.Position;
         // Another instance tailed since this one last did: this instance's copy of the histories lacks what it recorded
         // (the stored rows are right; the copy would catch up only as this instance writes each entity again).
-        if (tail.Records && tail.Committed != position) entities.Forget(tail.FeatureSetVersionId);
+        if (tail.Committed != position)
+        {
+            if (tail.Records) entities.Forget(tail.FeatureSetVersionId);
+            tail.Unconfirmed.Clear();
+        }
         var size = options.Value.ShadowBatchSize;
         while (true)
         {
@@ -223,8 +237,13 @@ public sealed class ShadowScorer(
                     token = soon.Token;
                 }
 
-                if (tail.Records && batch.Done > 0) await FlushAsync(tail.FeatureSetVersionId, token);
-                if (!await ShadowStore.AdvanceAsync(connection, workflow.Id, position, read, batch.Shadows, token))
+                // Once promoted the challenger's own scoring records into the same version too, so its unwritten count seldom
+                // reaches 0: waiting for it would stall every batch of the last stretch up to the promotion.
+                if (tail.Records && batch.Done > 0 && workflow.PromotedAt is null) await FlushAsync(tail.FeatureSetVersionId, token);
+                if (tail.Records) tail.Unconfirmed.UnionWith(rows.Take(batch.Done).Select(r => r.Id));
+                var advanced = await ShadowStore.AdvanceAsync(connection, workflow.Id, position, read, batch.Shadows, token);
+                tail.Unconfirmed.Clear();
+                if (!advanced)
                 {
                     logger.LogWarning("Workflow {Workflow}: its position in the log moved under this instance's tailer; leaving it to the next pass", workflow.Id);
                     return;
@@ -276,13 +295,13 @@ public sealed class ShadowScorer(
                     // The row as the challenger's contract would have parsed the request: its own dataset's columns, in its order.
                     var cells = RetrainingTraffic.ParseRow(row.InputJson, challenger.Features.Schema);
                     var start = Stopwatch.GetTimestamp();
-                    var features = await entities.ComputeAsync(tail.FeatureSetVersionId, challenger.Featurizer, cells, tail.Records, cancellationToken);
+                    var features = await entities.ComputeAsync(tail.FeatureSetVersionId, challenger.Featurizer, cells, tail.Records && !tail.Unconfirmed.Contains(row.Id), cancellationToken);
                     challenger.Probabilities(features, 1, probability);
                     var latency = (float)Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                     shadows.Add(new ShadowPrediction(workflow.Id, row.Id, row.CreatedAt, workflow.ChampionVersionId, challenger.VersionId,
                         row.Probability, row.Decision, probability[0], probability[0] >= challenger.Threshold, latency, time.GetUtcNow().UtcDateTime));
                 }
-                else if (tail.Records)
+                else if (tail.Records && !tail.Unconfirmed.Contains(row.Id))
                 {
                     // Outside the period, or no challenger to score with: the histories all the same.
                     var cells = RetrainingTraffic.ParseRow(row.InputJson, tail.Featurizer.Set.Schema);

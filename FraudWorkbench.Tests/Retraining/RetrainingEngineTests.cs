@@ -188,6 +188,43 @@ public sealed class RetrainingEngineTests(RetrainingAppFixture fixture)
     }
 
     [Fact]
+    public async Task Tick_ProductionMovedOnOnlyAfterTheWatchEnded_Succeeded_NoRollbackRecorded()
+    {
+        var (production, candidate, workflow) = await fixture.AwaitingApprovalAsync("eng-after", Open with { WatchHours = 1 });
+        await Service.ApproveAsync(workflow.Id, "ship it", "bob", ApproverRole.Admin);
+        // No advance ran when the watch ended (the instances were down, say); production moved on later, by hand.
+        fixture.Time.Advance(TimeSpan.FromHours(2));
+        await fixture.Get<RegistryService>().RollbackAsync((await Registry.GetModelAsync("eng-after"))!, "back to the old one", "carol");
+
+        await fixture.Get<RetrainingCoordinator>().TickAsync();
+
+        var detail = (await Store.GetDetailAsync(workflow.Id))!;
+        Assert.Equal((RetrainingStatus.Succeeded, (string?)null), (detail.Workflow.Status, detail.Workflow.RollbackReason));
+        Assert.Equal(RetrainingStepStatus.Succeeded, detail.Steps[8].Status);
+        Assert.Equal(production.Id, (await Registry.GetProductionAsync("eng-after"))!.Id);
+        Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM audit_log WHERE action = 'retraining.rollback' AND object_id = @id", new { id = workflow.Id.ToString() }));
+        Assert.NotEqual(candidate.Id, production.Id);
+    }
+
+    [Fact]
+    public async Task Tick_AThirdVersionPromotedWhileAwaitingApproval_WorkflowFailsNamingIt_NothingPromotedLater()
+    {
+        var (_, candidate, workflow) = await fixture.AwaitingApprovalAsync("eng-third", Open);
+        var third = await FraudWorkbench.Tests.Scoring.ScoringFixture.RegisterAsync(fixture.App, "eng-third", fixture.Run);
+        await fixture.Get<RegistryService>().PromoteAsync(third, ModelStage.Production, "hotfix model", "carol");
+
+        await fixture.Get<RetrainingCoordinator>().TickAsync();
+
+        var failed = (await Store.GetAsync(workflow.Id))!;
+        Assert.Equal(RetrainingStatus.Failed, failed.Status);
+        Assert.Contains($"Production moved to version {third.Version} (by carol)", failed.Error);
+        var refused = await Assert.ThrowsAsync<RetrainingException>(() => Service.ApproveAsync(workflow.Id, "ship it", "bob", ApproverRole.Admin));
+        Assert.Equal(409, refused.Status);
+        Assert.Equal(third.Id, (await Registry.GetProductionAsync("eng-third"))!.Id);
+        Assert.NotEqual(candidate.Id, third.Id);
+    }
+
+    [Fact]
     public async Task Workflow_StepFailsTwice_FailedWithTheErrorAfterTheRetry_ProductionUntouched()
     {
         var production = await fixture.ProductionModelAsync("eng-fail", Open);

@@ -15,4 +15,4 @@ ALTER TABLE retraining_workflows
 UPDATE retraining_workflows
 SET histories_through = now(), histories_through_id = '00000000-0000-0000-0000-000000000000'
 WHERE feature_set_version_id IS NOT NULL AND champion_version_id IS NOT NULL
-  AND (status = 'awaiting_approval' OR (status = 'running' AND step IN ('train', 'register', 'gate', 'shadow', 'approval', 'promote')));
+  AND (status = 'awaiting_approval' OR (status = 'running' AND step IN ('features', 'train', 'register', 'gate', 'shadow', 'approval', 'promote')));
