@@ -60,7 +60,8 @@ public sealed class MonitoringTests(ScoringFixture fixture, BrowserFixture brows
 
         // The window size is in the URL, so a view can be linked.
         await page.Locator("[data-testid=window-day]").ClickAsync();
-        await page.WaitForURLAsync(new Regex("range=24h&window=day$"));
+        // Polled: the page changes its own URL (a client-side navigation fires no load event to wait for).
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("range=24h&window=day$"), new() { Timeout = 30_000 });
         await Assertions.Expect(page.Locator("[data-testid=range-text]")).ToHaveAttributeAsync("data-window", "day");
     }
 
