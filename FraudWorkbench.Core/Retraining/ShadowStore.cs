@@ -39,8 +39,6 @@ public sealed record ShadowPrediction(
     Guid WorkflowId, Guid PredictionId, DateTime PredictionCreatedAt, Guid ChampionVersionId, Guid ChallengerVersionId,
     double ChampionProbability, bool ChampionDecision, double Probability, bool Decision, float LatencyMs, DateTime ScoredAt);
 
-/// <summary>A shadow prediction with the label its transaction got, if any: what <see cref="ShadowComparer.Compare"/> takes in memory.</summary>
-public sealed record ShadowPair(double ChampionProbability, bool ChampionDecision, double Probability, bool Decision, float LatencyMs, DateTime PredictionCreatedAt, bool? IsFraud);
 
 /// <summary>The challenger's shadow predictions (<c>shadow_predictions</c>) and the tailer's position in the prediction log.</summary>
 public sealed class ShadowStore(NpgsqlDataSource dataSource, IOptions<RetrainingOptions> options)

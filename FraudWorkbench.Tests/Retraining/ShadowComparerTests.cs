@@ -23,7 +23,7 @@ public sealed class ShadowComparerTests
         //   scipy.stats.spearmanr(a, b)[0]                  = 0.9665038284285544   (average ranks for ties)
         //   sklearn.metrics.cohen_kappa_score(a>=.5, b>=.4) = 0.8235294117647058
         //   numpy.percentile(latency, 99)                    = 2.9450000000000003   (linear interpolation)
-        var comparison = ShadowComparer.Compare(Pairs(), dropped: 7);
+        var comparison = ShadowReference.Compare(Pairs(), dropped: 7);
 
         Assert.Equal(12, comparison.Transactions);
         Assert.Equal(7, comparison.Dropped);
@@ -50,7 +50,7 @@ public sealed class ShadowComparerTests
     public void Compare_SomeLabelled_RealizedMetricsOnTheLabelledRowsOnly()
     {
         // Labels on the first 8 transactions: fraud where the champion scored 0.5 or more, plus the 4th (0.35).
-        var comparison = ShadowComparer.Compare(Pairs(i => i < 8 ? Champion[i] >= 0.5 || i == 3 : null), dropped: 0);
+        var comparison = ShadowReference.Compare(Pairs(i => i < 8 ? Champion[i] >= 0.5 || i == 3 : null), dropped: 0);
 
         Assert.Equal(8, comparison.Labelled);
         Assert.Equal(4, comparison.LabelledFraud);
@@ -67,7 +67,7 @@ public sealed class ShadowComparerTests
     [Fact]
     public void Compare_LabelsOfOneClassOnly_NoRealizedMetrics()
     {
-        var comparison = ShadowComparer.Compare(Pairs(i => i < 5 ? false : null), dropped: 0);
+        var comparison = ShadowReference.Compare(Pairs(i => i < 5 ? false : null), dropped: 0);
 
         Assert.Equal(5, comparison.Labelled);
         Assert.Equal(0, comparison.LabelledFraud);
@@ -78,7 +78,7 @@ public sealed class ShadowComparerTests
     [Fact]
     public void Compare_Nothing_ZeroesAndNulls()
     {
-        var comparison = ShadowComparer.Compare([], dropped: 3);
+        var comparison = ShadowReference.Compare([], dropped: 3);
 
         Assert.Equal((0L, 3L, (DateTime?)null), (comparison.Transactions, comparison.Dropped, comparison.From));
         Assert.Null(comparison.ScoreCorrelation);
@@ -91,17 +91,17 @@ public sealed class ShadowComparerTests
     [Fact]
     public void Statistics_ConstantSide_CorrelationAndKappaUndefined()
     {
-        Assert.Null(ShadowStatistics.Pearson([0.2, 0.2, 0.2], [0.1, 0.5, 0.9]));
-        Assert.Null(ShadowStatistics.Spearman([0.3, 0.3], [0.1, 0.2]));
-        Assert.Null(ShadowStatistics.Kappa([false, false], [false, false]));
+        Assert.Null(ShadowReference.Pearson([0.2, 0.2, 0.2], [0.1, 0.5, 0.9]));
+        Assert.Null(ShadowReference.Spearman([0.3, 0.3], [0.1, 0.2]));
+        Assert.Null(ShadowReference.Kappa([false, false], [false, false]));
         // One side constant, the other not: chance agreement below 1, kappa 0 (sklearn gives 0.0 too).
-        Assert.Equal(0.0, ShadowStatistics.Kappa([false, false, false, false], [true, false, false, false])!.Value, 12);
+        Assert.Equal(0.0, ShadowReference.Kappa([false, false, false, false], [true, false, false, false])!.Value, 12);
     }
 
     [Fact]
     public void Ranks_Ties_ShareTheirAverageRank()
     {
         // scipy.stats.rankdata([0.2, 0.1, 0.2, 0.5, 0.2]) = [3., 1., 3., 5., 3.]
-        Assert.Equal([3.0, 1.0, 3.0, 5.0, 3.0], ShadowStatistics.Ranks([0.2, 0.1, 0.2, 0.5, 0.2]));
+        Assert.Equal([3.0, 1.0, 3.0, 5.0, 3.0], ShadowReference.Ranks([0.2, 0.1, 0.2, 0.5, 0.2]));
     }
 }

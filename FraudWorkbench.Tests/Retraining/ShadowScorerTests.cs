@@ -226,7 +226,7 @@ public sealed class ShadowScorerTests(ShadowFixture fixture) : IClassFixture<Sha
         Assert.Equal((40L, 40L, 10L, 0L), (comparison.Transactions, comparison.Labelled, comparison.LabelledFraud, comparison.Dropped));
         AssertReport(ClassificationMetrics.Evaluate([.. shadowed.Select(s => s.ChampionProbability)], labels), comparison.ChampionRealized);
         AssertReport(ClassificationMetrics.Evaluate([.. shadowed.Select(s => s.Probability)], labels), comparison.ChallengerRealized);
-        Assert.Equal(ShadowStatistics.Pearson([.. shadowed.Select(s => s.ChampionProbability)], [.. shadowed.Select(s => s.Probability)])!.Value, comparison.ScoreCorrelation!.Value, 12);
+        Assert.Equal(ShadowReference.Pearson([.. shadowed.Select(s => s.ChampionProbability)], [.. shadowed.Select(s => s.Probability)])!.Value, comparison.ScoreCorrelation!.Value, 12);
         Assert.Equal(shadowed.Count(s => s.Decision) / 40.0, comparison.ChallengerFlagRate, 12);
         Assert.Equal(shadowed.Sum(s => s.Probability), comparison.ChallengerExpectedFraud, 9);
         await CancelAsync(workflow);
@@ -535,7 +535,7 @@ public sealed class ShadowScorerTests(ShadowFixture fixture) : IClassFixture<Sha
 
         var comparison = await fixture.App.Get<ShadowComparer>().CompareAsync((await fixture.App.Get<RetrainingStore>().GetAsync(workflow))!);
 
-        var reference = ShadowComparer.Compare([.. pairs.Select((p, i) => new ShadowPair(p.A, p.Fa, p.B, p.Fb, p.Latency, times[i], p.Label))], 37);
+        var reference = ShadowReference.Compare([.. pairs.Select((p, i) => new ShadowPair(p.A, p.Fa, p.B, p.Fb, p.Latency, times[i], p.Label))], 37);
         Assert.Equal((reference.Transactions, reference.Dropped, reference.From, reference.To, reference.Labelled, reference.LabelledFraud),
             (comparison.Transactions, comparison.Dropped, comparison.From, comparison.To, comparison.Labelled, comparison.LabelledFraud));
         Assert.Equal((3_000L, 37L, 2_250L, 787L), (comparison.Transactions, comparison.Dropped, comparison.Labelled, comparison.LabelledFraud));
