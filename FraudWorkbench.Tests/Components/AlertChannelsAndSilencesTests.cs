@@ -21,12 +21,6 @@ namespace FraudWorkbench.Tests.Components;
 [Trait("Category", "Database")]
 public sealed class AlertChannelsAndSilencesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
-    private sealed class FixedUser(string role) : AuthenticationStateProvider
-    {
-        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal(
-            new ClaimsIdentity([new Claim(ClaimTypes.Name, "editor@example.com"), new Claim(ClaimTypes.Role, role)], "test"))));
-    }
-
     /// <summary>A context wired as the app, with the dialog provider the inline dialogs render into.</summary>
     private (BunitContext Context, IRenderedComponent<MudDialogProvider> Dialogs) NewContext(string role)
     {
@@ -46,7 +40,7 @@ public sealed class AlertChannelsAndSilencesTests(DatabaseFixture db) : IClassFi
         services.AddLogging();
         services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
         services.AddTransient<IAuthorizationService, DefaultAuthorizationService>();
-        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
+        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role, "editor@example.com"));
         services.AddCascadingAuthenticationState();
         services.AddScoped<CurrentUser>();
         context.Render<MudPopoverProvider>();

@@ -31,12 +31,6 @@ public sealed class AlertRuleEditorTests(DatabaseFixture db) : IClassFixture<Dat
         public Task<IReadOnlyList<string>> ModelsAsync(AlertMetricSpec metric, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([]);
     }
 
-    private sealed class FixedUser(string role) : AuthenticationStateProvider
-    {
-        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal(
-            new ClaimsIdentity([new Claim(ClaimTypes.Name, "editor@example.com"), new Claim(ClaimTypes.Role, role)], "test"))));
-    }
-
     private BunitContext NewContext(string role)
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
@@ -58,7 +52,7 @@ public sealed class AlertRuleEditorTests(DatabaseFixture db) : IClassFixture<Dat
         services.AddLogging();
         services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
         services.AddTransient<IAuthorizationService, DefaultAuthorizationService>();
-        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
+        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role, "editor@example.com"));
         services.AddCascadingAuthenticationState();
         services.AddScoped<CurrentUser>();
         context.Render<MudPopoverProvider>();

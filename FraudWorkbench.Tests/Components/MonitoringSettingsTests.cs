@@ -38,7 +38,7 @@ public sealed class AppPageContext : IAsyncDisposable
         services.AddMudServices();
         services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
         services.AddTransient<IAuthorizationService, DefaultAuthorizationService>();
-        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
+        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role, UserEmail));
         services.AddScoped<CurrentUser>();
         // The app's own instances, not its provider: its scoped services (the renderer's among them) must not leak in.
         var app = new ServiceCollection()
@@ -73,11 +73,6 @@ public sealed class AppPageContext : IAsyncDisposable
         await fallback.DisposeAsync();
     }
 
-    private sealed class FixedUser(string role) : AuthenticationStateProvider
-    {
-        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal(
-            new ClaimsIdentity([new Claim(ClaimTypes.Name, UserEmail), new Claim(ClaimTypes.Role, role)], "test"))));
-    }
 }
 
 [Trait("Category", "Database")]

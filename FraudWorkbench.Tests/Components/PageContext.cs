@@ -50,7 +50,7 @@ public sealed class PageContext : IAsyncDisposable
         services.AddLogging();
         services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
         services.AddTransient<IAuthorizationService, DefaultAuthorizationService>(); // over bUnit's placeholder
-        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
+        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role, UserEmail));
         services.AddScoped<CurrentUser>();
         Bunit.Render<MudPopoverProvider>();
     }
@@ -71,9 +71,4 @@ public sealed class PageContext : IAsyncDisposable
         Directory.Delete(DataDirectory, recursive: true);
     }
 
-    private sealed class FixedUser(string role) : AuthenticationStateProvider
-    {
-        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal(
-            new ClaimsIdentity([new Claim(ClaimTypes.Name, UserEmail), new Claim(ClaimTypes.Role, role)], "test"))));
-    }
 }

@@ -102,12 +102,6 @@ internal static class RetrainingContext
 {
     public const string UserEmail = "policy-editor@example.com";
 
-    private sealed class FixedUser(string role) : AuthenticationStateProvider
-    {
-        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal(
-            new ClaimsIdentity([new Claim(ClaimTypes.Name, UserEmail), new Claim(ClaimTypes.Role, role)], "test"))));
-    }
-
     public static BunitContext Create(DatabaseFixture db, string role)
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
@@ -139,7 +133,7 @@ internal static class RetrainingContext
         services.AddSingleton(_ => new AppCleanup(app, dataDirectory));
         services.AddAuthorizationCore(SecurityExtensions.ConfigurePolicies);
         services.AddTransient<IAuthorizationService, DefaultAuthorizationService>();
-        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role));
+        services.AddSingleton<AuthenticationStateProvider>(new FixedUser(role, UserEmail));
         services.AddScoped<CurrentUser>();
         context.Render<MudPopoverProvider>();
         context.Services.GetRequiredService<AppCleanup>();
